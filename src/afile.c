@@ -1,0 +1,157 @@
+#include "afile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Open temp files, so an interrupted run leaves none behind. */
+static struct afile *active;
+
+static void track(struct afile *f)
+{
+	f->next_active = active;
+	active = f;
+}
+
+static void untrack(struct afile *f)
+{
+	for (struct afile **p = &active; *p; p = &(*p)->next_active) {
+		if (*p == f) {
+			*p = f->next_active;
+			break;
+		}
+	}
+	f->next_active = NULL;
+}
+
+int afile_open(struct afile *f, const char *path, struct buf *err)
+{
+	char *dir = path_dirname(path);
+	int rc = -1;
+
+	f->path = xstrdup(path);
+	f->size = 0;
+	if (mkdir_p(dir)) {
+		buf_addf(err, "cannot create folder '%s': %s", dir, strerror(errno));
+		goto cleanup;
+	}
+	f->tmp = xasprintf("%s/.%s.tmp-XXXXXX", dir, path_basename(path));
+	f->fd = mkostemp(f->tmp, O_CLOEXEC);
+	if (f->fd < 0) {
+		buf_addf(err, "cannot create a file in '%s': %s", dir, strerror(errno));
+		FREE_AND_NULL(f->tmp);
+		goto cleanup;
+	}
+	/* mkostemp makes 0600; images are ordinary files. */
+	mode_t mask = umask(0);
+	umask(mask);
+	fchmod(f->fd, 0666 & ~mask);
+	track(f);
+	rc = 0;
+cleanup:
+	free(dir);
+	return rc;
+}
+
+int afile_write(struct afile *f, const void *data, size_t len, struct buf *err)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(f->fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			buf_addf(err, "cannot write '%s': %s", f->path, strerror(errno));
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+		f->size += (size_t)n;
+	}
+	return 0;
+}
+
+/* Filesystems without hard links: check, then rename (a small window). */
+static bool link_unsupported(struct afile *f)
+{
+	if (errno != EPERM && errno != ENOSYS && errno != EOPNOTSUPP)
+		return false;
+	if (path_exists(f->path)) {
+		errno = EEXIST;
+		return false;
+	}
+	if (rename(f->tmp, f->path))
+		return false;
+	return true;
+}
+
+int afile_commit(struct afile *f, enum afile_commit_mode mode, struct buf *err)
+{
+	if (f->fd >= 0) {
+		if (fsync(f->fd) || close(f->fd)) {
+			buf_addf(err, "cannot write '%s': %s", f->path, strerror(errno));
+			f->fd = -1;
+			return -1;
+		}
+		f->fd = -1;
+	}
+	if (mode == AFILE_REPLACE) {
+		if (rename(f->tmp, f->path)) {
+			buf_addf(err, "cannot rename to '%s': %s", f->path, strerror(errno));
+			return -1;
+		}
+	} else {
+		/* link() never replaces: a name taken since planning is kept. */
+		if (link(f->tmp, f->path) && !link_unsupported(f)) {
+			int saved = errno;
+			if (saved != EEXIST)
+				buf_addf(err, "cannot create '%s': %s", f->path, strerror(saved));
+			errno = saved;
+			return -1;
+		}
+		if (f->tmp && path_exists(f->tmp))
+			unlink(f->tmp);
+	}
+	untrack(f);
+	FREE_AND_NULL(f->tmp);
+	return 0;
+}
+
+void afile_rename(struct afile *f, const char *path)
+{
+	free(f->path);
+	f->path = xstrdup(path);
+}
+
+void afile_abort(struct afile *f)
+{
+	if (f->fd >= 0) {
+		close(f->fd);
+		f->fd = -1;
+	}
+	if (f->tmp) {
+		unlink(f->tmp);
+		untrack(f);
+		FREE_AND_NULL(f->tmp);
+	}
+}
+
+void afile_release(struct afile *f)
+{
+	afile_abort(f);
+	FREE_AND_NULL(f->path);
+	f->size = 0;
+}
+
+void afile_cleanup_all(void)
+{
+	for (struct afile *f = active; f; f = f->next_active)
+		if (f->tmp)
+			unlink(f->tmp);
+	active = NULL;
+}

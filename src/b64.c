@@ -1,0 +1,67 @@
+#include "b64.h"
+
+/* 0..63 for the alphabet, 64 for '=', 65 for line breaks, 255 for the rest. */
+static const unsigned char decode_table[256] = {
+	['A'] = 0, ['B'] = 1, ['C'] = 2, ['D'] = 3, ['E'] = 4, ['F'] = 5,
+	['G'] = 6, ['H'] = 7, ['I'] = 8, ['J'] = 9, ['K'] = 10, ['L'] = 11,
+	['M'] = 12, ['N'] = 13, ['O'] = 14, ['P'] = 15, ['Q'] = 16, ['R'] = 17,
+	['S'] = 18, ['T'] = 19, ['U'] = 20, ['V'] = 21, ['W'] = 22, ['X'] = 23,
+	['Y'] = 24, ['Z'] = 25, ['a'] = 26, ['b'] = 27, ['c'] = 28, ['d'] = 29,
+	['e'] = 30, ['f'] = 31, ['g'] = 32, ['h'] = 33, ['i'] = 34, ['j'] = 35,
+	['k'] = 36, ['l'] = 37, ['m'] = 38, ['n'] = 39, ['o'] = 40, ['p'] = 41,
+	['q'] = 42, ['r'] = 43, ['s'] = 44, ['t'] = 45, ['u'] = 46, ['v'] = 47,
+	['w'] = 48, ['x'] = 49, ['y'] = 50, ['z'] = 51, ['0'] = 52, ['1'] = 53,
+	['2'] = 54, ['3'] = 55, ['4'] = 56, ['5'] = 57, ['6'] = 58, ['7'] = 59,
+	['8'] = 60, ['9'] = 61, ['+'] = 62, ['/'] = 63, ['='] = 64,
+	['\r'] = 65, ['\n'] = 65,
+};
+
+/* The table's zero entries are real zeros only for 'A'. */
+static unsigned value_of(unsigned char c)
+{
+	unsigned v = decode_table[c];
+
+	return v == 0 && c != 'A' ? 255 : v;
+}
+
+ssize_t b64_decode(struct b64 *d, const char *in, size_t len, unsigned char *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned v = value_of((unsigned char)in[i]);
+
+		if (v == 65)
+			continue;
+		if (v == 255)
+			return -1;
+		d->chars++;
+		if (v == 64) {
+			/* Padding: "xx==" or "xxx=", nothing else. */
+			if (!d->pad && (d->nbits == 4 || d->nbits == 2))
+				d->pad_need = d->nbits == 4 ? 2 : 1;
+			if (++d->pad > d->pad_need)
+				return -1;
+			continue;
+		}
+		if (d->pad)
+			return -1;
+		d->acc = (d->acc << 6) | v;
+		d->nbits += 6;
+		if (d->nbits >= 8) {
+			d->nbits -= 8;
+			out[n++] = (unsigned char)(d->acc >> d->nbits);
+			d->acc &= (1u << d->nbits) - 1;
+		}
+	}
+	d->bytes += n;
+	return (ssize_t)n;
+}
+
+int b64_finish(const struct b64 *d)
+{
+	/* 6 leftover bits: a lone character in the last quantum. */
+	if (d->nbits == 6)
+		return -1;
+	return d->pad == d->pad_need ? 0 : -1;
+}

@@ -1,0 +1,121 @@
+/* What the commands share: the option rows for API parameters, output,
+ * connection and prompt fields (declared once, used by every command), and
+ * the steps from parsed options to a validated request. */
+#ifndef IMAGEGEN_CLI_H
+#define IMAGEGEN_CLI_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "http.h"
+#include "job.h"
+#include "opt.h"
+#include "params.h"
+#include "prompt.h"
+#include "retry.h"
+
+struct cli {
+	struct img_params params;
+	struct prompt_fields fields;
+	const char *prompt;
+	const char *prompt_file;
+	int no_augment;
+	const char *style_text;      /* --style: API style or the prompt field */
+	/* output */
+	const char *out;
+	const char *out_dir;
+	const char *prefix;
+	int force;
+	int no_save;
+	int json;
+	int dry_run;
+	int quiet;
+	/* connection */
+	const char *base_url;
+	double timeout;
+	long max_attempts;
+	long retries;
+	double backoff;
+	struct strlist words;
+};
+#define CLI_INIT { .params = IMG_PARAMS_INIT, .timeout = -1, \
+		   .max_attempts = -1, .retries = -1, .backoff = -1 }
+
+#define OPT_CLI_PROMPT(c) \
+	OPT_GROUP("Prompt (from --prompt, --prompt-file, the words after the options, or standard input)"), \
+	OPT_STRING('p', "prompt", &(c)->prompt, "TEXT", "the prompt"), \
+	OPT_STRING(0, "prompt-file", &(c)->prompt_file, "FILE", "read the prompt from FILE ('-' = standard input)"), \
+	OPT_STRING(0, "use-case", &(c)->fields.use_case, "TEXT", "augmentation: what the image is for"), \
+	OPT_STRING(0, "scene", &(c)->fields.scene, "TEXT", "augmentation: scene or backdrop"), \
+	OPT_STRING(0, "subject", &(c)->fields.subject, "TEXT", "augmentation: the subject"), \
+	OPT_STRING(0, "style", &(c)->style_text, "TEXT", "vivid|natural: dall-e-3's style; other text: the style field"), \
+	OPT_STRING(0, "composition", &(c)->fields.composition, "TEXT", "augmentation: composition and framing"), \
+	OPT_STRING(0, "lighting", &(c)->fields.lighting, "TEXT", "augmentation: lighting and mood"), \
+	OPT_STRING(0, "palette", &(c)->fields.palette, "TEXT", "augmentation: colour palette"), \
+	OPT_STRING(0, "materials", &(c)->fields.materials, "TEXT", "augmentation: materials and textures"), \
+	OPT_STRING(0, "text", &(c)->fields.text, "TEXT", "augmentation: text to render verbatim"), \
+	OPT_STRING(0, "constraints", &(c)->fields.constraints, "TEXT", "augmentation: constraints"), \
+	OPT_STRING(0, "negative", &(c)->fields.negative, "TEXT", "augmentation: what to avoid"), \
+	OPT_BOOL(0, "no-augment", &(c)->no_augment, "send the prompt as given, ignoring the fields")
+
+#define OPT_CLI_PARAMS(c) \
+	OPT_GROUP("Image parameters"), \
+	OPT_STRING('m', "model", &(c)->params.model, "MODEL", "model (default " DEFAULT_MODEL "; others pass through with a warning)"), \
+	OPT_INT('n', "n", &(c)->params.n, "N", 1, 10, "images per request (1-10; dall-e-3: 1)"), \
+	OPT_STRING('s', "size", &(c)->params.size, "WxH", "size, e.g. 1024x1024, 1536x1024, auto (default auto)"), \
+	OPT_STRING(0, "quality", &(c)->params.quality, "Q", "low|medium|high|auto (GPT), standard|hd (dall-e); default medium"), \
+	OPT_STRING(0, "background", &(c)->params.background, "B", "transparent|opaque|auto"), \
+	OPT_STRING(0, "output-format|format", &(c)->params.output_format, "FMT", "png|jpeg|webp (default png)"), \
+	OPT_INT(0, "output-compression|compression", &(c)->params.output_compression, "0-100", 0, 100, "jpeg/webp compression"), \
+	OPT_STRING(0, "moderation", &(c)->params.moderation, "M", "low|auto"), \
+	OPT_STRING(0, "response-format", &(c)->params.response_format, "F", "url|b64_json (dall-e only)"), \
+	OPT_STRING(0, "user", &(c)->params.user, "ID", "end-user id for abuse monitoring"), \
+	OPT_STRING(0, "input-fidelity", &(c)->params.input_fidelity, "F", "low|high (edits only; not gpt-image-2)")
+
+#define OPT_CLI_OUTPUT(c) \
+	OPT_GROUP("Output"), \
+	OPT_STRING('o', "out", &(c)->out, "FILE", "save as FILE (n>1: FILE-1.ext, FILE-2.ext, ...)"), \
+	OPT_STRING(0, "out-dir|output-dir|output", &(c)->out_dir, "DIR", "save into DIR (created if needed)"), \
+	OPT_STRING(0, "prefix", &(c)->prefix, "NAME", "file name stem instead of the prompt slug"), \
+	OPT_BOOL('f', "force", &(c)->force, "overwrite an existing --out file"), \
+	OPT_BOOL(0, "no-save", &(c)->no_save, "write no files"), \
+	OPT_BOOL(0, "json", &(c)->json, "print the API response JSON on stdout (paths go to stderr)"), \
+	OPT_BOOL(0, "dry-run", &(c)->dry_run, "print the request and output paths; send nothing"), \
+	OPT_BOOL('q', "quiet", &(c)->quiet, "print only errors on stderr")
+
+#define OPT_CLI_CONNECTION(c) \
+	OPT_GROUP("Connection"), \
+	OPT_STRING(0, "base-url", &(c)->base_url, "URL", "API base URL (default $OPENAI_BASE_URL or " DEFAULT_BASE_URL ")"), \
+	OPT_SECONDS(0, "timeout", &(c)->timeout, "SECONDS", 0.001, 86400, "per-request timeout (default 600)"), \
+	OPT_INT(0, "max-attempts", &(c)->max_attempts, "N", 1, 100, "attempts per request, retries included (default 3)"), \
+	OPT_INT(0, "retries", &(c)->retries, "N", 0, 99, "retries per request (= max-attempts - 1)"), \
+	OPT_SECONDS(0, "backoff", &(c)->backoff, "SECONDS", 0, 600, "first retry delay, doubling up to 8 s (default 0.5)")
+
+void cli_release(struct cli *c);
+
+/* Settles --style: vivid/natural set the API parameter, other text becomes
+ * the style field of the prompt. */
+void cli_settle_style(struct cli *c);
+
+/* Reads the prompt from its sources and augments it unless --no-augment.
+ * *raw is the user's own prompt (for the slug), *sent the prompt as sent;
+ * both new strings the caller frees. 0, or -1 with a message in err. */
+int cli_prompt(struct cli *c, char **raw, char **sent, struct buf *err);
+
+/* Infers the output format from --out's extension when --output-format is
+ * not given, and refuses a contradiction. 0 or -1. */
+int cli_format_from_out(struct cli *c, struct buf *err);
+
+/* The API config from flags and environment. 0, or -1 (a bad base URL). */
+int cli_api_config(const struct cli *c, struct api_config *api, struct buf *err);
+void cli_api_release(struct api_config *api);
+struct retry_policy cli_retry_policy(const struct cli *c);
+
+/* Prints each warning line of warn. */
+void cli_print_warnings(const struct buf *warn);
+
+/* Signal handling: SIGINT/SIGTERM count into cli_interrupts. */
+extern volatile sig_atomic_t cli_interrupts;
+void cli_install_signals(void);
+
+#endif

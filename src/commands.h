@@ -1,0 +1,8 @@
+/* The commands, one file each (cmd_*.c); main.c dispatches by name. */
+#ifndef IMAGEGEN_COMMANDS_H
+#define IMAGEGEN_COMMANDS_H
+
+/* argv[0] is the command name. Each returns an exit status (msg.h). */
+int cmd_generate(int argc, char **argv);
+
+#endif

@@ -1,0 +1,325 @@
+#include "http.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+
+#define POLL_MS_MAX 100   /* how often an interrupt is noticed */
+
+int http_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+void http_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+int http_loop_init(struct http_loop *l, size_t max_running,
+		   volatile sig_atomic_t *interrupts)
+{
+	memset(l, 0, sizeof(*l));
+	l->multi = curl_multi_init();
+	if (!l->multi)
+		return -1;
+	l->max_running = max_running ? max_running : 1;
+	l->interrupts = interrupts;
+	curl_multi_setopt(l->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	return 0;
+}
+
+void http_loop_release(struct http_loop *l)
+{
+	if (l->multi)
+		curl_multi_cleanup(l->multi);
+	l->multi = NULL;
+}
+
+void http_loop_add(struct http_loop *l, struct http_xfer *x)
+{
+	struct http_xfer **p = &l->waiting;
+
+	/* Keep the queue in not-before order; equal times stay first come. */
+	while (*p && (*p)->not_before <= x->not_before)
+		p = &(*p)->next;
+	x->next = *p;
+	*p = x;
+}
+
+static void start_ready(struct http_loop *l, int64_t now)
+{
+	if (l->paused_until > now)
+		return;
+	while (l->waiting && l->running < l->max_running &&
+	       l->waiting->not_before <= now) {
+		struct http_xfer *x = l->waiting;
+		l->waiting = x->next;
+		x->next = NULL;
+		if (curl_multi_add_handle(l->multi, x->easy) != CURLM_OK) {
+			x->on_done(x, CURLE_FAILED_INIT);
+			continue;
+		}
+		x->running = true;
+		x->next = l->active;
+		l->active = x;
+		l->running++;
+	}
+}
+
+static void finish(struct http_loop *l, struct http_xfer *x, CURLcode rc)
+{
+	if (x->running) {
+		for (struct http_xfer **p = &l->active; *p; p = &(*p)->next) {
+			if (*p == x) {
+				*p = x->next;
+				break;
+			}
+		}
+		x->next = NULL;
+		curl_multi_remove_handle(l->multi, x->easy);
+		x->running = false;
+		l->running--;
+	}
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
+	x->on_done(x, rc);
+}
+
+static void drain(struct http_loop *l)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(l->multi, &left))) {
+		struct http_xfer *x = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		finish(l, x, msg->data.result);
+	}
+}
+
+/* Ends the transfers not yet started as aborted. */
+static void drop_waiting(struct http_loop *l)
+{
+	while (l->waiting) {
+		struct http_xfer *x = l->waiting;
+		l->waiting = x->next;
+		x->next = NULL;
+		x->on_done(x, CURLE_ABORTED_BY_CALLBACK);
+	}
+}
+
+/* Ends every transfer, running or waiting, as aborted. */
+static void abort_all(struct http_loop *l)
+{
+	drop_waiting(l);
+	/* on_done must not queue anything once interrupted. */
+	while (l->active)
+		finish(l, l->active, CURLE_ABORTED_BY_CALLBACK);
+}
+
+static int poll_timeout(const struct http_loop *l, int64_t now)
+{
+	int64_t wait = POLL_MS_MAX;
+
+	if (l->waiting && l->running < l->max_running) {
+		int64_t at = l->waiting->not_before;
+		if (l->paused_until > at)
+			at = l->paused_until;
+		if (at - now < wait)
+			wait = at - now;
+	}
+	return wait < 0 ? 0 : (int)wait;
+}
+
+int http_loop_run(struct http_loop *l)
+{
+	int still = 0;
+
+	while (l->waiting || l->running) {
+		int interrupts = l->interrupts ? *l->interrupts : 0;
+
+		if (interrupts && (!l->graceful || interrupts > 1)) {
+			abort_all(l);
+			return -1;
+		}
+		if (!interrupts)
+			start_ready(l, now_ms());
+		else
+			drop_waiting(l);
+		curl_multi_perform(l->multi, &still);
+		drain(l);
+		if (!l->waiting && !l->running)
+			break;
+		curl_multi_poll(l->multi, NULL, 0, poll_timeout(l, now_ms()), NULL);
+	}
+	return l->interrupts && *l->interrupts ? -1 : 0;
+}
+
+/* "Name: value\r\n" -> stores value when Name is one we act on. */
+static size_t on_header(char *line, size_t size, size_t count, void *data)
+{
+	struct http_xfer *x = data;
+	size_t len = size * count;
+	static const struct { const char *name; size_t offset; } wanted[] = {
+		{ "x-request-id", offsetof(struct http_resp_headers, request_id) },
+		{ "retry-after", offsetof(struct http_resp_headers, retry_after) },
+		{ "retry-after-ms", offsetof(struct http_resp_headers, retry_after_ms) },
+		{ "x-should-retry", offsetof(struct http_resp_headers, should_retry) },
+		{ "x-ratelimit-limit-requests", offsetof(struct http_resp_headers, limit_requests) },
+		{ "x-ratelimit-remaining-requests", offsetof(struct http_resp_headers, remaining_requests) },
+		{ "x-ratelimit-reset-requests", offsetof(struct http_resp_headers, reset_requests) },
+		{ "content-type", offsetof(struct http_resp_headers, content_type) },
+	};
+	const char *colon = memchr(line, ':', len);
+
+	if (len >= 5 && !strncmp(line, "HTTP/", 5)) {
+		http_xfer_reset(x);   /* a new response (after 100 or a redirect) */
+		return len;
+	}
+	if (!colon)
+		return len;
+	size_t name_len = (size_t)(colon - line);
+	const char *v = colon + 1, *end = line + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	for (size_t i = 0; i < ARRAY_SIZE(wanted); i++) {
+		if (strlen(wanted[i].name) != name_len ||
+		    strncasecmp(line, wanted[i].name, name_len))
+			continue;
+		char **slot = (char **)((char *)&x->resp + wanted[i].offset);
+		free(*slot);
+		*slot = xstrndup(v, (size_t)(end - v));
+	}
+	return len;
+}
+
+static size_t on_write(char *data, size_t size, size_t count, void *p)
+{
+	struct http_xfer *x = p;
+	size_t len = size * count;
+
+	if (!x->status)
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
+	if (x->on_body && x->on_body(x, data, len))
+		return CURL_WRITEFUNC_ERROR;
+	return len;
+}
+
+struct curl_slist *http_api_headers(const struct api_config *api,
+				    const char *content_type, bool redact)
+{
+	struct curl_slist *h = NULL;
+	char *line;
+
+	if (api->key) {
+		line = redact ? xstrdup("Authorization: Bearer [REDACTED]")
+			      : xasprintf("Authorization: Bearer %s", api->key);
+		h = curl_slist_append(h, line);
+		if (!redact)
+			memset(line, 0, strlen(line));
+		free(line);
+	}
+	if (content_type) {
+		line = xasprintf("Content-Type: %s", content_type);
+		h = curl_slist_append(h, line);
+		free(line);
+	}
+	h = curl_slist_append(h, "Accept: application/json");
+	h = curl_slist_append(h, "User-Agent: imagegen/" IMAGEGEN_VERSION);
+	if (api->org && *api->org) {
+		line = xasprintf("OpenAI-Organization: %s", api->org);
+		h = curl_slist_append(h, line);
+		free(line);
+	}
+	if (api->project && *api->project) {
+		line = xasprintf("OpenAI-Project: %s", api->project);
+		h = curl_slist_append(h, line);
+		free(line);
+	}
+	return h;
+}
+
+int http_xfer_setup(struct http_xfer *x, const struct api_config *api,
+		    const char *url, const char *body, bool api_headers)
+{
+	CURL *e = curl_easy_init();
+	long timeout_ms = (long)(api->timeout * 1000);
+
+	if (!e)
+		return -1;
+	x->easy = e;
+	x->errbuf[0] = '\0';
+	if (api_headers)
+		x->headers = http_api_headers(api, body ? "application/json" : NULL, false);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+			 timeout_ms > 0 && timeout_ms < 60000 ? timeout_ms : 60000L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (body) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+	} else {
+		/* Downloads (dall-e URLs) may redirect; API calls never do. */
+		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+		curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	}
+	return 0;
+}
+
+void http_xfer_reset(struct http_xfer *x)
+{
+	char **slots = (char **)&x->resp;
+
+	for (size_t i = 0; i < sizeof(x->resp) / sizeof(char *); i++)
+		FREE_AND_NULL(slots[i]);
+	x->status = 0;
+}
+
+void http_xfer_release(struct http_xfer *x)
+{
+	http_xfer_reset(x);
+	if (x->easy)
+		curl_easy_cleanup(x->easy);
+	x->easy = NULL;
+	curl_slist_free_all(x->headers);
+	x->headers = NULL;
+}
+
+bool http_retryable(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_BAD_CONTENT_ENCODING:
+		return true;
+	default:
+		return false;
+	}
+}

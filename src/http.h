@@ -1,0 +1,95 @@
+/* HTTP on curl's multi interface: many transfers on one thread. A transfer
+ * waits in a queue until its not-before time and a free slot, runs, and ends
+ * in its on_done callback, which may queue it again (a retry) or queue others
+ * (downloads). Nothing here sleeps: the loop polls. */
+#ifndef IMAGEGEN_HTTP_H
+#define IMAGEGEN_HTTP_H
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
+
+/* Where and how to reach the API. Strings borrowed but base_url. */
+struct api_config {
+	char *base_url;         /* owned; no trailing slash */
+	const char *key;        /* NULL when unset */
+	const char *org;
+	const char *project;
+	double timeout;         /* seconds for a whole request */
+};
+
+#define DEFAULT_BASE_URL "https://api.openai.com/v1"
+#define DEFAULT_TIMEOUT 600.0
+
+/* The response headers imagegen acts on; each owned, NULL when absent. */
+struct http_resp_headers {
+	char *request_id;
+	char *retry_after;
+	char *retry_after_ms;
+	char *should_retry;
+	char *limit_requests;
+	char *remaining_requests;
+	char *reset_requests;
+	char *content_type;
+};
+
+struct http_xfer;
+/* Returns 0, or -1 to abort the transfer (the owner keeps the reason). */
+typedef int (*http_body_fn)(struct http_xfer *x, const char *data, size_t len);
+typedef void (*http_done_fn)(struct http_xfer *x, CURLcode rc);
+
+struct http_xfer {
+	CURL *easy;
+	struct curl_slist *headers;
+	char errbuf[CURL_ERROR_SIZE];
+	long status;
+	struct http_resp_headers resp;
+	int64_t not_before;           /* monotonic ms */
+	http_body_fn on_body;
+	http_done_fn on_done;
+	void *owner;
+	struct http_xfer *next;       /* in the waiting or the active list */
+	bool running;
+};
+
+struct http_loop {
+	CURLM *multi;
+	struct http_xfer *waiting;     /* by not-before time */
+	struct http_xfer *active;      /* running */
+	size_t running;
+	size_t max_running;
+	int64_t paused_until;          /* no launches before this (batch 429s) */
+	volatile sig_atomic_t *interrupts;
+	bool graceful;                 /* first interrupt only stops launches */
+};
+
+int http_global_init(void);
+void http_global_cleanup(void);
+
+int http_loop_init(struct http_loop *l, size_t max_running,
+		   volatile sig_atomic_t *interrupts);
+void http_loop_release(struct http_loop *l);
+void http_loop_add(struct http_loop *l, struct http_xfer *x);
+/* Runs until nothing waits or runs. Returns 0, or -1 when interrupted (every
+ * unfinished transfer then ended with CURLE_ABORTED_BY_CALLBACK). */
+int http_loop_run(struct http_loop *l);
+
+/* The headers of an API request; with redact, the key is replaced. */
+struct curl_slist *http_api_headers(const struct api_config *api,
+				    const char *content_type, bool redact);
+
+/* Prepares x for a POST of body (JSON, not copied: it must outlive the
+ * transfer) or a GET when body is NULL. 0 or -1. */
+int http_xfer_setup(struct http_xfer *x, const struct api_config *api,
+		    const char *url, const char *body, bool api_headers);
+/* Clears the last attempt's status and headers before a retry. */
+void http_xfer_reset(struct http_xfer *x);
+void http_xfer_release(struct http_xfer *x);
+
+/* Is this transport error worth another attempt (connection, timeout)? */
+bool http_retryable(CURLcode rc);
+
+#endif

@@ -1,0 +1,486 @@
+#include "job.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "msg.h"
+
+#define ERRBODY_MAX (1024 * 1024)
+#define DECODE_CHUNK 49152
+
+static void job_finish(struct job *job);
+static void job_done(struct http_xfer *x, CURLcode rc);
+static int job_body(struct http_xfer *x, const char *data, size_t len);
+
+/* ---- the response's images, decoded as they stream in ---- */
+
+static int image_open(void *data, size_t index)
+{
+	struct job *job = data;
+	struct job_image *im;
+
+	if (index >= job->names.n)
+		return 0;   /* more images than asked for: counted, not saved */
+	im = &job->images[index];
+	im->b64 = (struct b64)B64_INIT;
+	im->head_len = 0;
+	im->complete = false;
+	if (job->env->no_save)
+		return 0;
+	return afile_open(&im->file, job->names.paths[index], &job->error);
+}
+
+static int image_write(struct job *job, size_t index, const char *text, size_t len)
+{
+	struct job_image *im = &job->images[index];
+	unsigned char out[B64_OUT_MAX(DECODE_CHUNK)];
+
+	while (len) {
+		size_t take = len < DECODE_CHUNK ? len : DECODE_CHUNK;
+		ssize_t n = b64_decode(&im->b64, text, take, out);
+
+		if (n < 0) {
+			buf_addf(&job->error, "image %zu in the response is not valid base64",
+				 index + 1);
+			return -1;
+		}
+		size_t room = SNIFF_BYTES - im->head_len;
+		size_t copy = (size_t)n < room ? (size_t)n : room;
+		memcpy(im->head + im->head_len, out, copy);
+		im->head_len += copy;
+		if (im->file.fd >= 0 && afile_write(&im->file, out, (size_t)n, &job->error))
+			return -1;
+		text += take;
+		len -= take;
+	}
+	return 0;
+}
+
+static int scan_write(void *data, const char *text, size_t len)
+{
+	struct job *job = data;
+	size_t index = job->scan.images - 1;
+
+	return index < job->names.n ? image_write(job, index, text, len) : 0;
+}
+
+static int image_close(void *data, size_t index)
+{
+	struct job *job = data;
+
+	if (index >= job->names.n)
+		return 0;
+	if (b64_finish(&job->images[index].b64)) {
+		buf_addf(&job->error, "image %zu in the response is not valid base64 "
+			 "(it ends mid-way)", index + 1);
+		return -1;
+	}
+	job->images[index].complete = true;
+	return 0;
+}
+
+static void discard_images(struct job *job)
+{
+	for (size_t i = 0; i < job->names.n; i++) {
+		afile_abort(&job->images[i].file);
+		job->images[i].complete = false;
+		job->images[i].head_len = 0;
+	}
+}
+
+/* ---- life cycle ---- */
+
+void job_init(struct job *job, struct job_env *env, size_t index, char *prompt,
+	      const struct img_params *params, char *url, char *body,
+	      struct name_plan *plan)
+{
+	struct scan_sink sink = { image_open, scan_write, image_close, job };
+
+	memset(job, 0, sizeof(*job));
+	job->env = env;
+	job->index = index;
+	job->prompt = prompt;
+	job->params = *params;
+	job->url = url;
+	job->body = body;
+	job->names = *plan;
+	*plan = (struct name_plan)NAME_PLAN_INIT;
+	job->images = xcalloc(job->names.n, sizeof(*job->images));
+	job->saved = xcalloc(job->names.n, sizeof(*job->saved));
+	for (size_t i = 0; i < job->names.n; i++) {
+		job->images[i].file = (struct afile)AFILE_INIT;
+		job->images[i].job = job;
+		job->images[i].index = i;
+	}
+	scan_init(&job->scan, &sink, env->keep_response);
+	job->state = JOB_PENDING;
+}
+
+int job_start(struct job *job)
+{
+	struct http_xfer *x = &job->xfer;
+
+	if (http_xfer_setup(x, job->env->api, job->url, job->body, true)) {
+		buf_adds(&job->error, "cannot set up the HTTP transfer");
+		return -1;
+	}
+	x->owner = job;
+	x->on_body = job_body;
+	x->on_done = job_done;
+	x->not_before = 0;
+	job->attempts = 1;
+	job->state = JOB_RUNNING;
+	job->started_ms = now_ms();
+	http_loop_add(job->env->loop, x);
+	return 0;
+}
+
+void job_release(struct job *job)
+{
+	for (size_t i = 0; job->images && i < job->names.n; i++) {
+		afile_release(&job->images[i].file);
+		http_xfer_release(&job->images[i].xfer);
+		free(job->images[i].url);
+		free(job->saved[i]);
+	}
+	FREE_AND_NULL(job->images);
+	FREE_AND_NULL(job->saved);
+	name_plan_release(&job->names);
+	http_xfer_release(&job->xfer);
+	scan_release(&job->scan);
+	buf_release(&job->errbody);
+	buf_release(&job->error);
+	api_error_release(&job->apierr);
+	json_decref(job->response);
+	job->response = NULL;
+	FREE_AND_NULL(job->prompt);
+	FREE_AND_NULL(job->url);
+	FREE_AND_NULL(job->body);
+}
+
+static int job_body(struct http_xfer *x, const char *data, size_t len)
+{
+	struct job *job = x->owner;
+
+	if (x->status >= 200 && x->status < 300) {
+		if (scan_feed(&job->scan, data, len) == 0)
+			return 0;
+		if (!job->error.len)
+			buf_addf(&job->error, "bad response: %s",
+				 job->scan.error ? job->scan.error : "cannot read it");
+		job->body_failed = true;
+		return -1;
+	}
+	if (job->errbody.len < ERRBODY_MAX)
+		buf_add(&job->errbody, data, len);
+	return 0;
+}
+
+static double jitter(struct job_env *env)
+{
+	return rand_r(&env->seed) / ((double)RAND_MAX + 1.0);
+}
+
+/* Queues another attempt if the policy allows; false when attempts ran out. */
+static bool job_retry(struct job *job, const struct retry_hints *hints,
+		      const char *reason)
+{
+	struct job_env *env = job->env;
+	long delay;
+
+	if (job->attempts >= env->retry.max_attempts)
+		return false;
+	delay = retry_delay_ms(&env->retry, job->attempts - 1, hints, jitter(env),
+			       time(NULL));
+	warnf("%s; retrying in %.1f s (attempt %d of %ld)", reason, delay / 1000.0,
+	      job->attempts + 1, env->retry.max_attempts);
+	discard_images(job);
+	scan_reset(&job->scan);
+	buf_reset(&job->errbody);
+	buf_reset(&job->error);
+	api_error_release(&job->apierr);
+	http_xfer_reset(&job->xfer);
+	job->body_failed = false;
+	job->attempts++;
+	job->xfer.not_before = now_ms() + delay;
+	http_loop_add(env->loop, &job->xfer);
+	return true;
+}
+
+static void job_fail(struct job *job, const char *fmt_reason)
+{
+	discard_images(job);
+	if (!job->error.len && fmt_reason)
+		buf_adds(&job->error, fmt_reason);
+	job_finish(job);
+}
+
+static void usage_parse(struct usage *u, json_t *usage)
+{
+	json_t *details = json_object_get(usage, "input_tokens_details");
+
+	if (!json_is_object(usage))
+		return;
+	u->present = true;
+	u->input = (long)json_integer_value(json_object_get(usage, "input_tokens"));
+	u->output = (long)json_integer_value(json_object_get(usage, "output_tokens"));
+	u->total = (long)json_integer_value(json_object_get(usage, "total_tokens"));
+	u->input_text = (long)json_integer_value(json_object_get(details, "text_tokens"));
+	u->input_image = (long)json_integer_value(json_object_get(details, "image_tokens"));
+}
+
+/* A base64 value the scan could not divert (an escaped key): decode it now. */
+static int decode_kept(struct job *job, size_t i, json_t *b64)
+{
+	if (image_open(job, i))
+		return -1;
+	if (image_write(job, i, json_string_value(b64), json_string_length(b64)))
+		return -1;
+	return image_close(job, i);
+}
+
+/* Checks an image's bytes; a format other than the one asked for renames a
+ * derived name's extension. 0, or -1 when it is no image at all. */
+static int check_image(struct job *job, size_t i)
+{
+	struct job_image *im = &job->images[i];
+	const char *got = sniff_format(im->head, im->head_len);
+	const char *want = params_format(&job->params);
+
+	if (!got || !strcmp(got, "gif")) {
+		buf_addf(&job->error, "image %zu in the response is not a PNG, JPEG or "
+			 "WebP image", i + 1);
+		return -1;
+	}
+	if (strcmp(got, want) && !job->env->no_save) {
+		const char *path = im->file.path;
+		const char *dot = path_ext(path);
+		if (job->names.explicit_names) {
+			warnf("the server sent %s, not %s; '%s' keeps its name", got, want, path);
+		} else {
+			char *renamed = xasprintf("%.*s%s", (int)(dot ? dot - path : (long)strlen(path)),
+						  path, format_ext(got));
+			warnf("the server sent %s, not %s; saving as '%s'", got, want, renamed);
+			afile_rename(&im->file, renamed);
+			free(renamed);
+		}
+	}
+	return 0;
+}
+
+static int commit_image(struct job *job, size_t i)
+{
+	struct afile *f = &job->images[i].file;
+	bool replace = job->names.explicit_names && job->env->force;
+
+	while (afile_commit(f, replace ? AFILE_REPLACE : AFILE_NO_CLOBBER, &job->error)) {
+		if (errno != EEXIST)
+			return -1;
+		/* The name was taken while the request ran: never overwrite. */
+		char *next = naming_next_free(f->path, naming_exists_on_disk, NULL);
+		warnf("'%s' appeared meanwhile; saving as '%s'", f->path, next);
+		afile_rename(f, next);
+		free(next);
+	}
+	job->saved[i] = xstrdup(f->path);
+	job->nsaved++;
+	if (job->env->on_saved)
+		job->env->on_saved(job, i, f->path);
+	return 0;
+}
+
+static void download_start(struct job *job, size_t i, const char *url);
+
+static void job_success(struct job *job)
+{
+	json_error_t jerr;
+	json_t *data;
+	size_t count, usable;
+
+	if (scan_finish(&job->scan))
+		{ job_fail(job, "bad response: it ended inside a string"); return; }
+	job->response = json_loadb(job->scan.residual.data, job->scan.residual.len, 0, &jerr);
+	if (!json_is_object(job->response)) {
+		buf_addf(&job->error, "bad response: not JSON (%s, line %d)", jerr.text, jerr.line);
+		{ job_fail(job, NULL); return; }
+	}
+	data = json_object_get(job->response, "data");
+	count = json_array_size(data);
+	if (!json_is_array(data) || count == 0)
+		{ job_fail(job, "bad response: it holds no images"); return; }
+	usage_parse(&job->usage, json_object_get(job->response, "usage"));
+	job->size = json_string_value(json_object_get(job->response, "size"));
+	usable = count < job->names.n ? count : job->names.n;
+	if (count > job->names.n)
+		warnf("the server sent %zu images for %zu asked; keeping %zu", count,
+		      job->names.n, usable);
+	for (size_t i = 0; i < usable; i++) {
+		json_t *item = json_array_get(data, i);
+		json_t *b64 = json_object_get(item, "b64_json");
+		json_t *url = json_object_get(item, "url");
+
+		if (!job->images[i].complete && json_string_length(b64) > 0 &&
+		    decode_kept(job, i, b64))
+			{ job_fail(job, NULL); return; }
+		if (!job->images[i].complete && !json_is_string(url)) {
+			buf_addf(&job->error, "bad response: image %zu has no data", i + 1);
+			{ job_fail(job, NULL); return; }
+		}
+		if (job->images[i].complete && check_image(job, i))
+			{ job_fail(job, NULL); return; }
+	}
+	for (size_t i = 0; i < usable; i++) {
+		json_t *url = json_object_get(json_array_get(data, i), "url");
+
+		if (!job->images[i].complete)
+			download_start(job, i, json_string_value(url));
+		else if (!job->env->no_save && commit_image(job, i))
+			{ job_fail(job, NULL); return; }
+	}
+	if (!job->pending_downloads)
+		job_finish(job);
+}
+
+static char *transport_reason(const struct http_xfer *x, CURLcode rc)
+{
+	return xasprintf("%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+}
+
+static void job_done(struct http_xfer *x, CURLcode rc)
+{
+	struct job *job = x->owner;
+	struct retry_hints hints = { 0 };
+	char *reason;
+
+	job->last_status = x->status;
+	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		job->state = JOB_INTERRUPTED;
+		{ job_fail(job, "interrupted"); return; }
+	}
+	if (rc != CURLE_OK) {
+		if (job->body_failed)
+			{ job_fail(job, NULL); return; }
+		reason = transport_reason(x, rc);
+		if (!(http_retryable(rc) && job_retry(job, NULL, reason)))
+			buf_addf(&job->error, "request failed: %s", reason);
+		free(reason);
+		if (job->error.len)
+			job_fail(job, NULL);
+		return;
+	}
+	if (x->status >= 200 && x->status < 300)
+		{ job_success(job); return; }
+	api_error_parse(&job->apierr, x->status, job->errbody.data, job->errbody.len,
+			x->resp.request_id);
+	hints.retry_after_ms = x->resp.retry_after_ms;
+	hints.retry_after = x->resp.retry_after;
+	hints.should_retry = x->resp.should_retry;
+	hints.error_code = job->apierr.code ? job->apierr.code : job->apierr.type;
+	reason = api_error_summary(&job->apierr);
+	if (!(retry_status(x->status, &hints) && job_retry(job, &hints, reason))) {
+		buf_adds(&job->error, reason);
+		job_fail(job, NULL);
+	}
+	free(reason);
+}
+
+/* ---- dall-e URL downloads: GET without the API key, into the same files ---- */
+
+static int download_body(struct http_xfer *x, const char *data, size_t len)
+{
+	struct job_image *im = x->owner;
+	size_t room = SNIFF_BYTES - im->head_len;
+	size_t copy = len < room ? len : room;
+
+	if (x->status != 200)
+		return 0;
+	memcpy(im->head + im->head_len, data, copy);
+	im->head_len += copy;
+	if (im->file.fd < 0)
+		return 0;
+	return afile_write(&im->file, data, len, &im->job->error);
+}
+
+static void download_finish(struct job_image *im)
+{
+	struct job *job = im->job;
+
+	if (--job->pending_downloads == 0)
+		job_finish(job);
+}
+
+static void download_done(struct http_xfer *x, CURLcode rc)
+{
+	struct job_image *im = x->owner;
+	struct job *job = im->job;
+	char *reason = NULL;
+
+	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		job->state = JOB_INTERRUPTED;
+		afile_abort(&im->file);
+		{ download_finish(im); return; }
+	}
+	if (rc == CURLE_OK && x->status == 200) {
+		im->complete = true;
+		if (check_image(job, im->index) || (!job->env->no_save && commit_image(job, im->index)))
+			afile_abort(&im->file);
+		{ download_finish(im); return; }
+	}
+	reason = rc != CURLE_OK ? transport_reason(x, rc)
+				: xasprintf("HTTP %ld", x->status);
+	if ((rc != CURLE_OK ? http_retryable(rc) : retry_status(x->status, NULL)) &&
+	    im->attempts < job->env->retry.max_attempts) {
+		long delay = retry_delay_ms(&job->env->retry, im->attempts - 1, NULL,
+					    jitter(job->env), time(NULL));
+		warnf("downloading image %zu: %s; retrying in %.1f s", im->index + 1,
+		      reason, delay / 1000.0);
+		im->attempts++;
+		im->head_len = 0;
+		afile_abort(&im->file);
+		if (!job->env->no_save &&
+		    afile_open(&im->file, job->names.paths[im->index], &job->error) == 0) {
+			http_xfer_reset(x);
+			x->not_before = now_ms() + delay;
+			http_loop_add(job->env->loop, x);
+			free(reason);
+			return;
+		}
+	}
+	buf_addf(&job->error, "%sdownloading image %zu failed: %s",
+		 job->error.len ? "; " : "", im->index + 1, reason);
+	afile_abort(&im->file);
+	free(reason);
+	download_finish(im);
+}
+
+static void download_start(struct job *job, size_t i, const char *url)
+{
+	struct job_image *im = &job->images[i];
+
+	if (job->env->no_save)
+		return;
+	im->url = xstrdup(url);
+	im->attempts = 1;
+	im->head_len = 0;
+	if (afile_open(&im->file, job->names.paths[i], &job->error) ||
+	    http_xfer_setup(&im->xfer, job->env->api, im->url, NULL, false)) {
+		afile_abort(&im->file);
+		return;
+	}
+	im->xfer.owner = im;
+	im->xfer.on_body = download_body;
+	im->xfer.on_done = download_done;
+	job->pending_downloads++;
+	http_loop_add(job->env->loop, &im->xfer);
+}
+
+static void job_finish(struct job *job)
+{
+	job->finished_ms = now_ms();
+	if (job->state != JOB_INTERRUPTED)
+		job->state = job->error.len ? JOB_FAILED : JOB_DONE;
+	if (job->env->on_finished)
+		job->env->on_finished(job);
+}

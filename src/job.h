@@ -1,0 +1,104 @@
+/* One API request and everything it produces: its attempts and retries, the
+ * response streamed into atomic files, dall-e URL downloads, usage and the
+ * error. Runs on the shared http_loop; single commands are one job. */
+#ifndef IMAGEGEN_JOB_H
+#define IMAGEGEN_JOB_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "afile.h"
+#include "apierr.h"
+#include "b64.h"
+#include "http.h"
+#include "naming.h"
+#include "params.h"
+#include "retry.h"
+#include "scan.h"
+#include "sniff.h"
+
+struct job;
+
+/* What jobs share: the loop, the API, the retry policy and the callbacks
+ * through which a command hears about progress. */
+struct job_env {
+	struct http_loop *loop;
+	const struct api_config *api;
+	struct retry_policy retry;
+	bool no_save;
+	bool keep_response;        /* keep base64 in job->response (--json) */
+	bool force;                /* explicit names may be replaced */
+	void (*on_saved)(struct job *job, size_t index, const char *path);
+	void (*on_finished)(struct job *job);
+	void *data;
+	unsigned int seed;         /* jitter */
+};
+
+struct usage {
+	long input, output, total, input_text, input_image;
+	bool present;
+};
+
+enum job_state {
+	JOB_PENDING,
+	JOB_RUNNING,
+	JOB_DONE,
+	JOB_FAILED,
+	JOB_INTERRUPTED,
+};
+
+/* One image of the response on its way to disk. */
+struct job_image {
+	struct afile file;
+	struct b64 b64;
+	unsigned char head[SNIFF_BYTES];
+	size_t head_len;
+	bool complete;             /* base64 ended well */
+	/* dall-e URL downloads */
+	struct http_xfer xfer;
+	char *url;
+	int attempts;
+	struct job *job;
+	size_t index;
+};
+
+struct job {
+	size_t index;
+	char *prompt;              /* the prompt as sent; owned */
+	struct img_params params;
+	char *url;                 /* endpoint; owned */
+	char *body;                /* request body; owned */
+	struct name_plan names;
+	struct job_env *env;
+
+	enum job_state state;
+	int attempts;
+	int64_t started_ms, finished_ms;
+	struct http_xfer xfer;
+	struct scan scan;
+	struct buf errbody;        /* body of a non-2xx answer */
+	struct job_image *images;  /* names.n of them */
+	size_t pending_downloads;
+	bool body_failed;          /* our side stopped the transfer */
+
+	json_t *response;          /* the parsed response (b64 emptied unless kept) */
+	char **saved;              /* final paths, index-aligned; NULL = not saved */
+	size_t nsaved;
+	struct usage usage;
+	const char *size;          /* from the response, borrowed from it */
+	struct api_error apierr;   /* when the API refused */
+	struct buf error;          /* why the job failed, one line */
+	long last_status;
+};
+
+/* Takes ownership of prompt, url and body; plan is moved into the job. */
+void job_init(struct job *job, struct job_env *env, size_t index, char *prompt,
+	      const struct img_params *params, char *url, char *body,
+	      struct name_plan *plan);
+/* Queues the first attempt on env->loop. */
+int job_start(struct job *job);
+void job_release(struct job *job);
+
+#endif

@@ -1,0 +1,73 @@
+/* imagegen: make and edit images through the OpenAI Images API. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "config.h"
+#include "http.h"
+#include "msg.h"
+
+static const struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "generate", cmd_generate, "generate images from a prompt" },
+};
+
+static void usage(FILE *out)
+{
+	fputs("usage: imagegen COMMAND [options]\n\n"
+	      "Generate and edit images with the OpenAI Images API or any compatible server.\n\n"
+	      "Commands:\n", out);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].help);
+	fputs("\nRun 'imagegen COMMAND --help' for a command's options.\n"
+	      "Environment: OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_ORG_ID, "
+	      "OPENAI_PROJECT_ID, NO_COLOR.\n"
+	      "Exit status: 0 ok, 1 a request failed, 2 bad usage or input "
+	      "(nothing sent), 130 interrupted.\n", out);
+}
+
+/* A full disk or a closed pipe on stdout is a failure, not silence. */
+static int close_stdout(int rc)
+{
+	if (fflush(stdout) || ferror(stdout) || fclose(stdout)) {
+		msg_setup(false);
+		errorf("cannot write to standard output");
+		return rc ? rc : EXIT_FAILED;
+	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *name = argc > 1 ? argv[1] : NULL;
+	int rc;
+
+	if (!name || !strcmp(name, "--help") || !strcmp(name, "-h") ||
+	    !strcmp(name, "help")) {
+		usage(name ? stdout : stderr);
+		return close_stdout(name ? EXIT_OK : EXIT_USAGE);
+	}
+	if (!strcmp(name, "--version") || !strcmp(name, "version")) {
+		printf("imagegen %s\n", IMAGEGEN_VERSION);
+		return close_stdout(EXIT_OK);
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(name, commands[i].name))
+			continue;
+		cli_install_signals();
+		if (http_global_init()) {
+			fputs("imagegen: error: cannot initialise libcurl\n", stderr);
+			return EXIT_FAILED;
+		}
+		rc = commands[i].fn(argc - 1, argv + 1);
+		http_global_cleanup();
+		return close_stdout(rc);
+	}
+	msg_setup(false);
+	errorf("unknown command '%s' (see 'imagegen --help')", name);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,50 @@
+/* Where images go: explicit names (--out), derived names (--out-dir, --prefix,
+ * prompt slug), the next free name, and the extension for each format. Pure:
+ * the existence test is a callback, so unit tests need no files. */
+#ifndef IMAGEGEN_NAMING_H
+#define IMAGEGEN_NAMING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+
+typedef bool (*exists_fn)(const char *path, void *data);
+
+struct name_request {
+	const char *out;        /* --out FILE, or NULL */
+	const char *out_dir;    /* --out-dir DIR, or NULL (current folder) */
+	const char *prefix;     /* --prefix, or NULL */
+	const char *prompt;     /* slug source when neither out nor prefix */
+	const char *suffix;     /* appended to derived stems ("-edit"), or NULL */
+	const char *format;     /* png, jpeg, webp */
+	long n;                 /* images in the request */
+	bool force;             /* explicit names may be overwritten */
+};
+
+struct name_plan {
+	char **paths;           /* n paths, owned */
+	size_t n;
+	bool explicit_names;    /* from --out: never renamed, refused if present */
+};
+#define NAME_PLAN_INIT { NULL, 0, false }
+
+/* "png" -> ".png", "jpeg" -> ".jpg", "webp" -> ".webp". */
+const char *format_ext(const char *format);
+/* The format an extension names (".jpg" and ".jpeg" -> "jpeg"), or NULL. */
+const char *ext_format(const char *ext);
+
+/* Plans the paths. Returns 0, or -1 with a message in err (an explicit name
+ * exists and force is off). */
+int naming_plan(const struct name_request *r, exists_fn exists, void *data,
+		struct name_plan *plan, struct buf *err);
+void name_plan_release(struct name_plan *plan);
+
+/* The next free variant of a derived path: "cat.png" -> "cat-2.png", then
+ * "cat-3.png", ... Caller frees. */
+char *naming_next_free(const char *path, exists_fn exists, void *data);
+
+/* The default existence test: lstat(). */
+bool naming_exists_on_disk(const char *path, void *data);
+
+#endif

@@ -1,0 +1,60 @@
+/* The API parameters of one request, and their validation against the model
+ * table. Pure: no I/O, so every rule has a unit test. */
+#ifndef IMAGEGEN_PARAMS_H
+#define IMAGEGEN_PARAMS_H
+
+#include <stdbool.h>
+
+#include "model.h"
+#include "util.h"
+
+enum operation {
+	OP_GENERATE,
+	OP_EDIT,
+	OP_VARIATION,
+};
+
+/* Strings are borrowed (argv or a parsed JSON document); NULL = not given.
+ * Numbers are -1 when not given. */
+struct img_params {
+	const char *model;
+	long n;
+	const char *size;
+	const char *quality;
+	const char *background;
+	const char *output_format;
+	long output_compression;
+	const char *moderation;
+	const char *response_format;
+	const char *style;            /* the dall-e-3 API parameter only */
+	const char *user;
+	const char *input_fidelity;
+	long partial_images;
+	int stream;
+};
+#define IMG_PARAMS_INIT { .n = -1, .output_compression = -1, .partial_images = -1 }
+
+#define DEFAULT_MODEL "gpt-image-2"
+#define DEFAULT_FORMAT "png"
+
+/* Parses "WIDTHxHEIGHT" (digits only, each 1..65535). 0 or -1. */
+int size_parse(const char *s, int *w, int *h);
+
+/* Fills what the user left unset with the model's defaults (model, size,
+ * quality, output format for GPT image models). Unknown models get only the
+ * model name: a compatible server decides its own defaults. */
+void params_apply_defaults(struct img_params *p, enum operation op);
+
+/* The file format the images will be in: "png", "jpeg" or "webp". */
+const char *params_format(const struct img_params *p);
+
+/* Checks every rule for the operation. Returns 0, or -1 with one message in
+ * err naming the flag and the rule. Warnings (experimental sizes, unknown
+ * models, preview features) are appended to warn, one per line. */
+int params_validate(const struct img_params *p, enum operation op,
+		    const char *prompt, struct buf *err, struct buf *warn);
+
+/* Is s one of the NULL-terminated values? */
+bool one_of(const char *s, const char *const *values);
+
+#endif

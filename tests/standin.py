@@ -1,0 +1,935 @@
+#!/usr/bin/python3
+"""An offline stand-in for the OpenAI Images API, used by imagegen's tests.
+
+It answers POST /v1/images/generations with real images of the requested size and
+format, records what it received, and injects the faults a client must survive.
+
+As a module (tests):
+
+    from standin import Standin
+    with Standin(key="sk-test") as s:       # or s.start() ... s.stop()
+        s.url                               # "http://127.0.0.1:PORT/v1"
+        s.configure(fault="503", fault_count=2)
+        s.requests, s.stats(), s.reset()
+
+As a program (shell scripts, benchmarks), serving until SIGTERM or SIGINT:
+
+    /usr/bin/python3 tests/standin.py [--port N] [--port-file PATH] [--key KEY]
+
+Both expose a control API that needs no key and is not recorded:
+    POST /_control/config    JSON object of knobs, merged into the current config
+    GET  /_control/config    the current config
+    POST /_control/reset     default config, no recorded requests
+    GET  /_control/requests  the recorded requests
+    GET  /_control/stats     {"requests": N, "inflight": N, "peak_inflight": N}
+
+Knobs (see Config): latency, fault, fault_count, slow_seconds, retry_after,
+retry_after_ms, should_retry, ratelimit_headers, rpm_limit, fail_rate, fail_seed, key.
+
+Requests are checked in the API's order: key, then body, then rate limit and injected
+faults.  As in the API spec, a request without `model` is for dall-e-2 unless it uses a
+parameter only the GPT image models have.  Set STANDIN_VERBOSE=1 to log each request.
+"""
+
+import argparse
+import base64
+import contextlib
+import dataclasses
+import functools
+import hashlib
+import io
+import json
+import math
+import os
+import random
+import re
+import secrets
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Optional
+
+from PIL import Image, ImageChops, ImageDraw
+
+DEFAULT_KEY = "sk-test-standin"
+API_PREFIX = "/v1"
+RAW_BODY_LIMIT = 64 * 1024
+MAX_EDGE = 8192  # protects the stand-in, not an API rule: any smaller WxH is honoured
+RPM_WINDOW_SECONDS = 60.0
+DEFAULT_RPM_LIMIT = 50  # reported in rate-limit headers when rpm_limit is not set
+IMAGE_CACHE_ENTRIES = 32
+FILE_STORE_ENTRIES = 256
+
+# Output image tokens for one 1024x1024 image (gpt-image-1's published figures).
+TOKENS_PER_1024_SQUARE = {"low": 272, "medium": 1056, "high": 4160}
+
+
+# ---------------------------------------------------------------------------
+# Configuration knobs
+
+FAULTS = frozenset({
+    "500", "502", "503", "429", "quota", "moderation", "400",
+    "reset", "truncate", "invalid_json", "invalid_b64", "slow",
+})
+
+
+@dataclass(frozen=True)
+class Config:
+    """What the stand-in does with the next generation requests.  Immutable: each
+    request works from the snapshot it started with."""
+
+    key: str = DEFAULT_KEY
+    latency: float = 0.0              # seconds before answering each generation
+    fault: Optional[str] = None       # one of FAULTS
+    fault_count: int = -1             # the first K generations get the fault; -1 = all
+    slow_seconds: float = 30.0        # the delay of the "slow" fault
+    retry_after: Optional[str] = "1"  # 429 retry-after header; None = absent
+    retry_after_ms: Optional[str] = None
+    should_retry: Optional[str] = None  # "true"/"false": x-should-retry on faults
+    ratelimit_headers: bool = False   # rate-limit headers on successes too
+    rpm_limit: Optional[int] = None   # requests per sliding minute, then 429
+    fail_rate: float = 0.0            # fraction of generations that answer 500
+    fail_seed: int = 0
+
+
+def _truth(value):
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _seconds(value):
+    seconds = float(value)
+    if not seconds >= 0:
+        raise ValueError(f"expected seconds >= 0, got {value!r}")
+    return seconds
+
+
+def _fraction(value):
+    rate = float(value)
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"expected a fraction between 0 and 1, got {value!r}")
+    return rate
+
+
+def _integer(value):
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"expected an integer, got {value!r}")
+    return int(value)
+
+
+def _optional(convert):
+    return lambda value: None if value is None else convert(value)
+
+
+def _header_text(value):
+    return str(value)
+
+
+def _bool_header(value):
+    return "true" if _truth(value) else "false"
+
+
+def _fault_name(value):
+    name = str(value)
+    if name not in FAULTS:
+        raise ValueError(f"unknown fault {name!r}; known: {', '.join(sorted(FAULTS))}")
+    return name
+
+
+def _positive(value):
+    number = _integer(value)
+    if number < 1:
+        raise ValueError(f"expected an integer >= 1, got {value!r}")
+    return number
+
+
+KNOB_CONVERTERS = {
+    "key": str,
+    "latency": _seconds,
+    "fault": _optional(_fault_name),
+    "fault_count": _integer,
+    "slow_seconds": _seconds,
+    "retry_after": _optional(_header_text),
+    "retry_after_ms": _optional(_header_text),
+    "should_retry": _optional(_bool_header),
+    "ratelimit_headers": _truth,
+    "rpm_limit": _optional(_positive),
+    "fail_rate": _fraction,
+    "fail_seed": _integer,
+}
+
+
+def convert_knobs(knobs):
+    """Check and normalise knob values (they may come from JSON or a shell);
+    raise ValueError naming the first bad knob."""
+    converted = {}
+    for name, value in knobs.items():
+        if name not in KNOB_CONVERTERS:
+            known = ", ".join(sorted(KNOB_CONVERTERS))
+            raise ValueError(f"unknown knob {name!r}; known: {known}")
+        try:
+            converted[name] = KNOB_CONVERTERS[name](value)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"knob {name!r}: {err}") from None
+    return converted
+
+
+# ---------------------------------------------------------------------------
+# API errors and request validation
+
+
+class ApiError(Exception):
+    """An error answer in the API's shape: {"error": {message, type, param, code}}."""
+
+    def __init__(self, status, message, type_="invalid_request_error", param=None,
+                 code=None, headers=(), **extra):
+        super().__init__(message)
+        self.status = status
+        self.body = {"error": {"message": message, "type": type_, "param": param,
+                               "code": code, **extra}}
+        self.headers = list(headers)
+
+
+def invalid_value(param, message):
+    return ApiError(400, message, param=param, code="invalid_value")
+
+
+def _check_string(name, value):
+    if not isinstance(value, str):
+        raise invalid_value(name, f"Invalid type for '{name}': expected a string.")
+
+
+def _check_prompt(name, value):
+    _check_string(name, value)
+    if not value:
+        raise invalid_value(name, "Invalid 'prompt': empty string. Expected a string "
+                                  "with minimum length 1.")
+
+
+def _int_range(low, high):
+    def check(name, value):
+        if type(value) is not int:  # bool is an int subclass; the API refuses it
+            raise invalid_value(name, f"Invalid type for '{name}': expected an integer.")
+        if not low <= value <= high:
+            raise invalid_value(name, f"Invalid '{name}': integer {value} is outside "
+                                      f"{low}..{high}.")
+    return check
+
+
+def _one_of(*allowed):
+    def check(name, value):
+        if value not in allowed:
+            listed = ", ".join(f"'{a}'" for a in allowed)
+            raise invalid_value(name, f"Invalid value: '{value}'. Supported values "
+                                      f"are: {listed}.")
+    return check
+
+
+def _check_boolean(name, value):
+    if not isinstance(value, bool):
+        raise invalid_value(name, f"Invalid type for '{name}': expected a boolean.")
+
+
+SIZE_PATTERN = re.compile(r"([1-9][0-9]*)x([1-9][0-9]*)")
+
+
+def _check_size(name, value):
+    _check_string(name, value)
+    if value == "auto":
+        return
+    match = SIZE_PATTERN.fullmatch(value)
+    if not match or max(int(match[1]), int(match[2])) > MAX_EDGE:
+        raise invalid_value(name, f"Invalid value: '{value}'. Expected 'auto' or "
+                                  f"WIDTHxHEIGHT with edges up to {MAX_EDGE}.")
+
+
+# The properties of CreateImageRequest and the check for each.
+GENERATION_PARAMETERS = {
+    "prompt": _check_prompt,
+    "model": _check_string,
+    "n": _int_range(1, 10),
+    "quality": _one_of("standard", "hd", "low", "medium", "high", "auto"),
+    "response_format": _one_of("url", "b64_json"),
+    "output_format": _one_of("png", "jpeg", "webp"),
+    "output_compression": _int_range(0, 100),
+    "stream": _check_boolean,
+    "partial_images": _int_range(0, 3),
+    "size": _check_size,
+    "moderation": _one_of("low", "auto"),
+    "background": _one_of("transparent", "opaque", "auto"),
+    "style": _one_of("vivid", "natural"),
+    "user": _check_string,
+}
+
+GPT_IMAGE_ONLY_PARAMETERS = ("output_format", "output_compression", "background",
+                             "moderation", "stream", "partial_images")
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A checked generation request, with the API's defaults filled in."""
+
+    prompt: str
+    model: str
+    n: int
+    width: int
+    height: int
+    quality: Optional[str]
+    output_format: str
+    background: Optional[str]
+    output_compression: int
+    response_format: Optional[str]
+    stream: bool
+
+    @property
+    def is_dalle(self):
+        return self.model.startswith("dall-e")
+
+    @property
+    def image_format(self):
+        return "png" if self.is_dalle else self.output_format
+
+    @property
+    def transparent(self):
+        return not self.is_dalle and self.background == "transparent"
+
+    @property
+    def returns_url(self):
+        return self.is_dalle and (self.response_format or "url") == "url"
+
+    @property
+    def reported_quality(self):
+        if self.quality in ("low", "medium", "high"):
+            return self.quality
+        return "high" if self.quality == "hd" else "medium"
+
+
+def parse_json_body(raw):
+    """The request body as a JSON object, or an ApiError like the API's."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise ApiError(400, "We could not parse the JSON body of your request. The "
+                            "OpenAI API expects a JSON payload.") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "Invalid type for body: expected an object.", code="invalid_value")
+    return body
+
+
+def _default_model(body):
+    uses_gpt_parameter = any(body.get(p) is not None for p in GPT_IMAGE_ONLY_PARAMETERS)
+    if uses_gpt_parameter or body.get("quality") in ("low", "medium", "high"):
+        return "gpt-image-1"
+    return "dall-e-2"
+
+
+def parse_generation(body):
+    """Check a CreateImageRequest body; return a Generation or raise ApiError."""
+    for name, value in body.items():
+        if name not in GENERATION_PARAMETERS:
+            raise ApiError(400, f"Unknown parameter: '{name}'.", param=name,
+                           code="unknown_parameter")
+        if value is not None:
+            GENERATION_PARAMETERS[name](name, value)
+    if body.get("prompt") is None:
+        raise ApiError(400, "Missing required parameter: 'prompt'.", param="prompt",
+                       code="missing_required_parameter")
+    if body.get("background") == "transparent" and body.get("output_format") == "jpeg":
+        raise invalid_value("background", "Transparent background requires "
+                                          "output_format 'png' or 'webp'.")
+    size = body.get("size") or "auto"
+    width, height = (1024, 1024) if size == "auto" else map(int, size.split("x"))
+    return Generation(
+        prompt=body["prompt"],
+        model=body.get("model") or _default_model(body),
+        n=body.get("n") or 1,
+        width=width,
+        height=height,
+        quality=body.get("quality"),
+        output_format=body.get("output_format") or "png",
+        background=body.get("background"),
+        output_compression=100 if body.get("output_compression") is None
+        else body["output_compression"],
+        response_format=body.get("response_format"),
+        stream=body.get("stream") is True,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Images and the response body
+
+
+def render_image(seed_text, width, height, image_format, transparent, compression=100):
+    """Encode a picture derived from seed_text: a two-colour gradient, a few discs and
+    noise texture so files have a realistic size.  Transparent pictures keep a central
+    ellipse opaque and the corners clear.  Returns the encoded bytes."""
+    digest = hashlib.sha256(seed_text.encode("utf-8")).digest()
+    size = (width, height)
+    gradient = Image.linear_gradient("L").rotate(digest[6] % 4 * 90).resize(size)
+    image = Image.composite(Image.new("RGB", size, tuple(digest[0:3])),
+                            Image.new("RGB", size, tuple(digest[3:6])), gradient)
+    draw = ImageDraw.Draw(image)
+    for i in range(5):
+        x, y, r, c = digest[8 + 4 * i: 12 + 4 * i]
+        radius = (r % 64 + 32) * min(size) // 256
+        cx, cy = x * width // 256, y * height // 256
+        draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=(c, x, y))
+    # Noise made at a quarter of the size and scaled up: texture, quickly.
+    noise = Image.effect_noise((max(1, width // 4), max(1, height // 4)), 8).resize(size)
+    image = ImageChops.add(image, Image.merge("RGB", (noise, noise, noise)), offset=-128)
+    if transparent:
+        alpha = Image.new("L", size, 0)
+        ImageDraw.Draw(alpha).ellipse((width // 8, height // 8, width * 7 // 8,
+                                       height * 7 // 8), fill=255)
+        image.putalpha(alpha)
+    return _encode(image, image_format, compression)
+
+
+def _encode(image, image_format, compression):
+    options = {
+        "png": {"format": "PNG", "compress_level": 1},  # speed over size
+        "jpeg": {"format": "JPEG", "quality": compression},
+        "webp": {"format": "WEBP", "quality": compression, "method": 0},
+    }[image_format]
+    buffer = io.BytesIO()
+    image.save(buffer, **options)
+    return buffer.getvalue()
+
+
+def estimate_usage(generation):
+    """Plausible ImageGenUsage: text tokens from the prompt's words, image tokens
+    from pixels and quality."""
+    text_tokens = max(1, math.ceil(len(generation.prompt.split()) * 4 / 3))
+    scale = generation.width * generation.height / (1024 * 1024)
+    per_image = round(TOKENS_PER_1024_SQUARE[generation.reported_quality] * scale)
+    image_tokens = max(1, per_image) * generation.n
+    return {
+        "input_tokens": text_tokens,
+        "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": 0},
+        "output_tokens": image_tokens,
+        "output_tokens_details": {"image_tokens": image_tokens, "text_tokens": 0},
+        "total_tokens": text_tokens + image_tokens,
+    }
+
+
+def images_response(generation, items):
+    """An ImagesResponse around data items ({"b64_json": ...} or {"url": ...})."""
+    if generation.model.startswith("dall-e-3"):
+        revised = f"A detailed, vivid rendering of: {generation.prompt}"
+        items = [{**item, "revised_prompt": revised} for item in items]
+    response = {"created": int(time.time()), "data": items}
+    if not generation.is_dalle:
+        response.update(
+            background="transparent" if generation.transparent else "opaque",
+            output_format=generation.output_format,
+            quality=generation.reported_quality,
+            size=f"{generation.width}x{generation.height}",
+            usage=estimate_usage(generation),
+        )
+    return response
+
+
+# ---------------------------------------------------------------------------
+# Fault answers
+
+
+def _server_error(status, message):
+    return ApiError(status, message, type_="server_error")
+
+
+ERROR_FAULTS = {
+    "500": lambda request_id: _server_error(
+        500, "The server had an error while processing your request. Sorry about that!"),
+    "502": lambda request_id: _server_error(502, "Bad gateway."),
+    "503": lambda request_id: _server_error(
+        503, "The engine is currently overloaded, please try again later."),
+    "quota": lambda request_id: ApiError(
+        429, "You exceeded your current quota, please check your plan and billing details.",
+        type_="insufficient_quota", code="insufficient_quota"),
+    "moderation": lambda request_id: ApiError(
+        400, "Your request was rejected by the safety system. If you believe this is an "
+             f"error, contact us and include the request ID {request_id}.",
+        type_="image_generation_user_error", code="moderation_blocked",
+        moderation={"stage": "input", "categories": ["violence"]}),
+    "400": lambda request_id: invalid_value(
+        "size", "Invalid value: '1000x1000'. Supported values are: '1024x1024', "
+                "'1024x1536', '1536x1024', and 'auto'."),
+}
+
+INVALID_JSON_BODY = b'{"created": 1700000000, "data": [{"b64_json": "iVBORw0KGgo'
+INVALID_B64 = "!!!not-base64***"
+
+
+def rate_limit_error(limit, retry_after, retry_after_ms):
+    headers = [("x-ratelimit-limit-requests", str(limit)),
+               ("x-ratelimit-remaining-requests", "0"),
+               ("x-ratelimit-reset-requests", f"{retry_after or 1}s")]
+    if retry_after is not None:
+        headers.append(("retry-after", retry_after))
+    if retry_after_ms is not None:
+        headers.append(("retry-after-ms", retry_after_ms))
+    message = (f"Rate limit reached for images per min (rpm) in organization org-standin: "
+               f"Limit {limit}, Used {limit}, Requested 1. "
+               f"Please try again in {retry_after or 1}s.")
+    return ApiError(429, message, type_="requests", code="rate_limit_exceeded",
+                    headers=headers)
+
+
+def redact_key(key):
+    """Enough of a key to recognise it, never all of it."""
+    return f"{key[:3]}***{key[-4:]}" if len(key) > 12 else "***"
+
+
+# ---------------------------------------------------------------------------
+# The stand-in: shared state, guarded by one lock
+
+
+@dataclass
+class Verdict:
+    """What admit() decided for one generation request."""
+
+    fault: Optional[str] = None
+    retry_after: Optional[str] = None  # set when the rpm window refused the request
+
+
+class Standin:
+    """The stand-in server and its state.  All public methods are thread-safe."""
+
+    def __init__(self, key=DEFAULT_KEY, port=0, host="127.0.0.1"):
+        self._default_key = key
+        self._address = (host, port)
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server = None
+        self._thread = None
+        self._image_cache = OrderedDict()
+        self._files = OrderedDict()
+        self._inflight = 0
+        self.reset()
+
+    # -- lifecycle
+
+    def start(self):
+        """Listen and serve in a daemon thread; returns self."""
+        self._stopping.clear()
+        self._server = _Server(self._address, self)
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="standin", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        """Stop listening; requests sleeping in a delay are woken."""
+        if self._server is None:
+            return
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+        self._server = self._thread = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    @property
+    def port(self):
+        return self._server.server_address[1]
+
+    @property
+    def origin(self):
+        return f"http://{self._server.server_address[0]}:{self.port}"
+
+    @property
+    def url(self):
+        return self.origin + API_PREFIX
+
+    # -- control
+
+    def configure(self, **knobs):
+        """Merge knobs into the config.  Setting fault or fault_count restarts the
+        fault count; fail_rate or fail_seed reseeds; rpm_limit empties the window."""
+        converted = convert_knobs(knobs)
+        with self._lock:
+            self._config = dataclasses.replace(self._config, **converted)
+            if "fault" in converted or "fault_count" in converted:
+                self._faults_left = self._config.fault_count
+            if "fail_rate" in converted or "fail_seed" in converted:
+                self._random = random.Random(self._config.fail_seed)
+            if "rpm_limit" in converted:
+                self._window.clear()
+
+    def reset(self):
+        """Back to the default config; forget recorded requests and counters."""
+        with self._lock:
+            self._config = Config(key=self._default_key)
+            self._faults_left = self._config.fault_count
+            self._random = random.Random(self._config.fail_seed)
+            self._window = deque()
+            self._recorded = []
+            self._peak_inflight = self._inflight
+
+    @property
+    def config(self):
+        with self._lock:
+            return self._config
+
+    @property
+    def requests(self):
+        """A copy of the recorded requests, oldest first."""
+        with self._lock:
+            return list(self._recorded)
+
+    def stats(self):
+        with self._lock:
+            return {"requests": len(self._recorded), "inflight": self._inflight,
+                    "peak_inflight": self._peak_inflight}
+
+    # -- used by the request handler
+
+    def record(self, method, path, headers, raw):
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        entry = {
+            "method": method,
+            "path": path,
+            "headers": {name.lower(): value for name, value in headers.items()},
+            "body": body,
+            "raw": raw[:RAW_BODY_LIMIT].decode("utf-8", errors="replace"),
+            "time": time.time(),
+        }
+        with self._lock:
+            self._recorded.append(entry)
+
+    @contextlib.contextmanager
+    def inflight(self):
+        with self._lock:
+            self._inflight += 1
+            self._peak_inflight = max(self._peak_inflight, self._inflight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._inflight -= 1
+
+    def sleep(self, seconds):
+        """Wait, but wake early when the server stops."""
+        if seconds > 0:
+            self._stopping.wait(seconds)
+
+    def admit(self, config):
+        """Apply the rpm window, then the configured fault, then fail_rate."""
+        now = time.monotonic()
+        with self._lock:
+            self._prune_window(now)
+            if config.rpm_limit is not None and len(self._window) >= config.rpm_limit:
+                wait = self._window[0] + RPM_WINDOW_SECONDS - now
+                return Verdict("429", retry_after=str(max(1, math.ceil(wait))))
+            self._window.append(now)
+            if config.fault is not None and self._faults_left != 0:
+                if self._faults_left > 0:
+                    self._faults_left -= 1
+                return Verdict(config.fault)
+            if config.fail_rate > 0 and self._random.random() < config.fail_rate:
+                return Verdict("500")
+        return Verdict()
+
+    def ratelimit_headers(self, config):
+        now = time.monotonic()
+        limit = config.rpm_limit or DEFAULT_RPM_LIMIT
+        with self._lock:
+            self._prune_window(now)
+            used = len(self._window)
+            reset = self._window[0] + RPM_WINDOW_SECONDS - now if used else 0.0
+        return [("x-ratelimit-limit-requests", str(limit)),
+                ("x-ratelimit-remaining-requests", str(max(0, limit - used))),
+                ("x-ratelimit-reset-requests", f"{math.ceil(reset)}s")]
+
+    def _prune_window(self, now):
+        while self._window and self._window[0] <= now - RPM_WINDOW_SECONDS:
+            self._window.popleft()
+
+    def image(self, generation, index):
+        """The encoded bytes of image `index` of a generation, cached."""
+        key = (generation.prompt, index, generation.width, generation.height,
+               generation.image_format, generation.transparent,
+               generation.output_compression)
+        with self._lock:
+            if key in self._image_cache:
+                self._image_cache.move_to_end(key)
+                return self._image_cache[key]
+        data = render_image(f"{index}:{generation.prompt}", generation.width,
+                            generation.height, generation.image_format,
+                            generation.transparent, generation.output_compression)
+        with self._lock:
+            _put_bounded(self._image_cache, key, data, IMAGE_CACHE_ENTRIES)
+        return data
+
+    def store_file(self, data):
+        """Keep a picture for GET /files/<id>.png; returns its URL."""
+        file_id = secrets.token_hex(12)
+        with self._lock:
+            _put_bounded(self._files, file_id, data, FILE_STORE_ENTRIES)
+        return f"{self.origin}/files/{file_id}.png"
+
+    def file(self, file_id):
+        with self._lock:
+            return self._files.get(file_id)
+
+
+def _put_bounded(cache, key, value, limit):
+    cache[key] = value
+    while len(cache) > limit:
+        cache.popitem(last=False)
+
+
+# ---------------------------------------------------------------------------
+# HTTP
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # batches open many connections at once
+
+    def __init__(self, address, standin):
+        super().__init__(address, _Handler)
+        self.standin = standin
+
+    def handle_error(self, request, client_address):
+        # A client that gave up (timeout, reset) is normal here; anything else is a bug.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "standin/1"
+
+    # -- plumbing
+
+    @property
+    def standin(self):
+        return self.server.standin
+
+    def log_message(self, format, *args):
+        if os.environ.get("STANDIN_VERBOSE") == "1":
+            super().log_message(format, *args)
+
+    def _read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return self._read_chunked()
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _read_chunked(self):
+        chunks = []
+        while True:
+            size = int(self.rfile.readline().split(b";")[0], 16)
+            if size == 0:
+                break
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+            pass  # trailer fields
+        return b"".join(chunks)
+
+    def _send_head(self, status, content_type, length, headers=()):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(length))
+        self.send_header("x-request-id", self.request_id)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+
+    def _send(self, status, body, content_type="application/json", headers=()):
+        self._send_head(status, content_type, len(body), headers)
+        self.wfile.write(body)
+
+    def _send_json(self, status, payload, headers=()):
+        self._send(status, json.dumps(payload).encode("utf-8"), headers=headers)
+
+    def _send_api_error(self, error, headers=()):
+        self._send_json(error.status, error.body, [*error.headers, *headers])
+
+    # -- routing
+
+    def do_GET(self):
+        self._dispatch("GET", b"")
+
+    def do_POST(self):
+        self._dispatch("POST", self._read_body())
+
+    def _dispatch(self, method, raw):
+        self.request_id = "req_" + secrets.token_hex(16)
+        path = self.path.split("?", 1)[0]
+        if path.startswith("/_control/"):
+            return self._control(method, path[len("/_control/"):], raw)
+        if method == "GET" and path.startswith("/files/"):
+            return self._download(path[len("/files/"):])
+        self.standin.record(method, self.path, self.headers, raw)
+        if (method, path) == ("POST", API_PREFIX + "/images/generations"):
+            return self._generation(raw)
+        self._send_api_error(ApiError(404, f"Invalid URL ({method} {path})"))
+
+    def _control(self, method, action, raw):
+        standin = self.standin
+        try:
+            if (method, action) == ("POST", "config"):
+                standin.configure(**(json.loads(raw or b"{}")))
+            elif (method, action) == ("POST", "reset"):
+                standin.reset()
+            elif (method, action) == ("GET", "requests"):
+                return self._send_json(200, standin.requests)
+            elif (method, action) == ("GET", "stats"):
+                return self._send_json(200, standin.stats())
+            elif (method, action) != ("GET", "config"):
+                return self._send_json(404, {"error": {"message": f"no control {action!r}"}})
+        except (TypeError, ValueError) as err:
+            return self._send_json(400, {"error": {"message": str(err)}})
+        self._send_json(200, dataclasses.asdict(standin.config))
+
+    def _download(self, name):
+        file_id, dot, extension = name.partition(".")
+        data = self.standin.file(file_id) if (dot, extension) == (".", "png") else None
+        if data is None:
+            return self._send_api_error(ApiError(404, "File not found."))
+        self._send(200, data, content_type="image/png")
+
+    # -- POST /v1/images/generations
+
+    def _generation(self, raw):
+        # The request stops counting as in flight before its answer is written, so a
+        # client that starts its next request on receiving this one is never seen
+        # overlapping it: peak_inflight never overstates the client's concurrency.
+        with self.standin.inflight():
+            reply = self._generation_reply(raw, self.standin.config)
+        reply()
+
+    def _generation_reply(self, raw, config):
+        """Do the work of a generation request; return a function that answers it."""
+        standin = self.standin
+        standin.sleep(config.latency)
+        try:
+            self._check_key(config.key)
+            generation = parse_generation(parse_json_body(raw))
+            if generation.stream:
+                raise ApiError(501, "The stand-in does not implement streaming.",
+                               type_="server_error")
+        except ApiError as error:
+            return functools.partial(self._send_api_error, error)
+        verdict = standin.admit(config)
+        if verdict.fault == "slow":
+            standin.sleep(config.slow_seconds)
+        elif verdict.fault is not None:
+            return self._fault_reply(verdict, config, generation)
+        headers = standin.ratelimit_headers(config) if config.ratelimit_headers else []
+        return functools.partial(self._send_json, 200, self._images(generation), headers)
+
+    def _check_key(self, key):
+        authorization = self.headers.get("Authorization")
+        if authorization is None:
+            raise ApiError(401, "You didn't provide an API key. You need to provide your "
+                                "API key in an Authorization header using Bearer auth.",
+                           code="invalid_api_key")
+        scheme, _, given = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip(), key):
+            raise ApiError(401, f"Incorrect API key provided: {redact_key(given.strip())}. "
+                                "You can find your API key in your account settings.",
+                           code="invalid_api_key")
+
+    def _images(self, generation):
+        images = [self.standin.image(generation, i) for i in range(generation.n)]
+        if generation.returns_url:
+            items = [{"url": self.standin.store_file(data)} for data in images]
+        else:
+            items = [{"b64_json": base64.b64encode(data).decode("ascii")} for data in images]
+        return images_response(generation, items)
+
+    def _fault_reply(self, verdict, config, generation):
+        """A function that sends the answer of an injected fault."""
+        headers = [] if config.should_retry is None else [("x-should-retry",
+                                                           config.should_retry)]
+        fault = verdict.fault
+        if fault in ERROR_FAULTS:
+            error = ERROR_FAULTS[fault](self.request_id)
+        elif fault == "429":
+            limit = config.rpm_limit or DEFAULT_RPM_LIMIT
+            retry_after = verdict.retry_after or config.retry_after
+            error = rate_limit_error(limit, retry_after, config.retry_after_ms)
+        elif fault == "reset":
+            return self._abort_connection
+        elif fault == "truncate":
+            body = json.dumps(self._images(generation)).encode("utf-8")
+            return functools.partial(self._send_truncated, body, headers)
+        elif fault == "invalid_json":
+            return functools.partial(self._send, 200, INVALID_JSON_BODY, headers=headers)
+        else:
+            assert fault == "invalid_b64", fault
+            items = [{"b64_json": INVALID_B64} for _ in range(generation.n)]
+            return functools.partial(self._send_json, 200,
+                                     images_response(generation, items), headers)
+        return functools.partial(self._send_api_error, error, headers)
+
+    def _send_truncated(self, body, headers):
+        """Promise the whole body, send half of it, hang up."""
+        self._send_head(200, "application/json", len(body), headers)
+        self.wfile.write(body[: len(body) // 2])
+        self.close_connection = True
+
+    def _abort_connection(self):
+        """Close with a TCP reset rather than a FIN: SO_LINGER with a zero timeout."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                   struct.pack("ii", 1, 0))
+        self.close_connection = True
+        # detach() leaves the socket object harmlessly closed for the server's cleanup.
+        os.close(self.connection.detach())
+
+
+# ---------------------------------------------------------------------------
+# Program mode
+
+
+def write_port_file(path, port):
+    """Write the port atomically: readers never see a partial file."""
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="ascii") as stream:
+        stream.write(f"{port}\n")
+    os.replace(temporary, path)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="OpenAI Images API stand-in for tests.")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any free)")
+    parser.add_argument("--port-file", help="write the chosen port here once listening")
+    parser.add_argument("--key", default=DEFAULT_KEY, help="the API key to accept")
+    args = parser.parse_args(argv)
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with Standin(key=args.key, port=args.port) as standin:
+        if args.port_file:
+            write_port_file(args.port_file, standin.port)
+        print(f"standin listening on {standin.url}", file=sys.stderr, flush=True)
+        stop.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
