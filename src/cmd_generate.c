@@ -26,13 +26,15 @@ static void on_saved(struct job *job, size_t index, const char *path)
 	struct gen_run *run = job->env->data;
 
 	run->saved++;
-	if (run->cli->json)
+	(void)index;
+	if (run->cli->json) {
+		/* --json: stdout holds the response; the paths go to stderr. */
 		fprintf(stderr, "%s\n", path);
-	else
-		printf("%s\n", path);
+		return;
+	}
+	printf("%s\n", path);
 	fflush(stdout);
 	goodf("saved %s%s%s", path, job->size ? " " : "", job->size ? job->size : "");
-	(void)index;
 }
 
 static void print_usage_line(const struct job *job)
@@ -94,7 +96,7 @@ static int run_job(struct job *job, const struct cli *c, struct http_loop *loop)
 	return EXIT_FAILED;
 }
 
-static bool never_exists(const char *path, void *data)
+static bool never_exists(const char *path, const void *data)
 {
 	(void)path;
 	(void)data;

@@ -28,7 +28,7 @@ const char *ext_format(const char *ext)
 	return NULL;
 }
 
-bool naming_exists_on_disk(const char *path, void *data)
+bool naming_exists_on_disk(const char *path, const void *data)
 {
 	(void)data;
 	return path_exists(path);
@@ -60,7 +60,7 @@ static void fill(struct name_plan *plan, const char *stem, const char *ext,
 	}
 }
 
-static bool any_exists(const struct name_plan *plan, exists_fn exists, void *data)
+static bool any_exists(const struct name_plan *plan, exists_fn exists, const void *data)
 {
 	for (size_t i = 0; i < plan->n; i++)
 		if (exists(plan->paths[i], data))
@@ -69,7 +69,7 @@ static bool any_exists(const struct name_plan *plan, exists_fn exists, void *dat
 }
 
 static int plan_explicit(const struct name_request *r, exists_fn exists,
-			 void *data, struct name_plan *plan, struct buf *err)
+			 const void *data, struct name_plan *plan, struct buf *err)
 {
 	char *path = join(r->out_dir, r->out);
 	const char *dot = path_ext(path);
@@ -98,7 +98,7 @@ static int plan_explicit(const struct name_request *r, exists_fn exists,
 }
 
 static void plan_derived(const struct name_request *r, exists_fn exists,
-			 void *data, struct name_plan *plan)
+			 const void *data, struct name_plan *plan)
 {
 	char *base = r->prefix ? xstrdup(r->prefix) : slug_make(r->prompt ? r->prompt : "", SLUG_MAX);
 	char *name = xasprintf("%s%s", base, r->suffix ? r->suffix : "");
@@ -127,7 +127,7 @@ static void plan_derived(const struct name_request *r, exists_fn exists,
 	free(base);
 }
 
-int naming_plan(const struct name_request *r, exists_fn exists, void *data,
+int naming_plan(const struct name_request *r, exists_fn exists, const void *data,
 		struct name_plan *plan, struct buf *err)
 {
 	plan->n = r->n > 0 ? (size_t)r->n : 1;
@@ -139,7 +139,7 @@ int naming_plan(const struct name_request *r, exists_fn exists, void *data,
 	return 0;
 }
 
-char *naming_next_free(const char *path, exists_fn exists, void *data)
+char *naming_next_free(const char *path, exists_fn exists, const void *data)
 {
 	const char *dot = path_ext(path);
 	size_t stem_len = dot ? (size_t)(dot - path) : strlen(path);

@@ -9,7 +9,7 @@
 
 #include "util.h"
 
-typedef bool (*exists_fn)(const char *path, void *data);
+typedef bool (*exists_fn)(const char *path, const void *data);
 
 struct name_request {
 	const char *out;        /* --out FILE, or NULL */
@@ -36,15 +36,15 @@ const char *ext_format(const char *ext);
 
 /* Plans the paths. Returns 0, or -1 with a message in err (an explicit name
  * exists and force is off). */
-int naming_plan(const struct name_request *r, exists_fn exists, void *data,
+int naming_plan(const struct name_request *r, exists_fn exists, const void *data,
 		struct name_plan *plan, struct buf *err);
 void name_plan_release(struct name_plan *plan);
 
 /* The next free variant of a derived path: "cat.png" -> "cat-2.png", then
  * "cat-3.png", ... Caller frees. */
-char *naming_next_free(const char *path, exists_fn exists, void *data);
+char *naming_next_free(const char *path, exists_fn exists, const void *data);
 
 /* The default existence test: lstat(). */
-bool naming_exists_on_disk(const char *path, void *data);
+bool naming_exists_on_disk(const char *path, const void *data);
 
 #endif

@@ -1,0 +1,45 @@
+# imagegen: the build is Meson + Ninja; this Makefile is the front door.
+#   make deps      install the Debian packages the project needs (idempotent)
+#   make           build build/imagegen
+#   make test      deps, build, unit tests (cmocka) and integration tests (pytest)
+#   make demo      deps, build, then generate images against the bundled stand-in
+#   make install   install (honours PREFIX and DESTDIR)
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+PYTHON ?= /usr/bin/python3
+
+.PHONY: all build deps test unit integration demo install uninstall clean
+
+all: build
+
+deps:
+	@./scripts/deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --prefix=$(PREFIX)
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+unit: build
+	meson test -C $(BUILD) --suite unit --print-errorlogs
+
+integration: build
+	IMAGEGEN_BIN=$(CURDIR)/$(BUILD)/imagegen $(PYTHON) -m pytest -q -p no:cacheprovider tests
+
+test: deps
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+
+demo: deps
+	@$(MAKE) --no-print-directory build
+	@./scripts/demo.sh $(BUILD)/imagegen
+
+install: build
+	meson configure $(BUILD) --prefix=$(PREFIX)
+	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
+
+clean:
+	rm -rf $(BUILD) demo-out

@@ -1,0 +1,139 @@
+"""Shared fixtures for the integration tests: the stand-in server and a helper
+that runs the imagegen binary in a clean environment (curl tests/http/testenv style)."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, TESTS_DIR)
+
+from standin import Standin  # noqa: E402  (needs the path above)
+
+# A distinctive key: if any part of the tool ever prints it, the helper notices.
+KEY = "sk-test-imagegen-SECRET-5f3c9a7e21d04b6b"
+BIN = os.environ.get("IMAGEGEN_BIN", "/work/main/build/imagegen")
+SPEC_PATH = Path(os.environ.get(
+    "IMAGEGEN_SPEC", "/work/shared/reference/openai-images-openapi.json"))
+
+# Temp files of the atomic writer are hidden dot-files: `.NAME.tmp-XXXXXX`.
+TEMP_FILE = re.compile(r"^\..*\.tmp-.*")
+ESCAPE = "\x1b["
+
+
+@dataclass
+class Result:
+    """What one run of the binary did."""
+
+    args: list
+    rc: int
+    stdout: str
+    stderr: str
+    elapsed: float
+    cwd: Path = field(repr=False)
+
+    @property
+    def json(self):
+        """stdout parsed as JSON, or None when it does not parse."""
+        try:
+            return json.loads(self.stdout)
+        except ValueError:
+            return None
+
+    @property
+    def lines(self):
+        """The lines of stdout."""
+        return self.stdout.splitlines()
+
+    def __str__(self):
+        return (f"imagegen {' '.join(self.args)!r} -> rc={self.rc}\n"
+                f"--- stdout\n{self.stdout[:4000]}\n--- stderr\n{self.stderr[:4000]}")
+
+
+def clean_env(standin, overrides=None):
+    """The environment a run gets: no OPENAI_* but the stand-in's key and URL, no
+    NO_COLOR; `overrides` adds variables, and a None value removes one."""
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("OPENAI_") and name != "NO_COLOR"}
+    env["OPENAI_API_KEY"] = KEY
+    env["OPENAI_BASE_URL"] = standin.url
+    for name, value in (overrides or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def assert_no_key_leak(text, where):
+    assert KEY not in text, f"the API key appeared on {where}"
+    # Also a long fragment of it: a half-redacted key is still a leak.
+    assert KEY[8:30] not in text, f"part of the API key appeared on {where}"
+
+
+def temp_files(folder):
+    """Hidden temp files left anywhere under folder."""
+    return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob(".*")
+                  if TEMP_FILE.match(p.name))
+
+
+def files_in(folder):
+    """Every regular file under folder (relative paths, sorted), temp files included."""
+    return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*")
+                  if p.is_file())
+
+
+@pytest.fixture(scope="session")
+def standin_server():
+    with Standin(key=KEY) as server:
+        yield server
+
+
+@pytest.fixture
+def standin(standin_server):
+    """The session's stand-in with default config and no recorded requests."""
+    standin_server.reset()
+    yield standin_server
+    standin_server.reset()
+
+
+@pytest.fixture
+def run(standin, tmp_path):
+    """run(args, env=None, cwd=None, stdin=None, timeout=60) -> Result.
+
+    Runs `imagegen ARGS` in tmp_path (or cwd) with a clean environment; stdin is
+    /dev/null unless given (str or bytes are piped in).  Every run is checked for
+    the API key on stdout and stderr."""
+
+    def run_imagegen(args, env=None, cwd=None, stdin=None, timeout=60):
+        args = [str(a) for a in args]
+        if isinstance(stdin, str):
+            stdin = stdin.encode()
+        started = time.monotonic()
+        completed = subprocess.run(
+            [BIN, *args], cwd=cwd or tmp_path, env=clean_env(standin, env),
+            input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
+            capture_output=True, timeout=timeout)
+        elapsed = time.monotonic() - started
+        result = Result(args, completed.returncode,
+                        completed.stdout.decode("utf-8", errors="replace"),
+                        completed.stderr.decode("utf-8", errors="replace"),
+                        elapsed, Path(cwd or tmp_path))
+        assert_no_key_leak(result.stdout, "stdout")
+        assert_no_key_leak(result.stderr, "stderr")
+        return result
+
+    return run_imagegen
+
+
+@pytest.fixture(scope="session")
+def spec():
+    with open(SPEC_PATH, encoding="utf-8") as stream:
+        return json.load(stream)

@@ -1,0 +1,43 @@
+#include "unit.h"
+
+#include "apierr.h"
+
+static void check(const char *body, long status, const char *rid, const char *want)
+{
+	struct api_error e;
+	char *summary;
+
+	api_error_parse(&e, status, body, body ? strlen(body) : 0, rid);
+	summary = api_error_summary(&e);
+	if (strcmp(summary, want))
+		fail_msg("got '%s', wanted '%s'", summary, want);
+	free(summary);
+	api_error_release(&e);
+}
+
+static void test_summaries(void **state)
+{
+	(void)state;
+	check("{\"error\":{\"message\":\"Invalid size.\",\"type\":\"invalid_request_error\","
+	      "\"param\":\"size\",\"code\":\"invalid_value\"}}", 400, "req_1",
+	      "HTTP 400 invalid_request_error (code invalid_value, param size): "
+	      "Invalid size. [request req_1]");
+	check("{\"error\":{\"message\":\"Blocked\",\"type\":\"image_generation_user_error\","
+	      "\"code\":\"moderation_blocked\",\"moderation\":{\"stage\":\"input\","
+	      "\"categories\":[\"violence\",\"hate\"]}}}", 400, NULL,
+	      "HTTP 400 image_generation_user_error (code moderation_blocked): Blocked "
+	      "[moderation stage input; categories violence, hate]");
+	check("<html>Bad\tGateway\n</html>", 502, "req_2",
+	      "HTTP 502: <html>Bad Gateway </html> [request req_2]");
+	check("{\"error\":\"plain text\"}", 500, NULL, "HTTP 500: plain text");
+	check(NULL, 503, NULL, "HTTP 503");
+	check("{\"error\":{\"code\":429}}", 429, NULL, "HTTP 429 (code 429)");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_summaries),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,219 @@
+#include "unit.h"
+
+#include "params.h"
+
+struct row {
+	const char *model;
+	const char *size;
+	const char *quality;
+	const char *background;
+	const char *format;
+	long n;
+	long compression;
+	const char *extra;      /* "style=vivid", "rf=url", "fidelity=low", "moderation=low" */
+	enum operation op;
+	const char *want;       /* NULL: valid; else a substring of the error */
+};
+
+static void apply_extra(struct img_params *p, const char *extra)
+{
+	if (!extra)
+		return;
+	if (!strncmp(extra, "style=", 6))
+		p->style = extra + 6;
+	else if (!strncmp(extra, "rf=", 3))
+		p->response_format = extra + 3;
+	else if (!strncmp(extra, "fidelity=", 9))
+		p->input_fidelity = extra + 9;
+	else if (!strncmp(extra, "moderation=", 11))
+		p->moderation = extra + 11;
+	else if (!strcmp(extra, "partial"))
+		p->partial_images = 2;
+}
+
+static void test_validation_table(void **state)
+{
+	static const struct row rows[] = {
+		{ "gpt-image-2", "1024x1024", "medium", NULL, "png", 1, -1, NULL, OP_GENERATE, NULL },
+		{ "gpt-image-2", "3840x2160", "high", NULL, "png", 1, -1, NULL, OP_GENERATE, NULL },
+		{ "gpt-image-2", "auto", "low", NULL, "png", 10, -1, NULL, OP_GENERATE, NULL },
+		{ "gpt-image-2", "1000x1000", NULL, NULL, "png", 1, -1, NULL, OP_GENERATE, "multiples of 16" },
+		{ "gpt-image-2", "4096x1024", NULL, NULL, "png", 1, -1, NULL, OP_GENERATE, "at most 3840" },
+		{ "gpt-image-2", "3072x1008", NULL, NULL, "png", 1, -1, NULL, OP_GENERATE, "3 times" },
+		{ "gpt-image-2", "512x512", NULL, NULL, "png", 1, -1, NULL, OP_GENERATE, "pixels" },
+		{ "gpt-image-2", "1024x1024", "hd", NULL, "png", 1, -1, NULL, OP_GENERATE, "--quality" },
+		{ "gpt-image-2", "1024x1024", NULL, NULL, "jpeg", 1, 80, NULL, OP_GENERATE, NULL },
+		{ "gpt-image-2", "1024x1024", NULL, NULL, "png", 1, 80, NULL, OP_GENERATE, "--output-compression" },
+		{ "gpt-image-2", "1024x1024", NULL, "transparent", "jpeg", 1, -1, NULL, OP_GENERATE, "--background" },
+		{ "gpt-image-2", "1024x1024", NULL, NULL, "png", 1, -1, "style=vivid", OP_GENERATE, "--style" },
+		{ "gpt-image-2", "1024x1024", NULL, NULL, "png", 1, -1, "rf=url", OP_GENERATE, "--response-format" },
+		{ "gpt-image-2", "1024x1024", NULL, NULL, "png", 1, -1, "fidelity=high", OP_EDIT, "--input-fidelity" },
+		{ "gpt-image-1.5", "1024x1024", NULL, NULL, "png", 1, -1, "fidelity=high", OP_EDIT, NULL },
+		{ "gpt-image-1.5", "1024x1024", NULL, NULL, "png", 1, -1, "fidelity=high", OP_GENERATE, "only edits" },
+		{ "gpt-image-1", "2048x2048", NULL, NULL, "png", 1, -1, NULL, OP_GENERATE, "--size" },
+		{ "gpt-image-1-mini", "1536x1024", "auto", "transparent", "webp", 1, -1, NULL, OP_GENERATE, NULL },
+		{ "gpt-image-1", "1024x1024", NULL, NULL, "png", 11, -1, NULL, OP_GENERATE, "--n" },
+		{ "gpt-image-1", "1024x1024", NULL, NULL, "png", 0, -1, NULL, OP_GENERATE, "--n" },
+		{ "gpt-image-1", "1024x1024", "ultra", NULL, "png", 1, -1, NULL, OP_GENERATE, "--quality" },
+		{ "gpt-image-1", "1024x1024", NULL, NULL, "gif", 1, -1, NULL, OP_GENERATE, "--output-format" },
+		{ "gpt-image-1", "1024x1024", NULL, NULL, "png", 1, -1, "moderation=high", OP_GENERATE, "--moderation" },
+		{ "gpt-image-1", "1024x1024", NULL, NULL, "png", 1, -1, "partial", OP_GENERATE, "--partial-images" },
+		{ "dall-e-3", "1792x1024", "hd", NULL, NULL, 1, -1, "style=natural", OP_GENERATE, NULL },
+		{ "dall-e-3", "1024x1024", NULL, NULL, NULL, 2, -1, NULL, OP_GENERATE, "--n" },
+		{ "dall-e-3", "512x512", NULL, NULL, NULL, 1, -1, NULL, OP_GENERATE, "--size" },
+		{ "dall-e-3", "1024x1024", "medium", NULL, NULL, 1, -1, NULL, OP_GENERATE, "--quality" },
+		{ "dall-e-3", "1024x1024", NULL, "opaque", NULL, 1, -1, NULL, OP_GENERATE, "--background" },
+		{ "dall-e-3", "1024x1024", NULL, NULL, "jpeg", 1, -1, NULL, OP_GENERATE, "--output-format" },
+		{ "dall-e-3", "1024x1024", NULL, NULL, NULL, 1, 50, NULL, OP_GENERATE, "--output-compression" },
+		{ "dall-e-3", "1024x1024", NULL, NULL, NULL, 1, -1, "moderation=low", OP_GENERATE, "--moderation" },
+		{ "dall-e-2", "256x256", "standard", NULL, NULL, 10, -1, "rf=b64_json", OP_GENERATE, NULL },
+		{ "dall-e-2", "1024x1024", NULL, NULL, NULL, 1, -1, "style=vivid", OP_GENERATE, "--style" },
+		{ "dall-e-2", "1792x1024", NULL, NULL, NULL, 1, -1, NULL, OP_GENERATE, "--size" },
+		{ "dall-e-2", "512x512", NULL, NULL, NULL, 1, -1, NULL, OP_VARIATION, NULL },
+		{ "dall-e-3", "1024x1024", NULL, NULL, NULL, 1, -1, NULL, OP_VARIATION, "variations" },
+		{ "dall-e-3", "1024x1024", NULL, NULL, NULL, 1, -1, NULL, OP_EDIT, "cannot edit" },
+		{ "my-local-model", "640x480", "whatever", NULL, NULL, 1, -1, NULL, OP_GENERATE, "--quality" },
+		{ "my-local-model", "640x480", "high", NULL, NULL, 1, -1, NULL, OP_GENERATE, NULL },
+		{ "my-local-model", "big", NULL, NULL, NULL, 1, -1, NULL, OP_GENERATE, "--size" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct img_params p = IMG_PARAMS_INIT;
+		struct buf err = BUF_INIT, warn = BUF_INIT;
+		int rc;
+
+		p.model = rows[i].model;
+		p.size = rows[i].size;
+		p.quality = rows[i].quality;
+		p.background = rows[i].background;
+		p.output_format = rows[i].format;
+		p.n = rows[i].n;
+		p.output_compression = rows[i].compression;
+		apply_extra(&p, rows[i].extra);
+		rc = params_validate(&p, rows[i].op, "a prompt", &err, &warn);
+		if (!rows[i].want) {
+			if (rc)
+				fail_msg("row %zu: unexpected error: %s", i, err.data);
+		} else {
+			if (!rc)
+				fail_msg("row %zu: accepted, wanted '%s'", i, rows[i].want);
+			if (!strstr(err.data, rows[i].want))
+				fail_msg("row %zu: '%s' lacks '%s'", i, err.data, rows[i].want);
+		}
+		buf_release(&err);
+		buf_release(&warn);
+	}
+}
+
+static void test_warnings(void **state)
+{
+	struct img_params p = IMG_PARAMS_INIT;
+	struct buf err = BUF_INIT, warn = BUF_INIT;
+
+	(void)state;
+	p.model = "gpt-image-2";
+	p.size = "3840x2160";
+	p.background = "transparent";
+	assert_int_equal(params_validate(&p, OP_GENERATE, "x", &err, &warn), 0);
+	assert_non_null(strstr(warn.data, "experimental"));
+	assert_non_null(strstr(warn.data, "preview"));
+	buf_reset(&warn);
+	p.model = "someone-elses-model";
+	assert_int_equal(params_validate(&p, OP_GENERATE, "x", &err, &warn), 0);
+	assert_non_null(strstr(warn.data, "not a model imagegen knows"));
+	buf_release(&err);
+	buf_release(&warn);
+}
+
+static void test_prompt_limits(void **state)
+{
+	static const struct { const char *model; size_t len; int rc; } rows[] = {
+		{ "gpt-image-2", 32000, 0 }, { "gpt-image-2", 32001, -1 },
+		{ "dall-e-3", 4000, 0 }, { "dall-e-3", 4001, -1 },
+		{ "dall-e-2", 1000, 0 }, { "dall-e-2", 1001, -1 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct img_params p = IMG_PARAMS_INIT;
+		struct buf err = BUF_INIT, warn = BUF_INIT;
+		char *prompt = malloc(rows[i].len + 1);
+
+		memset(prompt, 'a', rows[i].len);
+		prompt[rows[i].len] = '\0';
+		p.model = rows[i].model;
+		assert_int_equal(params_validate(&p, OP_GENERATE, prompt, &err, &warn), rows[i].rc);
+		free(prompt);
+		buf_release(&err);
+		buf_release(&warn);
+	}
+	/* Characters, not bytes: 1000 two-byte characters fit dall-e-2. */
+	struct img_params p = IMG_PARAMS_INIT;
+	struct buf err = BUF_INIT, warn = BUF_INIT;
+	struct buf prompt = BUF_INIT;
+	for (int i = 0; i < 1000; i++)
+		buf_adds(&prompt, "\xc3\xa9");
+	p.model = "dall-e-2";
+	assert_int_equal(params_validate(&p, OP_GENERATE, prompt.data, &err, &warn), 0);
+	assert_int_equal(params_validate(&p, OP_GENERATE, "\xff\xfe", &err, &warn), -1);
+	buf_release(&prompt);
+	buf_release(&err);
+	buf_release(&warn);
+}
+
+static void test_size_parse(void **state)
+{
+	static const struct { const char *s; int rc, w, h; } rows[] = {
+		{ "1024x1024", 0, 1024, 1024 }, { "1536x864", 0, 1536, 864 },
+		{ "1x1", 0, 1, 1 }, { "65535x1", 0, 65535, 1 },
+		{ "65536x1", -1, 0, 0 }, { "1024X1024", -1, 0, 0 }, { "x1024", -1, 0, 0 },
+		{ "1024x", -1, 0, 0 }, { "01024x1024", -1, 0, 0 }, { "10 24x1024", -1, 0, 0 },
+		{ "1024x1024x1", -1, 0, 0 }, { "", -1, 0, 0 }, { "-1x5", -1, 0, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int w = 0, h = 0;
+		assert_int_equal(size_parse(rows[i].s, &w, &h), rows[i].rc);
+		if (!rows[i].rc) {
+			assert_int_equal(w, rows[i].w);
+			assert_int_equal(h, rows[i].h);
+		}
+	}
+}
+
+static void test_defaults(void **state)
+{
+	struct img_params p = IMG_PARAMS_INIT;
+
+	(void)state;
+	params_apply_defaults(&p, OP_GENERATE);
+	assert_string_equal(p.model, "gpt-image-2");
+	assert_string_equal(p.size, "auto");
+	assert_string_equal(p.quality, "medium");
+	assert_string_equal(p.output_format, "png");
+	p = (struct img_params)IMG_PARAMS_INIT;
+	p.model = "dall-e-3";
+	params_apply_defaults(&p, OP_GENERATE);
+	assert_string_equal(p.size, "1024x1024");
+	assert_null(p.quality);
+	assert_null(p.output_format);
+	p = (struct img_params)IMG_PARAMS_INIT;
+	p.model = "their-model";
+	params_apply_defaults(&p, OP_GENERATE);
+	assert_null(p.size);
+	assert_null(p.quality);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_validation_table),
+		cmocka_unit_test(test_warnings),
+		cmocka_unit_test(test_prompt_limits),
+		cmocka_unit_test(test_size_parse),
+		cmocka_unit_test(test_defaults),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
