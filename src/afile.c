@@ -33,6 +33,7 @@ int afile_open(struct afile *f, const char *path, struct buf *err)
 	char *dir = path_dirname(path);
 	int rc = -1;
 
+	free(f->path);
 	f->path = xstrdup(path);
 	f->size = 0;
 	if (mkdir_p(dir)) {
