@@ -148,8 +148,8 @@ static int prepare(struct cli *c, struct api_config *api, struct job *job,
 		free(url);
 		goto cleanup;
 	}
-	job_init(job, env, 0, sent, &c->params, url,
-		 json_dumps(body, JSON_COMPACT), &plan);
+	struct job_request req = { url, json_dumps(body, JSON_COMPACT), FORM_INIT };
+	job_init(job, env, 0, sent, &c->params, &req, &plan);
 	sent = NULL;
 	rc = -1;
 cleanup:

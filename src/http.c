@@ -247,7 +247,7 @@ struct curl_slist *http_api_headers(const struct api_config *api,
 }
 
 int http_xfer_setup(struct http_xfer *x, const struct api_config *api,
-		    const char *url, const char *body, bool api_headers)
+		    const char *url, const char *content_type, bool api_headers)
 {
 	CURL *e = curl_easy_init();
 	long timeout_ms = (long)(api->timeout * 1000);
@@ -257,7 +257,7 @@ int http_xfer_setup(struct http_xfer *x, const struct api_config *api,
 	x->easy = e;
 	x->errbuf[0] = '\0';
 	if (api_headers)
-		x->headers = http_api_headers(api, body ? "application/json" : NULL, false);
+		x->headers = http_api_headers(api, content_type, false);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
@@ -273,16 +273,25 @@ int http_xfer_setup(struct http_xfer *x, const struct api_config *api,
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 			 timeout_ms > 0 && timeout_ms < 60000 ? timeout_ms : 60000L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (body) {
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-	} else {
+	if (!api_headers) {
 		/* Downloads (dall-e URLs) may redirect; API calls never do. */
 		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
 		curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
 		curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	}
 	return 0;
+}
+
+void http_xfer_set_json(struct http_xfer *x, const char *body)
+{
+	curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+}
+
+void http_xfer_set_mime(struct http_xfer *x, curl_mime *mime)
+{
+	x->mime = mime;
+	curl_easy_setopt(x->easy, CURLOPT_MIMEPOST, mime);
 }
 
 void http_xfer_reset(struct http_xfer *x)
@@ -300,6 +309,8 @@ void http_xfer_release(struct http_xfer *x)
 	if (x->easy)
 		curl_easy_cleanup(x->easy);
 	x->easy = NULL;
+	curl_mime_free(x->mime);
+	x->mime = NULL;
 	curl_slist_free_all(x->headers);
 	x->headers = NULL;
 }

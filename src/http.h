@@ -44,6 +44,7 @@ typedef void (*http_done_fn)(struct http_xfer *x, CURLcode rc);
 struct http_xfer {
 	CURL *easy;
 	struct curl_slist *headers;
+	curl_mime *mime;              /* a multipart body, owned */
 	char errbuf[CURL_ERROR_SIZE];
 	long status;
 	struct http_resp_headers resp;
@@ -81,10 +82,15 @@ int http_loop_run(struct http_loop *l);
 struct curl_slist *http_api_headers(const struct api_config *api,
 				    const char *content_type, bool redact);
 
-/* Prepares x for a POST of body (JSON, not copied: it must outlive the
- * transfer) or a GET when body is NULL. 0 or -1. */
+/* Prepares x for a request to url: a GET until a body is set. With
+ * api_headers, the API's headers (key, organization, project) are sent and
+ * content_type, when not NULL, names the body's type. 0 or -1. */
 int http_xfer_setup(struct http_xfer *x, const struct api_config *api,
-		    const char *url, const char *body, bool api_headers);
+		    const char *url, const char *content_type, bool api_headers);
+/* POST body (not copied: it must outlive the transfer). */
+void http_xfer_set_json(struct http_xfer *x, const char *body);
+/* POST a multipart form; x takes ownership of mime. */
+void http_xfer_set_mime(struct http_xfer *x, curl_mime *mime);
 /* Clears the last attempt's status and headers before a retry. */
 void http_xfer_reset(struct http_xfer *x);
 void http_xfer_release(struct http_xfer *x);

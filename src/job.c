@@ -93,7 +93,7 @@ static void discard_images(struct job *job)
 /* ---- life cycle ---- */
 
 void job_init(struct job *job, struct job_env *env, size_t index, char *prompt,
-	      const struct img_params *params, char *url, char *body,
+	      const struct img_params *params, struct job_request *req,
 	      struct name_plan *plan)
 {
 	struct scan_sink sink = { image_open, scan_write, image_close, job };
@@ -103,8 +103,8 @@ void job_init(struct job *job, struct job_env *env, size_t index, char *prompt,
 	job->index = index;
 	job->prompt = prompt;
 	job->params = *params;
-	job->url = url;
-	job->body = body;
+	job->req = *req;
+	*req = (struct job_request){ NULL, NULL, FORM_INIT };
 	job->names = *plan;
 	*plan = (struct name_plan)NAME_PLAN_INIT;
 	job->images = xcalloc(job->names.n, sizeof(*job->images));
@@ -122,10 +122,18 @@ int job_start(struct job *job)
 {
 	struct http_xfer *x = &job->xfer;
 
-	if (http_xfer_setup(x, job->env->api, job->url, job->body, true)) {
+	const char *type = job->req.form.n ? NULL : "application/json";
+	curl_mime *mime = NULL;
+
+	if (http_xfer_setup(x, job->env->api, job->req.url, type, true) ||
+	    (job->req.form.n && !(mime = form_mime(&job->req.form, x->easy)))) {
 		buf_adds(&job->error, "cannot set up the HTTP transfer");
 		return -1;
 	}
+	if (mime)
+		http_xfer_set_mime(x, mime);
+	else
+		http_xfer_set_json(x, job->req.json);
 	x->owner = job;
 	x->on_body = job_body;
 	x->on_done = job_done;
@@ -156,8 +164,9 @@ void job_release(struct job *job)
 	json_decref(job->response);
 	job->response = NULL;
 	FREE_AND_NULL(job->prompt);
-	FREE_AND_NULL(job->url);
-	FREE_AND_NULL(job->body);
+	FREE_AND_NULL(job->req.url);
+	FREE_AND_NULL(job->req.json);
+	form_release(&job->req.form);
 }
 
 static int job_body(struct http_xfer *x, const char *data, size_t len)

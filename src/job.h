@@ -12,6 +12,7 @@
 #include "afile.h"
 #include "apierr.h"
 #include "b64.h"
+#include "form.h"
 #include "http.h"
 #include "naming.h"
 #include "params.h"
@@ -49,6 +50,13 @@ enum job_state {
 	JOB_INTERRUPTED,
 };
 
+/* What a job sends: a JSON body, or a multipart form when form.n > 0. */
+struct job_request {
+	char *url;
+	char *json;
+	struct form form;
+};
+
 /* One image of the response on its way to disk. */
 struct job_image {
 	struct afile file;
@@ -68,8 +76,7 @@ struct job {
 	size_t index;
 	char *prompt;              /* the prompt as sent; owned */
 	struct img_params params;
-	char *url;                 /* endpoint; owned */
-	char *body;                /* request body; owned */
+	struct job_request req;
 	struct name_plan names;
 	struct job_env *env;
 
@@ -93,9 +100,9 @@ struct job {
 	long last_status;
 };
 
-/* Takes ownership of prompt, url and body; plan is moved into the job. */
+/* Takes ownership of prompt; req and plan are moved into the job. */
 void job_init(struct job *job, struct job_env *env, size_t index, char *prompt,
-	      const struct img_params *params, char *url, char *body,
+	      const struct img_params *params, struct job_request *req,
 	      struct name_plan *plan);
 /* Queues the first attempt on env->loop. */
 int job_start(struct job *job);

@@ -1,0 +1,119 @@
+#include "form.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static struct form_part *new_part(struct form *f, const char *name)
+{
+	struct form_part *parts = realloc(f->parts, (f->n + 1) * sizeof(*parts));
+
+	if (!parts)
+		abort();
+	f->parts = parts;
+	memset(&parts[f->n], 0, sizeof(parts[f->n]));
+	parts[f->n].name = xstrdup(name);
+	return &parts[f->n++];
+}
+
+void form_add_text(struct form *f, const char *name, const char *value)
+{
+	if (value)
+		new_part(f, name)->value = xstrdup(value);
+}
+
+void form_add_long(struct form *f, const char *name, long value)
+{
+	if (value != -1)
+		new_part(f, name)->value = xasprintf("%ld", value);
+}
+
+void form_add_file(struct form *f, const char *name, const char *path,
+		   const char *type, long long size)
+{
+	struct form_part *p = new_part(f, name);
+
+	p->path = xstrdup(path);
+	p->filename = xstrdup(path_basename(path));
+	p->type = type;
+	p->size = size;
+}
+
+void form_release(struct form *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->parts[i].name);
+		free(f->parts[i].value);
+		free(f->parts[i].path);
+		free(f->parts[i].filename);
+	}
+	FREE_AND_NULL(f->parts);
+	f->n = 0;
+}
+
+curl_mime *form_mime(const struct form *f, CURL *easy)
+{
+	curl_mime *mime = curl_mime_init(easy);
+
+	for (size_t i = 0; mime && i < f->n; i++) {
+		const struct form_part *p = &f->parts[i];
+		curl_mimepart *part = curl_mime_addpart(mime);
+		CURLcode rc;
+
+		rc = curl_mime_name(part, p->name);
+		if (p->value) {
+			if (rc == CURLE_OK)
+				rc = curl_mime_data(part, p->value, CURL_ZERO_TERMINATED);
+		} else {
+			if (rc == CURLE_OK)
+				rc = curl_mime_filedata(part, p->path);
+			if (rc == CURLE_OK)
+				rc = curl_mime_filename(part, p->filename);
+			if (rc == CURLE_OK)
+				rc = curl_mime_type(part, p->type);
+		}
+		if (rc != CURLE_OK) {
+			curl_mime_free(mime);
+			mime = NULL;
+		}
+	}
+	return mime;
+}
+
+void form_print(const struct form *f, FILE *out)
+{
+	fputs("multipart/form-data fields:\n", out);
+	for (size_t i = 0; i < f->n; i++) {
+		const struct form_part *p = &f->parts[i];
+		if (p->value && strchr(p->value, '\n'))
+			fprintf(out, "  %s:\n    %s\n", p->name, p->value);
+		else if (p->value)
+			fprintf(out, "  %s: %s\n", p->name, p->value);
+		else
+			fprintf(out, "  %s: file '%s' (%s, %lld bytes) from %s\n", p->name,
+				p->filename, p->type, p->size, p->path);
+	}
+}
+
+json_t *form_to_json(const struct form *f)
+{
+	json_t *parts = json_array();
+
+	for (size_t i = 0; i < f->n; i++) {
+		const struct form_part *p = &f->parts[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "name", json_string(p->name));
+		if (p->value) {
+			json_object_set_new(o, "value", json_string(p->value));
+		} else {
+			json_object_set_new(o, "filename", json_string(p->filename));
+			json_object_set_new(o, "content_type", json_string(p->type));
+			json_object_set_new(o, "size", json_integer(p->size));
+			json_object_set_new(o, "path", json_string(p->path));
+		}
+		json_array_append_new(parts, o);
+	}
+	return parts;
+}
