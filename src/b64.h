@@ -29,4 +29,9 @@ ssize_t b64_decode(struct b64 *d, const char *in, size_t len, unsigned char *out
 /* Checks that the text ended on a whole quantum (padding optional). 0 or -1. */
 int b64_finish(const struct b64 *d);
 
+/* Encodes len bytes as padded base64 into out, which holds at least
+ * B64_ENCODED_LEN(len) + 1 bytes; NUL-terminates; returns the length. */
+#define B64_ENCODED_LEN(len) (((len) + 2) / 3 * 4)
+size_t b64_encode(const unsigned char *in, size_t len, char *out);
+
 #endif

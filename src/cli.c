@@ -1,8 +1,10 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "afile.h"
@@ -34,6 +36,7 @@ void cli_install_signals(void)
 void cli_release(struct cli *c)
 {
 	strlist_release(&c->words);
+	strlist_release(&c->images);
 }
 
 void cli_settle_style(struct cli *c)
@@ -152,4 +155,153 @@ void cli_print_warnings(const struct buf *warn)
 		warnf("%.*s", len, p);
 		p = nl ? nl + 1 : NULL;
 	}
+}
+
+int cli_need_key(const struct cli *c, const struct api_config *api, struct buf *err)
+{
+	if (api->key || c->dry_run)
+		return 0;
+	buf_addf(err, "OPENAI_API_KEY is not set (--dry-run works without it)");
+	return -1;
+}
+
+/* What a single run reports back at the end. */
+struct single_run {
+	const struct cli *cli;
+	size_t saved;
+};
+
+static void on_saved(struct job *job, size_t index, const char *path)
+{
+	struct single_run *run = job->env->data;
+
+	run->saved++;
+	(void)index;
+	if (run->cli->json) {
+		/* --json: stdout holds the response; the paths go to stderr. */
+		fprintf(stderr, "%s\n", path);
+		return;
+	}
+	printf("%s\n", path);
+	fflush(stdout);
+	goodf("saved %s%s%s", path, job->size ? " " : "", job->size ? job->size : "");
+}
+
+static void print_sending(const struct cli_command *cmd, const struct job *job,
+			  const struct api_config *api)
+{
+	const struct img_params *p = &job->params;
+
+	notef("%s %ld image%s with %s (size %s, quality %s, %s) at %s", cmd->verb,
+	      p->n > 0 ? p->n : 1, p->n > 1 ? "s" : "", p->model,
+	      p->size ? p->size : "default", p->quality ? p->quality : "default",
+	      params_format(p), api->base_url);
+}
+
+static void print_summary(const struct job *job, const struct single_run *run)
+{
+	const struct usage *u = &job->usage;
+	double secs = (job->finished_ms - job->started_ms) / 1000.0;
+
+	if (u->present)
+		notef("tokens: %ld (in: %ld, out: %ld)", u->total, u->input, u->output);
+	notef("done: %zu of %zu image%s in %.1f s", run->saved, job->names.n,
+	      job->names.n == 1 ? "" : "s", secs);
+}
+
+/* Runs the job to its end and prints the result. Returns the exit status. */
+static int run_job(struct job *job, const struct cli *c, struct http_loop *loop)
+{
+	struct single_run *run = job->env->data;
+
+	if (job_start(job)) {
+		errorf("%s", job->error.data);
+		return EXIT_FAILED;
+	}
+	http_loop_run(loop);
+	if (job->state == JOB_INTERRUPTED || cli_interrupts) {
+		errorf("interrupted; nothing was saved");
+		return EXIT_INTERRUPTED;
+	}
+	if (c->json && job->response) {
+		json_dumpf(job->response, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+	}
+	if (job->state == JOB_DONE) {
+		print_summary(job, run);
+		return EXIT_OK;
+	}
+	if (job->apierr.status)
+		api_error_print(&job->apierr);
+	else
+		errorf("%s", job->error.data);
+	if (run->saved)
+		notef("saved %zu of %zu images before the failure", run->saved, job->names.n);
+	return EXIT_FAILED;
+}
+
+static void setup_env(struct job_env *env, const struct cli *c, struct http_loop *loop,
+		      const struct api_config *api, struct single_run *run)
+{
+	env->loop = loop;
+	env->api = api;
+	env->retry = cli_retry_policy(c);
+	env->no_save = c->no_save;
+	env->keep_response = c->json;
+	env->force = c->force;
+	env->on_saved = on_saved;
+	env->data = run;
+	env->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+}
+
+int cli_run_single(const struct cli_command *cmd, struct cli *c, int argc, char **argv)
+{
+	struct api_config api = { 0 };
+	struct buf err = BUF_INIT;
+	struct http_loop loop = { 0 };
+	struct single_run run = { c, 0 };
+	struct job_env env = { 0 };
+	struct job job;
+	int rc;
+
+	memset(&job, 0, sizeof(job));
+	switch (opt_parse(cmd->opts, argc, argv, &c->words, &err)) {
+	case OPT_HELP:
+		opt_help(stdout, cmd->usage, cmd->about, cmd->opts);
+		rc = EXIT_OK;
+		goto cleanup;
+	case OPT_ERROR:
+		msg_setup(false);
+		errorf("%s", err.data);
+		rc = EXIT_USAGE;
+		goto cleanup;
+	case OPT_OK:
+		break;
+	}
+	msg_setup(c->quiet);
+	if (cli_api_config(c, &api, &err)) {
+		errorf("%s", err.data);
+		rc = EXIT_USAGE;
+		goto cleanup;
+	}
+	if (http_loop_init(&loop, 1, &cli_interrupts)) {
+		errorf("cannot start the HTTP engine");
+		rc = EXIT_FAILED;
+		goto cleanup;
+	}
+	setup_env(&env, c, &loop, &api, &run);
+	rc = cmd->prepare(c, &api, &job, &env, &err);
+	if (rc == EXIT_USAGE)
+		errorf("%s", err.data);
+	if (rc == -1) {
+		print_sending(cmd, &job, &api);
+		rc = run_job(&job, c, &loop);
+	}
+	job_release(&job);
+	http_loop_release(&loop);
+cleanup:
+	cli_api_release(&api);
+	cli_release(c);
+	buf_release(&err);
+	return rc;
 }

@@ -37,6 +37,9 @@ struct cli {
 	long retries;
 	double backoff;
 	struct strlist words;
+	/* edit and variation inputs */
+	struct strlist images;
+	const char *mask;
 };
 #define CLI_INIT { .params = IMG_PARAMS_INIT, .timeout = -1, \
 		   .max_attempts = -1, .retries = -1, .backoff = -1 }
@@ -113,6 +116,25 @@ struct retry_policy cli_retry_policy(const struct cli *c);
 
 /* Prints each warning line of warn. */
 void cli_print_warnings(const struct buf *warn);
+
+/* A command that sends one request: its help, options and the step that
+ * turns parsed options into a ready job. prepare returns an exit status, or
+ * -1 when the job is ready to run; it reports usage errors in err. */
+struct cli_command {
+	const char *usage;
+	const char *about;
+	const struct opt *opts;
+	const char *verb;          /* "generating", "editing", ... */
+	int (*prepare)(struct cli *c, const struct api_config *api, struct job *job,
+		       struct job_env *env, struct buf *err);
+};
+
+/* Parses argv, prepares and runs the job, prints the outcome (paths on
+ * stdout, or the response with --json) and returns the exit status. */
+int cli_run_single(const struct cli_command *cmd, struct cli *c, int argc, char **argv);
+
+/* After validation: the key must be set unless this is a dry run. */
+int cli_need_key(const struct cli *c, const struct api_config *api, struct buf *err);
 
 /* Signal handling: SIGINT/SIGTERM count into cli_interrupts. */
 extern volatile sig_atomic_t cli_interrupts;

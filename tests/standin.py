@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """An offline stand-in for the OpenAI Images API, used by imagegen's tests.
 
-It answers POST /v1/images/generations with real images of the requested size and
-format, records what it received, and injects the faults a client must survive.
+It answers POST /v1/images/generations, /v1/images/edits (multipart/form-data and
+JSON) and /v1/images/variations with real images of the requested size and format,
+streams Server-Sent Events when asked (`stream: true`), records what it received, and
+injects the faults a client must survive.
 
 As a module (tests):
 
@@ -24,17 +26,35 @@ Both expose a control API that needs no key and is not recorded:
     GET  /_control/stats     {"requests": N, "inflight": N, "peak_inflight": N}
 
 Knobs (see Config): latency, fault, fault_count, slow_seconds, retry_after,
-retry_after_ms, should_retry, ratelimit_headers, rpm_limit, fail_rate, fail_seed, key.
+retry_after_ms, should_retry, ratelimit_headers, rpm_limit, fail_rate, fail_seed,
+stream_interval, key.
 
 Requests are checked in the API's order: key, then body, then rate limit and injected
-faults.  As in the API spec, a request without `model` is for dall-e-2 unless it uses a
-parameter only the GPT image models have.  Set STANDIN_VERBOSE=1 to log each request.
+faults.  As in the API spec, a generation without `model` is for dall-e-2 unless it uses
+a parameter only the GPT image models have; an edit without `model` is for gpt-image-1.5.
+Set STANDIN_VERBOSE=1 to log each request.
+
+Recorded requests (`requests`, GET /_control/requests) are dicts: method, path, headers
+(lower-case names), content_type (the request's Content-Type or None), body, raw, time.
+`body` is the parsed JSON body, with data: URLs longer than 100 characters cut to
+their first 100 and "...(N chars)"; for multipart bodies it is the text fields by name
+(strings as sent; a list when a name repeats) plus "files": [{"field", "filename",
+"content_type", "size", "sha256"}, ...] in order, and `raw` is the body with each file's
+bytes replaced by "<N bytes>".  Unparseable bodies record body None.
+
+Streams: each image i of n gets its partial images (partial_image_index 0..k-1, counted
+anew for each image), then its completed event; usage on the first completed event
+counts the input tokens and that image's output tokens, later ones only their own output
+tokens, so the usages add up to the non-streaming usage.
 """
 
 import argparse
 import base64
+import binascii
 import contextlib
 import dataclasses
+import email.message
+import email.parser
 import functools
 import hashlib
 import io
@@ -50,6 +70,7 @@ import struct
 import sys
 import threading
 import time
+import urllib.parse
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,6 +86,13 @@ RPM_WINDOW_SECONDS = 60.0
 DEFAULT_RPM_LIMIT = 50  # reported in rate-limit headers when rpm_limit is not set
 IMAGE_CACHE_ENTRIES = 32
 FILE_STORE_ENTRIES = 256
+MAX_EDIT_IMAGES = 16
+GPT_IMAGE_FILE_LIMIT = 50 * 1024 * 1024   # each edit input, GPT image models
+DALLE_FILE_LIMIT = 4 * 1024 * 1024        # dall-e-2 images and every mask
+IMAGE_URL_LIMIT = 20971520                # ImageRefParam.image_url maxLength
+RECORDED_DATA_URL_CHARS = 100
+SPLIT_PAUSE = 0.005  # seconds between the tiny writes of the stream_split fault
+DEFAULT_EDIT_MODEL = "gpt-image-1.5"
 
 # Output image tokens for one 1024x1024 image (gpt-image-1's published figures).
 TOKENS_PER_1024_SQUARE = {"low": 272, "medium": 1056, "high": 4160}
@@ -73,29 +101,36 @@ TOKENS_PER_1024_SQUARE = {"low": 272, "medium": 1056, "high": 4160}
 # ---------------------------------------------------------------------------
 # Configuration knobs
 
+# Faults of a streamed answer: only streaming requests get (and count) them.
+STREAM_FAULTS = frozenset({
+    "stream_split", "stream_crlf", "stream_error", "stream_truncated",
+    "stream_malformed", "stream_comments",
+})
+
 FAULTS = frozenset({
     "500", "502", "503", "429", "quota", "moderation", "400",
     "reset", "truncate", "invalid_json", "invalid_b64", "slow",
-})
+}) | STREAM_FAULTS
 
 
 @dataclass(frozen=True)
 class Config:
-    """What the stand-in does with the next generation requests.  Immutable: each
-    request works from the snapshot it started with."""
+    """What the stand-in does with the next image requests (generations, edits,
+    variations).  Immutable: each request works from the snapshot it started with."""
 
     key: str = DEFAULT_KEY
-    latency: float = 0.0              # seconds before answering each generation
+    latency: float = 0.0              # seconds before answering each request
     fault: Optional[str] = None       # one of FAULTS
-    fault_count: int = -1             # the first K generations get the fault; -1 = all
+    fault_count: int = -1             # the first K requests get the fault; -1 = all
     slow_seconds: float = 30.0        # the delay of the "slow" fault
     retry_after: Optional[str] = "1"  # 429 retry-after header; None = absent
     retry_after_ms: Optional[str] = None
     should_retry: Optional[str] = None  # "true"/"false": x-should-retry on faults
     ratelimit_headers: bool = False   # rate-limit headers on successes too
     rpm_limit: Optional[int] = None   # requests per sliding minute, then 429
-    fail_rate: float = 0.0            # fraction of generations that answer 500
+    fail_rate: float = 0.0            # fraction of requests that answer 500
     fail_seed: int = 0
+    stream_interval: float = 0.05     # seconds between the events of a stream
 
 
 def _truth(value):
@@ -168,6 +203,7 @@ KNOB_CONVERTERS = {
     "rpm_limit": _optional(_positive),
     "fail_rate": _fraction,
     "fail_seed": _integer,
+    "stream_interval": _seconds,
 }
 
 

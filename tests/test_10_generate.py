@@ -1,0 +1,772 @@
+"""`imagegen generate` against the stand-in: names, files, output contract, prompt
+sources, augmentation, --json, --dry-run, headers, dall-e downloads, messages, and
+request bodies checked against the API spec."""
+
+import base64
+import hashlib
+import io
+import json
+import os
+import pty
+import select
+import subprocess
+import time
+
+import pytest
+from PIL import Image
+
+from conftest import BIN, ESCAPE, KEY, clean_env, files_in, temp_files
+
+SMALL = ["--size", "1024x640"]  # the fewest pixels gpt-image-2 takes: a quick image
+SLUG = "a-cute-baby-sea-otter"
+OTTER = "A cute baby sea otter"
+
+
+def open_image(path):
+    """The decoded picture at path (fully loaded, so a truncated file fails here)."""
+    image = Image.open(path)
+    image.load()
+    return image
+
+
+def digest(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def generation_bodies(standin):
+    return [r["body"] for r in standin.requests if r["path"] == "/v1/images/generations"]
+
+
+def only_body(standin):
+    [body] = generation_bodies(standin)
+    return body
+
+
+# --- names, files and the output contract
+
+
+def test_default_name_is_the_prompt_slug_and_stdout_holds_only_the_path(run, standin,
+                                                                       tmp_path):
+    result = run(["generate", OTTER, *SMALL])
+    assert result.rc == 0, result
+    assert result.stdout == f"{SLUG}.png\n"
+    assert files_in(tmp_path) == [f"{SLUG}.png"]
+    image = open_image(tmp_path / f"{SLUG}.png")
+    assert (image.format, image.size) == ("PNG", (1024, 640))
+    # Human output goes to stderr: the saved file and its tokens.
+    assert f"{SLUG}.png" in result.stderr
+    assert "tokens" in result.stderr
+    body = only_body(standin)
+    assert body["prompt"] == OTTER
+    assert body["model"] == "gpt-image-2"
+    assert body["size"] == "1024x640"
+    assert standin.stats()["requests"] == 1
+
+
+def test_defaults_are_gpt_image_2_medium_png_auto_size(run, standin, tmp_path):
+    result = run(["generate", "a lighthouse"])
+    assert result.rc == 0, result
+    body = only_body(standin)
+    assert body["model"] == "gpt-image-2"
+    assert body.get("quality") == "medium"
+    assert body.get("output_format", "png") == "png"
+    assert body.get("size", "auto") == "auto"
+    assert open_image(tmp_path / "a-lighthouse.png").size == (1024, 1024)
+
+
+@pytest.mark.parametrize("fmt, ext, pil_format", [
+    ("png", "png", "PNG"),
+    ("jpeg", "jpg", "JPEG"),
+    ("webp", "webp", "WEBP"),
+], ids=["png", "jpeg-saved-as-jpg", "webp"])
+def test_output_format_gives_a_real_file_of_that_format_and_size(run, standin, tmp_path,
+                                                                 fmt, ext, pil_format):
+    result = run(["generate", OTTER, "--size", "1536x864", "--output-format", fmt])
+    assert result.rc == 0, result
+    assert result.lines == [f"{SLUG}.{ext}"]
+    image = open_image(tmp_path / f"{SLUG}.{ext}")
+    assert (image.format, image.size) == (pil_format, (1536, 864))
+    assert only_body(standin)["output_format"] == fmt
+
+
+def test_format_alias_sets_the_output_format(run, standin, tmp_path):
+    result = run(["generate", "a kite", *SMALL, "--format", "webp"])
+    assert result.rc == 0, result
+    assert result.lines == ["a-kite.webp"]
+    assert only_body(standin)["output_format"] == "webp"
+    assert open_image(tmp_path / "a-kite.webp").format == "WEBP"
+
+
+@pytest.mark.parametrize("fmt, ext", [("png", "png"), ("webp", "webp")])
+def test_transparent_background_gives_an_rgba_image(run, standin, tmp_path, fmt, ext):
+    result = run(["generate", "a glass teapot", "--model", "gpt-image-1.5",
+                  "--size", "1024x1024", "--background", "transparent",
+                  "--output-format", fmt])
+    assert result.rc == 0, result
+    image = open_image(tmp_path / f"a-glass-teapot.{ext}")
+    assert image.mode == "RGBA"
+    assert image.getchannel("A").getextrema() == (0, 255)
+    body = only_body(standin)
+    assert (body["background"], body["model"]) == ("transparent", "gpt-image-1.5")
+
+
+def test_n_3_gives_numbered_names_and_distinct_images(run, standin, tmp_path):
+    result = run(["generate", OTTER, *SMALL, "--n", "3"])
+    assert result.rc == 0, result
+    names = [f"{SLUG}-{i}.png" for i in (1, 2, 3)]
+    assert result.lines == names
+    assert files_in(tmp_path) == names
+    assert len({digest(tmp_path / name) for name in names}) == 3
+    assert all(open_image(tmp_path / name).size == (1024, 640) for name in names)
+    assert only_body(standin)["n"] == 3
+    assert standin.stats()["requests"] == 1
+
+
+def test_out_names_the_file(run, tmp_path):
+    result = run(["generate", OTTER, *SMALL, "--out", "otter.png"])
+    assert result.rc == 0, result
+    assert result.stdout == "otter.png\n"
+    assert files_in(tmp_path) == ["otter.png"]
+    assert open_image(tmp_path / "otter.png").format == "PNG"
+
+
+def test_out_with_n_2_numbers_the_files(run, tmp_path):
+    result = run(["generate", OTTER, *SMALL, "--n", "2", "--out", "otter.png"])
+    assert result.rc == 0, result
+    assert result.lines == ["otter-1.png", "otter-2.png"]
+    assert files_in(tmp_path) == ["otter-1.png", "otter-2.png"]
+
+
+@pytest.mark.parametrize("name, fmt, pil_format", [
+    ("x.webp", "webp", "WEBP"),
+    ("x.jpg", "jpeg", "JPEG"),
+    ("x.jpeg", "jpeg", "JPEG"),
+    ("x.png", "png", "PNG"),
+])
+def test_out_extension_chooses_the_output_format(run, standin, tmp_path, name, fmt,
+                                                 pil_format):
+    result = run(["generate", OTTER, *SMALL, "--out", name])
+    assert result.rc == 0, result
+    assert result.lines == [name]
+    assert only_body(standin)["output_format"] == fmt
+    assert open_image(tmp_path / name).format == pil_format
+
+
+@pytest.mark.parametrize("flag", ["--out-dir", "--output-dir", "--output"])
+def test_out_dir_and_its_aliases_with_prefix(run, tmp_path, flag):
+    result = run(["generate", OTTER, *SMALL, "--n", "2", flag, "pics", "--prefix", "hero"])
+    assert result.rc == 0, result
+    assert result.lines == ["pics/hero-1.png", "pics/hero-2.png"]
+    assert files_in(tmp_path) == ["pics/hero-1.png", "pics/hero-2.png"]
+    assert all(open_image(tmp_path / p).size == (1024, 640) for p in result.lines)
+
+
+def test_out_dir_without_prefix_uses_the_slug(run, tmp_path):
+    result = run(["generate", OTTER, *SMALL, "--out-dir", "deep/er"])
+    assert result.rc == 0, result
+    assert result.lines == [f"deep/er/{SLUG}.png"]
+    assert files_in(tmp_path) == [f"deep/er/{SLUG}.png"]
+
+
+def test_prefix_alone_names_the_file_in_the_current_folder(run, tmp_path):
+    result = run(["generate", OTTER, *SMALL, "--prefix", "hero"])
+    assert result.rc == 0, result
+    assert result.lines == ["hero.png"]
+    assert files_in(tmp_path) == ["hero.png"]
+
+
+def test_slug_comes_from_the_prompt_not_the_augmented_text(run, standin, tmp_path):
+    result = run(["generate", OTTER, *SMALL, "--scene", "kelp forest"])
+    assert result.rc == 0, result
+    assert result.lines == [f"{SLUG}.png"]
+
+
+def test_a_derived_name_never_overwrites(run, tmp_path):
+    first = run(["generate", OTTER, *SMALL])
+    assert first.lines == [f"{SLUG}.png"]
+    before = digest(tmp_path / f"{SLUG}.png")
+    second = run(["generate", OTTER, "--size", "1536x864"])
+    assert second.rc == 0, second
+    assert second.lines == [f"{SLUG}-2.png"]
+    assert digest(tmp_path / f"{SLUG}.png") == before
+    assert open_image(tmp_path / f"{SLUG}-2.png").size == (1536, 864)
+    assert files_in(tmp_path) == [f"{SLUG}-2.png", f"{SLUG}.png"]
+
+
+def test_a_second_n_3_run_continues_the_numbers(run, tmp_path):
+    first = run(["generate", OTTER, *SMALL, "--n", "3"])
+    before = {p: digest(tmp_path / p) for p in first.lines}
+    second = run(["generate", OTTER, *SMALL, "--n", "3"])
+    assert second.rc == 0, second
+    assert second.lines == [f"{SLUG}-{i}.png" for i in (4, 5, 6)]
+    assert {p: digest(tmp_path / p) for p in first.lines} == before
+    assert len(files_in(tmp_path)) == 6
+
+
+def test_a_derived_name_in_an_out_dir_with_prefix_never_overwrites(run, tmp_path):
+    run(["generate", OTTER, *SMALL, "--out-dir", "d", "--prefix", "hero"])
+    before = digest(tmp_path / "d" / "hero.png")
+    second = run(["generate", OTTER, *SMALL, "--out-dir", "d", "--prefix", "hero"])
+    assert second.rc == 0, second
+    assert second.lines == ["d/hero-2.png"]
+    assert digest(tmp_path / "d" / "hero.png") == before
+
+
+def test_an_existing_out_file_is_refused_before_any_request(run, standin, tmp_path):
+    (tmp_path / "keep.png").write_bytes(b"precious")
+    result = run(["generate", OTTER, *SMALL, "--out", "keep.png"])
+    assert result.rc == 2, result
+    assert "keep.png" in result.stderr
+    assert "--force" in result.stderr
+    assert (tmp_path / "keep.png").read_bytes() == b"precious"
+    assert standin.requests == []
+    assert result.stdout == ""
+
+
+def test_an_existing_numbered_out_file_is_refused_before_any_request(run, standin,
+                                                                     tmp_path):
+    (tmp_path / "keep-2.png").write_bytes(b"precious")
+    result = run(["generate", OTTER, *SMALL, "--n", "2", "--out", "keep.png"])
+    assert result.rc == 2, result
+    assert (tmp_path / "keep-2.png").read_bytes() == b"precious"
+    assert files_in(tmp_path) == ["keep-2.png"]
+    assert standin.requests == []
+
+
+def test_force_overwrites_an_existing_out_file(run, tmp_path):
+    (tmp_path / "keep.png").write_bytes(b"old")
+    result = run(["generate", OTTER, *SMALL, "--out", "keep.png", "--force"])
+    assert result.rc == 0, result
+    assert result.lines == ["keep.png"]
+    assert open_image(tmp_path / "keep.png").size == (1024, 640)
+    assert files_in(tmp_path) == ["keep.png"]
+
+
+# --- prompt sources
+
+
+@pytest.mark.parametrize("args, stdin", [
+    (["--prompt", "a red fox in snow"], None),
+    (["-p", "a red fox in snow"], None),
+    (["--prompt-file", "prompt.txt"], None),
+    (["a", "red", "fox", "in", "snow"], None),
+    (["a red fox in snow"], None),
+    ([], "a red fox in snow\n"),
+    (["-"], "a red fox in snow\n"),
+    (["--prompt-file", "-"], "a red fox in snow\n"),
+], ids=["prompt", "p", "prompt-file", "words", "one-word-arg", "stdin-pipe",
+        "dash-word", "prompt-file-dash"])
+def test_prompt_sources(run, standin, tmp_path, args, stdin):
+    (tmp_path / "prompt.txt").write_text("a red fox in snow\n")
+    result = run(["generate", *SMALL, *args], stdin=stdin)
+    assert result.rc == 0, result
+    assert only_body(standin)["prompt"] == "a red fox in snow"
+    assert result.lines == ["a-red-fox-in-snow.png"]
+
+
+def test_a_multi_line_prompt_file_is_sent_whole(run, standin, tmp_path):
+    (tmp_path / "prompt.txt").write_text("line one\nline two\n")
+    result = run(["generate", *SMALL, "--prompt-file", "prompt.txt"])
+    assert result.rc == 0, result
+    assert only_body(standin)["prompt"] == "line one\nline two"
+
+
+@pytest.mark.parametrize("args", [
+    ["--prompt", "a", "--prompt-file", "prompt.txt"],
+    ["--prompt", "a", "some", "words"],
+    ["--prompt-file", "prompt.txt", "some", "words"],
+], ids=["prompt+file", "prompt+words", "file+words"])
+def test_two_prompt_sources_are_refused(run, standin, tmp_path, args):
+    (tmp_path / "prompt.txt").write_text("from a file\n")
+    result = run(["generate", *SMALL, *args])
+    assert result.rc == 2, result
+    assert "prompt" in result.stderr
+    assert standin.requests == []
+    assert files_in(tmp_path) == ["prompt.txt"]
+
+
+# --- prompt augmentation
+
+
+def test_augmentation_fields_build_a_structured_prompt(run, standin):
+    result = run(["generate", *SMALL, "--prompt", "A minimal hero image of a mug",
+                  "--use-case", "product-mockup", "--scene", "stone counter",
+                  "--subject", "matte ceramic mug", "--style", "clean product photography",
+                  "--composition", "wide shot", "--lighting", "soft morning light",
+                  "--palette", "warm neutrals", "--materials", "ceramic, stone",
+                  "--text", "MUG CO", "--constraints", "no logos",
+                  "--negative", "clutter"])
+    assert result.rc == 0, result
+    prompt = only_body(standin)["prompt"]
+    lines = prompt.split("\n")
+    assert "Primary request: A minimal hero image of a mug" in lines
+    for value in ("product-mockup", "stone counter", "matte ceramic mug",
+                  "clean product photography", "wide shot", "soft morning light",
+                  "warm neutrals", "ceramic, stone", "MUG CO", "no logos", "clutter"):
+        assert sum(value in line for line in lines) == 1, (value, prompt)
+    # One field per line: the primary request and the eleven fields.
+    assert len([line for line in lines if line.strip()]) == 12
+    assert "style" not in only_body(standin)
+
+
+def test_without_fields_the_prompt_is_sent_as_given(run, standin):
+    run(["generate", *SMALL, "--prompt", "A plain prompt"])
+    assert only_body(standin)["prompt"] == "A plain prompt"
+
+
+def test_no_augment_sends_the_prompt_as_given(run, standin):
+    result = run(["generate", *SMALL, "--prompt", "A plain prompt", "--scene", "beach",
+                  "--lighting", "noon", "--no-augment"])
+    assert result.rc == 0, result
+    assert only_body(standin)["prompt"] == "A plain prompt"
+
+
+@pytest.mark.parametrize("style", ["vivid", "natural"])
+def test_style_vivid_or_natural_is_dalle3s_api_parameter(run, standin, tmp_path, style):
+    result = run(["generate", "--model", "dall-e-3", "--size", "1024x1024",
+                  "--style", style, "--prompt", "a castle"])
+    assert result.rc == 0, result
+    body = only_body(standin)
+    assert body["style"] == style
+    assert body["prompt"] == "a castle"
+    assert open_image(tmp_path / "a-castle.png").size == (1024, 1024)
+
+
+def test_other_style_text_goes_into_the_prompt(run, standin):
+    result = run(["generate", *SMALL, "--prompt", "a castle", "--style", "oil painting"])
+    assert result.rc == 0, result
+    body = only_body(standin)
+    assert "style" not in body
+    assert "Primary request: a castle" in body["prompt"].split("\n")
+    assert any("oil painting" in line for line in body["prompt"].split("\n"))
+
+
+def test_other_style_text_on_dalle3_also_goes_into_the_prompt(run, standin):
+    result = run(["generate", "--model", "dall-e-3", "--size", "1024x1024",
+                  "--prompt", "a castle", "--style", "watercolour"])
+    assert result.rc == 0, result
+    body = only_body(standin)
+    assert "style" not in body
+    assert "watercolour" in body["prompt"]
+
+
+# --- --json and --no-save
+
+
+def test_json_prints_the_response_on_stdout_and_paths_on_stderr(run, standin, tmp_path):
+    result = run(["generate", OTTER, *SMALL, "--n", "2", "--json"])
+    assert result.rc == 0, result
+    response = result.json
+    assert response is not None, result
+    assert len(response["data"]) == 2
+    for item in response["data"]:
+        image = Image.open(io.BytesIO(base64.b64decode(item["b64_json"], validate=True)))
+        assert image.size == (1024, 640)
+    usage = response["usage"]
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"] > 0
+    assert response["size"] == "1024x640"
+    names = [f"{SLUG}-1.png", f"{SLUG}-2.png"]
+    assert files_in(tmp_path) == names
+    for name in names:
+        assert name in result.stderr
+        assert name not in result.stdout
+
+
+def test_no_save_writes_no_files(run, standin, tmp_path):
+    result = run(["generate", OTTER, *SMALL, "--no-save"])
+    assert result.rc == 0, result
+    assert result.stdout == ""
+    assert files_in(tmp_path) == []
+    assert standin.stats()["requests"] == 1
+
+
+def test_no_save_with_json_still_prints_the_response(run, standin, tmp_path):
+    result = run(["generate", OTTER, *SMALL, "--no-save", "--json"])
+    assert result.rc == 0, result
+    assert len(result.json["data"]) == 1
+    assert "b64_json" in result.json["data"][0]
+    assert "usage" in result.json
+    assert files_in(tmp_path) == []
+
+
+# --- --dry-run
+
+
+def test_dry_run_prints_the_request_with_the_key_redacted_and_sends_nothing(
+        run, standin, tmp_path):
+    result = run(["generate", OTTER, *SMALL, "--out", "otter.webp", "--dry-run"])
+    assert result.rc == 0, result
+    out = result.stdout
+    assert "POST" in out
+    assert f"{standin.url}/images/generations" in out
+    assert "Bearer [REDACTED]" in out
+    assert "Content-Type: application/json" in out
+    assert '"prompt": "A cute baby sea otter"' in out
+    assert '"output_format": "webp"' in out
+    assert "otter.webp" in out
+    assert standin.requests == []
+    assert files_in(tmp_path) == []
+
+
+def test_dry_run_works_without_a_key(run, standin, tmp_path):
+    result = run(["generate", OTTER, *SMALL, "--dry-run"], env={"OPENAI_API_KEY": None})
+    assert result.rc == 0, result
+    assert f"{SLUG}.png" in result.stdout
+    assert '"prompt": "A cute baby sea otter"' in result.stdout
+    assert standin.requests == []
+    assert files_in(tmp_path) == []
+
+
+def test_dry_run_json_is_one_object_with_method_url_headers_body_outputs(
+        run, standin, tmp_path):
+    result = run(["generate", OTTER, *SMALL, "--n", "2", "--dry-run", "--json"],
+                 env={"OPENAI_ORG_ID": "org-dry", "OPENAI_PROJECT_ID": "proj-dry"})
+    assert result.rc == 0, result
+    plan = result.json
+    assert plan is not None, result
+    assert set(plan) >= {"method", "url", "headers", "body", "outputs"}
+    assert plan["method"] == "POST"
+    assert plan["url"] == f"{standin.url}/images/generations"
+    headers = {name.lower(): value for name, value in plan["headers"].items()}
+    assert headers["authorization"] == "Bearer [REDACTED]"
+    assert headers["openai-organization"] == "org-dry"
+    assert headers["openai-project"] == "proj-dry"
+    assert plan["body"]["prompt"] == OTTER
+    assert plan["body"]["n"] == 2
+    assert plan["body"]["size"] == "1024x640"
+    assert plan["outputs"] == [f"{SLUG}-1.png", f"{SLUG}-2.png"]
+    assert standin.requests == []
+    assert files_in(tmp_path) == []
+
+
+def test_dry_run_shows_the_next_free_derived_name(run, standin, tmp_path):
+    (tmp_path / f"{SLUG}.png").write_bytes(b"x")
+    result = run(["generate", OTTER, *SMALL, "--dry-run", "--json"])
+    assert result.json["outputs"] == [f"{SLUG}-2.png"]
+
+
+# --- headers and the base URL
+
+
+def test_authorization_is_bearer_and_org_project_headers_are_sent(run, standin):
+    result = run(["generate", OTTER, *SMALL],
+                 env={"OPENAI_ORG_ID": "org-abc123", "OPENAI_PROJECT_ID": "proj_xyz789"})
+    assert result.rc == 0, result
+    [request] = standin.requests
+    assert request["method"] == "POST"
+    assert request["path"] == "/v1/images/generations"
+    headers = request["headers"]
+    assert headers["authorization"] == f"Bearer {KEY}"
+    assert headers["openai-organization"] == "org-abc123"
+    assert headers["openai-project"] == "proj_xyz789"
+    assert headers["content-type"].startswith("application/json")
+
+
+def test_no_org_or_project_headers_without_the_variables(run, standin):
+    run(["generate", OTTER, *SMALL])
+    [request] = standin.requests
+    assert "openai-organization" not in request["headers"]
+    assert "openai-project" not in request["headers"]
+
+
+def test_base_url_overrides_openai_base_url(run, standin, tmp_path):
+    result = run(["generate", OTTER, *SMALL, "--base-url", standin.url],
+                 env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 1
+    assert files_in(tmp_path) == [f"{SLUG}.png"]
+
+
+def test_base_url_with_a_trailing_slash(run, standin):
+    result = run(["generate", OTTER, *SMALL, "--base-url", standin.url + "/"])
+    assert result.rc == 0, result
+    assert [r["path"] for r in standin.requests] == ["/v1/images/generations"]
+
+
+# --- dall-e
+
+
+def test_dalle2_url_responses_are_downloaded(run, standin, tmp_path):
+    result = run(["generate", "a robot", "--model", "dall-e-2", "--size", "256x256",
+                  "--n", "2"])
+    assert result.rc == 0, result
+    assert result.lines == ["a-robot-1.png", "a-robot-2.png"]
+    for name in result.lines:
+        image = open_image(tmp_path / name)
+        assert (image.format, image.size) == ("PNG", (256, 256))
+    assert digest(tmp_path / "a-robot-1.png") != digest(tmp_path / "a-robot-2.png")
+    body = only_body(standin)
+    assert body["model"] == "dall-e-2"
+    assert body.get("response_format", "url") == "url"
+
+
+def test_dalle3_url_response_is_downloaded(run, standin, tmp_path):
+    result = run(["generate", "a castle", "--model", "dall-e-3", "--size", "1792x1024",
+                  "--quality", "hd"])
+    assert result.rc == 0, result
+    image = open_image(tmp_path / "a-castle.png")
+    assert (image.format, image.size) == ("PNG", (1792, 1024))
+    assert only_body(standin)["quality"] == "hd"
+
+
+def test_dalle_b64_json_response_is_saved(run, standin, tmp_path):
+    result = run(["generate", "a castle", "--model", "dall-e-3", "--size", "1024x1792",
+                  "--response-format", "b64_json"])
+    assert result.rc == 0, result
+    assert open_image(tmp_path / "a-castle.png").size == (1024, 1792)
+    assert only_body(standin)["response_format"] == "b64_json"
+
+
+def test_url_downloads_do_not_carry_the_api_key(run, standin):
+    result = run(["generate", "a robot", "--model", "dall-e-2", "--size", "256x256"])
+    assert result.rc == 0, result
+    downloads = [r for r in standin.requests if r["path"].startswith("/files/")]
+    if not downloads:
+        pytest.skip("the stand-in does not record /files downloads")
+    for request in downloads:
+        assert "authorization" not in request["headers"]
+
+
+# --- messages, colour, quiet
+
+
+def test_quiet_silences_stderr_on_success(run, tmp_path):
+    result = run(["generate", OTTER, *SMALL, "-q"])
+    assert result.rc == 0, result
+    assert result.stderr == ""
+    assert result.stdout == f"{SLUG}.png\n"
+
+
+def test_quiet_long_form(run):
+    result = run(["generate", OTTER, *SMALL, "--quiet"])
+    assert (result.rc, result.stderr) == (0, "")
+
+
+def test_quiet_still_shows_errors(run, standin):
+    standin.configure(fault="400")
+    result = run(["generate", OTTER, *SMALL, "-q"])
+    assert result.rc == 1
+    assert "error" in result.stderr
+
+
+@pytest.mark.parametrize("env", [{}, {"NO_COLOR": "1"}], ids=["pipe", "pipe-no-color"])
+def test_no_escape_codes_when_stderr_is_not_a_tty(run, standin, env):
+    ok = run(["generate", OTTER, *SMALL], env=env)
+    standin.configure(fault="400")
+    failed = run(["generate", OTTER, *SMALL], env=env)
+    assert ok.rc == 0 and failed.rc == 1
+    for result in (ok, failed):
+        assert ESCAPE not in result.stderr
+        assert ESCAPE not in result.stdout
+
+
+def run_with_tty_stderr(standin, cwd, args, env):
+    """Run the binary with stderr on a pseudo-terminal; returns (rc, stderr text)."""
+    master, slave = pty.openpty()
+    try:
+        process = subprocess.Popen([BIN, *args], cwd=cwd, env=clean_env(standin, env),
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=slave)
+        os.close(slave)
+        chunks = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: the other side closed
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+            elif process.poll() is not None:
+                break
+        process.stdout.read()
+        rc = process.wait(timeout=30)
+    finally:
+        os.close(master)
+    return rc, b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def test_no_color_is_respected_on_a_tty(standin, tmp_path):
+    standin.configure(fault="400")
+    rc, painted = run_with_tty_stderr(standin, tmp_path, ["generate", "x", *SMALL], {})
+    rc_plain, plain = run_with_tty_stderr(standin, tmp_path, ["generate", "x", *SMALL],
+                                          {"NO_COLOR": "1"})
+    assert (rc, rc_plain) == (1, 1)
+    assert KEY not in painted and KEY not in plain
+    assert ESCAPE in painted, "no colour on a TTY at all: the NO_COLOR check is vacuous"
+    assert ESCAPE not in plain
+    assert "error" in plain
+
+
+# --- commands, help, the key
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["generate", "--help"],
+                                  ["-h"], ["generate", "-h"]])
+def test_version_and_help_exit_0(run, standin, args):
+    result = run(args)
+    assert result.rc == 0, result
+    assert result.stdout.strip()
+    assert standin.requests == []
+
+
+def test_version_names_the_program(run):
+    assert run(["--version"]).stdout.startswith("imagegen ")
+
+
+def test_generate_help_lists_every_flag(run):
+    text = run(["generate", "--help"]).stdout
+    for flag in ["--prompt", "--prompt-file", "--use-case", "--scene", "--subject",
+                 "--style", "--composition", "--lighting", "--palette", "--materials",
+                 "--text", "--constraints", "--negative", "--no-augment", "--model", "--n",
+                 "--size", "--quality", "--background", "--output-format", "--format",
+                 "--output-compression", "--compression", "--moderation",
+                 "--response-format", "--user", "--input-fidelity", "--out", "--out-dir",
+                 "--output-dir", "--output", "--prefix", "--force", "--no-save", "--json",
+                 "--dry-run", "--quiet", "--base-url", "--timeout", "--max-attempts",
+                 "--retries", "--backoff"]:
+        assert flag in text, flag
+
+
+def test_unknown_command_exits_2(run, standin):
+    result = run(["generat", "a cat"])
+    assert result.rc == 2, result
+    assert "generat" in result.stderr
+    assert result.stdout == ""
+    assert standin.requests == []
+
+
+def test_no_command_exits_2(run):
+    result = run([])
+    assert result.rc == 2, result
+    assert result.stderr
+
+
+@pytest.mark.parametrize("env", [{"OPENAI_API_KEY": None}, {"OPENAI_API_KEY": ""}],
+                         ids=["unset", "empty"])
+def test_no_key_exits_2_naming_openai_api_key(run, standin, tmp_path, env):
+    result = run(["generate", OTTER, *SMALL], env=env)
+    assert result.rc == 2, result
+    assert "OPENAI_API_KEY" in result.stderr
+    assert standin.requests == []
+    assert files_in(tmp_path) == []
+
+
+def test_user_is_sent(run, standin):
+    result = run(["generate", OTTER, *SMALL, "--user", "user-1234"])
+    assert result.rc == 0, result
+    assert only_body(standin)["user"] == "user-1234"
+
+
+def test_gpt_parameters_are_sent_as_given(run, standin, tmp_path):
+    result = run(["generate", OTTER, "--model", "gpt-image-1", "--size", "1536x1024",
+                  "--quality", "high", "--background", "opaque", "--output-format", "jpeg",
+                  "--output-compression", "40", "--moderation", "low"])
+    assert result.rc == 0, result
+    body = only_body(standin)
+    for name, value in {"model": "gpt-image-1", "size": "1536x1024", "quality": "high",
+                        "background": "opaque", "output_format": "jpeg",
+                        "output_compression": 40, "moderation": "low"}.items():
+        assert body[name] == value, name
+    assert open_image(tmp_path / f"{SLUG}.jpg").size == (1536, 1024)
+
+
+# --- every request body against the API spec
+
+
+def resolve(spec, schema):
+    while "$ref" in schema:
+        node = spec
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            node = node[part]
+        schema = node
+    return schema
+
+
+def schema_errors(spec, schema, value, where):
+    """Errors of value against a subset of JSON Schema (the parts the spec uses)."""
+    schema = resolve(spec, schema)
+    if value is None:
+        ok = schema.get("nullable") or schema.get("type") == "null" or any(
+            resolve(spec, s).get("type") == "null" for s in schema.get("anyOf", []))
+        return [] if ok else [f"{where}: null is not allowed"]
+    if "anyOf" in schema:
+        branches = [schema_errors(spec, s, value, where) for s in schema["anyOf"]]
+        return [] if any(not b for b in branches) else [f"{where}: {value!r} fits no anyOf"]
+    errors = []
+    kind = schema.get("type")
+    checks = {"string": lambda v: isinstance(v, str),
+              "integer": lambda v: type(v) is int,
+              "number": lambda v: type(v) in (int, float),
+              "boolean": lambda v: type(v) is bool,
+              "object": lambda v: isinstance(v, dict),
+              "array": lambda v: isinstance(v, list),
+              "null": lambda v: v is None}
+    if kind and not checks[kind](value):
+        return [f"{where}: {value!r} is not {kind}"]
+    if "enum" in schema and value not in schema["enum"]:
+        errors.append(f"{where}: {value!r} not in {schema['enum']}")
+    if "minimum" in schema and value < schema["minimum"]:
+        errors.append(f"{where}: {value!r} < {schema['minimum']}")
+    if "maximum" in schema and value > schema["maximum"]:
+        errors.append(f"{where}: {value!r} > {schema['maximum']}")
+    if kind == "object":
+        properties = schema.get("properties", {})
+        for name in schema.get("required", []):
+            if name not in value:
+                errors.append(f"{where}: missing required {name!r}")
+        for name, item in value.items():
+            if name not in properties:
+                errors.append(f"{where}: {name!r} is not a property")
+            else:
+                errors.extend(schema_errors(spec, properties[name], item,
+                                            f"{where}.{name}"))
+    return errors
+
+
+BODY_RUNS = [
+    [OTTER, *SMALL],
+    [OTTER],
+    [OTTER, "--n", "3", *SMALL, "--quality", "low", "--output-format", "webp",
+     "--output-compression", "0", "--background", "auto", "--moderation", "auto",
+     "--user", "u-1"],
+    [OTTER, "--model", "gpt-image-1", "--size", "1024x1536", "--quality", "auto",
+     "--background", "transparent"],
+    [OTTER, "--model", "gpt-image-1-mini", "--size", "auto", "--output-format", "jpeg",
+     "--output-compression", "100", "--background", "opaque"],
+    [OTTER, "--model", "gpt-image-1.5", "--size", "1536x1024", "--quality", "high"],
+    [OTTER, "--model", "dall-e-2", "--size", "512x512", "--n", "2"],
+    [OTTER, "--model", "dall-e-2", "--size", "256x256", "--response-format", "b64_json",
+     "--quality", "standard"],
+    [OTTER, "--model", "dall-e-3", "--size", "1024x1024", "--quality", "standard",
+     "--style", "natural", "--response-format", "url", "--user", "u-2"],
+    [OTTER, "--model", "dall-e-3", "--size", "1792x1024", "--quality", "hd",
+     "--scene", "harbour", "--style", "ink wash"],
+    [OTTER, "--out", "x.webp", *SMALL, "--scene", "kelp", "--text", "HELLO"],
+]
+
+
+def test_every_request_body_fits_create_image_request(run, standin, spec):
+    schema = spec["components"]["schemas"]["CreateImageRequest"]
+    for args in BODY_RUNS:
+        result = run(["generate", *args])
+        assert result.rc == 0, result
+    bodies = generation_bodies(standin)
+    assert len(bodies) == len(BODY_RUNS)
+    for args, body in zip(BODY_RUNS, bodies):
+        assert isinstance(body, dict), args
+        assert schema_errors(spec, schema, body, "body") == [], args
+        assert body["model"] in ("gpt-image-2", "gpt-image-1", "gpt-image-1-mini",
+                                 "gpt-image-1.5", "dall-e-2", "dall-e-3")
+
+
+def test_dry_run_bodies_fit_create_image_request(run, standin, spec):
+    schema = spec["components"]["schemas"]["CreateImageRequest"]
+    for args in BODY_RUNS:
+        result = run(["generate", *args, "--dry-run", "--json"])
+        assert result.rc == 0, result
+        assert schema_errors(spec, schema, result.json["body"], "body") == [], args
+    assert standin.requests == []

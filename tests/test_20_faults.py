@@ -1,0 +1,316 @@
+"""`imagegen generate` against every fault the stand-in injects: retries, their limits
+and delays, errors that must not be retried, broken answers, timeouts and Ctrl-C.
+After each run no temp file may remain and no final name may hold a partial image."""
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+from PIL import Image
+
+from conftest import BIN, KEY, assert_no_key_leak, clean_env, files_in, temp_files
+
+PROMPT = "a lighthouse at dusk"
+NAME = "a-lighthouse-at-dusk.png"
+FAST = ["generate", PROMPT, "--size", "1024x640", "--backoff", "0.05"]
+REQUEST_ID = re.compile(r"req_[0-9a-f]{32}")
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """The test's working folder; afterwards, no temp file and no partial image."""
+    yield tmp_path
+    assert temp_files(tmp_path) == []
+    for name in files_in(tmp_path):
+        with Image.open(tmp_path / name) as image:
+            image.load()  # a partial image fails to decode
+        assert image.size == (1024, 640), name
+
+
+def request_times(standin):
+    return [r["time"] for r in standin.requests]
+
+
+# --- transient errors are retried
+
+
+@pytest.mark.parametrize("fault", ["500", "502", "503"])
+def test_server_errors_are_retried_then_succeed(run, standin, folder, fault):
+    standin.configure(fault=fault, fault_count=2)
+    result = run(FAST)
+    assert result.rc == 0, result
+    assert result.lines == [NAME]
+    assert files_in(folder) == [NAME]
+    assert standin.stats()["requests"] == 3
+
+
+@pytest.mark.parametrize("fault", ["500", "502", "503"])
+@pytest.mark.parametrize("limit", [["--max-attempts", "1"], ["--retries", "0"]],
+                         ids=["max-attempts-1", "retries-0"])
+def test_server_errors_without_retries_fail(run, standin, folder, fault, limit):
+    standin.configure(fault=fault, fault_count=2)
+    result = run([*FAST, *limit])
+    assert result.rc == 1, result
+    assert result.stdout == ""
+    assert files_in(folder) == []
+    assert standin.stats()["requests"] == 1
+    assert fault in result.stderr
+
+
+def test_default_is_three_attempts(run, standin, folder):
+    standin.configure(fault="503")
+    result = run(FAST)
+    assert result.rc == 1, result
+    assert files_in(folder) == []
+    assert standin.stats()["requests"] == 3
+
+
+def test_more_attempts_outlast_more_failures(run, standin, folder):
+    standin.configure(fault="500", fault_count=4)
+    result = run([*FAST, "--max-attempts", "5"])
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 5
+    assert files_in(folder) == [NAME]
+
+
+def test_retries_n_means_n_plus_one_attempts(run, standin, folder):
+    standin.configure(fault="502")
+    result = run([*FAST, "--retries", "3"])
+    assert result.rc == 1, result
+    assert standin.stats()["requests"] == 4
+
+
+def test_retried_request_sends_the_same_body(run, standin, folder):
+    standin.configure(fault="503", fault_count=1)
+    assert run(FAST).rc == 0
+    first, second = standin.requests
+    assert first["body"] == second["body"]
+    assert first["headers"]["authorization"] == second["headers"]["authorization"]
+
+
+# --- server-given delays
+
+
+def test_429_retry_after_is_honoured(run, standin, folder):
+    standin.configure(fault="429", fault_count=1, retry_after="1")
+    result = run(FAST)
+    assert result.rc == 0, result
+    assert files_in(folder) == [NAME]
+    first, second = request_times(standin)
+    assert second - first >= 0.9
+    assert result.elapsed >= 0.9
+
+
+def test_429_retry_after_ms_is_honoured(run, standin, folder):
+    standin.configure(fault="429", fault_count=1, retry_after=None, retry_after_ms="800")
+    result = run(FAST)
+    assert result.rc == 0, result
+    first, second = request_times(standin)
+    assert second - first >= 0.7
+    assert result.elapsed >= 0.7
+
+
+def test_429_retry_after_ms_wins_over_retry_after(run, standin, folder):
+    standin.configure(fault="429", fault_count=1, retry_after="20", retry_after_ms="300")
+    result = run(FAST)
+    assert result.rc == 0, result
+    first, second = request_times(standin)
+    assert 0.25 <= second - first < 10
+
+
+def test_429_without_a_delay_is_retried_with_backoff(run, standin, folder):
+    standin.configure(fault="429", fault_count=1, retry_after=None)
+    result = run(FAST)
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 2
+
+
+def test_429_every_time_gives_up_after_the_attempts(run, standin, folder):
+    standin.configure(fault="429", retry_after=None, retry_after_ms="50")
+    result = run(FAST)
+    assert result.rc == 1, result
+    assert standin.stats()["requests"] == 3
+    assert files_in(folder) == []
+    assert "429" in result.stderr
+
+
+def test_x_should_retry_false_stops_retries_on_a_500(run, standin, folder):
+    standin.configure(fault="500", should_retry="false")
+    result = run(FAST)
+    assert result.rc == 1, result
+    assert standin.stats()["requests"] == 1
+    assert files_in(folder) == []
+
+
+def test_x_should_retry_true_on_a_500_still_retries(run, standin, folder):
+    standin.configure(fault="500", fault_count=1, should_retry="true")
+    result = run(FAST)
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 2
+
+
+# --- errors that are never retried
+
+
+def test_insufficient_quota_is_not_retried(run, standin, folder):
+    standin.configure(fault="quota")
+    result = run(FAST)
+    assert result.rc == 1, result
+    assert standin.stats()["requests"] == 1
+    assert "quota" in result.stderr.lower()
+    assert files_in(folder) == []
+    assert result.stdout == ""
+
+
+def test_moderation_block_is_not_retried_and_shows_stage_and_categories(run, standin,
+                                                                        folder):
+    standin.configure(fault="moderation")
+    result = run(FAST)
+    assert result.rc == 1, result
+    assert standin.stats()["requests"] == 1
+    assert "moderation_blocked" in result.stderr
+    assert "input" in result.stderr
+    assert "violence" in result.stderr
+    assert REQUEST_ID.search(result.stderr)
+    assert files_in(folder) == []
+
+
+def test_400_is_not_retried_and_shows_message_type_code_param_and_request_id(
+        run, standin, folder):
+    standin.configure(fault="400")
+    result = run(FAST)
+    assert result.rc == 1, result
+    assert standin.stats()["requests"] == 1
+    err = result.stderr
+    assert "Invalid value: '1000x1000'" in err
+    assert "invalid_request_error" in err
+    assert "invalid_value" in err
+    assert re.search(r"\bsize\b", err)
+    assert REQUEST_ID.search(err), err
+    assert files_in(folder) == []
+
+
+def test_wrong_key_401_fails_with_a_hint(run, standin, folder):
+    wrong = "sk-wrong-0123456789abcdefghij"
+    result = run(FAST, env={"OPENAI_API_KEY": wrong})
+    assert result.rc == 1, result
+    assert standin.stats()["requests"] == 1
+    assert "401" in result.stderr
+    assert "OPENAI_API_KEY" in result.stderr
+    assert wrong not in result.stderr + result.stdout
+    assert files_in(folder) == []
+
+
+# --- broken transfers and answers
+
+
+def test_connection_reset_is_retried(run, standin, folder):
+    standin.configure(fault="reset", fault_count=1)
+    result = run(FAST)
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 2
+    assert files_in(folder) == [NAME]
+
+
+def test_connection_reset_every_time_fails(run, standin, folder):
+    standin.configure(fault="reset")
+    result = run(FAST)
+    assert result.rc == 1, result
+    assert standin.stats()["requests"] == 3
+    assert files_in(folder) == []
+
+
+def test_truncated_body_is_retried_then_succeeds(run, standin, folder):
+    standin.configure(fault="truncate", fault_count=1)
+    result = run(FAST)
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 2
+    assert files_in(folder) == [NAME]
+
+
+def test_truncated_body_every_time_leaves_no_file(run, standin, folder):
+    standin.configure(fault="truncate")
+    result = run(FAST)
+    assert result.rc == 1, result
+    assert files_in(folder) == []
+
+
+def test_invalid_json_fails_without_files(run, standin, folder):
+    standin.configure(fault="invalid_json")
+    result = run(FAST)
+    assert result.rc == 1, result
+    assert result.stdout == ""
+    assert files_in(folder) == []
+    assert result.stderr
+
+
+@pytest.mark.parametrize("n", ["1", "2"])
+def test_invalid_base64_fails_without_files(run, standin, folder, n):
+    standin.configure(fault="invalid_b64")
+    result = run([*FAST, "--n", n])
+    assert result.rc == 1, result
+    assert result.stdout == ""
+    assert files_in(folder) == []
+    assert "base64" in result.stderr
+
+
+def test_invalid_base64_into_an_out_dir_leaves_no_temp_files(run, standin, folder):
+    standin.configure(fault="invalid_b64")
+    result = run([*FAST, "--n", "2", "--out-dir", "pics"])
+    assert result.rc == 1, result
+    assert files_in(folder) == []
+
+
+def test_slow_reply_past_the_timeout_fails_quickly(run, standin, folder):
+    standin.configure(fault="slow", slow_seconds=20)
+    result = run([*FAST, "--timeout", "1", "--max-attempts", "1"])
+    assert result.rc == 1, result
+    assert result.elapsed < 6
+    assert standin.stats()["requests"] == 1
+    assert files_in(folder) == []
+
+
+def test_slow_reply_once_is_retried_after_the_timeout(run, standin, folder):
+    standin.configure(fault="slow", slow_seconds=20, fault_count=1)
+    result = run([*FAST, "--timeout", "1"])
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 2
+    assert files_in(folder) == [NAME]
+
+
+def test_an_unreachable_server_fails_with_exit_1(run, standin, folder):
+    result = run([*FAST, "--max-attempts", "2", "--base-url", "http://127.0.0.1:9/v1"])
+    assert result.rc == 1, result
+    assert files_in(folder) == []
+    assert result.stderr
+
+
+# --- interruption
+
+
+def test_sigint_exits_130_and_leaves_no_files(standin, folder):
+    standin.configure(latency=5)
+    process = subprocess.Popen([BIN, *FAST, "--n", "2"], cwd=folder,
+                               env=clean_env(standin), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 5
+        while standin.stats()["requests"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)
+        assert process.poll() is None, "imagegen ended before the reply"
+        interrupted = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert time.monotonic() - interrupted < 3
+    assert process.returncode == 130, stderr
+    assert stdout == b""
+    assert_no_key_leak(stderr.decode(errors="replace"), "stderr")
+    assert files_in(folder) == []
