@@ -10,6 +10,7 @@
 #include "afile.h"
 #include "msg.h"
 #include "naming.h"
+#include "request.h"
 
 volatile sig_atomic_t cli_interrupts;
 
@@ -157,12 +158,57 @@ void cli_print_warnings(const struct buf *warn)
 	}
 }
 
-int cli_need_key(const struct cli *c, const struct api_config *api, struct buf *err)
+static bool never_exists(const char *path, const void *data)
 {
-	if (api->key || c->dry_run)
-		return 0;
-	buf_addf(err, "OPENAI_API_KEY is not set (--dry-run works without it)");
-	return -1;
+	(void)path;
+	(void)data;
+	return false;
+}
+
+int cli_finish_prepare(struct cli *c, const struct api_config *api, struct job *job,
+		       struct job_env *env, const struct name_request *names,
+		       char *prompt, const char *endpoint, json_t *body,
+		       struct form *form, struct buf *err)
+{
+	struct name_plan plan = NAME_PLAN_INIT;
+	struct job_request req = { request_url(api, endpoint), NULL, FORM_INIT };
+	int rc = EXIT_USAGE;
+
+	if (c->prefix && c->out) {
+		buf_addf(err, "--prefix: not with --out (which names the file itself)");
+		goto cleanup;
+	}
+	/* With --no-save nothing is written, so nothing can be in the way. */
+	if (naming_plan(names, c->no_save ? never_exists : naming_exists_on_disk,
+			NULL, &plan, err))
+		goto cleanup;
+	if (c->dry_run) {
+		request_print_dry_run(stdout, api, req.url, body, form && form->n ? form : NULL,
+				      &plan, c->no_save, c->json);
+		rc = EXIT_OK;
+		goto cleanup;
+	}
+	if (!api->key) {
+		buf_addf(err, "OPENAI_API_KEY is not set (--dry-run works without it)");
+		goto cleanup;
+	}
+	if (form && form->n) {
+		req.form = *form;
+		*form = (struct form)FORM_INIT;
+	} else {
+		req.json = json_dumps(body, JSON_COMPACT);
+	}
+	job_init(job, env, 0, prompt, &c->params, &req, &plan);
+	prompt = NULL;
+	rc = -1;
+cleanup:
+	free(prompt);
+	free(req.url);
+	name_plan_release(&plan);
+	json_decref(body);
+	if (form)
+		form_release(form);
+	return rc;
 }
 
 /* What a single run reports back at the end. */

@@ -133,8 +133,14 @@ struct cli_command {
  * stdout, or the response with --json) and returns the exit status. */
 int cli_run_single(const struct cli_command *cmd, struct cli *c, int argc, char **argv);
 
-/* After validation: the key must be set unless this is a dry run. */
-int cli_need_key(const struct cli *c, const struct api_config *api, struct buf *err);
+/* The common end of prepare(): plans the output names, prints the dry run,
+ * or checks the key and hands prompt and the request (a JSON body or a form,
+ * both taken over) to a new job. Returns EXIT_OK after a dry run, EXIT_USAGE
+ * with a message in err, or -1 when the job is ready. */
+int cli_finish_prepare(struct cli *c, const struct api_config *api, struct job *job,
+		       struct job_env *env, const struct name_request *names,
+		       char *prompt, const char *endpoint, json_t *body,
+		       struct form *form, struct buf *err);
 
 /* Signal handling: SIGINT/SIGTERM count into cli_interrupts. */
 extern volatile sig_atomic_t cli_interrupts;

@@ -11,22 +11,13 @@ static const char about[] =
 	"Generate images from a prompt and save them. Saved paths go to stdout,\n"
 	"one per line; progress and errors go to stderr.";
 
-static bool never_exists(const char *path, const void *data)
-{
-	(void)path;
-	(void)data;
-	return false;
-}
-
 /* Everything up to the request: options to a ready job. exit status, or -1
  * to go on. */
 static int prepare(struct cli *c, const struct api_config *api, struct job *job,
 		   struct job_env *env, struct buf *err)
 {
 	struct buf warn = BUF_INIT;
-	struct name_plan plan = NAME_PLAN_INIT;
 	char *raw = NULL, *sent = NULL;
-	json_t *body = NULL;
 	int rc = EXIT_USAGE;
 
 	cli_settle_style(c);
@@ -35,38 +26,16 @@ static int prepare(struct cli *c, const struct api_config *api, struct job *job,
 	params_apply_defaults(&c->params, OP_GENERATE);
 	if (params_validate(&c->params, OP_GENERATE, sent, err, &warn))
 		goto cleanup;
-	if (c->prefix && c->out) {
-		buf_addf(err, "--prefix: not with --out (which names the file itself)");
-		goto cleanup;
-	}
 	cli_print_warnings(&warn);
 	struct name_request names = {
 		.out = c->out, .out_dir = c->out_dir, .prefix = c->prefix,
 		.prompt = raw, .format = params_format(&c->params),
 		.n = c->params.n, .force = c->force,
 	};
-	if (naming_plan(&names, c->no_save ? never_exists : naming_exists_on_disk,
-			NULL, &plan, err))
-		goto cleanup;
-	body = request_generation_body(&c->params, sent);
-	char *url = request_url(api, "images/generations");
-	if (c->dry_run) {
-		request_print_dry_run(stdout, api, url, body, &plan, c->no_save, c->json);
-		free(url);
-		rc = EXIT_OK;
-		goto cleanup;
-	}
-	if (cli_need_key(c, api, err)) {
-		free(url);
-		goto cleanup;
-	}
-	struct job_request req = { url, json_dumps(body, JSON_COMPACT), FORM_INIT };
-	job_init(job, env, 0, sent, &c->params, &req, &plan);
+	rc = cli_finish_prepare(c, api, job, env, &names, sent, "images/generations",
+				request_generation_body(&c->params, sent), NULL, err);
 	sent = NULL;
-	rc = -1;
 cleanup:
-	name_plan_release(&plan);
-	json_decref(body);
 	free(raw);
 	free(sent);
 	buf_release(&warn);

@@ -4,5 +4,7 @@
 
 /* argv[0] is the command name. Each returns an exit status (msg.h). */
 int cmd_generate(int argc, char **argv);
+int cmd_edit(int argc, char **argv);
+int cmd_variation(int argc, char **argv);
 
 #endif

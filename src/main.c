@@ -14,6 +14,8 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{ "generate", cmd_generate, "generate images from a prompt" },
+	{ "edit", cmd_edit, "edit images with a prompt (up to 16 inputs, a mask)" },
+	{ "variation", cmd_variation, "make variations of an image (dall-e-2)" },
 };
 
 static void usage(FILE *out)

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sniff.h"
+
 static void set_string(json_t *o, const char *key, const char *v)
 {
 	if (v)
@@ -40,13 +42,100 @@ json_t *request_generation_body(const struct img_params *p, const char *prompt)
 	return o;
 }
 
+void request_edit_form(struct form *f, const struct img_params *p, const char *prompt,
+		       const struct edit_inputs *in, enum operation op)
+{
+	const struct model *m = model_find(p->model);
+	const char *image_field = in->n > 1 ? "image[]" : "image";
+
+	for (size_t i = 0; i < in->n; i++)
+		form_add_file(f, image_field, in->images[i].arg,
+			      sniff_mime(in->images[i].format), in->images[i].size);
+	if (in->mask)
+		form_add_file(f, "mask", in->mask->arg, sniff_mime(in->mask->format),
+			      in->mask->size);
+	form_add_text(f, "model", p->model);
+	if (op == OP_EDIT)
+		form_add_text(f, "prompt", prompt);
+	form_add_long(f, "n", p->n);
+	form_add_text(f, "size", p->size);
+	form_add_text(f, "response_format", p->response_format);
+	form_add_text(f, "user", p->user);
+	if (op == OP_VARIATION)
+		return;
+	form_add_text(f, "quality", p->quality);
+	form_add_text(f, "background", p->background);
+	if (!m || model_is_gpt(m))
+		form_add_text(f, "output_format", p->output_format);
+	form_add_long(f, "output_compression", p->output_compression);
+	form_add_text(f, "input_fidelity", p->input_fidelity);
+	if (p->stream)
+		form_add_text(f, "stream", "true");
+	form_add_long(f, "partial_images", p->partial_images);
+}
+
+/* {"image_url": ...} or {"file_id": ...}; NULL when a file cannot be read. */
+static json_t *image_ref(const struct input *in, bool preview, struct buf *err)
+{
+	char *url;
+	json_t *ref;
+
+	if (in->kind == INPUT_FILE_ID)
+		return json_pack("{s:s}", "file_id", in->arg);
+	if (in->kind == INPUT_URL)
+		return json_pack("{s:s}", "image_url", in->arg);
+	url = input_data_url(in, preview, err);
+	if (!url)
+		return NULL;
+	ref = json_object();
+	json_object_set_new(ref, "image_url", json_string(url));
+	free(url);
+	return ref;
+}
+
+json_t *request_edit_json(const struct img_params *p, const char *prompt,
+			  const struct edit_inputs *in, bool preview, struct buf *err)
+{
+	json_t *o = json_object(), *images = json_array(), *ref;
+
+	set_string(o, "model", p->model);
+	set_string(o, "prompt", prompt);
+	json_object_set_new(o, "images", images);
+	for (size_t i = 0; i < in->n; i++) {
+		if (!(ref = image_ref(&in->images[i], preview, err)))
+			goto fail;
+		json_array_append_new(images, ref);
+	}
+	if (in->mask) {
+		if (!(ref = image_ref(in->mask, preview, err)))
+			goto fail;
+		json_object_set_new(o, "mask", ref);
+	}
+	set_integer(o, "n", p->n);
+	set_string(o, "size", p->size);
+	set_string(o, "quality", p->quality);
+	set_string(o, "background", p->background);
+	set_string(o, "output_format", p->output_format);
+	set_integer(o, "output_compression", p->output_compression);
+	set_string(o, "moderation", p->moderation);
+	set_string(o, "input_fidelity", p->input_fidelity);
+	set_string(o, "user", p->user);
+	if (p->stream)
+		json_object_set_new(o, "stream", json_true());
+	set_integer(o, "partial_images", p->partial_images);
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
+}
+
 char *request_url(const struct api_config *api, const char *endpoint)
 {
 	return xasprintf("%s/%s", api->base_url, endpoint);
 }
 
 static void print_json_dry_run(FILE *out, struct curl_slist *headers,
-			       const char *url, json_t *body,
+			       const char *url, json_t *body, const struct form *form,
 			       const struct name_plan *plan, bool no_save)
 {
 	json_t *o = json_object(), *h = json_object(), *paths = json_array();
@@ -64,7 +153,10 @@ static void print_json_dry_run(FILE *out, struct curl_slist *headers,
 	json_object_set_new(o, "method", json_string("POST"));
 	json_object_set_new(o, "url", json_string(url));
 	json_object_set_new(o, "headers", h);
-	json_object_set(o, "body", body);
+	if (form)
+		json_object_set_new(o, "form", form_to_json(form));
+	else
+		json_object_set(o, "body", body);
 	json_object_set_new(o, "outputs", paths);
 	json_dumpf(o, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', out);
@@ -72,13 +164,14 @@ static void print_json_dry_run(FILE *out, struct curl_slist *headers,
 }
 
 void request_print_dry_run(FILE *out, const struct api_config *api,
-			   const char *url, json_t *body,
+			   const char *url, json_t *body, const struct form *form,
 			   const struct name_plan *plan, bool no_save, bool as_json)
 {
-	struct curl_slist *headers = http_api_headers(api, "application/json", true);
+	const char *type = form ? "multipart/form-data" : "application/json";
+	struct curl_slist *headers = http_api_headers(api, type, true);
 
 	if (as_json) {
-		print_json_dry_run(out, headers, url, body, plan, no_save);
+		print_json_dry_run(out, headers, url, body, form, plan, no_save);
 	} else {
 		fprintf(out, "POST %s\n", url);
 		if (!api->key)
@@ -86,8 +179,13 @@ void request_print_dry_run(FILE *out, const struct api_config *api,
 		for (struct curl_slist *l = headers; l; l = l->next)
 			fprintf(out, "%s\n", l->data);
 		fputc('\n', out);
-		json_dumpf(body, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		fputs("\n\n", out);
+		if (form) {
+			form_print(form, out);
+			fputc('\n', out);
+		} else {
+			json_dumpf(body, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			fputs("\n\n", out);
+		}
 		if (no_save)
 			fputs("output: none (--no-save)\n", out);
 		for (size_t i = 0; !no_save && i < plan->n; i++)

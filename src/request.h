@@ -6,7 +6,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "form.h"
 #include "http.h"
+#include "input.h"
 #include "naming.h"
 #include "params.h"
 
@@ -15,13 +17,31 @@
  * Returns a new reference. */
 json_t *request_generation_body(const struct img_params *p, const char *prompt);
 
+/* The inputs of an edit or variation. */
+struct edit_inputs {
+	const struct input *images;
+	size_t n;
+	const struct input *mask;   /* or NULL */
+};
+
+/* The multipart form of an edit (op OP_EDIT) or a variation: one image as
+ * "image", several as repeated "image[]", each with its sniffed type. */
+void request_edit_form(struct form *f, const struct img_params *p, const char *prompt,
+		       const struct edit_inputs *in, enum operation op);
+
+/* The JSON body of an edit whose inputs include URLs or file ids; local
+ * files go as data: URLs (summarised when preview, for --dry-run). NULL with
+ * a message in err when a file cannot be read. */
+json_t *request_edit_json(const struct img_params *p, const char *prompt,
+			  const struct edit_inputs *in, bool preview, struct buf *err);
+
 /* "BASE/images/generations" etc.; the caller frees. */
 char *request_url(const struct api_config *api, const char *endpoint);
 
 /* Prints what would be sent and where images would go, without the key:
  * human-readable, or one JSON object when as_json. */
 void request_print_dry_run(FILE *out, const struct api_config *api,
-			   const char *url, json_t *body,
+			   const char *url, json_t *body, const struct form *form,
 			   const struct name_plan *plan, bool no_save, bool as_json);
 
 #endif
