@@ -72,11 +72,36 @@ static void test_all_bytes(void **state)
 		assert_int_equal(out[i], i);
 }
 
+static void test_encode_round_trip(void **state)
+{
+	static const struct { const char *in; const char *out; } rows[] = {
+		{ "", "" }, { "M", "TQ==" }, { "Ma", "TWE=" }, { "Man", "TWFu" },
+		{ "hello world", "aGVsbG8gd29ybGQ=" },
+	};
+	unsigned char bytes[256], back[400];
+	char text[400];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		size_t n = b64_encode((const unsigned char *)rows[i].in, strlen(rows[i].in), text);
+		assert_int_equal(n, strlen(rows[i].out));
+		assert_string_equal(text, rows[i].out);
+	}
+	for (int i = 0; i < 256; i++)
+		bytes[i] = (unsigned char)(255 - i);
+	for (size_t len = 0; len <= 256; len += 37) {
+		b64_encode(bytes, len, text);
+		assert_int_equal(decode_steps(text, 5, back), (ssize_t)len);
+		assert_memory_equal(back, bytes, len);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_all_bytes),
+		cmocka_unit_test(test_encode_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,204 @@
+#include "unit.h"
+
+#include "request.h"
+#include "sniff.h"
+
+static void test_sniff(void **state)
+{
+	static const struct { const char *bytes; size_t len; const char *want; } rows[] = {
+		{ "\x89PNG\r\n\x1a\n\0\0", 10, "png" },
+		{ "\xff\xd8\xff\xe0", 4, "jpeg" },
+		{ "RIFF\x10\0\0\0WEBPVP8 ", 16, "webp" },
+		{ "RIFF\x10\0\0\0WAVEfmt ", 16, NULL },
+		{ "GIF89a", 6, "gif" },
+		{ "GIF87a", 6, "gif" },
+		{ "\x89PNG\r\n", 6, NULL },
+		{ "BM", 2, NULL },
+		{ "", 0, NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *got = sniff_format((const unsigned char *)rows[i].bytes, rows[i].len);
+		if (rows[i].want)
+			assert_string_equal(got, rows[i].want);
+		else
+			assert_null(got);
+	}
+	assert_string_equal(sniff_mime("jpeg"), "image/jpeg");
+	assert_string_equal(sniff_mime("webp"), "image/webp");
+	assert_null(sniff_mime(NULL));
+}
+
+static void test_generation_body(void **state)
+{
+	struct img_params p = IMG_PARAMS_INIT;
+	json_t *body;
+	char *text;
+
+	(void)state;
+	p.model = "gpt-image-1.5";
+	p.n = 2;
+	p.size = "1536x1024";
+	p.output_format = "webp";
+	p.output_compression = 80;
+	body = request_generation_body(&p, "a fox");
+	text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	assert_string_equal(text, "{\"model\":\"gpt-image-1.5\",\"prompt\":\"a fox\",\"n\":2,"
+			    "\"size\":\"1536x1024\",\"output_format\":\"webp\",\"output_compression\":80}");
+	free(text);
+	json_decref(body);
+
+	/* dall-e models never get output_format, even when it was given. */
+	p = (struct img_params)IMG_PARAMS_INIT;
+	p.model = "dall-e-3";
+	p.output_format = "png";
+	p.style = "vivid";
+	body = request_generation_body(&p, "x");
+	assert_null(json_object_get(body, "output_format"));
+	assert_string_equal(json_string_value(json_object_get(body, "style")), "vivid");
+	json_decref(body);
+}
+
+static struct input local(const char *path, const char *format, long long size)
+{
+	struct input in = { .arg = path, .flag = "--image", .kind = INPUT_FILE,
+			    .format = format, .size = size, .width = 64, .height = 64 };
+	return in;
+}
+
+static void test_edit_form(void **state)
+{
+	struct input images[2] = { local("a/one.png", "png", 10), local("two.jpg", "jpeg", 20) };
+	struct input mask = local("m.png", "png", 5);
+	struct img_params p = IMG_PARAMS_INIT;
+	struct form f = FORM_INIT;
+
+	(void)state;
+	p.model = "gpt-image-1";
+	p.quality = "high";
+	p.input_fidelity = "high";
+	struct edit_inputs two = { images, 2, &mask };
+	request_edit_form(&f, &p, "swap", &two, OP_EDIT);
+	assert_int_equal(f.n, 7);
+	assert_string_equal(f.parts[0].name, "image[]");
+	assert_string_equal(f.parts[0].filename, "one.png");
+	assert_string_equal(f.parts[0].type, "image/png");
+	assert_string_equal(f.parts[1].name, "image[]");
+	assert_string_equal(f.parts[1].type, "image/jpeg");
+	assert_string_equal(f.parts[2].name, "mask");
+	assert_string_equal(f.parts[3].name, "model");
+	assert_string_equal(f.parts[4].name, "prompt");
+	assert_string_equal(f.parts[5].name, "quality");
+	assert_string_equal(f.parts[6].name, "input_fidelity");
+	form_release(&f);
+
+	struct edit_inputs one = { images, 1, NULL };
+	request_edit_form(&f, &p, "swap", &one, OP_EDIT);
+	assert_string_equal(f.parts[0].name, "image");
+	form_release(&f);
+
+	/* A variation sends no prompt and none of the GPT parameters. */
+	p.model = "dall-e-2";
+	p.n = 3;
+	request_edit_form(&f, &p, NULL, &one, OP_VARIATION);
+	assert_int_equal(f.n, 3);
+	assert_string_equal(f.parts[1].name, "model");
+	assert_string_equal(f.parts[2].name, "n");
+	assert_string_equal(f.parts[2].value, "3");
+	form_release(&f);
+}
+
+static void test_edit_json(void **state)
+{
+	struct input images[3] = {
+		{ .arg = "https://example.com/cat.png", .kind = INPUT_URL },
+		{ .arg = "file-abc123", .kind = INPUT_FILE_ID },
+		local("/tmp/local.png", "png", 1234),
+	};
+	struct input mask = { .arg = "data:image/png;base64,iVBORw0KGgo=", .kind = INPUT_DATA_URL,
+			      .format = "png" };
+	struct img_params p = IMG_PARAMS_INIT;
+	struct buf err = BUF_INIT;
+	struct edit_inputs in = { images, 3, &mask };
+	json_t *body;
+
+	(void)state;
+	p.model = "gpt-image-1.5";
+	p.moderation = "low";
+	body = request_edit_json(&p, "merge", &in, true, &err);
+	assert_non_null(body);
+	json_t *list = json_object_get(body, "images");
+	assert_int_equal(json_array_size(list), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "image_url")),
+			    "https://example.com/cat.png");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 1), "file_id")),
+			    "file-abc123");
+	assert_non_null(strstr(json_string_value(json_object_get(json_array_get(list, 2), "image_url")),
+			       "data:image/png;base64,...(1234 bytes"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(body, "mask"), "image_url")),
+			    mask.arg);
+	assert_string_equal(json_string_value(json_object_get(body, "moderation")), "low");
+	json_decref(body);
+	buf_release(&err);
+}
+
+static void test_input_classify(void **state)
+{
+	(void)state;
+	assert_int_equal(input_classify("https://x/y.png", false), INPUT_URL);
+	assert_int_equal(input_classify("data:image/png;base64,AAAA", false), INPUT_DATA_URL);
+	assert_int_equal(input_classify("file-abc_123", false), INPUT_FILE_ID);
+	assert_int_equal(input_classify("file-abc.png", false), INPUT_FILE);
+	assert_int_equal(input_classify("file-abc123", true), INPUT_FILE);
+	assert_int_equal(input_classify("photo.png", false), INPUT_FILE);
+}
+
+static void test_input_rules(void **state)
+{
+	struct input images[17];
+	struct input mask = local("m.png", "png", 5);
+	struct buf err = BUF_INIT;
+
+	(void)state;
+	for (int i = 0; i < 17; i++)
+		images[i] = local("x.png", "png", 10);
+	mask.has_alpha = true;
+	assert_int_equal(input_check_set(images, 16, &mask, "gpt-image-1", OP_EDIT, &err), 0);
+	assert_int_equal(input_check_set(images, 17, NULL, "gpt-image-1", OP_EDIT, &err), -1);
+	assert_int_equal(input_check_set(images, 2, NULL, "dall-e-2", OP_EDIT, &err), -1);
+	mask.width = 32;
+	assert_int_equal(input_check_set(images, 1, &mask, "gpt-image-1", OP_EDIT, &err), -1);
+	assert_non_null(strstr(err.data, "same size"));
+	buf_reset(&err);
+	mask.width = 64;
+	mask.has_alpha = false;
+	assert_int_equal(input_check_set(images, 1, &mask, "gpt-image-1", OP_EDIT, &err), -1);
+	assert_non_null(strstr(err.data, "alpha"));
+	buf_reset(&err);
+	images[0].height = 32;
+	assert_int_equal(input_check_set(images, 1, NULL, "dall-e-2", OP_VARIATION, &err), -1);
+	assert_non_null(strstr(err.data, "square"));
+	buf_reset(&err);
+	images[0] = local("big.png", "png", INPUT_DALLE2_MAX_BYTES);
+	assert_int_equal(input_check_set(images, 1, NULL, "dall-e-2", OP_VARIATION, &err), -1);
+	assert_non_null(strstr(err.data, "4 MB"));
+	buf_reset(&err);
+	images[0] = local("photo.jpg", "jpeg", 10);
+	assert_int_equal(input_check_set(images, 1, NULL, "dall-e-2", OP_EDIT, &err), -1);
+	assert_non_null(strstr(err.data, "PNG"));
+	buf_release(&err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sniff),
+		cmocka_unit_test(test_generation_body),
+		cmocka_unit_test(test_edit_form),
+		cmocka_unit_test(test_edit_json),
+		cmocka_unit_test(test_input_classify),
+		cmocka_unit_test(test_input_rules),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
