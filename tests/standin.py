@@ -55,6 +55,7 @@ import contextlib
 import dataclasses
 import email.message
 import email.parser
+import email.utils
 import functools
 import hashlib
 import io
@@ -313,9 +314,63 @@ GPT_IMAGE_ONLY_PARAMETERS = ("output_format", "output_compression", "background"
                              "moderation", "stream", "partial_images")
 
 
+def _any(name, value):
+    """For properties checked apart (the image references of a JSON edit)."""
+
+
+# The text fields of CreateImageEditRequest (multipart/form-data).
+EDIT_PARAMETERS = {
+    "prompt": _check_prompt,
+    "model": _check_string,
+    "n": _int_range(1, 10),
+    "size": _check_size,
+    "quality": _one_of("standard", "low", "medium", "high", "auto"),
+    "background": _one_of("transparent", "opaque", "auto"),
+    "output_format": _one_of("png", "jpeg", "webp"),
+    "output_compression": _int_range(0, 100),
+    "moderation": _one_of("low", "auto"),
+    "input_fidelity": _one_of("high", "low"),
+    "response_format": _one_of("url", "b64_json"),
+    "user": _check_string,
+    "stream": _check_boolean,
+    "partial_images": _int_range(0, 3),
+}
+EDIT_FILE_FIELDS = ("image", "image[]", "mask")
+
+# The properties of EditImageBodyJsonParam (application/json).
+JSON_EDIT_PARAMETERS = {
+    **{name: check for name, check in EDIT_PARAMETERS.items() if name != "response_format"},
+    "quality": _one_of("low", "medium", "high", "auto"),
+    "images": _any,
+    "mask": _any,
+}
+
+
+def _check_variation_model(name, value):
+    _check_string(name, value)
+    if value != "dall-e-2":
+        raise invalid_value(name, f"Invalid value: '{value}'. Only 'dall-e-2' makes "
+                                  "variations.")
+
+
+# The text fields of CreateImageVariationRequest (multipart/form-data).
+VARIATION_PARAMETERS = {
+    "model": _check_variation_model,
+    "n": _int_range(1, 10),
+    "response_format": _one_of("url", "b64_json"),
+    "size": _one_of("256x256", "512x512", "1024x1024"),
+    "user": _check_string,
+}
+
+# Multipart text fields that are not strings in the schemas.
+FORM_INTEGERS = frozenset({"n", "output_compression", "partial_images"})
+FORM_BOOLEANS = frozenset({"stream"})
+
+
 @dataclass(frozen=True)
 class Generation:
-    """A checked generation request, with the API's defaults filled in."""
+    """A checked generation, edit or variation request, with the API's defaults
+    filled in."""
 
     prompt: str
     model: str
@@ -328,6 +383,10 @@ class Generation:
     output_compression: int
     response_format: Optional[str]
     stream: bool
+    partial_images: int = 0
+    kind: str = "generation"   # "generation", "edit" or "variation"
+    inputs: tuple = ()         # identities of the input images (and mask)
+    input_image_tokens: int = 0
 
     @property
     def is_dalle(self):
@@ -351,6 +410,12 @@ class Generation:
             return self.quality
         return "high" if self.quality == "hd" else "medium"
 
+    def seed(self, index):
+        """The text image `index` is drawn from: the prompt, and the inputs if any."""
+        if not self.inputs:
+            return f"{index}:{self.prompt}"
+        return f"{index}:{self.kind}:{self.prompt}:{'|'.join(self.inputs)}"
+
 
 def parse_json_body(raw):
     """The request body as a JSON object, or an ApiError like the API's."""
@@ -371,25 +436,39 @@ def _default_model(body):
     return "dall-e-2"
 
 
-def parse_generation(body):
-    """Check a CreateImageRequest body; return a Generation or raise ApiError."""
+def _check_parameters(body, parameters):
     for name, value in body.items():
-        if name not in GENERATION_PARAMETERS:
+        if name not in parameters:
             raise ApiError(400, f"Unknown parameter: '{name}'.", param=name,
                            code="unknown_parameter")
         if value is not None:
-            GENERATION_PARAMETERS[name](name, value)
-    if body.get("prompt") is None:
-        raise ApiError(400, "Missing required parameter: 'prompt'.", param="prompt",
+            parameters[name](name, value)
+
+
+def _require(body, name):
+    if body.get(name) is None:
+        raise ApiError(400, f"Missing required parameter: '{name}'.", param=name,
                        code="missing_required_parameter")
+
+
+def _check_combinations(body, model):
     if body.get("background") == "transparent" and body.get("output_format") == "jpeg":
         raise invalid_value("background", "Transparent background requires "
                                           "output_format 'png' or 'webp'.")
+    if body.get("stream") is True and model.startswith("dall-e"):
+        raise invalid_value("stream", f"Streaming is only supported for the GPT image "
+                                      f"models, not {model}.")
+
+
+def _requested_size(body, auto=(1024, 1024)):
     size = body.get("size") or "auto"
-    width, height = (1024, 1024) if size == "auto" else map(int, size.split("x"))
+    return auto if size == "auto" else tuple(map(int, size.split("x")))
+
+
+def _build(body, model, width, height, **extra):
     return Generation(
-        prompt=body["prompt"],
-        model=body.get("model") or _default_model(body),
+        prompt=body.get("prompt") or "",
+        model=model,
         n=body.get("n") or 1,
         width=width,
         height=height,
@@ -400,7 +479,485 @@ def parse_generation(body):
         else body["output_compression"],
         response_format=body.get("response_format"),
         stream=body.get("stream") is True,
+        partial_images=body.get("partial_images") or 0,
+        **extra,
     )
+
+
+def parse_generation(body):
+    """Check a CreateImageRequest body; return a Generation or raise ApiError."""
+    _check_parameters(body, GENERATION_PARAMETERS)
+    _require(body, "prompt")
+    model = body.get("model") or _default_model(body)
+    _check_combinations(body, model)
+    return _build(body, model, *_requested_size(body))
+
+
+# ---------------------------------------------------------------------------
+# multipart/form-data
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a multipart/form-data body."""
+
+    name: str
+    filename: Optional[str]      # None for a text field
+    content_type: Optional[str]  # the part's Content-Type header as sent
+    head: bytes                  # the part's header lines, for the recording
+    data: bytes
+
+    @property
+    def is_file(self):
+        return self.filename is not None
+
+    @property
+    def mimetype(self):
+        """The media type, lower-case; RFC 7578's text/plain when none was sent."""
+        if self.content_type is None:
+            return "text/plain"
+        return self.content_type.split(";", 1)[0].strip().lower()
+
+
+@dataclass(frozen=True)
+class Form:
+    """A parsed multipart/form-data body."""
+
+    boundary: str
+    parts: tuple
+
+    def named(self, *names):
+        return [part for part in self.parts if part.name in names]
+
+    def recording(self):
+        """Text fields by name (a list when a name repeats), then "files"."""
+        body = {}
+        for part in self.parts:
+            if part.is_file:
+                continue
+            value = part.data.decode("utf-8", errors="replace")
+            if part.name not in body:
+                body[part.name] = value
+            elif isinstance(body[part.name], list):
+                body[part.name].append(value)
+            else:
+                body[part.name] = [body[part.name], value]
+        body["files"] = [{"field": part.name, "filename": part.filename,
+                          "content_type": part.content_type, "size": len(part.data),
+                          "sha256": hashlib.sha256(part.data).hexdigest()}
+                         for part in self.parts if part.is_file]
+        return body
+
+    def skeleton(self):
+        """The body as text, with each file's bytes replaced by "<N bytes>"."""
+        delimiter = f"--{self.boundary}\r\n"
+        pieces = []
+        for part in self.parts:
+            content = (f"<{len(part.data)} bytes>" if part.is_file
+                       else part.data.decode("utf-8", errors="replace"))
+            pieces.append(f"{delimiter}{part.head.decode('utf-8', errors='replace')}"
+                          f"\r\n\r\n{content}\r\n")
+        return "".join(pieces) + f"--{self.boundary}--\r\n"
+
+
+def _malformed(why):
+    return ApiError(400, f"Could not parse the multipart/form-data body: {why}.",
+                    code="invalid_multipart_body")
+
+
+def _header_params(name, value):
+    """A header's main value (lower-case) and its parameters, unquoted."""
+    message = email.message.Message()
+    message[name] = value
+    params = message.get_params(header=name) or [("", "")]
+    main = params[0][0].strip().lower()
+    return main, {key.lower(): email.utils.collapse_rfc2231_value(text)
+                  for key, text in params[1:]}
+
+
+def is_multipart(content_type):
+    return _header_params("content-type", content_type or "")[0] == "multipart/form-data"
+
+
+def parse_multipart(raw, content_type):
+    """Split a multipart/form-data body (RFC 7578, CRLF line ends) into a Form."""
+    boundary = _header_params("content-type", content_type)[1].get("boundary")
+    if not boundary:
+        raise _malformed("the Content-Type header has no boundary")
+    delimiter = b"--" + boundary.encode("latin-1")
+    if raw.startswith(delimiter):
+        position = len(delimiter)
+    else:  # a preamble, which is ignored
+        start = raw.find(b"\r\n" + delimiter)
+        if start < 0:
+            raise _malformed("no boundary line")
+        position = start + 2 + len(delimiter)
+    parts = []
+    while raw[position:position + 2] != b"--":
+        line_end = raw.find(b"\r\n", position)
+        if line_end < 0 or raw[position:line_end].strip(b" \t"):
+            raise _malformed("a boundary line is not followed by CRLF")
+        end = raw.find(b"\r\n" + delimiter, line_end + 2)
+        if end < 0:
+            raise _malformed("no closing boundary")
+        parts.append(_parse_part(raw[line_end + 2:end]))
+        position = end + 2 + len(delimiter)
+    return Form(boundary, tuple(parts))
+
+
+def _parse_part(chunk):
+    if chunk.startswith(b"\r\n"):
+        head, data = b"", chunk[2:]
+    else:
+        head, separator, data = chunk.partition(b"\r\n\r\n")
+        if not separator:
+            raise _malformed("a part has no blank line after its headers")
+    headers = email.parser.HeaderParser().parsestr(
+        head.decode("utf-8", errors="surrogateescape"))
+    disposition, params = _header_params("content-disposition",
+                                         headers.get("Content-Disposition", ""))
+    if disposition != "form-data" or "name" not in params:
+        raise _malformed("a part has no Content-Disposition: form-data with a name")
+    filename = params.get("filename")
+    if filename is not None:
+        filename = filename.encode("utf-8", errors="surrogateescape").decode(
+            "utf-8", errors="replace")
+    return Part(name=params["name"], filename=filename,
+                content_type=headers.get("Content-Type"), head=head, data=data)
+
+
+def _form_value(name, text):
+    """A text field converted to the type the schema gives it."""
+    if name in FORM_INTEGERS:
+        if not re.fullmatch(r"\s*[+-]?[0-9]+\s*", text):
+            raise invalid_value(name, f"Invalid type for '{name}': expected an integer, "
+                                      f"but got '{text}'.")
+        return int(text)
+    if name in FORM_BOOLEANS:
+        if text.strip().lower() not in ("true", "false"):
+            raise invalid_value(name, f"Invalid type for '{name}': expected a boolean "
+                                      f"('true' or 'false'), but got '{text}'.")
+        return text.strip().lower() == "true"
+    return text
+
+
+def form_fields(form, parameters, file_fields):
+    """The text fields of a form, typed and checked like a JSON body; files must be
+    in file_fields and nothing else may be a file."""
+    body = {}
+    for part in form.parts:
+        if part.name in file_fields:
+            if not part.is_file:
+                raise invalid_value(part.name, f"Invalid type for '{part.name}': expected "
+                                               "a file upload, but got a text field.")
+            continue
+        if part.name not in parameters:
+            raise ApiError(400, f"Unknown parameter: '{part.name}'.", param=part.name,
+                           code="unknown_parameter")
+        if part.is_file:
+            raise invalid_value(part.name, f"Invalid type for '{part.name}': expected a "
+                                           "string, but got a file.")
+        if part.name in body:
+            raise ApiError(400, f"Duplicate parameter: '{part.name}'.", param=part.name,
+                           code="duplicate_parameter")
+        try:
+            text = part.data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise invalid_value(part.name, f"Invalid '{part.name}': not UTF-8 text.") \
+                from None
+        body[part.name] = _form_value(part.name, text)
+    _check_parameters(body, parameters)
+    return body
+
+
+# ---------------------------------------------------------------------------
+# Input images of edits and variations
+
+SUPPORTED_MIMETYPES = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp"}
+PIL_FORMATS = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp"}
+DATA_URL_PATTERN = re.compile(r"data:([^;,]*);base64,(.*)", re.DOTALL)
+FILE_ID_PATTERN = re.compile(r"file-[A-Za-z0-9_-]+")
+UNKNOWN_IMAGE_TOKENS = 765  # a reference the stand-in does not fetch: a 1024 square
+
+
+@dataclass(frozen=True)
+class InputImage:
+    """An input image: bytes the stand-in decoded, or a reference it did not fetch."""
+
+    param: str                     # "image", "image[]", "mask", "images[2].image_url"
+    identity: str                  # "sha256:...", "url:...", or "file:..."
+    format: Optional[str] = None   # png/jpeg/webp when decoded
+    width: int = 0
+    height: int = 0
+    alpha: bool = False
+
+    @property
+    def decoded(self):
+        return self.format is not None
+
+    @property
+    def dimensions(self):
+        return (self.width, self.height)
+
+    @property
+    def tokens(self):
+        """Input image tokens, by the vision formula: fit in 2048, short side 768,
+        85 + 170 per 512-pixel tile."""
+        if not self.decoded:
+            return UNKNOWN_IMAGE_TOKENS
+        scale = min(1.0, 2048 / max(self.dimensions))
+        scale *= min(1.0, 768 / (min(self.dimensions) * scale))
+        tiles = math.ceil(self.width * scale / 512) * math.ceil(self.height * scale / 512)
+        return 85 + 170 * tiles
+
+
+def _invalid_image(param, message):
+    return ApiError(400, message, param=param, code="invalid_image_format")
+
+
+def _unsupported_mimetype(param, mimetype, supported=SUPPORTED_MIMETYPES):
+    listed = ", and ".join(", ".join(f"'{m}'" for m in sorted(supported)).rsplit(", ", 1))
+    return ApiError(400, f"Invalid file '{param}': unsupported mimetype ('{mimetype}'). "
+                         f"Supported file formats are {listed}.",
+                    param=param, code="unsupported_file_mimetype")
+
+
+def _too_large(param, size, limit, model):
+    return ApiError(400, f"Invalid file '{param}': {size} bytes is too large; {model} "
+                         f"takes images smaller than {limit // (1024 * 1024)} MB.",
+                    param=param, code="file_too_large")
+
+
+def inspect_image(param, data, mimetype):
+    """Check the declared type and decode the bytes; return an InputImage."""
+    if mimetype not in SUPPORTED_MIMETYPES:
+        raise _unsupported_mimetype(param, mimetype)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            found = PIL_FORMATS.get(image.format)
+            width, height = image.size
+            alpha = "A" in image.getbands() or "transparency" in image.info
+    except Exception:  # noqa: BLE001  (PIL raises many kinds for bad data)
+        found = None
+    if found is None:
+        raise _invalid_image(param, f"Invalid file '{param}': the data is not a valid PNG, "
+                                    "JPEG or WebP image.")
+    if found != SUPPORTED_MIMETYPES[mimetype]:
+        raise _invalid_image(param, f"Invalid file '{param}': the data is a "
+                                    f"{found.upper()} image but its content type is "
+                                    f"'{mimetype}'.")
+    return InputImage(param, "sha256:" + hashlib.sha256(data).hexdigest(), found,
+                      width, height, alpha)
+
+
+def check_mask(mask, first):
+    """A mask is a PNG with an alpha channel, the size of the first image."""
+    if mask.format != "png":
+        raise _invalid_image(mask.param, "Invalid mask image format - the mask must be a "
+                                         "PNG image.")
+    if not mask.alpha:
+        raise _invalid_image(mask.param, "Invalid mask image format - mask image missing "
+                                         "alpha channel.")
+    if first.decoded and mask.dimensions != first.dimensions:
+        raise ApiError(400, "Invalid mask: it is {}x{} but the first image is {}x{}; they "
+                            "must have the same dimensions.".format(*mask.dimensions,
+                                                                    *first.dimensions),
+                       param=mask.param, code="invalid_image_dimensions")
+
+
+def _fit_edge(dimensions):
+    scale = min(1.0, MAX_EDGE / max(dimensions))
+    return tuple(max(1, round(edge * scale)) for edge in dimensions)
+
+
+def _edit(body, model, images, mask):
+    """The Generation of a checked edit."""
+    first = images[0]
+    auto = _fit_edge(first.dimensions) if first.decoded else (1024, 1024)
+    identities = tuple(image.identity for image in images)
+    if mask is not None:
+        identities += ("mask:" + mask.identity,)
+    return _build(body, model, *_requested_size(body, auto), kind="edit",
+                  inputs=identities,
+                  input_image_tokens=sum(image.tokens for image in images))
+
+
+def parse_form_edit(form):
+    """Check a multipart CreateImageEditRequest; return a Generation."""
+    body = form_fields(form, EDIT_PARAMETERS, EDIT_FILE_FIELDS)
+    _require(body, "prompt")
+    parts = form.named("image", "image[]")
+    if not parts:
+        raise ApiError(400, "Missing required parameter: 'image'.", param="image",
+                       code="missing_required_parameter")
+    if len({part.name for part in parts}) > 1:
+        raise invalid_value("image", "Send the images as one 'image' field or as "
+                                     "repeated 'image[]' fields, not both.")
+    if len(parts) > MAX_EDIT_IMAGES:
+        raise ApiError(400, f"Invalid 'image': too many images ({len(parts)}); you can "
+                            f"provide up to {MAX_EDIT_IMAGES}.", param="image",
+                       code="array_above_max_length")
+    masks = form.named("mask")
+    if len(masks) > 1:
+        raise ApiError(400, "Duplicate parameter: 'mask'.", param="mask",
+                       code="duplicate_parameter")
+    model = body.get("model") or DEFAULT_EDIT_MODEL
+    if model.startswith("dall-e-3"):
+        raise invalid_value("model", f"Invalid value: '{model}'. Image edits support "
+                                     "dall-e-2 and the GPT image models.")
+    dalle = model.startswith("dall-e")
+    limit = DALLE_FILE_LIMIT if dalle else GPT_IMAGE_FILE_LIMIT
+    images = []
+    for part in parts:
+        if len(part.data) >= limit:
+            raise _too_large(part.name, len(part.data), limit, model)
+        images.append(inspect_image(part.name, part.data, part.mimetype))
+    if dalle:
+        _check_dalle_edit(images, parts[0].name)
+    mask = None
+    if masks:
+        if len(masks[0].data) >= DALLE_FILE_LIMIT:
+            raise _too_large("mask", len(masks[0].data), DALLE_FILE_LIMIT, model)
+        mask = inspect_image("mask", masks[0].data, masks[0].mimetype)
+        check_mask(mask, images[0])
+    _check_combinations(body, model)
+    return _edit(body, model, images, mask)
+
+
+def _check_dalle_edit(images, param):
+    if len(images) != 1:
+        raise invalid_value(param, f"Invalid '{param}': dall-e-2 edits take exactly one "
+                                   f"image, got {len(images)}.")
+    [image] = images
+    if image.format != "png":
+        raise _invalid_image(param, f"Invalid '{param}': dall-e-2 edits take a PNG image, "
+                                    f"got {image.format.upper()}.")
+    if image.width != image.height:
+        raise invalid_value(param, "Invalid '{}': dall-e-2 edits take a square image, got "
+                                   "{}x{}.".format(param, *image.dimensions))
+
+
+def image_reference(param, reference):
+    """Check an ImageRefParam; decode a data: URL, record the others unfetched."""
+    if not isinstance(reference, dict):
+        raise invalid_value(param, f"Invalid type for '{param}': expected an object with "
+                                   "'image_url' or 'file_id'.")
+    for key in reference:
+        if key not in ("image_url", "file_id"):
+            raise ApiError(400, f"Unknown parameter: '{param}.{key}'.",
+                           param=f"{param}.{key}", code="unknown_parameter")
+    given = [key for key in ("image_url", "file_id") if reference.get(key) is not None]
+    if len(given) != 1:
+        raise invalid_value(param, f"Invalid '{param}': provide exactly one of "
+                                   "'image_url' or 'file_id'.")
+    name = f"{param}.{given[0]}"
+    value = reference[given[0]]
+    _check_string(name, value)
+    if given[0] == "file_id":
+        if not FILE_ID_PATTERN.fullmatch(value):
+            raise invalid_value(name, f"Invalid '{name}': expected a file ID like "
+                                      "'file-abc123'.")
+        return InputImage(param, "file:" + value)
+    if len(value) > IMAGE_URL_LIMIT:
+        raise ApiError(400, f"Invalid '{name}': string too long. Expected a string with "
+                            f"maximum length {IMAGE_URL_LIMIT}.", param=name,
+                       code="string_above_max_length")
+    if value.startswith("data:"):
+        return _data_url_image(name, value)
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise invalid_value(name, f"Invalid '{name}': expected an https URL or a base64 "
+                                  "data URL.")
+    return InputImage(param, "url:" + value)
+
+
+def _data_url_image(name, value):
+    match = DATA_URL_PATTERN.fullmatch(value)
+    if not match:
+        raise invalid_value(name, f"Invalid '{name}': expected a base64 data URL like "
+                                  "'data:image/png;base64,...'.")
+    try:
+        data = base64.b64decode(match[2], validate=True)
+    except (binascii.Error, ValueError):
+        raise invalid_value(name, f"Invalid '{name}': the data URL is not valid "
+                                  "base64.") from None
+    if len(data) >= GPT_IMAGE_FILE_LIMIT:
+        raise _too_large(name, len(data), GPT_IMAGE_FILE_LIMIT, "the GPT image model")
+    return inspect_image(name, data, match[1].strip().lower())
+
+
+def parse_json_edit(body):
+    """Check an EditImageBodyJsonParam body; return a Generation."""
+    _check_parameters(body, JSON_EDIT_PARAMETERS)
+    _require(body, "prompt")
+    _require(body, "images")
+    model = body.get("model") or DEFAULT_EDIT_MODEL
+    if model.startswith("dall-e"):
+        raise invalid_value("model", f"JSON edits support the GPT image models only; "
+                                     f"{model} edits need a multipart/form-data request.")
+    references = body["images"]
+    if not isinstance(references, list):
+        raise invalid_value("images", "Invalid type for 'images': expected an array of "
+                                      "objects.")
+    if not references:
+        raise ApiError(400, "Invalid 'images': empty array. Expected an array with "
+                            "minimum length 1.", param="images", code="empty_array")
+    if len(references) > MAX_EDIT_IMAGES:
+        raise ApiError(400, f"Invalid 'images': array too long. Expected an array with "
+                            f"maximum length {MAX_EDIT_IMAGES}, but got an array with "
+                            f"length {len(references)} instead.", param="images",
+                       code="array_above_max_length")
+    images = [image_reference(f"images[{i}]", item) for i, item in enumerate(references)]
+    mask = None
+    if body.get("mask") is not None:
+        mask = image_reference("mask", body["mask"])
+        if mask.decoded:
+            check_mask(mask, images[0])
+    _check_combinations(body, model)
+    return _edit(body, model, images, mask)
+
+
+def parse_edit(raw, content_type, form):
+    """An edit from either request form; `form` is the parsed multipart body (or the
+    ApiError parsing it raised), None when the body is not multipart."""
+    if isinstance(form, ApiError):
+        raise form
+    if form is not None:
+        return parse_form_edit(form)
+    if _header_params("content-type", content_type or "")[0] == "application/json":
+        return parse_json_edit(parse_json_body(raw))
+    raise ApiError(400, f"Invalid Content-Type header ({content_type!r}): image edits take "
+                        "multipart/form-data or application/json.",
+                   code="invalid_content_type")
+
+
+def parse_variation(form):
+    """Check a multipart CreateImageVariationRequest; return a Generation."""
+    if isinstance(form, ApiError):
+        raise form
+    if form is None:
+        raise ApiError(400, "Invalid Content-Type header: image variations take "
+                            "multipart/form-data.", code="invalid_content_type")
+    body = form_fields(form, VARIATION_PARAMETERS, ("image",))
+    parts = form.named("image")
+    if not parts:
+        raise ApiError(400, "Missing required parameter: 'image'.", param="image",
+                       code="missing_required_parameter")
+    if len(parts) > 1:
+        raise ApiError(400, "Duplicate parameter: 'image'.", param="image",
+                       code="duplicate_parameter")
+    [part] = parts
+    if len(part.data) >= DALLE_FILE_LIMIT:
+        raise _too_large("image", len(part.data), DALLE_FILE_LIMIT, "dall-e-2")
+    if part.mimetype != "image/png":
+        raise _unsupported_mimetype("image", part.mimetype, ("image/png",))
+    image = inspect_image("image", part.data, part.mimetype)
+    if image.width != image.height:
+        raise invalid_value("image", "Invalid 'image': it must be square, got "
+                                     "{}x{}.".format(*image.dimensions))
+    return _build(body, "dall-e-2", *_requested_size(body, (1024, 1024)),
+                  kind="variation", inputs=(image.identity,))
 
 
 # ---------------------------------------------------------------------------

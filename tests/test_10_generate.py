@@ -233,6 +233,16 @@ def test_an_existing_numbered_out_file_is_refused_before_any_request(run, standi
     assert standin.requests == []
 
 
+def test_an_out_dir_that_cannot_be_created_is_refused_before_the_request(run, standin,
+                                                                          tmp_path):
+    (tmp_path / "taken").write_text("a file, not a folder")
+    result = run(["generate", OTTER, *SMALL, "--out-dir", "taken"])
+    assert result.rc == 2, result
+    assert "taken" in result.stderr
+    assert standin.requests == []
+    assert files_in(tmp_path) == ["taken"]
+
+
 def test_force_overwrites_an_existing_out_file(run, tmp_path):
     (tmp_path / "keep.png").write_bytes(b"old")
     result = run(["generate", OTTER, *SMALL, "--out", "keep.png", "--force"])
@@ -240,6 +250,28 @@ def test_force_overwrites_an_existing_out_file(run, tmp_path):
     assert result.lines == ["keep.png"]
     assert open_image(tmp_path / "keep.png").size == (1024, 640)
     assert files_in(tmp_path) == ["keep.png"]
+
+
+def test_short_options(run, standin, tmp_path):
+    result = run(["generate", "-p", OTTER, "-m", "gpt-image-1.5", "-s", "1536x1024",
+                  "-n", "2", "-o", "short.png", "-q"])
+    assert result.rc == 0, result
+    assert result.lines == ["short-1.png", "short-2.png"]
+    body = only_body(standin)
+    assert (body["model"], body["size"], body["n"]) == ("gpt-image-1.5", "1536x1024", 2)
+    (tmp_path / "short-1.png").write_bytes(b"old")
+    forced = run(["generate", "-p", OTTER, "-s", "1024x640", "-n", "2", "-o",
+                  "short.png", "-f", "-q"])
+    assert forced.rc == 0, forced
+    assert open_image(tmp_path / "short-1.png").size == (1024, 640)
+
+
+def test_option_equals_value_form(run, standin):
+    result = run(["generate", OTTER, "--size=1024x640", "--n=2", "--out=eq.webp"])
+    assert result.rc == 0, result
+    assert result.lines == ["eq-1.webp", "eq-2.webp"]
+    body = only_body(standin)
+    assert (body["size"], body["n"], body["output_format"]) == ("1024x640", 2, "webp")
 
 
 # --- prompt sources
@@ -283,6 +315,43 @@ def test_two_prompt_sources_are_refused(run, standin, tmp_path, args):
     assert "prompt" in result.stderr
     assert standin.requests == []
     assert files_in(tmp_path) == ["prompt.txt"]
+
+
+def test_an_explicit_prompt_wins_over_piped_stdin(run, standin):
+    result = run(["generate", *SMALL, "--prompt", "the given one"], stdin="from a pipe\n")
+    assert result.rc == 0, result
+    assert only_body(standin)["prompt"] == "the given one"
+
+
+def test_words_win_over_piped_stdin(run, standin):
+    result = run(["generate", *SMALL, "the", "words"], stdin="from a pipe\n")
+    assert result.rc == 0, result
+    assert only_body(standin)["prompt"] == "the words"
+
+
+def test_a_prompt_after_double_dash_may_start_with_a_dash(run, standin):
+    result = run(["generate", *SMALL, "--", "-a dashing prompt"])
+    assert result.rc == 0, result
+    assert only_body(standin)["prompt"] == "-a dashing prompt"
+
+
+def test_the_slug_never_leaves_the_folder(run, tmp_path):
+    result = run(["generate", *SMALL, "../../up/../and/away"])
+    assert result.rc == 0, result
+    [path] = result.lines
+    assert "/" not in path and not path.startswith(".")
+    assert files_in(tmp_path) == [path]
+
+
+def test_stdout_write_failure_is_an_error(standin, tmp_path):
+    with open("/dev/full", "w") as full:
+        completed = subprocess.run([BIN, "generate", OTTER, *SMALL],
+                                   cwd=tmp_path, env=clean_env(standin),
+                                   stdin=subprocess.DEVNULL, stdout=full,
+                                   stderr=subprocess.PIPE)
+    assert completed.returncode == 1
+    assert KEY.encode() not in completed.stderr
+    assert b"output" in completed.stderr
 
 
 # --- prompt augmentation
@@ -483,6 +552,18 @@ def test_base_url_with_a_trailing_slash(run, standin):
     assert [r["path"] for r in standin.requests] == ["/v1/images/generations"]
 
 
+def test_default_base_url_is_openai(run, standin):
+    result = run(["generate", OTTER, "--dry-run", "--json"], env={"OPENAI_BASE_URL": None})
+    assert result.rc == 0, result
+    assert result.json["url"] == "https://api.openai.com/v1/images/generations"
+
+
+def test_there_is_no_key_option(run, standin):
+    result = run(["generate", OTTER, "--api-key", "sk-on-argv"])
+    assert result.rc == 2, result
+    assert standin.requests == []
+
+
 # --- dall-e
 
 
@@ -517,6 +598,30 @@ def test_dalle_b64_json_response_is_saved(run, standin, tmp_path):
     assert only_body(standin)["response_format"] == "b64_json"
 
 
+def test_dalle2_default_size_is_one_dalle2_supports(run, standin, tmp_path):
+    result = run(["generate", "a robot", "--model", "dall-e-2"])
+    assert result.rc == 0, result
+    assert only_body(standin).get("size") in (None, "256x256", "512x512", "1024x1024")
+
+
+def test_dalle_no_save_writes_no_files(run, standin, tmp_path):
+    result = run(["generate", "a robot", "--model", "dall-e-2", "--size", "256x256",
+                  "--n", "2", "--no-save"])
+    assert result.rc == 0, result
+    assert result.stdout == ""
+    assert files_in(tmp_path) == []
+
+
+def test_dalle_json_prints_the_urls_and_still_saves(run, standin, tmp_path):
+    result = run(["generate", "a robot", "--model", "dall-e-2", "--size", "256x256",
+                  "--n", "2", "--json"])
+    assert result.rc == 0, result
+    urls = [item["url"] for item in result.json["data"]]
+    assert len(urls) == 2 and all(url.startswith("http://") for url in urls)
+    assert files_in(tmp_path) == ["a-robot-1.png", "a-robot-2.png"]
+    assert "a-robot-1.png" in result.stderr
+
+
 def test_url_downloads_do_not_carry_the_api_key(run, standin):
     result = run(["generate", "a robot", "--model", "dall-e-2", "--size", "256x256"])
     assert result.rc == 0, result
@@ -535,6 +640,14 @@ def test_quiet_silences_stderr_on_success(run, tmp_path):
     assert result.rc == 0, result
     assert result.stderr == ""
     assert result.stdout == f"{SLUG}.png\n"
+
+
+def test_quiet_hides_warnings(run, standin):
+    result = run(["generate", OTTER, "--model", "acme-image-7", "--size", "1024x1024",
+                  "-q"])
+    assert result.rc == 0, result
+    assert result.stderr == ""
+    assert standin.requests[0]["body"]["model"] == "acme-image-7"
 
 
 def test_quiet_long_form(run):

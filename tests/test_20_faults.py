@@ -2,6 +2,7 @@
 and delays, errors that must not be retried, broken answers, timeouts and Ctrl-C.
 After each run no temp file may remain and no final name may hold a partial image."""
 
+import email.utils
 import os
 import re
 import signal
@@ -66,6 +67,35 @@ def test_default_is_three_attempts(run, standin, folder):
     assert result.rc == 1, result
     assert files_in(folder) == []
     assert standin.stats()["requests"] == 3
+    # The last answer's message and request id are shown.
+    assert "The engine is currently overloaded" in result.stderr
+    assert REQUEST_ID.search(result.stderr)
+
+
+def test_default_backoff_waits_about_half_a_second_then_doubles(run, standin, folder):
+    standin.configure(fault="503", fault_count=2)
+    result = run(["generate", PROMPT, "--size", "1024x640"])
+    assert result.rc == 0, result
+    first, second, third = request_times(standin)
+    assert 0.2 <= second - first < 2.5
+    assert third - second > second - first
+
+
+def test_backoff_sets_the_first_delay(run, standin, folder):
+    standin.configure(fault="503", fault_count=2)
+    result = run(["generate", PROMPT, "--size", "1024x640", "--backoff", "0.3"])
+    assert result.rc == 0, result
+    first, second, third = request_times(standin)
+    assert 0.1 <= second - first < 1.5
+    assert third - second > second - first
+
+
+def test_quiet_hides_retry_warnings(run, standin, folder):
+    standin.configure(fault="503", fault_count=1)
+    result = run([*FAST, "-q"])
+    assert result.rc == 0, result
+    assert result.stderr == ""
+    assert result.lines == [NAME]
 
 
 def test_more_attempts_outlast_more_failures(run, standin, folder):
@@ -119,6 +149,23 @@ def test_429_retry_after_ms_wins_over_retry_after(run, standin, folder):
     assert result.rc == 0, result
     first, second = request_times(standin)
     assert 0.25 <= second - first < 10
+
+
+def test_429_retry_after_as_an_http_date_is_honoured(run, standin, folder):
+    when = email.utils.formatdate(time.time() + 2, usegmt=True)
+    standin.configure(fault="429", fault_count=1, retry_after=when)
+    result = run(FAST)
+    assert result.rc == 0, result
+    first, second = request_times(standin)
+    assert 0.9 <= second - first < 5
+
+
+def test_429_fractional_retry_after_is_honoured(run, standin, folder):
+    standin.configure(fault="429", fault_count=1, retry_after="1.2")
+    result = run(FAST)
+    assert result.rc == 0, result
+    first, second = request_times(standin)
+    assert second - first >= 1.1
 
 
 def test_429_without_a_delay_is_retried_with_backoff(run, standin, folder):
@@ -313,4 +360,28 @@ def test_sigint_exits_130_and_leaves_no_files(standin, folder):
     assert process.returncode == 130, stderr
     assert stdout == b""
     assert_no_key_leak(stderr.decode(errors="replace"), "stderr")
+    assert files_in(folder) == []
+
+
+def test_sigint_during_a_retry_wait_exits_130(standin, folder):
+    standin.configure(fault="429", retry_after="20")
+    process = subprocess.Popen([BIN, *FAST], cwd=folder, env=clean_env(standin),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 5
+        while standin.stats()["requests"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.5)
+        interrupted = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert time.monotonic() - interrupted < 3
+    assert process.returncode == 130, stderr
+    assert stdout == b""
+    assert standin.stats()["requests"] == 1
     assert files_in(folder) == []

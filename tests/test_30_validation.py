@@ -75,6 +75,13 @@ INVALID = [
      "--prompt"),
     ("prompt-over-1000-dalle2", ["--model", "dall-e-2", "--prompt", LONG_DALLE2],
      "--prompt"),
+    ("augmented-prompt-over-1000-dalle2", ["--model", "dall-e-2", "--prompt", "a" * 990,
+                                           "--scene", "kelp forest"], "--prompt"),
+    ("snapshot-gpt-image-2-not-multiple-of-16", [*P, "--model", "gpt-image-2-2026-04-21",
+                                                 "--size", "1000x1000"], "--size"),
+    ("gpt-image-1-mini-size-1024x640", [*P, "--model", "gpt-image-1-mini", "--size",
+                                        "1024x640"], "--size"),
+    ("n-equals-form", [*P, "--n=0"], "--n"),
     ("prompt-file-over-1000-dalle2", ["--model", "dall-e-2", "--prompt-file", "long.txt"],
      "prompt"),
     ("empty-prompt", ["--prompt", ""], "--prompt"),
@@ -201,6 +208,14 @@ def test_gpt_image_2_experimental_size_warns(run, standin, tmp_path):
     assert "--size" in result.stderr
     [request] = standin.requests
     assert request["body"]["size"] == "3840x2160"
+
+
+def test_the_gpt_image_2_snapshot_is_a_known_model(run, standin):
+    result = run(["generate", *P, "--model", "gpt-image-2-2026-04-21", "--size",
+                  "1024x640", "--no-save"])
+    assert result.rc == 0, result
+    assert "warning" not in result.stderr
+    assert standin.requests[0]["body"]["model"] == "gpt-image-2-2026-04-21"
 
 
 def test_gpt_image_2_standard_size_does_not_warn(run, standin):
