@@ -1,0 +1,46 @@
+/* Batch jobs: positional prompts, or a JSONL file where each line is a plain
+ * prompt or an object with a prompt, per-job overrides, an id and an output
+ * name (seed 004). Parsing is pure: text in, items or a line-numbered error
+ * out. */
+#ifndef IMAGEGEN_JOBFILE_H
+#define IMAGEGEN_JOBFILE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "params.h"
+#include "prompt.h"
+#include "util.h"
+
+struct batch_item {
+	size_t line;                 /* 1-based line in the file; 0 for arguments */
+	const char *prompt;          /* the user's prompt */
+	const char *id;              /* names the job's files; NULL if none */
+	const char *out;             /* a file name inside the output folder */
+	struct img_params params;    /* overrides; unset fields are NULL / -1 */
+	struct prompt_fields fields; /* overrides */
+	const char *style_text;      /* "style": vivid/natural or the field */
+	json_t *doc;                 /* owns the strings above (JSONL lines) */
+};
+
+struct batch_items {
+	struct batch_item *v;
+	size_t n;
+};
+#define BATCH_ITEMS_INIT { NULL, 0 }
+
+/* Appends one item per non-blank, non-# line of text. 0, or -1 with
+ * "line N: ..." in err (nothing is appended for the failing line). */
+int jobfile_parse(const char *text, size_t len, struct batch_items *items, struct buf *err);
+
+/* Appends an item for a prompt given on the command line (borrowed). */
+void jobfile_add_prompt(struct batch_items *items, const char *prompt);
+
+void batch_items_release(struct batch_items *items);
+
+/* Is name a plain file name that stays inside a folder: no separator, not
+ * "." or "..", not hidden, no control characters? */
+bool jobfile_safe_name(const char *name);
+
+#endif
