@@ -165,6 +165,25 @@ static bool never_exists(const char *path, const void *data)
 	return false;
 }
 
+/* Creates the output folders now: an image that cannot be saved must not
+ * be paid for. 0, or -1 with a message in err. */
+static int make_folders(const struct name_plan *plan, struct buf *err)
+{
+	for (size_t i = 0; i < plan->n; i++) {
+		char *dir = path_dirname(plan->paths[i]);
+		int rc = mkdir_p(dir);
+
+		if (rc || access(dir, W_OK | X_OK)) {
+			buf_addf(err, "%s: cannot write into folder '%s': %s",
+				 plan->explicit_names ? "--out" : "--out-dir", dir, strerror(errno));
+			free(dir);
+			return -1;
+		}
+		free(dir);
+	}
+	return 0;
+}
+
 int cli_finish_prepare(struct cli *c, const struct api_config *api, struct job *job,
 		       struct job_env *env, const struct name_request *names,
 		       char *prompt, const char *endpoint, json_t *body,
@@ -192,6 +211,8 @@ int cli_finish_prepare(struct cli *c, const struct api_config *api, struct job *
 		buf_addf(err, "OPENAI_API_KEY is not set (--dry-run works without it)");
 		goto cleanup;
 	}
+	if (!c->no_save && make_folders(&plan, err))
+		goto cleanup;
 	if (form && form->n) {
 		req.form = *form;
 		*form = (struct form)FORM_INIT;

@@ -54,8 +54,10 @@ static void start_ready(struct http_loop *l, int64_t now)
 	if (l->paused_until > now)
 		return;
 	while (l->waiting && l->running < l->max_running &&
-	       l->waiting->not_before <= now) {
+	       l->waiting->not_before <= now && l->next_launch <= now) {
 		struct http_xfer *x = l->waiting;
+		if (l->launch_interval)
+			l->next_launch = now + l->launch_interval;
 		l->waiting = x->next;
 		x->next = NULL;
 		if (curl_multi_add_handle(l->multi, x->easy) != CURLM_OK) {
@@ -130,10 +132,17 @@ static int poll_timeout(const struct http_loop *l, int64_t now)
 		int64_t at = l->waiting->not_before;
 		if (l->paused_until > at)
 			at = l->paused_until;
+		if (l->next_launch > at)
+			at = l->next_launch;
 		if (at - now < wait)
 			wait = at - now;
 	}
 	return wait < 0 ? 0 : (int)wait;
+}
+
+void http_loop_stop(struct http_loop *l)
+{
+	l->stopped = true;
 }
 
 int http_loop_run(struct http_loop *l)
@@ -147,12 +156,14 @@ int http_loop_run(struct http_loop *l)
 			abort_all(l);
 			return -1;
 		}
-		if (!interrupts)
-			start_ready(l, now_ms());
-		else
+		if (interrupts || l->stopped)
 			drop_waiting(l);
+		else
+			start_ready(l, now_ms());
 		curl_multi_perform(l->multi, &still);
 		drain(l);
+		if (l->tick)
+			l->tick(l->tick_data);
 		if (!l->waiting && !l->running)
 			break;
 		curl_multi_poll(l->multi, NULL, 0, poll_timeout(l, now_ms()), NULL);

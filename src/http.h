@@ -63,8 +63,13 @@ struct http_loop {
 	size_t running;
 	size_t max_running;
 	int64_t paused_until;          /* no launches before this (batch 429s) */
+	int64_t launch_interval;       /* ms between launches (--rpm); 0 = any */
+	int64_t next_launch;
+	bool stopped;                  /* launch nothing more (fail-fast, quota) */
 	volatile sig_atomic_t *interrupts;
 	bool graceful;                 /* first interrupt only stops launches */
+	void (*tick)(void *data);      /* called on every turn (progress display) */
+	void *tick_data;
 };
 
 int http_global_init(void);
@@ -74,6 +79,8 @@ int http_loop_init(struct http_loop *l, size_t max_running,
 		   volatile sig_atomic_t *interrupts);
 void http_loop_release(struct http_loop *l);
 void http_loop_add(struct http_loop *l, struct http_xfer *x);
+/* Launch nothing more: transfers not yet started end as aborted. */
+void http_loop_stop(struct http_loop *l);
 /* Runs until nothing waits or runs. Returns 0, or -1 when interrupted (every
  * unfinished transfer then ended with CURLE_ABORTED_BY_CALLBACK). */
 int http_loop_run(struct http_loop *l);

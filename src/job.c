@@ -203,8 +203,10 @@ static bool job_retry(struct job *job, const struct retry_hints *hints,
 		return false;
 	delay = retry_delay_ms(&env->retry, job->attempts - 1, hints, jitter(env),
 			       time(NULL));
-	warnf("%s; retrying in %.1f s (attempt %d of %ld)", reason, delay / 1000.0,
-	      job->attempts + 1, env->retry.max_attempts);
+	warnf("%s%s; retrying in %.1f s (attempt %d of %ld)", job->label ? job->label : "",
+	      reason, delay / 1000.0, job->attempts + 1, env->retry.max_attempts);
+	if (env->on_retry)
+		env->on_retry(job, job->xfer.status, delay);
 	discard_images(job);
 	scan_reset(&job->scan);
 	buf_reset(&job->errbody);
@@ -308,17 +310,22 @@ static void job_success(struct job *job)
 	json_t *data;
 	size_t count, usable;
 
-	if (scan_finish(&job->scan))
-		{ job_fail(job, "bad response: it ended inside a string"); return; }
+	if (scan_finish(&job->scan)) {
+		job_fail(job, "bad response: it ended inside a string");
+		return;
+	}
 	job->response = json_loadb(job->scan.residual.data, job->scan.residual.len, 0, &jerr);
 	if (!json_is_object(job->response)) {
 		buf_addf(&job->error, "bad response: not JSON (%s, line %d)", jerr.text, jerr.line);
-		{ job_fail(job, NULL); return; }
+		job_fail(job, NULL);
+		return;
 	}
 	data = json_object_get(job->response, "data");
 	count = json_array_size(data);
-	if (!json_is_array(data) || count == 0)
-		{ job_fail(job, "bad response: it holds no images"); return; }
+	if (!json_is_array(data) || count == 0) {
+		job_fail(job, "bad response: it holds no images");
+		return;
+	}
 	usage_parse(&job->usage, json_object_get(job->response, "usage"));
 	job->size = json_string_value(json_object_get(job->response, "size"));
 	usable = count < job->names.n ? count : job->names.n;
@@ -331,22 +338,29 @@ static void job_success(struct job *job)
 		json_t *url = json_object_get(item, "url");
 
 		if (!job->images[i].complete && json_string_length(b64) > 0 &&
-		    decode_kept(job, i, b64))
-			{ job_fail(job, NULL); return; }
+		    decode_kept(job, i, b64)) {
+			job_fail(job, NULL);
+			return;
+		}
 		if (!job->images[i].complete && !json_is_string(url)) {
 			buf_addf(&job->error, "bad response: image %zu has no data", i + 1);
-			{ job_fail(job, NULL); return; }
+			job_fail(job, NULL);
+			return;
 		}
-		if (job->images[i].complete && check_image(job, i))
-			{ job_fail(job, NULL); return; }
+		if (job->images[i].complete && check_image(job, i)) {
+			job_fail(job, NULL);
+			return;
+		}
 	}
 	for (size_t i = 0; i < usable; i++) {
 		json_t *url = json_object_get(json_array_get(data, i), "url");
 
 		if (!job->images[i].complete)
 			download_start(job, i, json_string_value(url));
-		else if (!job->env->no_save && commit_image(job, i))
-			{ job_fail(job, NULL); return; }
+		else if (!job->env->no_save && commit_image(job, i)) {
+			job_fail(job, NULL);
+			return;
+		}
 	}
 	if (!job->pending_downloads)
 		job_finish(job);
@@ -355,6 +369,12 @@ static void job_success(struct job *job)
 static char *transport_reason(const struct http_xfer *x, CURLcode rc)
 {
 	return xasprintf("%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+}
+
+static void env_answer(struct job *job, const struct http_xfer *x)
+{
+	if (job->env->on_answer)
+		job->env->on_answer(job, x);
 }
 
 static void job_done(struct http_xfer *x, CURLcode rc)
@@ -366,21 +386,27 @@ static void job_done(struct http_xfer *x, CURLcode rc)
 	job->last_status = x->status;
 	if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		job->state = JOB_INTERRUPTED;
-		{ job_fail(job, "interrupted"); return; }
-	}
-	if (rc != CURLE_OK) {
-		if (job->body_failed)
-			{ job_fail(job, NULL); return; }
-		reason = transport_reason(x, rc);
-		if (!(http_retryable(rc) && job_retry(job, NULL, reason)))
-			buf_addf(&job->error, "request failed: %s", reason);
-		free(reason);
-		if (job->error.len)
-			job_fail(job, NULL);
+		job_fail(job, "interrupted");
 		return;
 	}
-	if (x->status >= 200 && x->status < 300)
-		{ job_success(job); return; }
+	if (rc != CURLE_OK) {
+		if (job->body_failed) {
+			job_fail(job, NULL);   /* our side stopped it: the reason is set */
+			return;
+		}
+		reason = transport_reason(x, rc);
+		if (!http_retryable(rc) || !job_retry(job, NULL, reason)) {
+			buf_addf(&job->error, "request failed: %s", reason);
+			job_fail(job, NULL);
+		}
+		free(reason);
+		return;
+	}
+	env_answer(job, x);
+	if (x->status >= 200 && x->status < 300) {
+		job_success(job);
+		return;
+	}
 	api_error_parse(&job->apierr, x->status, job->errbody.data, job->errbody.len,
 			x->resp.request_id);
 	hints.retry_after_ms = x->resp.retry_after_ms;
@@ -429,13 +455,15 @@ static void download_done(struct http_xfer *x, CURLcode rc)
 	if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		job->state = JOB_INTERRUPTED;
 		afile_abort(&im->file);
-		{ download_finish(im); return; }
+		download_finish(im);
+		return;
 	}
 	if (rc == CURLE_OK && x->status == 200) {
 		im->complete = true;
 		if (check_image(job, im->index) || (!job->env->no_save && commit_image(job, im->index)))
 			afile_abort(&im->file);
-		{ download_finish(im); return; }
+		download_finish(im);
+		return;
 	}
 	reason = rc != CURLE_OK ? transport_reason(x, rc)
 				: xasprintf("HTTP %ld", x->status);

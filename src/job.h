@@ -33,6 +33,11 @@ struct job_env {
 	bool force;                /* explicit names may be replaced */
 	void (*on_saved)(struct job *job, size_t index, const char *path);
 	void (*on_finished)(struct job *job);
+	/* Every HTTP answer to an API request, before the job acts on it. */
+	void (*on_answer)(struct job *job, const struct http_xfer *x);
+	/* A retry was scheduled delay_ms from now after an answer of status
+	 * (0 for a connection error). */
+	void (*on_retry)(struct job *job, long status, long delay_ms);
 	void *data;
 	unsigned int seed;         /* jitter */
 };
@@ -74,6 +79,7 @@ struct job_image {
 
 struct job {
 	size_t index;
+	const char *label;         /* "job 3: " in messages, or NULL; borrowed */
 	char *prompt;              /* the prompt as sent; owned */
 	struct img_params params;
 	struct job_request req;
