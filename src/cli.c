@@ -307,8 +307,8 @@ static int run_job(struct job *job, const struct cli *c, struct http_loop *loop)
 	return EXIT_FAILED;
 }
 
-static void setup_env(struct job_env *env, const struct cli *c, struct http_loop *loop,
-		      const struct api_config *api, struct single_run *run)
+void cli_job_env(struct job_env *env, const struct cli *c, struct http_loop *loop,
+		 const struct api_config *api, void *data)
 {
 	env->loop = loop;
 	env->api = api;
@@ -316,9 +316,32 @@ static void setup_env(struct job_env *env, const struct cli *c, struct http_loop
 	env->no_save = c->no_save;
 	env->keep_response = c->json;
 	env->force = c->force;
-	env->on_saved = on_saved;
-	env->data = run;
+	env->data = data;
 	env->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+}
+
+int cli_parse(struct cli *c, const struct opt *opts, const char *usage,
+	      const char *about, int argc, char **argv)
+{
+	struct buf err = BUF_INIT;
+	int rc = -1;
+
+	switch (opt_parse(opts, argc, argv, &c->words, &err)) {
+	case OPT_HELP:
+		opt_help(stdout, usage, about, opts);
+		rc = EXIT_OK;
+		break;
+	case OPT_ERROR:
+		msg_setup(false);
+		errorf("%s", err.data);
+		rc = EXIT_USAGE;
+		break;
+	case OPT_OK:
+		msg_setup(c->quiet);
+		break;
+	}
+	buf_release(&err);
+	return rc;
 }
 
 int cli_run_single(const struct cli_command *cmd, struct cli *c, int argc, char **argv)
@@ -332,20 +355,9 @@ int cli_run_single(const struct cli_command *cmd, struct cli *c, int argc, char 
 	int rc;
 
 	memset(&job, 0, sizeof(job));
-	switch (opt_parse(cmd->opts, argc, argv, &c->words, &err)) {
-	case OPT_HELP:
-		opt_help(stdout, cmd->usage, cmd->about, cmd->opts);
-		rc = EXIT_OK;
+	rc = cli_parse(c, cmd->opts, cmd->usage, cmd->about, argc, argv);
+	if (rc != -1)
 		goto cleanup;
-	case OPT_ERROR:
-		msg_setup(false);
-		errorf("%s", err.data);
-		rc = EXIT_USAGE;
-		goto cleanup;
-	case OPT_OK:
-		break;
-	}
-	msg_setup(c->quiet);
 	if (cli_api_config(c, &api, &err)) {
 		errorf("%s", err.data);
 		rc = EXIT_USAGE;
@@ -356,7 +368,8 @@ int cli_run_single(const struct cli_command *cmd, struct cli *c, int argc, char 
 		rc = EXIT_FAILED;
 		goto cleanup;
 	}
-	setup_env(&env, c, &loop, &api, &run);
+	cli_job_env(&env, c, &loop, &api, &run);
+	env.on_saved = on_saved;
 	rc = cmd->prepare(c, &api, &job, &env, &err);
 	if (rc == EXIT_USAGE)
 		errorf("%s", err.data);

@@ -48,6 +48,9 @@ struct cli {
 	OPT_GROUP("Prompt (from --prompt, --prompt-file, the words after the options, or standard input)"), \
 	OPT_STRING('p', "prompt", &(c)->prompt, "TEXT", "the prompt"), \
 	OPT_STRING(0, "prompt-file", &(c)->prompt_file, "FILE", "read the prompt from FILE ('-' = standard input)"), \
+	OPT_CLI_FIELDS(c)
+
+#define OPT_CLI_FIELDS(c) \
 	OPT_STRING(0, "use-case", &(c)->fields.use_case, "TEXT", "augmentation: what the image is for"), \
 	OPT_STRING(0, "scene", &(c)->fields.scene, "TEXT", "augmentation: scene or backdrop"), \
 	OPT_STRING(0, "subject", &(c)->fields.subject, "TEXT", "augmentation: the subject"), \
@@ -83,6 +86,9 @@ struct cli {
 	OPT_BOOL('f', "force", &(c)->force, "overwrite an existing --out file"), \
 	OPT_BOOL(0, "no-save", &(c)->no_save, "write no files"), \
 	OPT_BOOL(0, "json", &(c)->json, "print the API response JSON on stdout (paths go to stderr)"), \
+	OPT_CLI_DRY_QUIET(c)
+
+#define OPT_CLI_DRY_QUIET(c) \
 	OPT_BOOL(0, "dry-run", &(c)->dry_run, "print the request and output paths; send nothing"), \
 	OPT_BOOL('q', "quiet", &(c)->quiet, "print only errors on stderr")
 
@@ -95,6 +101,15 @@ struct cli {
 	OPT_SECONDS(0, "backoff", &(c)->backoff, "SECONDS", 0, 600, "first retry delay, doubling up to 8 s (default 0.5)")
 
 void cli_release(struct cli *c);
+
+/* Parses argv into c; prints help or the usage error. Returns -1 to go on,
+ * or the exit status. Sets up messages (quiet, colour). */
+int cli_parse(struct cli *c, const struct opt *opts, const char *usage,
+	      const char *about, int argc, char **argv);
+
+/* The job environment of a run from the options. */
+void cli_job_env(struct job_env *env, const struct cli *c, struct http_loop *loop,
+		 const struct api_config *api, void *data);
 
 /* Settles --style: vivid/natural set the API parameter, other text becomes
  * the style field of the prompt. */

@@ -16,6 +16,8 @@ static const struct command {
 	{ "generate", cmd_generate, "generate images from a prompt" },
 	{ "edit", cmd_edit, "edit images with a prompt (up to 16 inputs, a mask)" },
 	{ "variation", cmd_variation, "make variations of an image (dall-e-2)" },
+	{ "batch", cmd_batch, "generate many images at once, resumable (alias generate-batch)" },
+	{ "generate-batch", cmd_batch, NULL },
 };
 
 static void usage(FILE *out)
@@ -24,7 +26,8 @@ static void usage(FILE *out)
 	      "Generate and edit images with the OpenAI Images API or any compatible server.\n\n"
 	      "Commands:\n", out);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].help);
+		if (commands[i].help)
+			fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].help);
 	fputs("\nRun 'imagegen COMMAND --help' for a command's options.\n"
 	      "Environment: OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_ORG_ID, "
 	      "OPENAI_PROJECT_ID, NO_COLOR.\n"

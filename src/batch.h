@@ -1,0 +1,55 @@
+/* A batch's plan: each job's merged parameters, prompt, request body,
+ * output names and request hash, and which jobs an earlier run already did.
+ * Everything here happens before the first request is sent. */
+#ifndef IMAGEGEN_BATCH_H
+#define IMAGEGEN_BATCH_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "cli.h"
+#include "job.h"
+#include "jobfile.h"
+#include "manifest.h"
+
+#define BATCH_ENDPOINT "images/generations"
+
+struct batch_job {
+	struct job job;              /* first: a struct job * is a struct batch_job * */
+	const struct batch_item *item;
+	struct img_params params;    /* CLI defaults with the item's overrides */
+	char *sent;                  /* the prompt as sent */
+	json_t *body;
+	char *key;                   /* manifest key: the id, or "#N" */
+	char *hash;
+	char *label;                 /* "job N: " */
+	struct name_plan names;
+	bool resumed;                /* done by an earlier run: not sent */
+	json_t *earlier;             /* its manifest entry (borrowed) */
+};
+
+struct batch_plan {
+	struct batch_job *jobs;
+	size_t n;
+	char *dir;
+};
+#define BATCH_PLAN_INIT { NULL, 0, NULL }
+
+/* Builds every job from the items with c's options as defaults, validating
+ * each (a message "line N: ..." or "prompt N: ..." in err on the first bad
+ * one), and plans the output folder and names. 0 or -1. */
+int batch_plan(struct batch_plan *plan, const struct batch_items *items,
+	       struct cli *c, struct buf *err);
+
+/* Marks the jobs a manifest shows done with the same request (unless force). */
+void batch_resume(struct batch_plan *plan, const struct manifest *m, bool force);
+
+/* Plans the output names of the jobs still to do: "NN-slug.ext", "<id>.ext"
+ * or the job's "out", inside the folder; a name taken by another file gets
+ * the next free one, unless --force (then names are fixed and replaced).
+ * 0, or -1 when two jobs would share names. */
+int batch_name_files(struct batch_plan *plan, const struct cli *c, struct buf *err);
+
+void batch_plan_release(struct batch_plan *plan);
+
+#endif

@@ -1,0 +1,457 @@
+/* imagegen batch: many generation jobs at once on one curl multi loop,
+ * rate-limit aware, resumable from its manifest, never paying twice. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "commands.h"
+#include "msg.h"
+#include "progress.h"
+#include "request.h"
+
+static const char usage[] =
+	"imagegen batch [options] PROMPT...\n"
+	"       imagegen batch [options] --input jobs.jsonl";
+static const char about[] =
+	"Generate many images at once. Each prompt (or JSONL line) is a job; jobs run\n"
+	"concurrently, wait out rate limits together and resume where they stopped:\n"
+	"running the same command again sends only the jobs not yet done.";
+
+#define DEFAULT_CONCURRENCY 5
+#define JOBFILE_MAX (64L * 1024 * 1024)
+
+struct batch_run {
+	struct cli *cli;
+	const char *input;
+	long concurrency;
+	long rpm;
+	int fail_fast;
+	struct batch_plan plan;
+	struct manifest manifest;
+	struct http_loop loop;
+	struct progress progress;
+	size_t images;
+	size_t successes;        /* since the last cut in concurrency */
+	int64_t last_cut;
+	const char *stop_reason; /* why launching stopped (quota, --fail-fast) */
+};
+
+static struct batch_job *as_batch_job(struct job *job)
+{
+	return (struct batch_job *)job;
+}
+
+/* ---- reading the jobs ---- */
+
+static int read_items(struct batch_run *run, struct batch_items *items, struct buf *err)
+{
+	struct buf text = BUF_INIT;
+	int rc = -1;
+
+	if (!run->input) {
+		for (size_t i = 0; i < run->cli->words.n; i++)
+			jobfile_add_prompt(items, run->cli->words.v[i]);
+		if (!items->n)
+			buf_addf(err, "no jobs: give prompts or --input FILE");
+		return items->n ? 0 : -1;
+	}
+	if (run->cli->words.n) {
+		buf_addf(err, "--input: give jobs in the file or as words, not both");
+		return -1;
+	}
+	if (!strcmp(run->input, "-") ? read_all_fd(STDIN_FILENO, JOBFILE_MAX, &text)
+				     : read_file(run->input, JOBFILE_MAX, &text)) {
+		buf_addf(err, "--input: cannot read '%s': %s", run->input, strerror(errno));
+		goto cleanup;
+	}
+	if (jobfile_parse(text.data ? text.data : "", text.len, items, err))
+		goto cleanup;
+	if (!items->n) {
+		buf_addf(err, "--input: '%s' holds no jobs", run->input);
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	buf_release(&text);
+	return rc;
+}
+
+/* ---- output ---- */
+
+static json_t *job_json(const struct batch_job *bj, size_t index, const char *status)
+{
+	const struct job *job = &bj->job;
+	json_t *o = json_object(), *files = json_array();
+
+	json_object_set_new(o, "index", json_integer((json_int_t)index + 1));
+	if (bj->item->id)
+		json_object_set_new(o, "id", json_string(bj->item->id));
+	json_object_set_new(o, "prompt", json_string(bj->item->prompt));
+	json_object_set_new(o, "status", json_string(status));
+	if (bj->resumed) {
+		json_object_set(o, "files", json_object_get(bj->earlier, "files"));
+		json_object_set(o, "usage", json_object_get(bj->earlier, "usage"));
+		json_decref(files);
+		return o;
+	}
+	for (size_t i = 0; i < job->names.n; i++)
+		if (job->saved && job->saved[i])
+			json_array_append_new(files, json_string(job->saved[i]));
+	json_object_set_new(o, "files", files);
+	if (job->usage.present)
+		json_object_set_new(o, "usage", json_pack("{s:I,s:I,s:I}",
+			"input_tokens", (json_int_t)job->usage.input,
+			"output_tokens", (json_int_t)job->usage.output,
+			"total_tokens", (json_int_t)job->usage.total));
+	else
+		json_object_set_new(o, "usage", json_null());
+	json_object_set_new(o, "error", job->error.len ? json_string(job->error.data) : json_null());
+	json_object_set_new(o, "attempts", json_integer(job->attempts));
+	return o;
+}
+
+static const char *status_of(const struct batch_job *bj)
+{
+	switch (bj->job.state) {
+	case JOB_DONE:
+		return "done";
+	case JOB_FAILED:
+		return "failed";
+	case JOB_INTERRUPTED:
+		return bj->job.attempts ? "interrupted" : "not sent";
+	default:
+		return bj->resumed ? "done" : "not sent";
+	}
+}
+
+static void print_json_line(json_t *o)
+{
+	json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* ---- callbacks from the jobs ---- */
+
+static void on_saved(struct job *job, size_t index, const char *path)
+{
+	struct batch_run *run = job->env->data;
+
+	(void)index;
+	run->images++;
+	if (run->cli->json)
+		return;
+	progress_clear(&run->progress);
+	printf("%s\n", path);
+	fflush(stdout);
+}
+
+static void record(struct batch_run *run, struct batch_job *bj, size_t index)
+{
+	struct buf err = BUF_INIT;
+	json_t *entry = job_json(bj, index, status_of(bj));
+
+	json_object_set_new(entry, "hash", json_string(bj->hash));
+	json_object_del(entry, "status");
+	json_object_set_new(entry, "state", json_string(status_of(bj)));
+	if (manifest_put(&run->manifest, bj->key, entry, &err)) {
+		progress_clear(&run->progress);
+		warnf("%s", err.data);
+	}
+	buf_release(&err);
+}
+
+static void on_finished(struct job *job)
+{
+	struct batch_run *run = job->env->data;
+	struct batch_job *bj = as_batch_job(job);
+	size_t index = (size_t)(bj - run->plan.jobs);
+
+	if (job->state == JOB_DONE) {
+		run->progress.done++;
+		run->progress.tokens += job->usage.total;
+		/* Additive increase after a cut: one more slot per window of successes. */
+		if (++run->successes >= run->loop.max_running &&
+		    run->loop.max_running < (size_t)run->concurrency) {
+			run->loop.max_running++;
+			run->successes = 0;
+		}
+	} else if (job->state == JOB_FAILED) {
+		run->progress.failed++;
+		progress_clear(&run->progress);
+		errorf("%s%s", bj->label, job->error.data);
+		if (job->apierr.code && !strcmp(job->apierr.code, "insufficient_quota")) {
+			run->stop_reason = "the account is out of quota; the remaining jobs were not sent";
+			http_loop_stop(&run->loop);
+		} else if (run->fail_fast && !run->stop_reason) {
+			run->stop_reason = "--fail-fast: stopped after the first failure";
+			http_loop_stop(&run->loop);
+		}
+	}
+	if (job->state != JOB_INTERRUPTED || job->attempts)
+		record(run, bj, index);
+	if (run->cli->json) {
+		json_t *o = job_json(bj, index, status_of(bj));
+		print_json_line(o);
+		json_decref(o);
+	}
+}
+
+/* A 429 pauses every launch until the server's time and halves the number
+ * in flight (at most once a second); successes win the slots back. */
+static void on_retry(struct job *job, long status, long delay_ms)
+{
+	struct batch_run *run = job->env->data;
+	int64_t now = now_ms();
+
+	if (status != 429)
+		return;
+	if (run->loop.paused_until < now + delay_ms)
+		run->loop.paused_until = now + delay_ms;
+	if (now - run->last_cut >= 1000 && run->loop.max_running > 1) {
+		run->loop.max_running = (run->loop.max_running + 1) / 2;
+		run->last_cut = now;
+	}
+	run->successes = 0;
+}
+
+/* "1s", "6m0s", "250ms", "1.5s" (the API's reset format) in ms, or -1. */
+static long parse_duration(const char *s)
+{
+	double total = 0;
+
+	if (!s || !*s)
+		return -1;
+	while (*s) {
+		char *end;
+		double v = strtod(s, &end);
+		if (end == s)
+			return -1;
+		if (!strncmp(end, "ms", 2))
+			total += v, end += 2;
+		else if (*end == 'h')
+			total += v * 3600000, end++;
+		else if (*end == 'm')
+			total += v * 60000, end++;
+		else if (*end == 's' || !*end)
+			total += v * 1000, end += *end == 's';
+		else
+			return -1;
+		s = end;
+	}
+	return (long)total;
+}
+
+/* Pace before the limit is hit: no requests left means wait for the reset. */
+static void on_answer(struct job *job, const struct http_xfer *x)
+{
+	struct batch_run *run = job->env->data;
+	long remaining, reset;
+
+	if (!x->resp.remaining_requests ||
+	    opt_parse_long(x->resp.remaining_requests, 0, 1e12, &remaining) || remaining > 0)
+		return;
+	reset = parse_duration(x->resp.reset_requests);
+	if (reset > 0 && reset <= 60000 && run->loop.paused_until < now_ms() + reset)
+		run->loop.paused_until = now_ms() + reset;
+}
+
+static void on_tick(void *data)
+{
+	struct batch_run *run = data;
+
+	run->progress.running = run->loop.running;
+	progress_draw(&run->progress, false);
+}
+
+/* ---- the run ---- */
+
+static void print_dry_run(struct batch_run *run, const struct api_config *api)
+{
+	char *url = request_url(api, BATCH_ENDPOINT);
+
+	for (size_t i = 0; i < run->plan.n; i++) {
+		struct batch_job *bj = &run->plan.jobs[i];
+		if (bj->resumed) {
+			if (!run->cli->json)
+				printf("# job %zu: done by an earlier run, not sent\n", i + 1);
+			continue;
+		}
+		if (!run->cli->json)
+			printf("# job %zu%s%s\n", i + 1, bj->item->id ? ": " : "",
+			       bj->item->id ? bj->item->id : "");
+		request_print_dry_run(stdout, api, url, bj->body, NULL, &bj->names, false,
+				      run->cli->json);
+		if (!run->cli->json)
+			putchar('\n');
+	}
+	free(url);
+}
+
+static void start_jobs(struct batch_run *run, struct job_env *env)
+{
+	for (size_t i = 0; i < run->plan.n; i++) {
+		struct batch_job *bj = &run->plan.jobs[i];
+		struct job_request req = { request_url(env->api, BATCH_ENDPOINT),
+					   json_dumps(bj->body, JSON_COMPACT), FORM_INIT };
+
+		if (bj->resumed) {
+			if (run->cli->json) {
+				json_t *o = job_json(bj, i, "done");
+				json_object_set_new(o, "resumed", json_true());
+				print_json_line(o);
+				json_decref(o);
+			}
+			continue;
+		}
+		job_init(&bj->job, env, i, bj->sent, &bj->params, &req, &bj->names);
+		bj->sent = NULL;
+		bj->job.label = bj->label;
+		if (job_start(&bj->job))
+			errorf("%s%s", bj->label, bj->job.error.data);
+	}
+}
+
+static int summarize(struct batch_run *run, int64_t started)
+{
+	size_t resumed = 0, not_sent = 0;
+
+	progress_clear(&run->progress);
+	for (size_t i = 0; i < run->plan.n; i++) {
+		resumed += run->plan.jobs[i].resumed;
+		not_sent += !run->plan.jobs[i].resumed && run->plan.jobs[i].job.state == JOB_INTERRUPTED &&
+			    !run->plan.jobs[i].job.attempts;
+	}
+	notef("done: %zu image%s from %zu of %zu jobs in %.1f s, %ld tokens%s", run->images,
+	      run->images == 1 ? "" : "s", run->progress.done, run->plan.n,
+	      (now_ms() - started) / 1000.0, run->progress.tokens,
+	      resumed ? "" : "");
+	if (resumed)
+		notef("%zu job%s done by an earlier run (not sent again)", resumed,
+		      resumed == 1 ? "" : "s");
+	notef("folder: %s", run->plan.dir);
+	if (run->stop_reason)
+		errorf("%s", run->stop_reason);
+	if (run->progress.failed) {
+		errorf("%zu job%s failed:", run->progress.failed, run->progress.failed == 1 ? "" : "s");
+		for (size_t i = 0; i < run->plan.n; i++)
+			if (run->plan.jobs[i].job.state == JOB_FAILED)
+				errdetailf("%s%s", run->plan.jobs[i].label, run->plan.jobs[i].job.error.data);
+	}
+	if (not_sent)
+		notef("%zu job%s not sent; run the same command again to finish", not_sent,
+		      not_sent == 1 ? "" : "s");
+	if (cli_interrupts)
+		return EXIT_INTERRUPTED;
+	return run->progress.failed || run->stop_reason ? EXIT_FAILED : EXIT_OK;
+}
+
+static int run_batch(struct batch_run *run, const struct api_config *api)
+{
+	struct job_env env = { 0 };
+	int64_t started = now_ms();
+
+	cli_job_env(&env, run->cli, &run->loop, api, run);
+	env.keep_response = false;
+	env.on_saved = on_saved;
+	env.on_finished = on_finished;
+	env.on_retry = on_retry;
+	env.on_answer = on_answer;
+	run->loop.graceful = true;
+	run->loop.tick = on_tick;
+	run->loop.tick_data = run;
+	if (run->rpm > 0)
+		run->loop.launch_interval = (60000 + run->rpm - 1) / run->rpm;
+	run->progress.total = run->plan.n;
+	run->progress.started_ms = started;
+	run->progress.enabled = isatty(STDERR_FILENO) && !msg_quiet();
+	for (size_t i = 0; i < run->plan.n; i++)
+		if (run->plan.jobs[i].resumed)
+			run->progress.total--;
+	notef("batch: %zu job%s, %ld at a time, into %s", run->progress.total,
+	      run->progress.total == 1 ? "" : "s", run->concurrency, run->plan.dir);
+	start_jobs(run, &env);
+	http_loop_run(&run->loop);
+	return summarize(run, started);
+}
+
+/* Everything before the first request. Returns -1 to run, or an exit status. */
+static int prepare(struct batch_run *run, struct batch_items *items,
+		   const struct api_config *api, struct buf *err)
+{
+	struct cli *c = run->cli;
+
+	cli_settle_style(c);
+	if (read_items(run, items, err) || batch_plan(&run->plan, items, c, err) ||
+	    manifest_load(&run->manifest, run->plan.dir, err))
+		return EXIT_USAGE;
+	batch_resume(&run->plan, &run->manifest, c->force);
+	if (batch_name_files(&run->plan, c, err))
+		return EXIT_USAGE;
+	if (c->dry_run) {
+		print_dry_run(run, api);
+		return EXIT_OK;
+	}
+	if (!api->key) {
+		buf_addf(err, "OPENAI_API_KEY is not set (--dry-run works without it)");
+		return EXIT_USAGE;
+	}
+	if (mkdir_p(run->plan.dir) || access(run->plan.dir, W_OK | X_OK)) {
+		buf_addf(err, "--out-dir: cannot write into '%s': %s", run->plan.dir, strerror(errno));
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+int cmd_batch(int argc, char **argv)
+{
+	struct cli c = CLI_INIT;
+	struct batch_run run = { .cli = &c, .concurrency = DEFAULT_CONCURRENCY };
+	struct opt opts[] = {
+		OPT_GROUP("Jobs"),
+		OPT_STRING(0, "input", &run.input, "FILE", "JSONL jobs, one per line ('-' = standard input)"),
+		OPT_INT(0, "concurrency|workers", &run.concurrency, "N", 1, 100, "requests in flight at once (default 5)"),
+		OPT_INT(0, "rpm", &run.rpm, "N", 1, 100000, "at most N requests a minute (your tier's limit)"),
+		OPT_BOOL(0, "fail-fast", &run.fail_fast, "stop launching after the first failed job"),
+		OPT_GROUP("Prompt fields (defaults for every job)"),
+		OPT_CLI_FIELDS(&c),
+		OPT_CLI_PARAMS(&c),
+		OPT_GROUP("Output"),
+		OPT_STRING(0, "out-dir|output-dir|output", &c.out_dir, "DIR", "save into DIR (default: named from the prompts)"),
+		OPT_BOOL('f', "force", &c.force, "redo every job and replace its files"),
+		OPT_BOOL(0, "json", &c.json, "print one JSON object per job per line on stdout"),
+		OPT_CLI_DRY_QUIET(&c),
+		OPT_CLI_CONNECTION(&c),
+		OPT_END(),
+	};
+	struct batch_items items = BATCH_ITEMS_INIT;
+	struct api_config api = { 0 };
+	struct buf err = BUF_INIT;
+	int rc = cli_parse(&c, opts, usage, about, argc, argv);
+
+	if (rc != -1)
+		goto cleanup;
+	if (cli_api_config(&c, &api, &err) ||
+	    http_loop_init(&run.loop, (size_t)run.concurrency, &cli_interrupts)) {
+		rc = EXIT_USAGE;
+		errorf("%s", err.len ? err.data : "cannot start the HTTP engine");
+		goto cleanup;
+	}
+	rc = prepare(&run, &items, &api, &err);
+	if (rc == EXIT_USAGE)
+		errorf("%s", err.data);
+	if (rc == -1)
+		rc = run_batch(&run, &api);
+	http_loop_release(&run.loop);
+cleanup:
+	batch_plan_release(&run.plan);
+	manifest_release(&run.manifest);
+	batch_items_release(&items);
+	cli_api_release(&api);
+	cli_release(&c);
+	buf_release(&err);
+	return rc;
+}
