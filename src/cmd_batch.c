@@ -121,7 +121,7 @@ static const char *status_of(const struct batch_job *bj)
 	case JOB_FAILED:
 		return "failed";
 	case JOB_INTERRUPTED:
-		return bj->job.attempts ? "interrupted" : "not sent";
+		return bj->job.xfer.launches ? "interrupted" : "not sent";
 	default:
 		return bj->resumed ? "done" : "not sent";
 	}
@@ -191,7 +191,7 @@ static void on_finished(struct job *job)
 			http_loop_stop(&run->loop);
 		}
 	}
-	if (job->state != JOB_INTERRUPTED || job->attempts)
+	if (job->xfer.launches)
 		record(run, bj, index);
 	if (run->cli->json) {
 		json_t *o = job_json(bj, index, status_of(bj));
@@ -322,8 +322,7 @@ static int summarize(struct batch_run *run, int64_t started)
 	progress_clear(&run->progress);
 	for (size_t i = 0; i < run->plan.n; i++) {
 		resumed += run->plan.jobs[i].resumed;
-		not_sent += !run->plan.jobs[i].resumed && run->plan.jobs[i].job.state == JOB_INTERRUPTED &&
-			    !run->plan.jobs[i].job.attempts;
+		not_sent += !run->plan.jobs[i].resumed && !run->plan.jobs[i].job.xfer.launches;
 	}
 	notef("done: %zu image%s from %zu of %zu jobs in %.1f s, %ld tokens%s", run->images,
 	      run->images == 1 ? "" : "s", run->progress.done, run->plan.n,

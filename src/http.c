@@ -65,6 +65,7 @@ static void start_ready(struct http_loop *l, int64_t now)
 			continue;
 		}
 		x->running = true;
+		x->launches++;
 		x->next = l->active;
 		l->active = x;
 		l->running++;

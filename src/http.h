@@ -54,6 +54,7 @@ struct http_xfer {
 	void *owner;
 	struct http_xfer *next;       /* in the waiting or the active list */
 	bool running;
+	unsigned launches;            /* times it was sent */
 };
 
 struct http_loop {
