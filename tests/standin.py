@@ -42,6 +42,19 @@ their first 100 and "...(N chars)"; for multipart bodies it is the text fields b
 "content_type", "size", "sha256"}, ...] in order, and `raw` is the body with each file's
 bytes replaced by "<N bytes>".  Unparseable bodies record body None.
 
+Faults (the `fault` knob, the first `fault_count` requests): "500", "502", "503",
+"quota", "moderation", "400" and "429" answer that error; "reset" resets the connection;
+"slow" waits slow_seconds first; "truncate" sends half of the body (or of the stream);
+"invalid_json" sends a broken body (a stream: like stream_malformed); "invalid_b64" puts
+non-base64 in every b64_json.  The stream faults apply to streaming requests only (others
+are answered normally and do not count): "stream_split" writes each event in tiny pieces
+(inside field names, after "data:", in the base64, between CR and LF; odd-numbered events
+end lines in CRLF), "stream_crlf" ends every line in CRLF, "stream_error" sends one partial
+image then an `error` event and closes, "stream_truncated" closes after the first image's
+partial images (at least one), "stream_malformed" cuts the data of the first completed
+event in half (not JSON), "stream_comments" adds ": keep-alive" comment blocks between
+events and `id:` fields and a comment line inside each event.
+
 Streams: each image i of n gets its partial images (partial_image_index 0..k-1, counted
 anew for each image), then its completed event; usage on the first completed event
 counts the input tokens and that image's output tokens, later ones only their own output
@@ -774,7 +787,9 @@ def _fit_edge(dimensions):
 def _edit(body, model, images, mask):
     """The Generation of a checked edit."""
     first = images[0]
-    auto = _fit_edge(first.dimensions) if first.decoded else (1024, 1024)
+    auto = (1024, 1024)  # dall-e-2 has no "auto": the schema's default
+    if first.decoded and not model.startswith("dall-e"):
+        auto = _fit_edge(first.dimensions)
     identities = tuple(image.identity for image in images)
     if mask is not None:
         identities += ("mask:" + mask.identity,)
@@ -1001,19 +1016,23 @@ def _encode(image, image_format, compression):
     return buffer.getvalue()
 
 
-def estimate_usage(generation):
-    """Plausible ImageGenUsage: text tokens from the prompt's words, image tokens
-    from pixels and quality."""
+def estimate_usage(generation, images=None, count_input=True):
+    """Plausible ImageGenUsage: text tokens from the prompt's words, input image
+    tokens from the inputs of an edit, output image tokens from pixels and quality.
+    `images` output images (default: n); input tokens only when count_input."""
     text_tokens = max(1, math.ceil(len(generation.prompt.split()) * 4 / 3))
+    input_images = generation.input_image_tokens
+    if not count_input:
+        text_tokens = input_images = 0
     scale = generation.width * generation.height / (1024 * 1024)
     per_image = round(TOKENS_PER_1024_SQUARE[generation.reported_quality] * scale)
-    image_tokens = max(1, per_image) * generation.n
+    image_tokens = max(1, per_image) * (generation.n if images is None else images)
     return {
-        "input_tokens": text_tokens,
-        "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": 0},
+        "input_tokens": text_tokens + input_images,
+        "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": input_images},
         "output_tokens": image_tokens,
         "output_tokens_details": {"image_tokens": image_tokens, "text_tokens": 0},
-        "total_tokens": text_tokens + image_tokens,
+        "total_tokens": text_tokens + input_images + image_tokens,
     }
 
 
@@ -1032,6 +1051,125 @@ def images_response(generation, items):
             usage=estimate_usage(generation),
         )
     return response
+
+
+# ---------------------------------------------------------------------------
+# Streams (Server-Sent Events)
+
+STREAM_EVENT_PREFIX = {"generation": "image_generation", "edit": "image_edit"}
+
+
+def render_partial(final, step, steps, image_format, compression):
+    """Partial image `step` of `steps`: the final picture pixelated, coarser for
+    earlier steps, in the same size and format."""
+    with Image.open(io.BytesIO(final)) as image:
+        image.load()
+        factor = 2 ** (steps - step + 1)
+        width, height = image.size
+        coarse = image.resize((max(1, width // factor), max(1, height // factor)),
+                              Image.BILINEAR).resize((width, height), Image.NEAREST)
+    return _encode(coarse, image_format, compression)
+
+
+def stream_events(generation, finals, partials):
+    """The events of a stream as (event name, payload) pairs: for each image i, the
+    partial images partials[i] (indexes from 0), then its completed event.  Only the
+    first completed event counts input tokens, so the usages add up."""
+    prefix = STREAM_EVENT_PREFIX[generation.kind]
+    common = {
+        "created_at": int(time.time()),
+        "size": f"{generation.width}x{generation.height}",
+        "quality": generation.reported_quality,
+        "background": "transparent" if generation.transparent else "opaque",
+        "output_format": generation.image_format,
+    }
+    events = []
+    for i, final in enumerate(finals):
+        for j, partial in enumerate(partials[i]):
+            events.append((f"{prefix}.partial_image", {
+                "type": f"{prefix}.partial_image",
+                "b64_json": base64.b64encode(partial).decode("ascii"),
+                **common, "partial_image_index": j}))
+        events.append((f"{prefix}.completed", {
+            "type": f"{prefix}.completed",
+            "b64_json": base64.b64encode(final).decode("ascii"),
+            **common, "usage": estimate_usage(generation, images=1, count_input=i == 0)}))
+    return events
+
+
+def stream_error_event(request_id):
+    return ("error", {"type": "error", "error": {
+        "type": "server_error", "code": "server_error", "param": None,
+        "message": "The server had an error while processing your request. Sorry about "
+                   f"that! You can retry your request, or contact us through our help "
+                   f"center if the error persists. (Please include the request ID "
+                   f"{request_id} in your message.)"}})
+
+
+def sse_block(name, data, newline="\n", event_id=None, comment=None):
+    """One event, ended by a blank line: [id:] event: [: comment] data:."""
+    lines = [] if event_id is None else [f"id: {event_id}"]
+    lines.append(f"event: {name}")
+    if comment is not None:
+        lines.append(f": {comment}")
+    lines.append(f"data: {data}")
+    return (newline.join(lines) + newline * 2).encode("utf-8")
+
+
+def awkward_cuts(block):
+    """Where the stream_split fault cuts an event: inside field names, right after
+    the colons, around and in the middle of the base64, between CR and LF and after
+    every line end."""
+    cuts = set()
+    for marker in (b"event:", b"data:", b"id:"):
+        at = block.find(marker)
+        if at >= 0:
+            cuts.update((at + 2, at + len(marker), at + len(marker) + 2))
+    key = block.find(b'"b64_json":"')
+    if key >= 0:
+        start = key + len(b'"b64_json":"')
+        end = block.find(b'"', start)
+        middle = (start + end) // 2
+        cuts.update((key + 4, start, start + 1, middle, middle + 1, end - 1, end))
+    for match in re.finditer(rb"\r\n|\n", block):
+        cuts.update((match.start() + 1, match.end()))
+    return sorted(cut for cut in cuts if 0 < cut < len(block))
+
+
+def split_block(block):
+    """The pieces of an event for the stream_split fault."""
+    bounds = [0, *awkward_cuts(block), len(block)]
+    return [block[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+def stream_blocks(events, fault):
+    """Serialise events as the fault (or None) wants them."""
+    blocks = []
+    for index, (name, payload) in enumerate(events):
+        if fault == "invalid_b64" and "b64_json" in payload:
+            payload = {**payload, "b64_json": INVALID_B64}
+        data = json.dumps(payload, separators=(",", ":"))
+        if fault == "stream_malformed" and name.endswith(".completed") and not any(
+                n.endswith(".completed") for n, _ in events[:index]):
+            data = data[: len(data) // 2]  # the first completed event: not JSON
+        if fault == "stream_comments":
+            keep_alive = b": keep-alive\n\n" if index else b""
+            blocks.append(keep_alive + sse_block(name, data, event_id=str(index),
+                                                 comment="stand-in progress"))
+        elif fault == "stream_crlf" or (fault == "stream_split" and index % 2):
+            blocks.append(sse_block(name, data, "\r\n"))
+        else:
+            blocks.append(sse_block(name, data))
+    if fault == "truncate":  # half of the whole stream, cut wherever that falls
+        budget = sum(map(len, blocks)) // 2
+        cut = []
+        for block in blocks:
+            cut.append(block[:budget])
+            budget -= len(cut[-1])
+            if budget <= 0:
+                break
+        blocks = cut
+    return blocks
 
 
 # ---------------------------------------------------------------------------
@@ -1091,7 +1229,7 @@ def redact_key(key):
 
 @dataclass
 class Verdict:
-    """What admit() decided for one generation request."""
+    """What admit() decided for one request."""
 
     fault: Optional[str] = None
     retry_after: Optional[str] = None  # set when the rpm window refused the request
@@ -1194,17 +1332,23 @@ class Standin:
 
     # -- used by the request handler
 
-    def record(self, method, path, headers, raw):
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
+    def record(self, method, path, headers, raw, form=None):
+        """Keep a request; `form` is its parsed multipart body, if it has one."""
+        if isinstance(form, Form):
+            body, text = form.recording(), form.skeleton()
+        else:
+            try:
+                body = _shorten_data_urls(json.loads(raw)) if raw else None
+            except ValueError:
+                body = None
+            text = raw[:RAW_BODY_LIMIT].decode("utf-8", errors="replace")
         entry = {
             "method": method,
             "path": path,
             "headers": {name.lower(): value for name, value in headers.items()},
+            "content_type": headers.get("Content-Type"),
             "body": body,
-            "raw": raw[:RAW_BODY_LIMIT].decode("utf-8", errors="replace"),
+            "raw": text[:RAW_BODY_LIMIT],
             "time": time.time(),
         }
         with self._lock:
@@ -1226,16 +1370,18 @@ class Standin:
         if seconds > 0:
             self._stopping.wait(seconds)
 
-    def admit(self, config):
-        """Apply the rpm window, then the configured fault, then fail_rate."""
+    def admit(self, config, streaming=False):
+        """Apply the rpm window, then the configured fault, then fail_rate.  The
+        stream faults apply to (and are counted by) streaming requests only."""
         now = time.monotonic()
+        applies = streaming or config.fault not in STREAM_FAULTS
         with self._lock:
             self._prune_window(now)
             if config.rpm_limit is not None and len(self._window) >= config.rpm_limit:
                 wait = self._window[0] + RPM_WINDOW_SECONDS - now
                 return Verdict("429", retry_after=str(max(1, math.ceil(wait))))
             self._window.append(now)
-            if config.fault is not None and self._faults_left != 0:
+            if config.fault is not None and self._faults_left != 0 and applies:
                 if self._faults_left > 0:
                     self._faults_left -= 1
                 return Verdict(config.fault)
@@ -1260,14 +1406,14 @@ class Standin:
 
     def image(self, generation, index):
         """The encoded bytes of image `index` of a generation, cached."""
-        key = (generation.prompt, index, generation.width, generation.height,
+        key = (generation.seed(index), generation.width, generation.height,
                generation.image_format, generation.transparent,
                generation.output_compression)
         with self._lock:
             if key in self._image_cache:
                 self._image_cache.move_to_end(key)
                 return self._image_cache[key]
-        data = render_image(f"{index}:{generation.prompt}", generation.width,
+        data = render_image(generation.seed(index), generation.width,
                             generation.height, generation.image_format,
                             generation.transparent, generation.output_compression)
         with self._lock:
@@ -1286,6 +1432,18 @@ class Standin:
             return self._files.get(file_id)
 
 
+def _shorten_data_urls(value):
+    """A JSON value with each long data: URL cut to its start and its length."""
+    if isinstance(value, dict):
+        return {key: _shorten_data_urls(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shorten_data_urls(item) for item in value]
+    if (isinstance(value, str) and value.startswith("data:")
+            and len(value) > RECORDED_DATA_URL_CHARS):
+        return f"{value[:RECORDED_DATA_URL_CHARS]}...({len(value)} chars)"
+    return value
+
+
 def _put_bounded(cache, key, value, limit):
     cache[key] = value
     while len(cache) > limit:
@@ -1294,6 +1452,24 @@ def _put_bounded(cache, key, value, limit):
 
 # ---------------------------------------------------------------------------
 # HTTP
+
+
+def _generation_request(raw, content_type, form):
+    return parse_generation(parse_json_body(raw))
+
+
+def _variation_request(raw, content_type, form):
+    return parse_variation(form)
+
+
+# API paths (after /v1) and the function that checks each one's request: called with
+# the raw body, the Content-Type header and the parsed multipart form (or None, or
+# the ApiError parsing it raised); returns a Generation or raises ApiError.
+ENDPOINTS = {
+    "/images/generations": _generation_request,
+    "/images/edits": parse_edit,
+    "/images/variations": _variation_request,
+}
 
 
 class _Server(ThreadingHTTPServer):
@@ -1375,9 +1551,18 @@ class _Handler(BaseHTTPRequestHandler):
             return self._control(method, path[len("/_control/"):], raw)
         if method == "GET" and path.startswith("/files/"):
             return self._download(path[len("/files/"):])
-        self.standin.record(method, self.path, self.headers, raw)
-        if (method, path) == ("POST", API_PREFIX + "/images/generations"):
-            return self._generation(raw)
+        content_type = self.headers.get("Content-Type")
+        form = None
+        if method == "POST" and is_multipart(content_type):
+            try:
+                form = parse_multipart(raw, content_type)
+            except ApiError as error:
+                form = error
+        self.standin.record(method, self.path, self.headers, raw, form)
+        parse = ENDPOINTS.get(path[len(API_PREFIX):]) if path.startswith(API_PREFIX) \
+            else None
+        if method == "POST" and parse is not None:
+            return self._serve(functools.partial(parse, raw, content_type, form))
         self._send_api_error(ApiError(404, f"Invalid URL ({method} {path})"))
 
     def _control(self, method, action, raw):
@@ -1404,34 +1589,35 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_api_error(ApiError(404, "File not found."))
         self._send(200, data, content_type="image/png")
 
-    # -- POST /v1/images/generations
+    # -- POST /v1/images/generations, /v1/images/edits, /v1/images/variations
 
-    def _generation(self, raw):
+    def _serve(self, parse):
         # The request stops counting as in flight before its answer is written, so a
         # client that starts its next request on receiving this one is never seen
         # overlapping it: peak_inflight never overstates the client's concurrency.
+        # A stream counts again while it sends all but its last event.
         with self.standin.inflight():
-            reply = self._generation_reply(raw, self.standin.config)
+            reply = self._reply(parse, self.standin.config)
         reply()
 
-    def _generation_reply(self, raw, config):
-        """Do the work of a generation request; return a function that answers it."""
+    def _reply(self, parse, config):
+        """Do the work of an image request (`parse()` checks it and returns its
+        Generation); return a function that answers it."""
         standin = self.standin
         standin.sleep(config.latency)
         try:
             self._check_key(config.key)
-            generation = parse_generation(parse_json_body(raw))
-            if generation.stream:
-                raise ApiError(501, "The stand-in does not implement streaming.",
-                               type_="server_error")
+            generation = parse()
         except ApiError as error:
             return functools.partial(self._send_api_error, error)
-        verdict = standin.admit(config)
+        verdict = standin.admit(config, streaming=generation.stream)
         if verdict.fault == "slow":
             standin.sleep(config.slow_seconds)
         elif verdict.fault is not None:
             return self._fault_reply(verdict, config, generation)
         headers = standin.ratelimit_headers(config) if config.ratelimit_headers else []
+        if generation.stream:
+            return self._stream_reply(generation, config, headers)
         return functools.partial(self._send_json, 200, self._images(generation), headers)
 
     def _check_key(self, key):
@@ -1467,6 +1653,9 @@ class _Handler(BaseHTTPRequestHandler):
             error = rate_limit_error(limit, retry_after, config.retry_after_ms)
         elif fault == "reset":
             return self._abort_connection
+        elif generation.stream:  # the other faults, in a stream's way
+            fault = {"invalid_json": "stream_malformed"}.get(fault, fault)
+            return self._stream_reply(generation, config, headers, fault)
         elif fault == "truncate":
             body = json.dumps(self._images(generation)).encode("utf-8")
             return functools.partial(self._send_truncated, body, headers)
@@ -1478,6 +1667,52 @@ class _Handler(BaseHTTPRequestHandler):
             return functools.partial(self._send_json, 200,
                                      images_response(generation, items), headers)
         return functools.partial(self._send_api_error, error, headers)
+
+    def _stream_reply(self, generation, config, headers, fault=None):
+        """Render the images now (in flight); return a function that streams them."""
+        finals = [self.standin.image(generation, i) for i in range(generation.n)]
+        steps = generation.partial_images
+        if fault in ("stream_error", "stream_truncated"):
+            finals, steps = finals[:1], max(1, steps)  # image 0's partials, no more
+        partials = [[render_partial(final, step, steps, generation.image_format,
+                                    generation.output_compression)
+                     for step in range(steps)] for final in finals]
+        events = stream_events(generation, finals, partials)
+        if fault == "stream_error":
+            events = [events[0], stream_error_event(self.request_id)]
+        elif fault == "stream_truncated":
+            events = events[:steps]
+        return functools.partial(self._send_stream, stream_blocks(events, fault), headers,
+                                 config.stream_interval, fault == "stream_split")
+
+    def _send_stream(self, blocks, headers, interval, split):
+        """200 text/event-stream, no Content-Length, the connection closed after the
+        last event; `interval` seconds between events."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        self.send_header("x-request-id", self.request_id)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.close_connection = True
+        # Small writes leave at once: the client sees each event (or piece) apart.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.standin.inflight():
+            for block in blocks[:-1]:
+                self._write_block(block, split)
+                self.standin.sleep(interval)
+        if blocks:
+            self._write_block(blocks[-1], split)
+
+    def _write_block(self, block, split):
+        if not split:
+            self.wfile.write(block)
+            return
+        for piece in split_block(block):
+            self.wfile.write(piece)
+            self.standin.sleep(SPLIT_PAUSE)
 
     def _send_truncated(self, body, headers):
         """Promise the whole body, send half of it, hang up."""

@@ -275,8 +275,21 @@ def test_null_means_default(standin):
     assert len(reply.json()["data"]) == 1
 
 
-def test_streaming_is_refused_as_not_implemented(standin):
-    assert small(standin, stream=True).status == 501
+def test_streaming_answers_with_server_sent_events(standin):
+    """The stream forms and faults are tested in test_01_standin_edits.py."""
+    reply = small(standin, stream=True)
+    assert reply.status == 200
+    assert reply.headers["Content-Type"].startswith("text/event-stream")
+    assert "Content-Length" not in reply.headers
+    assert reply.body.startswith(b"event: image_generation.completed\ndata: {")
+    assert reply.body.endswith(b"\n\n")
+
+
+def test_streaming_is_refused_for_dalle(standin):
+    reply = call(standin.url + "/images/generations",
+                 {"model": "dall-e-2", "prompt": "x", "stream": True})
+    assert reply.status == 400
+    assert reply.error()["param"] == "stream"
 
 
 # --- dall-e models
