@@ -3,6 +3,7 @@
 #   make           build build/imagegen
 #   make test      deps, build, unit tests (cmocka) and integration tests (pytest)
 #   make demo      deps, build, then generate images against the bundled stand-in
+#   make bench     batch benchmarks against the stand-in (bench/RESULTS.md)
 #   make install   install (honours PREFIX and DESTDIR)
 
 PREFIX ?= /usr/local
@@ -10,7 +11,7 @@ DESTDIR ?=
 BUILD ?= build
 PYTHON ?= /usr/bin/python3
 
-.PHONY: all build deps test unit integration demo install uninstall clean
+.PHONY: all build deps test unit integration demo bench install clean
 
 all: build
 
@@ -36,6 +37,10 @@ test: deps
 demo: deps
 	@$(MAKE) --no-print-directory build
 	@./scripts/demo.sh $(BUILD)/imagegen
+
+bench: deps
+	@$(MAKE) --no-print-directory build
+	$(PYTHON) bench/bench_batch.py --bin $(BUILD)/imagegen
 
 install: build
 	meson configure $(BUILD) --prefix=$(PREFIX)

@@ -53,6 +53,17 @@ static int emit(struct scan *s, const char *decoded, const char *raw, size_t len
 	return s->keep ? keep_bytes(s, raw, len) : 0;
 }
 
+/* The first quote or backslash at or after i (len when none): memchr is
+ * vectorised, and base64 text holds neither for megabytes at a time. */
+static size_t next_special(const char *p, size_t i, size_t len)
+{
+	const char *quote = memchr(p + i, '"', len - i);
+	size_t end = quote ? (size_t)(quote - p) : len;
+	const char *slash = memchr(p + i, '\\', end - i);
+
+	return slash ? (size_t)(slash - p) : end;
+}
+
 /* Inside a diverted value: pass base64 runs on, undo the escapes JSON allows
  * in base64 text ("\/" and line breaks), stop before the closing quote.
  * Returns the bytes consumed; *rc is -1 on failure. */
@@ -72,9 +83,7 @@ static size_t divert(struct scan *s, const char *p, size_t len, int *rc)
 			i++;
 			continue;
 		}
-		size_t run = i;
-		while (run < len && p[run] != '"' && p[run] != '\\')
-			run++;
+		size_t run = next_special(p, i, len);
 		if (run > i && emit(s, p + i, p + i, run - i))
 			return *rc = -1, run;
 		i = run;

@@ -23,7 +23,8 @@ Both expose a control API that needs no key and is not recorded:
     GET  /_control/config    the current config
     POST /_control/reset     default config, no recorded requests
     GET  /_control/requests  the recorded requests
-    GET  /_control/stats     {"requests": N, "inflight": N, "peak_inflight": N}
+    GET  /_control/stats     {"requests": N, "inflight": N, "peak_inflight": N,
+                              "statuses": {"200": N, "429": N, ...}}
 
 Knobs (see Config): latency, fault, fault_count, slow_seconds, retry_after,
 retry_after_ms, should_retry, ratelimit_headers, rpm_limit, fail_rate, fail_seed,
@@ -98,7 +99,7 @@ RAW_BODY_LIMIT = 64 * 1024
 MAX_EDGE = 8192  # protects the stand-in, not an API rule: any smaller WxH is honoured
 RPM_WINDOW_SECONDS = 60.0
 DEFAULT_RPM_LIMIT = 50  # reported in rate-limit headers when rpm_limit is not set
-IMAGE_CACHE_ENTRIES = 32
+IMAGE_CACHE_ENTRIES = 256  # a benchmark's distinct prompts must fit, or drawing dominates
 FILE_STORE_ENTRIES = 256
 MAX_EDIT_IMAGES = 16
 GPT_IMAGE_FILE_LIMIT = 50 * 1024 * 1024   # each edit input, GPT image models
@@ -141,7 +142,10 @@ class Config:
     retry_after_ms: Optional[str] = None
     should_retry: Optional[str] = None  # "true"/"false": x-should-retry on faults
     ratelimit_headers: bool = False   # rate-limit headers on successes too
-    rpm_limit: Optional[int] = None   # requests per sliding minute, then 429
+    rpm_limit: Optional[int] = None   # requests per minute, then 429
+    rpm_mode: str = "window"          # "window": a sliding minute; "bucket": a
+                                      # token bucket refilled evenly (rpm/60 per
+                                      # second, holding at most one second's worth)
     fail_rate: float = 0.0            # fraction of requests that answer 500
     fail_seed: int = 0
     stream_interval: float = 0.05     # seconds between the events of a stream
@@ -204,6 +208,12 @@ def _positive(value):
     return number
 
 
+def _rpm_mode(value):
+    if value not in ("window", "bucket"):
+        raise ValueError(f"rpm_mode must be window or bucket, got {value!r}")
+    return value
+
+
 KNOB_CONVERTERS = {
     "key": str,
     "latency": _seconds,
@@ -215,6 +225,7 @@ KNOB_CONVERTERS = {
     "should_retry": _optional(_bool_header),
     "ratelimit_headers": _truth,
     "rpm_limit": _optional(_positive),
+    "rpm_mode": _rpm_mode,
     "fail_rate": _fraction,
     "fail_seed": _integer,
     "stream_interval": _seconds,
@@ -1301,8 +1312,9 @@ class Standin:
                 self._faults_left = self._config.fault_count
             if "fail_rate" in converted or "fail_seed" in converted:
                 self._random = random.Random(self._config.fail_seed)
-            if "rpm_limit" in converted:
+            if "rpm_limit" in converted or "rpm_mode" in converted:
                 self._window.clear()
+                self._bucket = None
 
     def reset(self):
         """Back to the default config; forget recorded requests and counters."""
@@ -1311,6 +1323,8 @@ class Standin:
             self._faults_left = self._config.fault_count
             self._random = random.Random(self._config.fail_seed)
             self._window = deque()
+            self._bucket = None
+            self._statuses = {}
             self._recorded = []
             self._peak_inflight = self._inflight
 
@@ -1328,7 +1342,13 @@ class Standin:
     def stats(self):
         with self._lock:
             return {"requests": len(self._recorded), "inflight": self._inflight,
-                    "peak_inflight": self._peak_inflight}
+                    "peak_inflight": self._peak_inflight,
+                    "statuses": {str(k): v for k, v in sorted(self._statuses.items())}}
+
+    def count_status(self, status):
+        """Tally an answer's status (for benchmarks: how many 429s)."""
+        with self._lock:
+            self._statuses[status] = self._statuses.get(status, 0) + 1
 
     # -- used by the request handler
 
@@ -1376,11 +1396,18 @@ class Standin:
         now = time.monotonic()
         applies = streaming or config.fault not in STREAM_FAULTS
         with self._lock:
-            self._prune_window(now)
-            if config.rpm_limit is not None and len(self._window) >= config.rpm_limit:
-                wait = self._window[0] + RPM_WINDOW_SECONDS - now
-                return Verdict("429", retry_after=str(max(1, math.ceil(wait))))
-            self._window.append(now)
+            if config.rpm_limit is not None and config.rpm_mode == "bucket":
+                tokens = self._refill(config, now)
+                if tokens < 1:
+                    wait = (1 - tokens) * 60.0 / config.rpm_limit
+                    return Verdict("429", retry_after=str(max(1, math.ceil(wait))))
+                self._bucket = (tokens - 1, now)
+            else:
+                self._prune_window(now)
+                if config.rpm_limit is not None and len(self._window) >= config.rpm_limit:
+                    wait = self._window[0] + RPM_WINDOW_SECONDS - now
+                    return Verdict("429", retry_after=str(max(1, math.ceil(wait))))
+                self._window.append(now)
             if config.fault is not None and self._faults_left != 0 and applies:
                 if self._faults_left > 0:
                     self._faults_left -= 1
@@ -1389,9 +1416,25 @@ class Standin:
                 return Verdict("500")
         return Verdict()
 
+    def _refill(self, config, now):
+        """The bucket's tokens now (call with the lock held)."""
+        capacity = max(1.0, config.rpm_limit / 60.0)
+        if self._bucket is None:
+            return capacity
+        tokens, then = self._bucket
+        return min(capacity, tokens + (now - then) * config.rpm_limit / 60.0)
+
     def ratelimit_headers(self, config):
         now = time.monotonic()
         limit = config.rpm_limit or DEFAULT_RPM_LIMIT
+        if config.rpm_limit is not None and config.rpm_mode == "bucket":
+            with self._lock:
+                tokens = self._refill(config, now)
+            capacity = max(1.0, limit / 60.0)
+            reset_ms = (capacity - tokens) * 60000.0 / limit
+            return [("x-ratelimit-limit-requests", str(limit)),
+                    ("x-ratelimit-remaining-requests", str(int(tokens))),
+                    ("x-ratelimit-reset-requests", f"{math.ceil(reset_ms)}ms")]
         with self._lock:
             self._prune_window(now)
             used = len(self._window)
@@ -1518,6 +1561,8 @@ class _Handler(BaseHTTPRequestHandler):
         return b"".join(chunks)
 
     def _send_head(self, status, content_type, length, headers=()):
+        if self.path.startswith(API_PREFIX):
+            self.server.standin.count_status(status)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(length))

@@ -564,7 +564,8 @@ def test_peak_inflight_equals_the_client_concurrency(standin):
     for thread in threads:
         thread.join()
     assert statuses == [200] * 9
-    assert standin.stats() == {"requests": 9, "inflight": 0, "peak_inflight": 3}
+    assert standin.stats() == {"requests": 9, "inflight": 0, "peak_inflight": 3,
+                               "statuses": {"200": 9}}
 
 
 def test_connection_is_kept_alive_across_requests(standin):
@@ -587,7 +588,8 @@ def test_control_api_over_http(standin):
     assert small(standin).status == 503
     assert small(standin).status == 200
     stats = control(standin, "stats").json()
-    assert stats == {"requests": 2, "inflight": 0, "peak_inflight": 1}
+    assert stats == {"requests": 2, "inflight": 0, "peak_inflight": 1,
+                     "statuses": {"200": 1, "503": 1}}
     recorded = control(standin, "requests").json()
     assert [r["body"]["prompt"] for r in recorded] == ["a small picture"] * 2
     assert control(standin, "config", {"nonsense": 1}).status == 400
