@@ -102,7 +102,7 @@ def valid_images(folder):
 
 def scenario(standin, binary, name, jobs, knobs, extra, ideal):
     env = {**os.environ, "OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": standin.url}
-    with tempfile.TemporaryDirectory() as work:
+    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMPDIR")) as work:
         jobfile = Path(work) / "jobs.txt"
         jobfile.write_text("\n".join(jobs) + "\n")
         # Warm the stand-in's image cache so its drawing time is not measured.

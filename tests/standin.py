@@ -1642,14 +1642,18 @@ class _Handler(BaseHTTPRequestHandler):
         # overlapping it: peak_inflight never overstates the client's concurrency.
         # A stream counts again while it sends all but its last event.
         with self.standin.inflight():
-            reply = self._reply(parse, self.standin.config)
+            config = self.standin.config
+            started = time.monotonic()
+            reply = self._reply(parse, config)
+            # The work is done up front so the answer leaves at `latency`, however
+            # many requests finish sleeping at the same moment.
+            self.standin.sleep(config.latency - (time.monotonic() - started))
         reply()
 
     def _reply(self, parse, config):
         """Do the work of an image request (`parse()` checks it and returns its
         Generation); return a function that answers it."""
         standin = self.standin
-        standin.sleep(config.latency)
         try:
             self._check_key(config.key)
             generation = parse()
@@ -1663,7 +1667,8 @@ class _Handler(BaseHTTPRequestHandler):
         headers = standin.ratelimit_headers(config) if config.ratelimit_headers else []
         if generation.stream:
             return self._stream_reply(generation, config, headers)
-        return functools.partial(self._send_json, 200, self._images(generation), headers)
+        body = json.dumps(self._images(generation)).encode("utf-8")
+        return functools.partial(self._send, 200, body, headers=headers)
 
     def _check_key(self, key):
         authorization = self.headers.get("Authorization")
