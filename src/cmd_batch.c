@@ -247,7 +247,8 @@ static long parse_duration(const char *s)
 
 /* Pace before the limit is hit: a successful answer that states the
  * account's request limit sets the launch pace to it (never faster than
- * --rpm), and one that says no requests remain pauses launches briefly. */
+ * --rpm); without a stated limit, an answer saying no requests remain pauses
+ * launches until the reset. */
 static void on_answer(struct job *job, const struct http_xfer *x)
 {
 	struct batch_run *run = job->env->data;
@@ -260,14 +261,13 @@ static void on_answer(struct job *job, const struct http_xfer *x)
 		int64_t interval = (60000 + limit - 1) / limit;
 		if (interval > run->loop.launch_interval)
 			run->loop.launch_interval = interval;
+		return;
 	}
 	if (!x->resp.remaining_requests ||
 	    opt_parse_long(x->resp.remaining_requests, 0, 1e12, &remaining) || remaining > 0)
 		return;
 	reset = parse_duration(x->resp.reset_requests);
-	if (reset > run->loop.launch_interval)
-		reset = run->loop.launch_interval;
-	if (reset > 0 && run->loop.paused_until < now_ms() + reset)
+	if (reset > 0 && reset <= 60000 && run->loop.paused_until < now_ms() + reset)
 		run->loop.paused_until = now_ms() + reset;
 }
 

@@ -30,7 +30,8 @@ static int prepare(struct cli *c, const struct api_config *api, struct job *job,
 		goto cleanup;
 	}
 	params_apply_defaults(&c->params, OP_VARIATION);
-	if (params_validate(&c->params, OP_VARIATION, NULL, err, &warn) ||
+	if (cli_format_from_out(c, err) ||
+	    params_validate(&c->params, OP_VARIATION, NULL, err, &warn) ||
 	    input_inspect(&image, "--image", c->images.v[0], err) ||
 	    input_check_set(&image, 1, NULL, c->params.model, OP_VARIATION, err))
 		goto cleanup;

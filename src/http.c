@@ -56,8 +56,11 @@ static void start_ready(struct http_loop *l, int64_t now)
 	while (l->waiting && l->running < l->max_running &&
 	       l->waiting->not_before <= now && l->next_launch <= now) {
 		struct http_xfer *x = l->waiting;
+		/* Slots follow each other exactly: a late wake-up does not push
+		 * every later launch back. */
 		if (l->launch_interval)
-			l->next_launch = now + l->launch_interval;
+			l->next_launch = (l->next_launch + l->launch_interval > now
+					  ? l->next_launch : now) + l->launch_interval;
 		l->waiting = x->next;
 		x->next = NULL;
 		if (curl_multi_add_handle(l->multi, x->easy) != CURLM_OK) {

@@ -163,6 +163,11 @@ static int check_mask(const struct input *first, const struct input *mask, struc
 		buf_addf(err, "--mask '%s': must be a PNG (it is %s)", mask->arg, mask->format);
 		return -1;
 	}
+	if (mask->size >= INPUT_MASK_MAX_BYTES) {
+		buf_addf(err, "--mask '%s': %lld bytes; a mask must be under 4 MB",
+			 mask->arg, mask->size);
+		return -1;
+	}
 	if (mask->kind == INPUT_FILE && !mask->has_alpha) {
 		buf_addf(err, "--mask '%s': needs an alpha channel (transparent areas mark "
 			 "where to edit)", mask->arg);
@@ -238,6 +243,9 @@ char *input_data_url(const struct input *in, bool preview, struct buf *err)
 	const char *mime = sniff_mime(in->format);
 	char *url;
 
+	if (in->kind == INPUT_DATA_URL && preview)
+		return xasprintf("%.*s...(%zu characters)", (int)(strchr(in->arg, ',') - in->arg + 1),
+				 in->arg, strlen(in->arg));
 	if (in->kind == INPUT_DATA_URL)
 		return xstrdup(in->arg);
 	if (preview) {

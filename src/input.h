@@ -13,6 +13,7 @@
 #define INPUT_MAX_IMAGES 16
 #define INPUT_MAX_BYTES (50LL * 1024 * 1024)
 #define INPUT_DALLE2_MAX_BYTES (4LL * 1024 * 1024)
+#define INPUT_MASK_MAX_BYTES (4LL * 1024 * 1024)
 
 enum input_kind {
 	INPUT_FILE,
