@@ -19,9 +19,22 @@ from standin import Standin  # noqa: E402  (needs the path above)
 
 # A distinctive key: if any part of the tool ever prints it, the helper notices.
 KEY = "sk-test-imagegen-SECRET-5f3c9a7e21d04b6b"
-BIN = os.environ.get("IMAGEGEN_BIN", "/work/main/build/imagegen")
-SPEC_PATH = Path(os.environ.get(
-    "IMAGEGEN_SPEC", "/work/shared/reference/openai-images-openapi.json"))
+REPO = Path(TESTS_DIR).parent
+BIN = os.environ.get("IMAGEGEN_BIN", str(REPO / "build" / "imagegen"))
+
+
+def _find_spec():
+    """The API reference beside the project (../shared), or where IMAGEGEN_SPEC says."""
+    candidates = [os.environ.get("IMAGEGEN_SPEC"),
+                  REPO.parent / "shared" / "reference" / "openai-images-openapi.json",
+                  "/work/shared/reference/openai-images-openapi.json"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    raise RuntimeError("cannot find openai-images-openapi.json; set IMAGEGEN_SPEC")
+
+
+
 
 # Temp files of the atomic writer are hidden dot-files: `.NAME.tmp-XXXXXX`.
 TEMP_FILE = re.compile(r"^\..*\.tmp-.*")
@@ -135,5 +148,5 @@ def run(standin, tmp_path):
 
 @pytest.fixture(scope="session")
 def spec():
-    with open(SPEC_PATH, encoding="utf-8") as stream:
+    with open(_find_spec(), encoding="utf-8") as stream:
         return json.load(stream)
