@@ -44,6 +44,7 @@ bench: deps
 
 install: build
 	meson configure $(BUILD) --prefix=$(PREFIX)
+	ninja -C $(BUILD)
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
 
 clean:

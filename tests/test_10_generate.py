@@ -5,7 +5,6 @@ request bodies checked against the API spec."""
 import base64
 import hashlib
 import io
-import json
 import os
 import pty
 import select
@@ -15,7 +14,7 @@ import time
 import pytest
 from PIL import Image
 
-from conftest import BIN, ESCAPE, KEY, clean_env, files_in, temp_files
+from conftest import BIN, ESCAPE, KEY, clean_env, files_in
 
 SMALL = ["--size", "1024x640"]  # the fewest pixels gpt-image-2 takes: a quick image
 SLUG = "a-cute-baby-sea-otter"
@@ -212,6 +211,21 @@ def test_a_derived_name_in_an_out_dir_with_prefix_never_overwrites(run, tmp_path
     assert digest(tmp_path / "d" / "hero.png") == before
 
 
+def test_concurrent_runs_never_overwrite_each_others_derived_names(standin, tmp_path):
+    """Both runs pick their name while the other is still waiting for its reply."""
+    standin.configure(latency=0.5)
+    processes = [subprocess.Popen([BIN, "generate", OTTER, *SMALL, "-q"], cwd=tmp_path,
+                                  env=clean_env(standin), stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for _ in range(3)]
+    outputs = [p.communicate(timeout=30) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0], outputs
+    paths = sorted(out.decode().strip() for out, _ in outputs)
+    assert paths == sorted([f"{SLUG}.png", f"{SLUG}-2.png", f"{SLUG}-3.png"])
+    assert files_in(tmp_path) == sorted(paths)
+    assert standin.stats()["requests"] == 3
+
+
 def test_an_existing_out_file_is_refused_before_any_request(run, standin, tmp_path):
     (tmp_path / "keep.png").write_bytes(b"precious")
     result = run(["generate", OTTER, *SMALL, "--out", "keep.png"])
@@ -233,10 +247,15 @@ def test_an_existing_numbered_out_file_is_refused_before_any_request(run, standi
     assert standin.requests == []
 
 
-def test_an_out_dir_that_cannot_be_created_is_refused_before_the_request(run, standin,
-                                                                          tmp_path):
+@pytest.mark.parametrize("args", [["--out-dir", "taken"], ["--out-dir", "taken/sub"],
+                                  ["--out", "taken/x.png"]],
+                         ids=["out-dir-is-a-file", "out-dir-under-a-file",
+                              "out-under-a-file"])
+def test_an_output_folder_that_cannot_exist_is_refused_before_the_request(
+        run, standin, tmp_path, args):
+    """Sending first would pay for an image that cannot be saved."""
     (tmp_path / "taken").write_text("a file, not a folder")
-    result = run(["generate", OTTER, *SMALL, "--out-dir", "taken"])
+    result = run(["generate", OTTER, *SMALL, *args])
     assert result.rc == 2, result
     assert "taken" in result.stderr
     assert standin.requests == []

@@ -3,7 +3,6 @@ and delays, errors that must not be retried, broken answers, timeouts and Ctrl-C
 After each run no temp file may remain and no final name may hold a partial image."""
 
 import email.utils
-import os
 import re
 import signal
 import subprocess
@@ -12,7 +11,7 @@ import time
 import pytest
 from PIL import Image
 
-from conftest import BIN, KEY, assert_no_key_leak, clean_env, files_in, temp_files
+from conftest import BIN, assert_no_key_leak, clean_env, files_in, temp_files
 
 PROMPT = "a lighthouse at dusk"
 NAME = "a-lighthouse-at-dusk.png"
