@@ -44,6 +44,8 @@ void cli_settle_style(struct cli *c)
 {
 	static const char *const api_styles[] = { "vivid", "natural", NULL };
 
+	if (c->params.partial_images != -1)
+		c->params.stream = 1;
 	if (!c->style_text)
 		return;
 	if (one_of(c->style_text, api_styles))
@@ -316,6 +318,7 @@ void cli_job_env(struct job_env *env, const struct cli *c, struct http_loop *loo
 	env->no_save = c->no_save;
 	env->keep_response = c->json;
 	env->force = c->force;
+	env->keep_partials = c->keep_partials;
 	env->data = data;
 	env->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
 }

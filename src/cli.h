@@ -30,6 +30,7 @@ struct cli {
 	int json;
 	int dry_run;
 	int quiet;
+	int keep_partials;
 	/* connection */
 	const char *base_url;
 	double timeout;
@@ -76,7 +77,9 @@ struct cli {
 	OPT_STRING(0, "moderation", &(c)->params.moderation, "M", "low|auto"), \
 	OPT_STRING(0, "response-format", &(c)->params.response_format, "F", "url|b64_json (dall-e only)"), \
 	OPT_STRING(0, "user", &(c)->params.user, "ID", "end-user id for abuse monitoring"), \
-	OPT_STRING(0, "input-fidelity", &(c)->params.input_fidelity, "F", "low|high (edits only; not gpt-image-2)")
+	OPT_STRING(0, "input-fidelity", &(c)->params.input_fidelity, "F", "low|high (edits only; not gpt-image-2)"), \
+	OPT_BOOL(0, "stream", &(c)->params.stream, "stream the answer; partial images are saved as they arrive"), \
+	OPT_INT(0, "partial-images", &(c)->params.partial_images, "N", 0, 3, "partial images to stream (0-3; implies --stream)")
 
 #define OPT_CLI_OUTPUT(c) \
 	OPT_GROUP("Output"), \
@@ -86,6 +89,7 @@ struct cli {
 	OPT_BOOL('f', "force", &(c)->force, "overwrite an existing --out file"), \
 	OPT_BOOL(0, "no-save", &(c)->no_save, "write no files"), \
 	OPT_BOOL(0, "json", &(c)->json, "print the API response JSON on stdout (paths go to stderr)"), \
+	OPT_BOOL(0, "keep-partials", &(c)->keep_partials, "keep NAME.partial-K.ext after the final image"), \
 	OPT_CLI_DRY_QUIET(c)
 
 #define OPT_CLI_DRY_QUIET(c) \
@@ -111,8 +115,8 @@ int cli_parse(struct cli *c, const struct opt *opts, const char *usage,
 void cli_job_env(struct job_env *env, const struct cli *c, struct http_loop *loop,
 		 const struct api_config *api, void *data);
 
-/* Settles --style: vivid/natural set the API parameter, other text becomes
- * the style field of the prompt. */
+/* Settles --style (vivid/natural set the API parameter, other text becomes
+ * the style field of the prompt) and --partial-images (implies --stream). */
 void cli_settle_style(struct cli *c);
 
 /* Reads the prompt from its sources and augments it unless --no-augment.

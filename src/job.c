@@ -5,22 +5,32 @@
 #include <string.h>
 #include <time.h>
 
+#include "job_internal.h"
+#include "stream.h"
 #include "msg.h"
 
 #define ERRBODY_MAX (1024 * 1024)
 #define DECODE_CHUNK 49152
 
-static void job_finish(struct job *job);
+void job_finish(struct job *job);
 static void job_done(struct http_xfer *x, CURLcode rc);
 static int job_body(struct http_xfer *x, const char *data, size_t len);
 
 /* ---- the response's images, decoded as they stream in ---- */
 
-static int image_open(void *data, size_t index)
+/* Which image a scanned value is: its place in the response, or for a
+ * stream the image the current event belongs to. */
+static size_t slot(const struct job *job, size_t index)
+{
+	return job->streaming ? job_stream_slot(job) : index;
+}
+
+int job_image_open(void *data, size_t index)
 {
 	struct job *job = data;
 	struct job_image *im;
 
+	index = slot(job, index);
 	if (index >= job->names.n)
 		return 0;   /* more images than asked for: counted, not saved */
 	im = &job->images[index];
@@ -32,7 +42,7 @@ static int image_open(void *data, size_t index)
 	return afile_open(&im->file, job->names.paths[index], &job->error);
 }
 
-static int image_write(struct job *job, size_t index, const char *text, size_t len)
+int job_image_write(struct job *job, size_t index, const char *text, size_t len)
 {
 	struct job_image *im = &job->images[index];
 	unsigned char out[B64_OUT_MAX(DECODE_CHUNK)];
@@ -61,15 +71,16 @@ static int image_write(struct job *job, size_t index, const char *text, size_t l
 static int scan_write(void *data, const char *text, size_t len)
 {
 	struct job *job = data;
-	size_t index = job->scan.images - 1;
+	size_t index = slot(job, job->scan.images - 1);
 
-	return index < job->names.n ? image_write(job, index, text, len) : 0;
+	return index < job->names.n ? job_image_write(job, index, text, len) : 0;
 }
 
-static int image_close(void *data, size_t index)
+int job_image_close(void *data, size_t index)
 {
 	struct job *job = data;
 
+	index = slot(job, index);
 	if (index >= job->names.n)
 		return 0;
 	if (b64_finish(&job->images[index].b64)) {
@@ -81,7 +92,7 @@ static int image_close(void *data, size_t index)
 	return 0;
 }
 
-static void discard_images(struct job *job)
+void job_discard_images(struct job *job)
 {
 	for (size_t i = 0; i < job->names.n; i++) {
 		afile_abort(&job->images[i].file);
@@ -96,7 +107,7 @@ void job_init(struct job *job, struct job_env *env, size_t index, char *prompt,
 	      const struct img_params *params, struct job_request *req,
 	      struct name_plan *plan)
 {
-	struct scan_sink sink = { image_open, scan_write, image_close, job };
+	struct scan_sink sink = { job_image_open, scan_write, job_image_close, job };
 
 	memset(job, 0, sizeof(*job));
 	job->env = env;
@@ -155,6 +166,7 @@ void job_release(struct job *job)
 	}
 	FREE_AND_NULL(job->images);
 	FREE_AND_NULL(job->saved);
+	job_stream_release(job);
 	name_plan_release(&job->names);
 	http_xfer_release(&job->xfer);
 	scan_release(&job->scan);
@@ -174,6 +186,18 @@ static int job_body(struct http_xfer *x, const char *data, size_t len)
 	struct job *job = x->owner;
 
 	if (x->status >= 200 && x->status < 300) {
+		if (!job->body_started) {
+			job->body_started = true;
+			if (x->resp.content_type &&
+			    !strncmp(x->resp.content_type, "text/event-stream", 17))
+				job_stream_begin(job);
+		}
+		if (job->streaming) {
+			if (job_stream_feed(job, data, len) == 0)
+				return 0;
+			job->body_failed = true;
+			return -1;
+		}
 		if (scan_feed(&job->scan, data, len) == 0)
 			return 0;
 		if (!job->error.len)
@@ -187,7 +211,7 @@ static int job_body(struct http_xfer *x, const char *data, size_t len)
 	return 0;
 }
 
-static double jitter(struct job_env *env)
+double job_jitter(struct job_env *env)
 {
 	return rand_r(&env->seed) / ((double)RAND_MAX + 1.0);
 }
@@ -201,34 +225,36 @@ static bool job_retry(struct job *job, const struct retry_hints *hints,
 
 	if (job->attempts >= env->retry.max_attempts)
 		return false;
-	delay = retry_delay_ms(&env->retry, job->attempts - 1, hints, jitter(env),
+	delay = retry_delay_ms(&env->retry, job->attempts - 1, hints, job_jitter(env),
 			       time(NULL));
 	warnf("%s%s; retrying in %.1f s (attempt %d of %ld)", job->label ? job->label : "",
 	      reason, delay / 1000.0, job->attempts + 1, env->retry.max_attempts);
 	if (env->on_retry)
 		env->on_retry(job, job->xfer.status, delay);
-	discard_images(job);
+	job_discard_images(job);
 	scan_reset(&job->scan);
 	buf_reset(&job->errbody);
 	buf_reset(&job->error);
 	api_error_release(&job->apierr);
 	http_xfer_reset(&job->xfer);
 	job->body_failed = false;
+	job->body_started = false;
+	job->streaming = false;
 	job->attempts++;
 	job->xfer.not_before = now_ms() + delay;
 	http_loop_add(env->loop, &job->xfer);
 	return true;
 }
 
-static void job_fail(struct job *job, const char *fmt_reason)
+void job_fail(struct job *job, const char *fmt_reason)
 {
-	discard_images(job);
+	job_discard_images(job);
 	if (!job->error.len && fmt_reason)
 		buf_adds(&job->error, fmt_reason);
 	job_finish(job);
 }
 
-static void usage_parse(struct usage *u, json_t *usage)
+void job_usage_parse(struct usage *u, json_t *usage)
 {
 	json_t *details = json_object_get(usage, "input_tokens_details");
 
@@ -245,16 +271,16 @@ static void usage_parse(struct usage *u, json_t *usage)
 /* A base64 value the scan could not divert (an escaped key): decode it now. */
 static int decode_kept(struct job *job, size_t i, json_t *b64)
 {
-	if (image_open(job, i))
+	if (job_image_open(job, i))
 		return -1;
-	if (image_write(job, i, json_string_value(b64), json_string_length(b64)))
+	if (job_image_write(job, i, json_string_value(b64), json_string_length(b64)))
 		return -1;
-	return image_close(job, i);
+	return job_image_close(job, i);
 }
 
 /* Checks an image's bytes; a format other than the one asked for renames a
  * derived name's extension. 0, or -1 when it is no image at all. */
-static int check_image(struct job *job, size_t i)
+int job_check_image(struct job *job, size_t i)
 {
 	struct job_image *im = &job->images[i];
 	const char *got = sniff_format(im->head, im->head_len);
@@ -281,7 +307,7 @@ static int check_image(struct job *job, size_t i)
 	return 0;
 }
 
-static int commit_image(struct job *job, size_t i)
+int job_commit_image(struct job *job, size_t i)
 {
 	struct afile *f = &job->images[i].file;
 	bool replace = job->names.explicit_names && job->env->force;
@@ -301,8 +327,6 @@ static int commit_image(struct job *job, size_t i)
 		job->env->on_saved(job, i, f->path);
 	return 0;
 }
-
-static void download_start(struct job *job, size_t i, const char *url);
 
 static void job_success(struct job *job)
 {
@@ -326,7 +350,7 @@ static void job_success(struct job *job)
 		job_fail(job, "bad response: it holds no images");
 		return;
 	}
-	usage_parse(&job->usage, json_object_get(job->response, "usage"));
+	job_usage_parse(&job->usage, json_object_get(job->response, "usage"));
 	job->size = json_string_value(json_object_get(job->response, "size"));
 	usable = count < job->names.n ? count : job->names.n;
 	if (count > job->names.n)
@@ -347,7 +371,7 @@ static void job_success(struct job *job)
 			job_fail(job, NULL);
 			return;
 		}
-		if (job->images[i].complete && check_image(job, i)) {
+		if (job->images[i].complete && job_check_image(job, i)) {
 			job_fail(job, NULL);
 			return;
 		}
@@ -356,8 +380,8 @@ static void job_success(struct job *job)
 		json_t *url = json_object_get(json_array_get(data, i), "url");
 
 		if (!job->images[i].complete)
-			download_start(job, i, json_string_value(url));
-		else if (!job->env->no_save && commit_image(job, i)) {
+			job_download_start(job, i, json_string_value(url));
+		else if (!job->env->no_save && job_commit_image(job, i)) {
 			job_fail(job, NULL);
 			return;
 		}
@@ -366,7 +390,7 @@ static void job_success(struct job *job)
 		job_finish(job);
 }
 
-static char *transport_reason(const struct http_xfer *x, CURLcode rc)
+char *job_transport_reason(const struct http_xfer *x, CURLcode rc)
 {
 	return xasprintf("%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
 }
@@ -394,7 +418,7 @@ static void job_done(struct http_xfer *x, CURLcode rc)
 			job_fail(job, NULL);   /* our side stopped it: the reason is set */
 			return;
 		}
-		reason = transport_reason(x, rc);
+		reason = job_transport_reason(x, rc);
 		if (!http_retryable(rc) || !job_retry(job, NULL, reason)) {
 			buf_addf(&job->error, "request failed: %s", reason);
 			job_fail(job, NULL);
@@ -403,6 +427,10 @@ static void job_done(struct http_xfer *x, CURLcode rc)
 		return;
 	}
 	env_answer(job, x);
+	if (x->status >= 200 && x->status < 300 && job->streaming) {
+		job_stream_end(job);
+		return;
+	}
 	if (x->status >= 200 && x->status < 300) {
 		job_success(job);
 		return;
@@ -421,99 +449,7 @@ static void job_done(struct http_xfer *x, CURLcode rc)
 	free(reason);
 }
 
-/* ---- dall-e URL downloads: GET without the API key, into the same files ---- */
-
-static int download_body(struct http_xfer *x, const char *data, size_t len)
-{
-	struct job_image *im = x->owner;
-	size_t room = SNIFF_BYTES - im->head_len;
-	size_t copy = len < room ? len : room;
-
-	if (x->status != 200)
-		return 0;
-	memcpy(im->head + im->head_len, data, copy);
-	im->head_len += copy;
-	if (im->file.fd < 0)
-		return 0;
-	return afile_write(&im->file, data, len, &im->job->error);
-}
-
-static void download_finish(struct job_image *im)
-{
-	struct job *job = im->job;
-
-	if (--job->pending_downloads == 0)
-		job_finish(job);
-}
-
-static void download_done(struct http_xfer *x, CURLcode rc)
-{
-	struct job_image *im = x->owner;
-	struct job *job = im->job;
-	char *reason = NULL;
-
-	if (rc == CURLE_ABORTED_BY_CALLBACK) {
-		job->state = JOB_INTERRUPTED;
-		afile_abort(&im->file);
-		download_finish(im);
-		return;
-	}
-	if (rc == CURLE_OK && x->status == 200) {
-		im->complete = true;
-		if (check_image(job, im->index) || (!job->env->no_save && commit_image(job, im->index)))
-			afile_abort(&im->file);
-		download_finish(im);
-		return;
-	}
-	reason = rc != CURLE_OK ? transport_reason(x, rc)
-				: xasprintf("HTTP %ld", x->status);
-	if ((rc != CURLE_OK ? http_retryable(rc) : retry_status(x->status, NULL)) &&
-	    im->attempts < job->env->retry.max_attempts) {
-		long delay = retry_delay_ms(&job->env->retry, im->attempts - 1, NULL,
-					    jitter(job->env), time(NULL));
-		warnf("downloading image %zu: %s; retrying in %.1f s", im->index + 1,
-		      reason, delay / 1000.0);
-		im->attempts++;
-		im->head_len = 0;
-		afile_abort(&im->file);
-		if (!job->env->no_save &&
-		    afile_open(&im->file, job->names.paths[im->index], &job->error) == 0) {
-			http_xfer_reset(x);
-			x->not_before = now_ms() + delay;
-			http_loop_add(job->env->loop, x);
-			free(reason);
-			return;
-		}
-	}
-	buf_addf(&job->error, "%sdownloading image %zu failed: %s",
-		 job->error.len ? "; " : "", im->index + 1, reason);
-	afile_abort(&im->file);
-	free(reason);
-	download_finish(im);
-}
-
-static void download_start(struct job *job, size_t i, const char *url)
-{
-	struct job_image *im = &job->images[i];
-
-	if (job->env->no_save)
-		return;
-	im->url = xstrdup(url);
-	im->attempts = 1;
-	im->head_len = 0;
-	if (afile_open(&im->file, job->names.paths[i], &job->error) ||
-	    http_xfer_setup(&im->xfer, job->env->api, im->url, NULL, false)) {
-		afile_abort(&im->file);
-		return;
-	}
-	im->xfer.owner = im;
-	im->xfer.on_body = download_body;
-	im->xfer.on_done = download_done;
-	job->pending_downloads++;
-	http_loop_add(job->env->loop, &im->xfer);
-}
-
-static void job_finish(struct job *job)
+void job_finish(struct job *job)
 {
 	job->finished_ms = now_ms();
 	if (job->state != JOB_INTERRUPTED)

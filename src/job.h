@@ -19,6 +19,7 @@
 #include "retry.h"
 #include "scan.h"
 #include "sniff.h"
+#include "sse.h"
 
 struct job;
 
@@ -31,6 +32,7 @@ struct job_env {
 	bool no_save;
 	bool keep_response;        /* keep base64 in job->response (--json) */
 	bool force;                /* explicit names may be replaced */
+	bool keep_partials;        /* keep NAME.partial-K.ext after the final image */
 	void (*on_saved)(struct job *job, size_t index, const char *path);
 	void (*on_finished)(struct job *job);
 	/* Every HTTP answer to an API request, before the job acts on it. */
@@ -95,6 +97,16 @@ struct job {
 	struct job_image *images;  /* names.n of them */
 	size_t pending_downloads;
 	bool body_failed;          /* our side stopped the transfer */
+	bool body_started;         /* the answer's body has begun */
+
+	/* Streams (--stream): events parsed as they arrive. */
+	struct sse sse;
+	bool streaming;            /* this answer is an event stream */
+	bool event_open;           /* the current event's data is being scanned */
+	size_t completed;          /* images whose completed event arrived */
+	size_t partials_seen;
+	char **partials;           /* partial files on disk, for removal */
+	size_t npartials;
 
 	json_t *response;          /* the parsed response (b64 emptied unless kept) */
 	char **saved;              /* final paths, index-aligned; NULL = not saved */

@@ -1,0 +1,232 @@
+/* Streamed answers (stream: true): Server-Sent Events whose data is JSON
+ * with one image each. Each event's base64 is decoded into a temp file as it
+ * arrives; a partial image then replaces NAME.partial-K.ext, a completed one
+ * takes the final name. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "job_internal.h"
+#include "msg.h"
+#include "stream.h"
+
+static size_t current(const struct job *job)
+{
+	return job_stream_slot(job);
+}
+
+static int on_data(void *ud, const char *p, size_t len)
+{
+	struct job *job = ud;
+
+	if (!job->event_open) {
+		scan_reset(&job->scan);
+		job->event_open = true;
+	}
+	if (scan_feed(&job->scan, p, len) == 0)
+		return 0;
+	if (!job->error.len)
+		buf_addf(&job->error, "bad stream: %s", job->scan.error ? job->scan.error : "cannot read it");
+	return -1;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* "cat.png" -> "cat.partial-2.png"; the caller frees. */
+static char *partial_name(const char *path, long k)
+{
+	const char *dot = path_ext(path);
+	int stem = (int)(dot ? dot - path : (long)strlen(path));
+
+	return xasprintf("%.*s.partial-%ld%s", stem, path, k, dot ? dot : "");
+}
+
+static int save_partial(struct job *job, json_t *event)
+{
+	size_t i = current(job);
+	struct job_image *im = &job->images[i];
+	json_int_t k = json_integer_value(json_object_get(event, "partial_image_index"));
+	char *path;
+
+	job->partials_seen++;
+	if (job->env->no_save || !im->complete)
+		return 0;
+	if (job_check_image(job, i))
+		return -1;
+	path = partial_name(job->names.paths[i], (long)k);
+	afile_rename(&im->file, path);
+	if (afile_commit(&im->file, AFILE_REPLACE, &job->error)) {
+		free(path);
+		return -1;
+	}
+	notef("%spartial image %lld saved: %s", job->label ? job->label : "", (long long)k, path);
+	for (size_t p = 0; p < job->npartials; p++) {
+		if (!strcmp(job->partials[p], path)) {
+			free(path);
+			path = NULL;
+			break;
+		}
+	}
+	if (path) {
+		char **grown = realloc(job->partials, (job->npartials + 1) * sizeof(char *));
+		if (!grown)
+			abort();
+		job->partials = grown;
+		job->partials[job->npartials++] = path;
+	}
+	afile_rename(&im->file, job->names.paths[i]);
+	im->complete = false;
+	return 0;
+}
+
+static void remove_partials(struct job *job)
+{
+	for (size_t p = 0; p < job->npartials; p++) {
+		if (!job->env->keep_partials)
+			unlink(job->partials[p]);
+		free(job->partials[p]);
+	}
+	FREE_AND_NULL(job->partials);
+	job->npartials = 0;
+}
+
+static void add_usage(struct usage *u, json_t *usage)
+{
+	struct usage one = { 0 };
+
+	job_usage_parse(&one, usage);
+	if (!one.present)
+		return;
+	u->present = true;
+	u->input += one.input;
+	u->output += one.output;
+	u->total += one.total;
+}
+
+static int save_completed(struct job *job, json_t *event)
+{
+	size_t i = current(job);
+
+	if (job->completed >= job->names.n) {
+		warnf("the stream sent more images than asked for; ignoring one");
+		return 0;
+	}
+	add_usage(&job->usage, json_object_get(event, "usage"));
+	if (!job->size)
+		job->size = json_string_value(json_object_get(event, "size"));
+	job->completed++;
+	if (!job->images[i].complete) {
+		buf_addf(&job->error, "bad stream: image %zu has no data", i + 1);
+		return -1;
+	}
+	if (job_check_image(job, i) || (!job->env->no_save && job_commit_image(job, i)))
+		return -1;
+	if (job->completed == job->names.n)
+		remove_partials(job);
+	return 0;
+}
+
+static int stream_error(struct job *job, json_t *event)
+{
+	json_t *err = json_object_get(event, "error");
+	const char *msg = json_string_value(json_object_get(err, "message"));
+	const char *code = json_string_value(json_object_get(err, "code"));
+
+	buf_addf(&job->error, "the stream reported an error%s%s%s: %s",
+		 code ? " (" : "", code ? code : "", code ? ")" : "",
+		 msg ? msg : "no message");
+	return -1;
+}
+
+/* A complete event: its JSON says what the image was. */
+static int on_dispatch(void *ud)
+{
+	struct job *job = ud;
+	json_error_t jerr;
+	json_t *event;
+	const char *type;
+	int rc = 0;
+
+	if (!job->event_open)
+		return 0;
+	job->event_open = false;
+	if (scan_finish(&job->scan)) {
+		buf_addf(&job->error, "bad stream: an event ended inside a string");
+		return -1;
+	}
+	event = json_loadb(job->scan.residual.data, job->scan.residual.len, 0, &jerr);
+	type = json_string_value(json_object_get(event, "type"));
+	if (!json_is_object(event) || !type) {
+		buf_addf(&job->error, "bad stream: an event is not JSON with a type (%s)",
+			 event ? "no type" : jerr.text);
+		rc = -1;
+	} else if (ends_with(type, ".partial_image")) {
+		rc = save_partial(job, event);
+	} else if (ends_with(type, ".completed")) {
+		rc = save_completed(job, event);
+		json_decref(job->response);
+		job->response = json_incref(event);
+	} else if (!strcmp(type, "error") || json_object_get(event, "error")) {
+		rc = stream_error(job, event);
+	}
+	json_decref(event);
+	return rc;
+}
+
+void job_stream_begin(struct job *job)
+{
+	struct sse_sink sink = { on_data, NULL, on_dispatch, job };
+
+	sse_init(&job->sse, &sink);
+	job->streaming = true;
+	job->event_open = false;
+	job->completed = 0;
+	job->partials_seen = 0;
+}
+
+int job_stream_feed(struct job *job, const char *data, size_t len)
+{
+	if (sse_feed(&job->sse, data, len) == 0)
+		return 0;
+	if (!job->error.len)
+		buf_addf(&job->error, "bad stream: %s", job->sse.error ? job->sse.error : "cannot read it");
+	return -1;
+}
+
+void job_stream_end(struct job *job)
+{
+	if (job->completed < job->names.n) {
+		buf_addf(&job->error, "the stream ended before %s (%zu of %zu image%s complete)",
+			 job->completed ? "every image was complete" : "the image was complete",
+			 job->completed, job->names.n, job->names.n == 1 ? "" : "s");
+		if (job->npartials)
+			buf_addf(&job->error, "; partial images kept: %s%s", job->partials[0],
+				 job->npartials > 1 ? ", ..." : "");
+		job_discard_images(job);
+		for (size_t p = 0; p < job->npartials; p++)
+			free(job->partials[p]);
+		FREE_AND_NULL(job->partials);
+		job->npartials = 0;
+		job_fail(job, NULL);
+		return;
+	}
+	job_finish(job);
+}
+
+size_t job_stream_slot(const struct job *job)
+{
+	return job->completed < job->names.n ? job->completed : job->names.n - 1;
+}
+
+void job_stream_release(struct job *job)
+{
+	for (size_t p = 0; p < job->npartials; p++)
+		free(job->partials[p]);
+	FREE_AND_NULL(job->partials);
+	job->npartials = 0;
+}
