@@ -136,9 +136,15 @@ static void test_edit_json(void **state)
 			    "file-abc123");
 	assert_non_null(strstr(json_string_value(json_object_get(json_array_get(list, 2), "image_url")),
 			       "data:image/png;base64,...(1234 bytes"));
+	/* A given data: URL is shortened in a preview too, and sent whole otherwise. */
+	assert_string_equal(json_string_value(json_object_get(json_object_get(body, "mask"), "image_url")),
+			    "data:image/png;base64,...(34 characters)");
+	assert_string_equal(json_string_value(json_object_get(body, "moderation")), "low");
+	json_decref(body);
+	in.n = 2;
+	body = request_edit_json(&p, "merge", &in, false, &err);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(body, "mask"), "image_url")),
 			    mask.arg);
-	assert_string_equal(json_string_value(json_object_get(body, "moderation")), "low");
 	json_decref(body);
 	buf_release(&err);
 }
