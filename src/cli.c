@@ -319,6 +319,8 @@ void cli_job_env(struct job_env *env, const struct cli *c, struct http_loop *loo
 	env->keep_response = c->json;
 	env->force = c->force;
 	env->keep_partials = c->keep_partials;
+	env->metadata = !c->no_metadata;
+	env->sidecar = c->sidecar;
 	env->data = data;
 	env->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
 }

@@ -31,6 +31,8 @@ struct cli {
 	int dry_run;
 	int quiet;
 	int keep_partials;
+	int sidecar;
+	int no_metadata;
 	/* connection */
 	const char *base_url;
 	double timeout;
@@ -90,7 +92,12 @@ struct cli {
 	OPT_BOOL(0, "no-save", &(c)->no_save, "write no files"), \
 	OPT_BOOL(0, "json", &(c)->json, "print the API response JSON on stdout (paths go to stderr)"), \
 	OPT_BOOL(0, "keep-partials", &(c)->keep_partials, "keep NAME.partial-K.ext after the final image"), \
+	OPT_CLI_METADATA(c), \
 	OPT_CLI_DRY_QUIET(c)
+
+#define OPT_CLI_METADATA(c) \
+	OPT_BOOL(0, "sidecar", &(c)->sidecar, "also write NAME.json describing each image"), \
+	OPT_BOOL(0, "no-metadata", &(c)->no_metadata, "do not record the prompt and parameters in PNG files")
 
 #define OPT_CLI_DRY_QUIET(c) \
 	OPT_BOOL(0, "dry-run", &(c)->dry_run, "print the request and output paths; send nothing"), \

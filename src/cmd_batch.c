@@ -434,6 +434,7 @@ int cmd_batch(int argc, char **argv)
 		OPT_STRING(0, "out-dir|output-dir|output", &c.out_dir, "DIR", "save into DIR (default: named from the prompts)"),
 		OPT_BOOL('f', "force", &c.force, "redo every job and replace its files"),
 		OPT_BOOL(0, "json", &c.json, "print one JSON object per job per line on stdout"),
+		OPT_CLI_METADATA(&c),
 		OPT_CLI_DRY_QUIET(&c),
 		OPT_CLI_CONNECTION(&c),
 		OPT_END(),

@@ -7,5 +7,6 @@ int cmd_generate(int argc, char **argv);
 int cmd_edit(int argc, char **argv);
 int cmd_variation(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
+int cmd_info(int argc, char **argv);
 
 #endif

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "job_internal.h"
+#include "meta.h"
 #include "stream.h"
 #include "msg.h"
 
@@ -311,7 +312,10 @@ int job_commit_image(struct job *job, size_t i)
 {
 	struct afile *f = &job->images[i].file;
 	bool replace = job->names.explicit_names && job->env->force;
+	const char *format = sniff_format(job->images[i].head, job->images[i].head_len);
 
+	if (job->env->metadata && meta_embed(job, i, f, format, &job->error))
+		return -1;
 	while (afile_commit(f, replace ? AFILE_REPLACE : AFILE_NO_CLOBBER, &job->error)) {
 		if (errno != EEXIST)
 			return -1;
@@ -323,6 +327,8 @@ int job_commit_image(struct job *job, size_t i)
 	}
 	job->saved[i] = xstrdup(f->path);
 	job->nsaved++;
+	if (job->env->sidecar && meta_write_sidecar(job, i, f->path, &job->error))
+		return -1;
 	if (job->env->on_saved)
 		job->env->on_saved(job, i, f->path);
 	return 0;

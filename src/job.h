@@ -33,6 +33,8 @@ struct job_env {
 	bool keep_response;        /* keep base64 in job->response (--json) */
 	bool force;                /* explicit names may be replaced */
 	bool keep_partials;        /* keep NAME.partial-K.ext after the final image */
+	bool metadata;             /* record how each PNG was made inside it */
+	bool sidecar;              /* and in NAME.json beside every image */
 	void (*on_saved)(struct job *job, size_t index, const char *path);
 	void (*on_finished)(struct job *job);
 	/* Every HTTP answer to an API request, before the job acts on it. */

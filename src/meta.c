@@ -1,0 +1,102 @@
+#include "meta.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "pngmeta.h"
+#include "request.h"
+
+/* The response's item for image i (or the streamed event). */
+static json_t *item(const struct job *job, size_t i)
+{
+	json_t *data = json_object_get(job->response, "data");
+
+	return json_is_array(data) ? json_array_get(data, i) : job->response;
+}
+
+static json_int_t created(const struct job *job)
+{
+	json_t *t = json_object_get(job->response, "created");
+
+	if (!json_is_integer(t))
+		t = json_object_get(job->response, "created_at");
+	return json_is_integer(t) ? json_integer_value(t) : (json_int_t)time(NULL);
+}
+
+json_t *meta_describe(const struct job *job, size_t i)
+{
+	json_t *o = json_object();
+	json_t *params = request_generation_body(&job->params, NULL);
+	const char *revised = json_string_value(json_object_get(item(job, i), "revised_prompt"));
+	time_t when = (time_t)created(job);
+	char iso[32];
+
+	json_object_del(params, "model");
+	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", gmtime(&when));
+	json_object_set_new(o, "prompt", json_string(job->prompt ? job->prompt : ""));
+	json_object_set_new(o, "model", json_string(job->params.model ? job->params.model : ""));
+	json_object_set_new(o, "parameters", params);
+	if (revised)
+		json_object_set_new(o, "revised_prompt", json_string(revised));
+	json_object_set_new(o, "created", json_string(iso));
+	json_object_set_new(o, "tool", json_string("imagegen " IMAGEGEN_VERSION));
+	return o;
+}
+
+int meta_embed(const struct job *job, size_t i, struct afile *f, const char *format,
+	       struct buf *err)
+{
+	json_t *d;
+	char *params;
+	int rc;
+
+	if (strcmp(format, "png") || f->fd < 0)
+		return 0;
+	d = meta_describe(job, i);
+	params = json_dumps(json_object_get(d, "parameters"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+	struct meta_entry entries[] = {
+		{ "Software", json_string_value(json_object_get(d, "tool")) },
+		{ "Description", json_string_value(json_object_get(d, "prompt")) },
+		{ "Creation Time", json_string_value(json_object_get(d, "created")) },
+		{ "imagegen:model", json_string_value(json_object_get(d, "model")) },
+		{ "imagegen:parameters", params },
+		{ "imagegen:revised_prompt", json_string_value(json_object_get(d, "revised_prompt")) },
+	};
+	rc = pngmeta_append(f->fd, entries, ARRAY_SIZE(entries), err);
+	free(params);
+	json_decref(d);
+	return rc;
+}
+
+char *meta_sidecar_path(const char *path)
+{
+	const char *dot = path_ext(path);
+
+	return xasprintf("%.*s.json", (int)(dot ? dot - path : (long)strlen(path)), path);
+}
+
+int meta_write_sidecar(const struct job *job, size_t i, const char *path, struct buf *err)
+{
+	json_t *d = meta_describe(job, i);
+	char *side = meta_sidecar_path(path);
+	char *text;
+	struct afile f = AFILE_INIT;
+	int rc;
+
+	json_object_set_new(d, "file", json_string(path_basename(path)));
+	if (job->usage.present)
+		json_object_set_new(d, "usage", json_pack("{s:I,s:I,s:I}",
+			"input_tokens", (json_int_t)job->usage.input,
+			"output_tokens", (json_int_t)job->usage.output,
+			"total_tokens", (json_int_t)job->usage.total));
+	text = json_dumps(d, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	rc = afile_open(&f, side, err) || afile_write(&f, text, strlen(text), err) ||
+	     afile_write(&f, "\n", 1, err) || afile_commit(&f, AFILE_REPLACE, err) ? -1 : 0;
+	afile_release(&f);
+	free(text);
+	free(side);
+	json_decref(d);
+	return rc;
+}

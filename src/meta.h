@@ -1,0 +1,27 @@
+/* How an image was made: the prompt, model, parameters, revised prompt,
+ * creation time and tool version, written into PNG files as text chunks and,
+ * with --sidecar, into NAME.json beside any image. */
+#ifndef IMAGEGEN_META_H
+#define IMAGEGEN_META_H
+
+#include <jansson.h>
+
+#include "afile.h"
+#include "job.h"
+
+/* The record of image i of a job (a new reference). */
+json_t *meta_describe(const struct job *job, size_t i);
+
+/* Adds the record to image i's PNG temp file before it is committed (other
+ * formats are left alone). 0, or -1 with the reason in err. */
+int meta_embed(const struct job *job, size_t i, struct afile *f, const char *format,
+	       struct buf *err);
+
+/* Writes PATH.json (PATH without its extension, plus .json) atomically.
+ * 0 or -1 with the reason in err. */
+int meta_write_sidecar(const struct job *job, size_t i, const char *path, struct buf *err);
+
+/* The sidecar's name for an image path; the caller frees. */
+char *meta_sidecar_path(const char *path);
+
+#endif
