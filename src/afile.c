@@ -77,6 +77,16 @@ int afile_write(struct afile *f, const void *data, size_t len, struct buf *err)
 	return 0;
 }
 
+int afile_rewrite(struct afile *f, const void *data, size_t len, struct buf *err)
+{
+	if (ftruncate(f->fd, 0) || lseek(f->fd, 0, SEEK_SET) != 0) {
+		buf_addf(err, "cannot rewrite '%s': %s", f->path, strerror(errno));
+		return -1;
+	}
+	f->size = 0;
+	return afile_write(f, data, len, err);
+}
+
 /* Filesystems without hard links: check, then rename (a small window). */
 static bool link_unsupported(struct afile *f)
 {

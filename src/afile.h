@@ -23,6 +23,9 @@ struct afile {
 int afile_open(struct afile *f, const char *path, struct buf *err);
 int afile_write(struct afile *f, const void *data, size_t len, struct buf *err);
 
+/* Replaces everything written so far by data (the image was reworked). */
+int afile_rewrite(struct afile *f, const void *data, size_t len, struct buf *err);
+
 enum afile_commit_mode {
 	AFILE_REPLACE,     /* rename over an existing file (--force) */
 	AFILE_NO_CLOBBER,  /* fail with EEXIST if the name was taken meanwhile */

@@ -54,6 +54,16 @@ void cli_settle_style(struct cli *c)
 		c->fields.style = c->style_text;
 }
 
+/* What the prompt adds so the background can be keyed out. */
+static char *chroma_instruction(const struct cli *c)
+{
+	return xasprintf("Background: a perfectly flat, uniform, solid %s chroma-key background "
+			 "filling the whole frame, with no shadows, gradients, texture, reflections "
+			 "or lighting falloff on it; keep the subject's edges crisp and use no %s "
+			 "anywhere in the subject.", c->key_color ? c->key_color : CHROMA_DEFAULT_KEY,
+			 c->key_color ? c->key_color : CHROMA_DEFAULT_KEY);
+}
+
 int cli_prompt(struct cli *c, char **raw, char **sent, struct buf *err)
 {
 	struct prompt_sources src = {
@@ -68,11 +78,14 @@ int cli_prompt(struct cli *c, char **raw, char **sent, struct buf *err)
 		return -1;
 	if (c->no_augment && prompt_fields_any(&c->fields))
 		warnf("--no-augment: the prompt fields are ignored");
-	if (c->no_augment) {
-		*sent = xstrdup(*raw);
-		return 0;
+	*sent = c->no_augment ? xstrdup(*raw) : prompt_augment(*raw, &c->fields);
+	if (c->chroma_key) {
+		char *key = chroma_instruction(c);
+		char *both = xasprintf("%s\n%s", *sent, key);
+		free(*sent);
+		free(key);
+		*sent = both;
 	}
-	*sent = prompt_augment(*raw, &c->fields);
 	return 0;
 }
 
@@ -95,6 +108,37 @@ int cli_format_from_out(struct cli *c, struct buf *err)
 	if (strcmp(c->params.output_format, from_ext)) {
 		buf_addf(err, "--out: '%s' names a %s file but --output-format is %s",
 			 c->out, from_ext, c->params.output_format);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_settle_image_work(struct cli *c, struct buf *err)
+{
+	const char *format = c->params.output_format;
+
+	if (c->downscale_suffix && (!*c->downscale_suffix || strchr(c->downscale_suffix, '/'))) {
+		buf_addf(err, "--downscale-suffix: '%s' must be a non-empty name part without '/'",
+			 c->downscale_suffix);
+		return -1;
+	}
+	if (c->key_color)
+		c->chroma_key = 1;
+	if (!c->chroma_key)
+		return 0;
+	c->chroma = (struct chroma_opts){ .tolerance = CHROMA_DEFAULT_TOLERANCE,
+					  .softness = CHROMA_DEFAULT_SOFTNESS, .despill = true };
+	if (chroma_parse_color(c->key_color ? c->key_color : CHROMA_DEFAULT_KEY, c->chroma.key)) {
+		buf_addf(err, "--key-color: '%s' is not #RRGGBB", c->key_color);
+		return -1;
+	}
+	if (format && !strcmp(format, "jpeg")) {
+		buf_addf(err, "--chroma-key: makes transparent images; use png or webp, not jpeg");
+		return -1;
+	}
+	if (c->params.background && strcmp(c->params.background, "opaque")) {
+		buf_addf(err, "--chroma-key: the key colour is the background; leave --background "
+			 "out (or opaque)");
 		return -1;
 	}
 	return 0;
@@ -243,9 +287,9 @@ struct single_run {
 static void on_saved(struct job *job, size_t index, const char *path)
 {
 	struct single_run *run = job->env->data;
+	bool copy = index == JOB_EXTRA_FILE;
 
-	run->saved++;
-	(void)index;
+	run->saved += !copy;
 	if (run->cli->json) {
 		/* --json: stdout holds the response; the paths go to stderr. */
 		fprintf(stderr, "%s\n", path);
@@ -253,7 +297,10 @@ static void on_saved(struct job *job, size_t index, const char *path)
 	}
 	printf("%s\n", path);
 	fflush(stdout);
-	goodf("saved %s%s%s", path, job->size ? " " : "", job->size ? job->size : "");
+	if (copy)
+		goodf("saved %s (downscaled copy)", path);
+	else
+		goodf("saved %s%s%s", path, job->size ? " " : "", job->size ? job->size : "");
 }
 
 static void print_sending(const struct cli_command *cmd, const struct job *job,
@@ -321,6 +368,9 @@ void cli_job_env(struct job_env *env, const struct cli *c, struct http_loop *loo
 	env->keep_partials = c->keep_partials;
 	env->metadata = !c->no_metadata;
 	env->sidecar = c->sidecar;
+	env->chroma = c->chroma_key ? &c->chroma : NULL;
+	env->downscale_max = (int)c->downscale_max;
+	env->downscale_suffix = c->downscale_suffix ? c->downscale_suffix : "-web";
 	env->data = data;
 	env->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
 }

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "chroma.h"
 #include "http.h"
 #include "job.h"
 #include "opt.h"
@@ -33,6 +34,12 @@ struct cli {
 	int keep_partials;
 	int sidecar;
 	int no_metadata;
+	/* local image work */
+	long downscale_max;
+	const char *downscale_suffix;
+	int chroma_key;
+	const char *key_color;
+	struct chroma_opts chroma;
 	/* connection */
 	const char *base_url;
 	double timeout;
@@ -46,6 +53,13 @@ struct cli {
 };
 #define CLI_INIT { .params = IMG_PARAMS_INIT, .timeout = -1, \
 		   .max_attempts = -1, .retries = -1, .backoff = -1 }
+
+/* Local image work on saved images (generate, edit, batch). */
+#define OPT_CLI_IMAGE_WORK(c) \
+	OPT_INT(0, "downscale-max-dim", &(c)->downscale_max, "N", 1, 100000, "also write a copy whose longer edge is at most N"), \
+	OPT_STRING(0, "downscale-suffix", &(c)->downscale_suffix, "S", "the copy's name suffix (default -web: cat.png -> cat-web.png)"), \
+	OPT_BOOL(0, "chroma-key", &(c)->chroma_key, "transparency for any model: generate on a flat key colour, remove it locally"), \
+	OPT_STRING(0, "key-color", &(c)->key_color, "#RRGGBB", "the key colour for --chroma-key (default " CHROMA_DEFAULT_KEY ")")
 
 #define OPT_CLI_PROMPT(c) \
 	OPT_GROUP("Prompt (from --prompt, --prompt-file, the words after the options, or standard input)"), \
@@ -93,6 +107,7 @@ struct cli {
 	OPT_BOOL(0, "json", &(c)->json, "print the API response JSON on stdout (paths go to stderr)"), \
 	OPT_BOOL(0, "keep-partials", &(c)->keep_partials, "keep NAME.partial-K.ext after the final image"), \
 	OPT_CLI_METADATA(c), \
+	OPT_CLI_IMAGE_WORK(c), \
 	OPT_CLI_DRY_QUIET(c)
 
 #define OPT_CLI_METADATA(c) \
@@ -130,6 +145,10 @@ void cli_settle_style(struct cli *c);
  * *raw is the user's own prompt (for the slug), *sent the prompt as sent;
  * both new strings the caller frees. 0, or -1 with a message in err. */
 int cli_prompt(struct cli *c, char **raw, char **sent, struct buf *err);
+
+/* Checks the local image work options (--chroma-key, --key-color,
+ * --downscale-suffix) against the format and background. 0 or -1. */
+int cli_settle_image_work(struct cli *c, struct buf *err);
 
 /* Infers the output format from --out's extension when --output-format is
  * not given, and refuses a contradiction. 0 or -1. */

@@ -140,8 +140,7 @@ static void on_saved(struct job *job, size_t index, const char *path)
 {
 	struct batch_run *run = job->env->data;
 
-	(void)index;
-	run->images++;
+	run->images += index != JOB_EXTRA_FILE;
 	if (run->cli->json)
 		return;
 	progress_clear(&run->progress);

@@ -21,7 +21,8 @@ static int prepare(struct cli *c, const struct api_config *api, struct job *job,
 	int rc = EXIT_USAGE;
 
 	cli_settle_style(c);
-	if (cli_prompt(c, &raw, &sent, err) || cli_format_from_out(c, err))
+	if (cli_format_from_out(c, err) || cli_settle_image_work(c, err) ||
+	    cli_prompt(c, &raw, &sent, err))
 		goto cleanup;
 	params_apply_defaults(&c->params, OP_GENERATE);
 	if (params_validate(&c->params, OP_GENERATE, sent, err, &warn))

@@ -17,6 +17,21 @@ struct img_header {
 /* Reads an image's header (no pixels). 0, or -1 with libvips' reason in err. */
 int imgvips_header(const char *path, struct img_header *h, struct buf *err);
 
+/* A copy of the image at path whose longer edge is at most max_dim (never
+ * enlarged), encoded in format (png, jpeg, webp) into out; JPEG copies of
+ * images with alpha are flattened on white. 0, or -1 with the reason in err. */
+int imgvips_downscale(const char *path, int max_dim, const char *format, struct buf *out,
+		      struct buf *err);
+
+/* The image at path as 8-bit sRGB, 3 bytes a pixel (alpha dropped); *pixels
+ * is malloc'ed and the caller frees it. 0, or -1 with the reason in err. */
+int imgvips_load_rgb(const char *path, unsigned char **pixels, int *width, int *height,
+		     struct buf *err);
+
+/* RGBA pixels (4 bytes each) encoded as png or webp into out. 0 or -1. */
+int imgvips_encode_rgba(const unsigned char *rgba, int width, int height, const char *format,
+			struct buf *out, struct buf *err);
+
 /* Shuts libvips down if it was loaded. */
 void imgvips_shutdown(void);
 

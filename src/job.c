@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "job_internal.h"
+#include "imagework.h"
 #include "meta.h"
 #include "stream.h"
 #include "msg.h"
@@ -308,12 +309,30 @@ int job_check_image(struct job *job, size_t i)
 	return 0;
 }
 
+/* The downscaled copy of a saved image. */
+static int save_copy(struct job *job, const char *path, const char *format)
+{
+	char *name = work_copy_name(path, job->env->downscale_suffix);
+	char *written = NULL;
+	int rc = work_downscale(path, format, job->env->downscale_max, name,
+				job->names.explicit_names && job->env->force, &written,
+				&job->error);
+
+	if (rc == 0 && job->env->on_saved)
+		job->env->on_saved(job, JOB_EXTRA_FILE, written);
+	free(written);
+	free(name);
+	return rc;
+}
+
 int job_commit_image(struct job *job, size_t i)
 {
 	struct afile *f = &job->images[i].file;
 	bool replace = job->names.explicit_names && job->env->force;
 	const char *format = sniff_format(job->images[i].head, job->images[i].head_len);
 
+	if (job->env->chroma && work_chroma(f, format, job->env->chroma, &job->error))
+		return -1;
 	if (job->env->metadata && meta_embed(job, i, f, format, &job->error))
 		return -1;
 	while (afile_commit(f, replace ? AFILE_REPLACE : AFILE_NO_CLOBBER, &job->error)) {
@@ -331,7 +350,7 @@ int job_commit_image(struct job *job, size_t i)
 		return -1;
 	if (job->env->on_saved)
 		job->env->on_saved(job, i, f->path);
-	return 0;
+	return job->env->downscale_max ? save_copy(job, f->path, format) : 0;
 }
 
 static void job_success(struct job *job)

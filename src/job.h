@@ -12,6 +12,7 @@
 #include "afile.h"
 #include "apierr.h"
 #include "b64.h"
+#include "chroma.h"
 #include "form.h"
 #include "http.h"
 #include "naming.h"
@@ -22,6 +23,8 @@
 #include "sse.h"
 
 struct job;
+
+#define JOB_EXTRA_FILE ((size_t)-1)
 
 /* What jobs share: the loop, the API, the retry policy and the callbacks
  * through which a command hears about progress. */
@@ -35,6 +38,10 @@ struct job_env {
 	bool keep_partials;        /* keep NAME.partial-K.ext after the final image */
 	bool metadata;             /* record how each PNG was made inside it */
 	bool sidecar;              /* and in NAME.json beside every image */
+	const struct chroma_opts *chroma;  /* key the background out, or NULL */
+	int downscale_max;         /* also write a copy this size at most; 0 = no */
+	const char *downscale_suffix;
+	/* A file was saved: image index, or JOB_EXTRA_FILE for a copy. */
 	void (*on_saved)(struct job *job, size_t index, const char *path);
 	void (*on_finished)(struct job *job);
 	/* Every HTTP answer to an API request, before the job acts on it. */

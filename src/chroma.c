@@ -1,0 +1,109 @@
+#include "chroma.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DISTANCE 441.6729559300637   /* sqrt(3) * 255 */
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int chroma_parse_color(const char *s, unsigned char rgb[3])
+{
+	if (*s == '#')
+		s++;
+	if (strlen(s) != 6)
+		return -1;
+	for (int i = 0; i < 3; i++) {
+		int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		rgb[i] = (unsigned char)(hi * 16 + lo);
+	}
+	return 0;
+}
+
+static unsigned char median(unsigned *counts, size_t total)
+{
+	size_t seen = 0;
+
+	for (int v = 0; v < 256; v++) {
+		seen += counts[v];
+		if (seen * 2 >= total)
+			return (unsigned char)v;
+	}
+	return 255;
+}
+
+void chroma_auto_key(const unsigned char *rgb, int width, int height, unsigned char key[3])
+{
+	unsigned counts[3][256];
+	size_t total = 0;
+
+	memset(counts, 0, sizeof(counts));
+	for (int y = 0; y < height; y++) {
+		for (int x = 0; x < width; x++) {
+			if (y != 0 && y != height - 1 && x != 0 && x != width - 1)
+				continue;
+			const unsigned char *p = rgb + ((size_t)y * (size_t)width + (size_t)x) * 3;
+			for (int c = 0; c < 3; c++)
+				counts[c][p[c]]++;
+			total++;
+		}
+	}
+	for (int c = 0; c < 3; c++)
+		key[c] = total ? median(counts[c], total) : 0;
+}
+
+static unsigned char clamp255(double v)
+{
+	return v <= 0 ? 0 : v >= 255 ? 255 : (unsigned char)lround(v);
+}
+
+/* Spill: the key's strongest channel may not exceed the subject's other
+ * channels (green key: g <= max(r, b)). */
+static void despill(unsigned char px[3], const unsigned char key[3])
+{
+	int k = key[1] >= key[0] && key[1] >= key[2] ? 1 : key[0] >= key[2] ? 0 : 2;
+	unsigned char other = px[(k + 1) % 3] > px[(k + 2) % 3] ? px[(k + 1) % 3] : px[(k + 2) % 3];
+
+	if (px[k] > other)
+		px[k] = other;
+}
+
+void chroma_key(const unsigned char *rgb, unsigned char *rgba, size_t npix,
+		const struct chroma_opts *o)
+{
+	double lo = o->tolerance / 100.0 * MAX_DISTANCE;
+	double ramp = o->softness / 100.0 * MAX_DISTANCE;
+
+	for (size_t i = 0; i < npix; i++) {
+		const unsigned char *p = rgb + i * 3;
+		unsigned char *q = rgba + i * 4;
+		double dr = p[0] - o->key[0], dg = p[1] - o->key[1], db = p[2] - o->key[2];
+		double d = sqrt(dr * dr + dg * dg + db * db);
+		double a = d <= lo ? 0.0 : ramp <= 0 || d >= lo + ramp ? 1.0 : (d - lo) / ramp;
+
+		if (a > 0 && a < 1) {
+			/* Take the key's share back out: p = a * colour + (1 - a) * key. */
+			for (int c = 0; c < 3; c++)
+				q[c] = clamp255((p[c] - (1 - a) * o->key[c]) / a);
+		} else {
+			memcpy(q, p, 3);
+		}
+		if (a > 0 && o->despill)
+			despill(q, o->key);
+		if (a == 0)
+			memset(q, 0, 3);
+		q[3] = clamp255(a * 255);
+	}
+}

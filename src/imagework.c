@@ -1,0 +1,70 @@
+#include "imagework.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imgvips.h"
+#include "naming.h"
+
+int work_chroma(struct afile *f, const char *format, const struct chroma_opts *o,
+		struct buf *err)
+{
+	unsigned char *rgb = NULL, *rgba = NULL;
+	struct buf encoded = BUF_INIT;
+	int w, h, rc = -1;
+
+	if (imgvips_load_rgb(f->tmp, &rgb, &w, &h, err))
+		return -1;
+	rgba = malloc((size_t)w * (size_t)h * 4);
+	if (!rgba) {
+		buf_addf(err, "out of memory");
+		goto cleanup;
+	}
+	struct chroma_opts opts = *o;
+	if (o->auto_key)
+		chroma_auto_key(rgb, w, h, opts.key);
+	chroma_key(rgb, rgba, (size_t)w * (size_t)h, &opts);
+	if (imgvips_encode_rgba(rgba, w, h, strcmp(format, "webp") ? "png" : "webp", &encoded, err))
+		goto cleanup;
+	rc = afile_rewrite(f, encoded.data, encoded.len, err);
+cleanup:
+	free(rgb);
+	free(rgba);
+	buf_release(&encoded);
+	return rc;
+}
+
+char *work_copy_name(const char *path, const char *suffix)
+{
+	const char *dot = path_ext(path);
+	int stem = (int)(dot ? dot - path : (long)strlen(path));
+
+	return xasprintf("%.*s%s%s", stem, path, suffix, dot ? dot : "");
+}
+
+int work_downscale(const char *path, const char *format, int max_dim, const char *copy_path,
+		   bool replace, char **written, struct buf *err)
+{
+	struct buf bytes = BUF_INIT;
+	struct afile f = AFILE_INIT;
+	int rc = -1;
+
+	if (imgvips_downscale(path, max_dim, format, &bytes, err) ||
+	    afile_open(&f, copy_path, err) || afile_write(&f, bytes.data, bytes.len, err))
+		goto cleanup;
+	while (afile_commit(&f, replace ? AFILE_REPLACE : AFILE_NO_CLOBBER, err)) {
+		if (errno != EEXIST)
+			goto cleanup;
+		char *next = naming_next_free(f.path, naming_exists_on_disk, NULL);
+		afile_rename(&f, next);
+		free(next);
+	}
+	*written = xstrdup(f.path);
+	rc = 0;
+cleanup:
+	afile_release(&f);
+	buf_release(&bytes);
+	return rc;
+}

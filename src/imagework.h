@@ -1,0 +1,25 @@
+/* Local image work on a job's images, between the response and the final
+ * name: chroma-key removal (before commit) and the downscaled copy (after). */
+#ifndef IMAGEGEN_IMAGEWORK_H
+#define IMAGEGEN_IMAGEWORK_H
+
+#include "afile.h"
+#include "chroma.h"
+#include "util.h"
+
+/* Replaces the image in f (complete, not yet committed, in format png or
+ * webp) by its chroma-keyed version with an alpha channel. 0, or -1 with the
+ * reason in err. */
+int work_chroma(struct afile *f, const char *format, const struct chroma_opts *o,
+		struct buf *err);
+
+/* The copy's name: "cat.png" + "-web" -> "cat-web.png"; the caller frees. */
+char *work_copy_name(const char *path, const char *suffix);
+
+/* Writes the downscaled copy of the image at path (longer edge at most
+ * max_dim) to copy_path atomically, taking the next free name if it exists
+ * unless replace. *written is the path used (caller frees). 0 or -1. */
+int work_downscale(const char *path, const char *format, int max_dim, const char *copy_path,
+		   bool replace, char **written, struct buf *err);
+
+#endif
