@@ -65,8 +65,16 @@ static int build_job(struct batch_job *bj, const struct cli *c, size_t index, st
 		bj->params.style = style;
 	else if (style)
 		fields.style = style;
-	if (item->out && ext_format(path_ext(item->out)) && !bj->params.output_format)
-		bj->params.output_format = ext_format(path_ext(item->out));
+	const char *out_format = item->out ? ext_format(path_ext(item->out)) : NULL;
+	if (out_format && item->params.output_format &&
+	    strcmp(out_format, item->params.output_format)) {
+		where(err, item, index);
+		buf_addf(err, "\"out\" '%s' names a %s file but \"output_format\" is %s",
+			 item->out, out_format, item->params.output_format);
+		goto cleanup;
+	}
+	if (out_format)
+		bj->params.output_format = out_format;
 	bj->sent = c->no_augment ? xstrdup(item->prompt) : prompt_augment(item->prompt, &fields);
 	params_apply_defaults(&bj->params, OP_GENERATE);
 	if (params_validate(&bj->params, OP_GENERATE, bj->sent, &why, &warn)) {
@@ -82,7 +90,8 @@ static int build_job(struct batch_job *bj, const struct cli *c, size_t index, st
 	}
 	bj->body = request_generation_body(&bj->params, bj->sent);
 	bj->hash = manifest_hash(BATCH_ENDPOINT, bj->body);
-	bj->key = item->id ? xstrdup(item->id) : xasprintf("#%zu", index + 1);
+	/* Named and numbered jobs never share a key, whatever the id. */
+	bj->key = item->id ? xasprintf("id:%s", item->id) : xasprintf("#%zu", index + 1);
 	bj->label = xasprintf("job %zu: ", index + 1);
 	rc = 0;
 cleanup:
@@ -102,70 +111,104 @@ static int digits(size_t n)
 	return d < 2 ? 2 : d;
 }
 
-/* The stem of a job's files: its out name, its id, or "NN-slug". */
+/* The stem of a job's derived files: its id, or "NN-slug". */
 static char *job_stem(const struct batch_job *bj, size_t index, size_t count)
 {
-	const struct batch_item *item = bj->item;
 	char *slug, *stem;
 
-	if (item->out) {
-		const char *dot = path_ext(item->out);
-		return dot && ext_format(dot) ? xstrndup(item->out, (size_t)(dot - item->out))
-					      : xstrdup(item->out);
-	}
-	if (item->id)
-		return xstrdup(item->id);
-	slug = slug_make(item->prompt, 40);
+	if (bj->item->id)
+		return xstrdup(bj->item->id);
+	slug = slug_make(bj->item->prompt, 40);
 	stem = xasprintf("%0*zu-%s", digits(count), index + 1, slug);
 	free(slug);
 	return stem;
 }
 
-/* Two jobs may not share a stem: one would take the other's name. */
-static int check_unique(struct batch_plan *plan, char **stems, struct buf *err)
+/* A name is in the way when a file has it that is not the job's own from
+ * an earlier run (those are replaced: the job's request changed). */
+struct ownership {
+	json_t *entry;
+};
+
+static bool taken_by_other(const char *path, const void *data)
+{
+	const struct ownership *own = data;
+
+	return path_exists(path) && !manifest_entry_owns(own->entry, path_basename(path));
+}
+
+static bool owns_any(json_t *entry, const struct name_plan *names)
+{
+	for (size_t i = 0; i < names->n; i++)
+		if (manifest_entry_owns(entry, path_basename(names->paths[i])))
+			return true;
+	return false;
+}
+
+static int name_job(struct batch_job *bj, size_t index, size_t count, const char *dir,
+		    const struct manifest *m, bool force, struct buf *err)
+{
+	const struct batch_item *item = bj->item;
+	struct ownership own = { manifest_get(m, bj->key) };
+	char *stem = job_stem(bj, index, count);
+	struct name_request r = {
+		.out_dir = dir, .format = params_format(&bj->params), .n = bj->params.n,
+		.force = force,
+	};
+	struct buf why = BUF_INIT;
+	int rc;
+
+	/* "out" names the file itself; --force fixes every name. */
+	if (item->out)
+		r.out = item->out;
+	else if (force)
+		r.out = stem;
+	else
+		r.prefix = stem;
+	rc = naming_plan(&r, taken_by_other, &own, &bj->names, &why);
+	if (rc) {
+		where(err, item, index);
+		buf_addf(err, "%s", why.data);
+	}
+	if (owns_any(own.entry, &bj->names))
+		bj->names.replace = true;
+	buf_release(&why);
+	free(stem);
+	return rc;
+}
+
+/* Two jobs may never plan the same file. */
+static int check_unique(const struct batch_plan *plan, struct buf *err)
 {
 	for (size_t i = 0; i < plan->n; i++) {
+		const struct name_plan *a = &plan->jobs[i].names;
 		for (size_t k = 0; k < i; k++) {
-			if (strcmp(stems[i], stems[k]))
-				continue;
-			where(err, plan->jobs[i].item, i);
-			buf_addf(err, "files named '%s' already come from %s %zu", stems[i],
-				 plan->jobs[k].item->line ? "line" : "prompt",
-				 plan->jobs[k].item->line ? plan->jobs[k].item->line : k + 1);
-			return -1;
+			const struct name_plan *b = &plan->jobs[k].names;
+			for (size_t x = 0; x < a->n; x++) {
+				for (size_t y = 0; y < b->n; y++) {
+					if (strcmp(a->paths[x], b->paths[y]))
+						continue;
+					where(err, plan->jobs[i].item, i);
+					buf_addf(err, "'%s' would also be written by %s %zu",
+						 a->paths[x], plan->jobs[k].item->line ? "line" : "prompt",
+						 plan->jobs[k].item->line ? plan->jobs[k].item->line : k + 1);
+					return -1;
+				}
+			}
 		}
 	}
 	return 0;
 }
 
-int batch_name_files(struct batch_plan *plan, const struct cli *c, struct buf *err)
+int batch_name_files(struct batch_plan *plan, const struct manifest *m, bool force,
+		     struct buf *err)
 {
-	char **stems = xcalloc(plan->n, sizeof(*stems));
-	int rc = 0;
-
-	for (size_t i = 0; i < plan->n; i++)
-		stems[i] = job_stem(&plan->jobs[i], i, plan->n);
-	rc = check_unique(plan, stems, err);
-	for (size_t i = 0; rc == 0 && i < plan->n; i++) {
+	for (size_t i = 0; i < plan->n; i++) {
 		struct batch_job *bj = &plan->jobs[i];
-		if (bj->resumed)
-			continue;
-		struct name_request r = {
-			.out_dir = plan->dir, .prefix = stems[i],
-			.format = params_format(&bj->params), .n = bj->params.n,
-			.force = c->force,
-		};
-		/* Fixed names: a rerun must find its files where it left them. */
-		if (c->force) {
-			r.out = stems[i];
-			r.prefix = NULL;
-		}
-		rc = naming_plan(&r, naming_exists_on_disk, NULL, &bj->names, err);
+		if (!bj->resumed && name_job(bj, i, plan->n, plan->dir, m, force, err))
+			return -1;
 	}
-	for (size_t i = 0; i < plan->n; i++)
-		free(stems[i]);
-	free(stems);
-	return rc;
+	return check_unique(plan, err);
 }
 
 int batch_plan(struct batch_plan *plan, const struct batch_items *items,
@@ -194,7 +237,7 @@ void batch_resume(struct batch_plan *plan, const struct manifest *m, bool force)
 		struct batch_job *bj = &plan->jobs[i];
 		json_t *entry = manifest_get(m, bj->key);
 
-		if (!force && manifest_entry_done(entry, bj->hash)) {
+		if (!force && manifest_entry_done(entry, bj->hash, plan->dir)) {
 			bj->resumed = true;
 			bj->earlier = entry;
 		}

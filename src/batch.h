@@ -45,10 +45,12 @@ int batch_plan(struct batch_plan *plan, const struct batch_items *items,
 void batch_resume(struct batch_plan *plan, const struct manifest *m, bool force);
 
 /* Plans the output names of the jobs still to do: "NN-slug.ext", "<id>.ext"
- * or the job's "out", inside the folder; a name taken by another file gets
- * the next free one, unless --force (then names are fixed and replaced).
- * 0, or -1 when two jobs would share names. */
-int batch_name_files(struct batch_plan *plan, const struct cli *c, struct buf *err);
+ * or the job's "out", inside the folder. A job's own files from an earlier
+ * run are replaced; a derived name another file holds takes the next free
+ * one; an "out" another file holds is refused; --force fixes every name and
+ * replaces. 0, or -1 (also when two jobs would write the same file). */
+int batch_name_files(struct batch_plan *plan, const struct manifest *m, bool force,
+		     struct buf *err);
 
 void batch_plan_release(struct batch_plan *plan);
 

@@ -22,6 +22,7 @@ static const char about[] =
 
 #define DEFAULT_CONCURRENCY 5
 #define JOBFILE_MAX (64L * 1024 * 1024)
+#define PACE_SLACK_MS 15
 
 struct batch_run {
 	struct cli *cli;
@@ -81,26 +82,35 @@ cleanup:
 
 /* ---- output ---- */
 
-static json_t *job_json(const struct batch_job *bj, size_t index, const char *status)
+/* A job as one JSON object: its files as paths, or (for the manifest) as
+ * names inside the folder, so a rerun from anywhere finds them. */
+static json_t *job_json(const struct batch_job *bj, size_t index, const char *status,
+			const char *dir)
 {
 	const struct job *job = &bj->job;
 	json_t *o = json_object(), *files = json_array();
+	size_t i;
+	json_t *f;
 
 	json_object_set_new(o, "index", json_integer((json_int_t)index + 1));
 	if (bj->item->id)
 		json_object_set_new(o, "id", json_string(bj->item->id));
 	json_object_set_new(o, "prompt", json_string(bj->item->prompt));
 	json_object_set_new(o, "status", json_string(status));
+	json_object_set_new(o, "files", files);
 	if (bj->resumed) {
-		json_object_set(o, "files", json_object_get(bj->earlier, "files"));
+		json_array_foreach(json_object_get(bj->earlier, "files"), i, f)
+			json_array_append_new(files, json_sprintf("%s/%s", dir, json_string_value(f)));
 		json_object_set(o, "usage", json_object_get(bj->earlier, "usage"));
-		json_decref(files);
+		json_object_set_new(o, "error", json_null());
+		json_object_set_new(o, "attempts", json_integer(0));
+		json_object_set_new(o, "resumed", json_true());
 		return o;
 	}
-	for (size_t i = 0; i < job->names.n; i++)
+	for (i = 0; i < job->names.n; i++)
 		if (job->saved && job->saved[i])
-			json_array_append_new(files, json_string(job->saved[i]));
-	json_object_set_new(o, "files", files);
+			json_array_append_new(files, json_string(dir ? job->saved[i]
+							       : path_basename(job->saved[i])));
 	if (job->usage.present)
 		json_object_set_new(o, "usage", json_pack("{s:I,s:I,s:I}",
 			"input_tokens", (json_int_t)job->usage.input,
@@ -109,7 +119,7 @@ static json_t *job_json(const struct batch_job *bj, size_t index, const char *st
 	else
 		json_object_set_new(o, "usage", json_null());
 	json_object_set_new(o, "error", job->error.len ? json_string(job->error.data) : json_null());
-	json_object_set_new(o, "attempts", json_integer(job->attempts));
+	json_object_set_new(o, "attempts", json_integer(job->xfer.launches));
 	return o;
 }
 
@@ -151,7 +161,7 @@ static void on_saved(struct job *job, size_t index, const char *path)
 static void record(struct batch_run *run, struct batch_job *bj, size_t index)
 {
 	struct buf err = BUF_INIT;
-	json_t *entry = job_json(bj, index, status_of(bj));
+	json_t *entry = job_json(bj, index, status_of(bj), NULL);
 
 	json_object_set_new(entry, "hash", json_string(bj->hash));
 	json_object_del(entry, "status");
@@ -193,7 +203,7 @@ static void on_finished(struct job *job)
 	if (job->xfer.launches)
 		record(run, bj, index);
 	if (run->cli->json) {
-		json_t *o = job_json(bj, index, status_of(bj));
+		json_t *o = job_json(bj, index, status_of(bj), run->plan.dir);
 		print_json_line(o);
 		json_decref(o);
 	}
@@ -257,9 +267,15 @@ static void on_answer(struct job *job, const struct http_xfer *x)
 		return;
 	if (x->resp.limit_requests &&
 	    opt_parse_long(x->resp.limit_requests, 1, 1e9, &limit) == 0) {
-		int64_t interval = (60000 + limit - 1) / limit;
-		if (interval > run->loop.launch_interval)
+		/* A little slack: a launch exactly on the server's refill
+		 * instant may reach it a hair early. */
+		int64_t interval = (60000 + limit - 1) / limit + PACE_SLACK_MS;
+		if (interval > run->loop.launch_interval) {
+			/* The launch already made counts against the new pace too. */
 			run->loop.launch_interval = interval;
+			if (run->loop.next_launch < run->loop.last_launch + interval)
+				run->loop.next_launch = run->loop.last_launch + interval;
+		}
 		return;
 	}
 	if (!x->resp.remaining_requests ||
@@ -311,8 +327,7 @@ static void start_jobs(struct batch_run *run, struct job_env *env)
 
 		if (bj->resumed) {
 			if (run->cli->json) {
-				json_t *o = job_json(bj, i, "done");
-				json_object_set_new(o, "resumed", json_true());
+				json_t *o = job_json(bj, i, "done", run->plan.dir);
 				print_json_line(o);
 				json_decref(o);
 			}
@@ -399,7 +414,7 @@ static int prepare(struct batch_run *run, struct batch_items *items,
 	    manifest_load(&run->manifest, run->plan.dir, err))
 		return EXIT_USAGE;
 	batch_resume(&run->plan, &run->manifest, c->force);
-	if (batch_name_files(&run->plan, c, err))
+	if (batch_name_files(&run->plan, &run->manifest, c->force, err))
 		return EXIT_USAGE;
 	if (c->dry_run) {
 		print_dry_run(run, api);

@@ -61,6 +61,7 @@ static void start_ready(struct http_loop *l, int64_t now)
 		if (l->launch_interval)
 			l->next_launch = (l->next_launch + l->launch_interval > now
 					  ? l->next_launch : now) + l->launch_interval;
+		l->last_launch = now;
 		l->waiting = x->next;
 		x->next = NULL;
 		if (curl_multi_add_handle(l->multi, x->easy) != CURLM_OK) {

@@ -66,6 +66,7 @@ struct http_loop {
 	int64_t paused_until;          /* no launches before this (batch 429s) */
 	int64_t launch_interval;       /* ms between launches (--rpm); 0 = any */
 	int64_t next_launch;
+	int64_t last_launch;
 	bool stopped;                  /* launch nothing more (fail-fast, quota) */
 	volatile sig_atomic_t *interrupts;
 	bool graceful;                 /* first interrupt only stops launches */

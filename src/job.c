@@ -315,8 +315,7 @@ static int save_copy(struct job *job, const char *path, const char *format)
 	char *name = work_copy_name(path, job->env->downscale_suffix);
 	char *written = NULL;
 	int rc = work_downscale(path, format, job->env->downscale_max, name,
-				job->names.explicit_names && job->env->force, &written,
-				&job->error);
+				job->names.replace, &written, &job->error);
 
 	if (rc == 0 && job->env->on_saved)
 		job->env->on_saved(job, JOB_EXTRA_FILE, written);
@@ -328,7 +327,7 @@ static int save_copy(struct job *job, const char *path, const char *format)
 int job_commit_image(struct job *job, size_t i)
 {
 	struct afile *f = &job->images[i].file;
-	bool replace = job->names.explicit_names && job->env->force;
+	bool replace = job->names.replace;
 	const char *format = sniff_format(job->images[i].head, job->images[i].head_len);
 
 	if (job->env->chroma && work_chroma(f, format, job->env->chroma, &job->error))

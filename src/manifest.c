@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "afile.h"
+#include "jobfile.h"
 
 int manifest_load(struct manifest *m, const char *dir, struct buf *err)
 {
@@ -74,7 +75,19 @@ static bool string_is(json_t *v, const char *want)
 	return json_is_string(v) && !strcmp(json_string_value(v), want);
 }
 
-bool manifest_entry_done(json_t *entry, const char *hash)
+bool manifest_entry_owns(json_t *entry, const char *name)
+{
+	json_t *files = json_object_get(entry, "files");
+	size_t i;
+	json_t *f;
+
+	json_array_foreach(files, i, f)
+		if (json_is_string(f) && !strcmp(json_string_value(f), name))
+			return true;
+	return false;
+}
+
+bool manifest_entry_done(json_t *entry, const char *hash, const char *dir)
 {
 	json_t *files = json_object_get(entry, "files");
 	size_t i;
@@ -83,8 +96,17 @@ bool manifest_entry_done(json_t *entry, const char *hash)
 	if (!string_is(json_object_get(entry, "state"), "done") ||
 	    !string_is(json_object_get(entry, "hash"), hash) || !json_array_size(files))
 		return false;
-	json_array_foreach(files, i, f)
-		if (!json_is_string(f) || !path_exists(json_string_value(f)))
+	json_array_foreach(files, i, f) {
+		char *path;
+		bool there;
+
+		if (!json_is_string(f) || !jobfile_safe_name(json_string_value(f)))
 			return false;
+		path = xasprintf("%s/%s", dir, json_string_value(f));
+		there = path_exists(path);
+		free(path);
+		if (!there)
+			return false;
+	}
 	return true;
 }

@@ -29,7 +29,10 @@ void manifest_release(struct manifest *m);
 /* A stable hash of what a request sends: 16 hex digits; caller frees. */
 char *manifest_hash(const char *endpoint, json_t *body);
 
-/* Is the entry a finished job of this hash whose files are all present? */
-bool manifest_entry_done(json_t *entry, const char *hash);
+/* Is the entry a finished job of this hash whose files (names inside dir)
+ * are all present? */
+bool manifest_entry_done(json_t *entry, const char *hash, const char *dir);
+/* Does the entry list this file name (inside the folder) as its own? */
+bool manifest_entry_owns(json_t *entry, const char *name);
 
 #endif

@@ -133,6 +133,7 @@ int naming_plan(const struct name_request *r, exists_fn exists, const void *data
 	plan->n = r->n > 0 ? (size_t)r->n : 1;
 	plan->paths = xcalloc(plan->n, sizeof(*plan->paths));
 	plan->explicit_names = false;
+	plan->replace = r->out && r->force;
 	if (r->out)
 		return plan_explicit(r, exists, data, plan, err);
 	plan_derived(r, exists, data, plan);

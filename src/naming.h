@@ -26,8 +26,10 @@ struct name_plan {
 	char **paths;           /* n paths, owned */
 	size_t n;
 	bool explicit_names;    /* from --out: never renamed, refused if present */
+	bool replace;           /* the names may be replaced (--force, or a batch
+				   job's own earlier files) */
 };
-#define NAME_PLAN_INIT { NULL, 0, false }
+#define NAME_PLAN_INIT { NULL, 0, false, false }
 
 /* "png" -> ".png", "jpeg" -> ".jpg", "webp" -> ".webp". */
 const char *format_ext(const char *format);

@@ -158,7 +158,7 @@ static void print_json_dry_run(FILE *out, struct curl_slist *headers,
 	else
 		json_object_set(o, "body", body);
 	json_object_set_new(o, "outputs", paths);
-	json_dumpf(o, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_dumpf(o, out, JSON_COMPACT | JSON_PRESERVE_ORDER);   /* one line each */
 	fputc('\n', out);
 	json_decref(o);
 }

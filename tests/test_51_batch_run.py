@@ -1,0 +1,286 @@
+"""`imagegen batch` runs against the stand-in: concurrency reached and never
+exceeded, 429s waited out by the whole batch, --rpm and the rate-limit headers
+pacing launches, quota exhaustion, --fail-fast, failed jobs in the summary and
+retried 5xx answers."""
+
+import json
+
+import pytest
+from PIL import Image
+
+from conftest import files_in, temp_files
+
+SMALL = ["--size", "1024x640"]
+OUT = ["--out-dir", "out"]
+FAST = ["--backoff", "0.05"]
+
+
+def prompts(count):
+    return [f"job {i}" for i in range(1, count + 1)]
+
+
+def names(count, width=2):
+    return [f"{i:0{width}d}-job-{i}.png" for i in range(1, count + 1)]
+
+
+def images_in(folder):
+    """The images saved in folder (every one must decode fully), sorted."""
+    found = sorted(name for name in files_in(folder) if name != "imagegen-manifest.json")
+    for name in found:
+        with Image.open(folder / name) as image:
+            image.load()
+            assert image.size == (1024, 640), name
+    assert temp_files(folder) == []
+    return found
+
+
+def request_times(standin):
+    return sorted(r["time"] for r in standin.requests
+                  if r["path"] == "/v1/images/generations")
+
+
+def sent_prompts(standin):
+    return [r["body"]["prompt"] for r in standin.requests
+            if r["path"] == "/v1/images/generations"]
+
+
+def json_lines(result):
+    return {o["index"]: o for o in map(json.loads, result.lines)}
+
+
+# --- concurrency
+
+
+@pytest.mark.parametrize("args, expected", [
+    ([], 5),
+    (["--concurrency", "1"], 1),
+    (["--concurrency", "3"], 3),
+    (["--workers", "4"], 4),
+    (["--concurrency", "12"], 12),
+], ids=["default-5", "concurrency-1", "concurrency-3", "workers-4", "concurrency-12"])
+def test_concurrency_is_reached_and_never_exceeded(run, standin, tmp_path, args, expected):
+    standin.configure(latency=0.4)
+    count = 2 * expected + 1 if expected > 1 else 3
+    result = run(["batch", *prompts(count), *args, *SMALL, *OUT])
+    assert result.rc == 0, result
+    assert standin.stats()["peak_inflight"] == expected
+    assert standin.stats()["requests"] == count
+    assert images_in(tmp_path / "out") == names(count)
+    # Waves of `expected` requests: about ceil(count / expected) latencies.
+    waves = -(-count // expected)
+    assert result.elapsed >= waves * 0.4 - 0.05
+    assert result.elapsed < waves * 0.4 + 1.5, result.elapsed
+
+
+def test_many_jobs_at_concurrency_20_finish_near_the_ideal_time(run, standin, tmp_path):
+    standin.configure(latency=0.5)
+    result = run(["batch", *prompts(40), "--concurrency", "20", *SMALL, *OUT])
+    assert result.rc == 0, result
+    assert standin.stats()["peak_inflight"] == 20
+    assert standin.stats()["requests"] == 40
+    assert images_in(tmp_path / "out") == names(40)
+    assert 1.0 <= result.elapsed < 2.5, result.elapsed  # ideal: 2 x 0.5 s
+
+
+# --- 429: the whole batch waits
+
+
+def test_a_429_pauses_every_launch_until_retry_after(run, standin, tmp_path):
+    standin.configure(latency=0.2, fault="429", fault_count=1, retry_after="1")
+    result = run(["batch", *prompts(9), "--concurrency", "3", *SMALL, *OUT])
+    assert result.rc == 0, result
+    assert images_in(tmp_path / "out") == names(9)
+    assert standin.stats()["requests"] == 10
+    times = request_times(standin)
+    first_wave = [t for t in times if t - times[0] < 0.1]
+    assert len(first_wave) == 3
+    # The 429 came back 0.2 s after the first wave: nothing was launched for the
+    # next second, although two slots were free.
+    later = [t for t in times if t - times[0] >= 0.1]
+    assert min(later) - times[0] >= 0.2 + 0.9, [t - times[0] for t in times]
+    assert result.elapsed >= 1.2
+
+
+def test_a_429_with_retry_after_ms_pauses_the_batch(run, standin, tmp_path):
+    standin.configure(latency=0.1, fault="429", fault_count=1, retry_after=None,
+                      retry_after_ms="700")
+    result = run(["batch", *prompts(6), "--concurrency", "2", *SMALL, *OUT])
+    assert result.rc == 0, result
+    assert images_in(tmp_path / "out") == names(6)
+    times = request_times(standin)
+    later = [t for t in times if t - times[0] >= 0.05]
+    assert min(later) - times[0] >= 0.1 + 0.6, [t - times[0] for t in times]
+
+
+def test_a_429_storm_is_waited_out_and_every_job_completes(run, standin, tmp_path):
+    standin.configure(latency=0.1, fault="429", fault_count=6, retry_after="1")
+    result = run(["batch", *prompts(8), "--concurrency", "4", *SMALL, *OUT])
+    assert result.rc == 0, result
+    assert images_in(tmp_path / "out") == names(8)
+    assert standin.stats()["requests"] == 14
+    assert standin.stats()["peak_inflight"] <= 4
+    assert result.elapsed >= 1.0
+    assert sorted(set(sent_prompts(standin))) == sorted(prompts(8))
+
+
+def test_the_rate_limit_headers_pace_launches_before_a_429(run, standin, tmp_path):
+    # One request a second, announced in x-ratelimit-remaining/reset-requests: the
+    # client waits for the reset instead of running into 429s.
+    standin.configure(rpm_limit=60, rpm_mode="bucket", ratelimit_headers=True)
+    result = run(["batch", *prompts(3), "--concurrency", "1", *SMALL, *OUT])
+    assert result.rc == 0, result
+    assert images_in(tmp_path / "out") == names(3)
+    assert standin.stats()["requests"] == 3  # no 429 was answered
+    first, second, third = request_times(standin)
+    assert second - first >= 0.8
+    assert third - second >= 0.8
+
+
+# --- --rpm
+
+
+def test_rpm_spaces_the_launches(run, standin, tmp_path):
+    result = run(["batch", *prompts(4), "--rpm", "120", "--concurrency", "4",
+                  *SMALL, *OUT])
+    assert result.rc == 0, result
+    assert images_in(tmp_path / "out") == names(4)
+    times = request_times(standin)
+    assert len(times) == 4
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert min(gaps) >= 0.45, gaps
+    assert max(gaps) < 1.2, gaps
+    assert result.elapsed >= 1.45
+
+
+def test_rpm_also_spaces_retries(run, standin, tmp_path):
+    standin.configure(fault="503", fault_count=1)
+    result = run(["batch", *prompts(2), "--rpm", "120", *FAST, *SMALL, *OUT])
+    assert result.rc == 0, result
+    times = request_times(standin)
+    assert len(times) == 3
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert min(gaps) >= 0.45, gaps
+
+
+# --- quota, failures, --fail-fast
+
+
+def test_exhausted_quota_stops_the_batch_after_the_jobs_in_flight(run, standin, tmp_path):
+    standin.configure(latency=0.3, fault="quota")
+    result = run(["batch", *prompts(8), "--concurrency", "3", *SMALL, *OUT])
+    assert result.rc == 1, result
+    assert standin.stats()["requests"] == 3  # only the three in flight, none retried
+    assert "quota" in result.stderr.lower()
+    assert "5 jobs not sent" in result.stderr
+    assert result.stdout == ""
+    assert images_in(tmp_path / "out") == []
+
+
+def test_jobs_in_flight_when_quota_runs_out_are_still_saved(run, standin, tmp_path):
+    standin.configure(latency=0.5, fault="quota", fault_count=1)
+    result = run(["batch", *prompts(8), "--concurrency", "3", *SMALL, *OUT])
+    assert result.rc == 1, result
+    times = request_times(standin)
+    # Nothing is launched once the quota answer is in (0.5 s after the first wave);
+    # a job launched in the same instant by a success just before it may be sent.
+    assert len(times) in (3, 4), times
+    assert max(times) - times[0] < 0.5 + 0.1, [t - times[0] for t in times]
+    saved = images_in(tmp_path / "out")
+    assert len(saved) == len(times) - 1
+    assert sorted(result.lines) == [f"out/{name}" for name in saved]
+    assert "quota" in result.stderr.lower()
+
+
+def test_quota_json_lines_show_failed_and_not_sent_jobs(run, standin, tmp_path):
+    standin.configure(latency=0.3, fault="quota")
+    result = run(["batch", *prompts(5), "--concurrency", "2", "--json", *SMALL, *OUT])
+    assert result.rc == 1, result
+    lines = json_lines(result)
+    assert sorted(lines) == [1, 2, 3, 4, 5]
+    assert [lines[i]["status"] for i in (1, 2)] == ["failed", "failed"]
+    assert all("quota" in lines[i]["error"] for i in (1, 2))
+    assert [lines[i]["attempts"] for i in (1, 2)] == [1, 1]
+    for i in (3, 4, 5):
+        assert (lines[i]["status"], lines[i]["files"]) == ("not sent", [])
+        assert lines[i]["attempts"] == 0, lines[i]  # never sent: no attempt made
+
+
+def test_a_failed_job_does_not_stop_the_others_and_is_listed_in_the_summary(
+        run, standin, tmp_path):
+    standin.configure(fault="400", fault_count=1)
+    result = run(["batch", *prompts(4), "--concurrency", "1", *SMALL, *OUT])
+    assert result.rc == 1, result
+    assert standin.stats()["requests"] == 4  # a 400 is not retried
+    assert images_in(tmp_path / "out") == names(4)[1:]
+    assert sorted(result.lines) == [f"out/{name}" for name in names(4)[1:]]
+    summary = result.stderr[result.stderr.index("1 job failed"):]
+    assert "job 1:" in summary
+    assert "Invalid value: '1000x1000'" in summary
+
+
+def test_jobs_that_fail_every_attempt_are_listed_with_their_errors(run, standin, tmp_path):
+    standin.configure(fault="503")
+    result = run(["batch", *prompts(2), "--json", *FAST, *SMALL, *OUT])
+    assert result.rc == 1, result
+    assert standin.stats()["requests"] == 6  # three attempts each
+    lines = json_lines(result)
+    for i in (1, 2):
+        assert (lines[i]["status"], lines[i]["attempts"], lines[i]["files"]) == (
+            "failed", 3, [])
+        assert "503" in lines[i]["error"]
+    summary = result.stderr[result.stderr.index("2 jobs failed"):]
+    assert "job 1:" in summary and "job 2:" in summary
+    assert "overloaded" in summary
+    assert images_in(tmp_path / "out") == []
+
+
+def test_a_moderation_block_fails_only_that_job(run, standin, tmp_path):
+    standin.configure(fault="moderation", fault_count=1)
+    result = run(["batch", *prompts(3), "--concurrency", "1", *SMALL, *OUT])
+    assert result.rc == 1, result
+    assert standin.stats()["requests"] == 3
+    assert "moderation_blocked" in result.stderr
+    assert images_in(tmp_path / "out") == names(3)[1:]
+
+
+def test_fail_fast_stops_launching_after_the_first_failure(run, standin, tmp_path):
+    standin.configure(fault="400", fault_count=1)
+    result = run(["batch", *prompts(5), "--concurrency", "1", "--fail-fast",
+                  *SMALL, *OUT])
+    assert result.rc == 1, result
+    assert standin.stats()["requests"] == 1
+    assert "fail-fast" in result.stderr
+    assert "4 jobs not sent" in result.stderr
+    assert result.stdout == ""
+    assert images_in(tmp_path / "out") == []
+
+
+def test_fail_fast_lets_the_jobs_in_flight_finish(run, standin, tmp_path):
+    standin.configure(latency=0.5, fault="400", fault_count=1)
+    result = run(["batch", *prompts(6), "--concurrency", "3", "--fail-fast",
+                  *SMALL, *OUT])
+    assert result.rc == 1, result
+    times = request_times(standin)
+    assert len(times) in (3, 4), times
+    assert max(times) - times[0] < 0.5 + 0.1, [t - times[0] for t in times]
+    assert len(images_in(tmp_path / "out")) == len(times) - 1
+
+
+def test_without_fail_fast_every_job_is_tried(run, standin, tmp_path):
+    standin.configure(fault="400", fault_count=2)
+    result = run(["batch", *prompts(5), "--concurrency", "1", *SMALL, *OUT])
+    assert result.rc == 1, result
+    assert standin.stats()["requests"] == 5
+    assert len(images_in(tmp_path / "out")) == 3
+    assert "2 jobs failed" in result.stderr
+
+
+def test_server_errors_on_a_fifth_of_requests_are_retried_until_every_job_is_done(
+        run, standin, tmp_path):
+    # Seed 13 fails draws 4, 6, 9, 16 and 18 of the first 35: five 500s, each retried.
+    standin.configure(latency=0.2, fail_rate=0.2, fail_seed=13)
+    result = run(["batch", *prompts(20), "--concurrency", "10", *FAST, *SMALL, *OUT])
+    assert result.rc == 0, result
+    assert images_in(tmp_path / "out") == names(20)
+    assert standin.stats()["requests"] == 25
+    assert sorted(set(sent_prompts(standin))) == sorted(prompts(20))
