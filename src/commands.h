@@ -8,5 +8,6 @@ int cmd_edit(int argc, char **argv);
 int cmd_variation(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_removebg(int argc, char **argv);
 
 #endif

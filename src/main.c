@@ -18,6 +18,7 @@ static const struct command {
 	{ "variation", cmd_variation, "make variations of an image (dall-e-2)" },
 	{ "batch", cmd_batch, "generate many images at once, resumable (alias generate-batch)" },
 	{ "generate-batch", cmd_batch, NULL },
+	{ "remove-bg", cmd_removebg, "make a flat background colour transparent (chroma key)" },
 	{ "info", cmd_info, "show how an image was made (prompt, model, parameters)" },
 };
 
