@@ -8,6 +8,9 @@
 
 #include "batch.h"
 #include "commands.h"
+#include "gallery.h"
+#include "imgvips.h"
+#include "thumbq.h"
 #include "msg.h"
 #include "progress.h"
 #include "request.h"
@@ -30,6 +33,8 @@ struct batch_run {
 	long concurrency;
 	long rpm;
 	int fail_fast;
+	int no_gallery;
+	struct thumbq thumbs;
 	struct batch_plan plan;
 	struct manifest manifest;
 	struct http_loop loop;
@@ -151,6 +156,8 @@ static void on_saved(struct job *job, size_t index, const char *path)
 	struct batch_run *run = job->env->data;
 
 	run->images += index != JOB_EXTRA_FILE;
+	if (!run->no_gallery && index != JOB_EXTRA_FILE)
+		thumbq_push(&run->thumbs, path_basename(path));
 	if (run->cli->json)
 		return;
 	progress_clear(&run->progress);
@@ -164,6 +171,9 @@ static void record(struct batch_run *run, struct batch_job *bj, size_t index)
 	json_t *entry = job_json(bj, index, status_of(bj), NULL);
 
 	json_object_set_new(entry, "hash", json_string(bj->hash));
+	json_t *params = json_deep_copy(bj->body);
+	json_object_del(params, "prompt");
+	json_object_set_new(entry, "parameters", params);
 	json_object_del(entry, "status");
 	json_object_set_new(entry, "state", json_string(status_of(bj)));
 	if (manifest_put(&run->manifest, bj->key, entry, &err)) {
@@ -398,8 +408,25 @@ static int run_batch(struct batch_run *run, const struct api_config *api)
 			run->progress.total--;
 	notef("batch: %zu job%s, %ld at a time, into %s", run->progress.total,
 	      run->progress.total == 1 ? "" : "s", run->concurrency, run->plan.dir);
+	if (!run->no_gallery) {
+		struct buf err = BUF_INIT;
+		if (thumbq_start(&run->thumbs, run->plan.dir, &err))
+			warnf("gallery: thumbnails will be made at the end: %s", err.data);
+		buf_release(&err);
+	}
 	start_jobs(run, &env);
 	http_loop_run(&run->loop);
+	progress_clear(&run->progress);
+	if (!run->no_gallery) {
+		struct buf err = BUF_INIT;
+		thumbq_finish(&run->thumbs);
+		if (gallery_write(run->plan.dir, &run->manifest, &err))
+			warnf("gallery: %s", err.data);
+		else
+			notef("gallery: %s/%s", run->plan.dir, GALLERY_NAME);
+		buf_release(&err);
+		imgvips_shutdown();
+	}
 	return summarize(run, started);
 }
 
@@ -441,6 +468,7 @@ int cmd_batch(int argc, char **argv)
 		OPT_INT(0, "concurrency|workers", &run.concurrency, "N", 1, 100, "requests in flight at once (default 5)"),
 		OPT_INT(0, "rpm", &run.rpm, "N", 1, 100000, "at most N requests a minute (your tier's limit)"),
 		OPT_BOOL(0, "fail-fast", &run.fail_fast, "stop launching after the first failed job"),
+		OPT_BOOL(0, "no-gallery", &run.no_gallery, "do not write index.html (the gallery) in the folder"),
 		OPT_GROUP("Prompt fields (defaults for every job)"),
 		OPT_CLI_FIELDS(&c),
 		OPT_CLI_PARAMS(&c),

@@ -212,6 +212,11 @@ int imgvips_encode_rgba(const unsigned char *rgba, int width, int height, const 
 	return rc;
 }
 
+int imgvips_ready(struct buf *err)
+{
+	return load(err);
+}
+
 void imgvips_shutdown(void)
 {
 	if (!lib.handle)

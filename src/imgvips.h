@@ -32,6 +32,9 @@ int imgvips_load_rgb(const char *path, unsigned char **pixels, int *width, int *
 int imgvips_encode_rgba(const unsigned char *rgba, int width, int height, const char *format,
 			struct buf *out, struct buf *err);
 
+/* Loads and starts libvips now (on the calling thread). 0 or -1. */
+int imgvips_ready(struct buf *err);
+
 /* Shuts libvips down if it was loaded. */
 void imgvips_shutdown(void);
 

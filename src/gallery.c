@@ -1,0 +1,207 @@
+#include "gallery.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "afile.h"
+#include "imagework.h"
+#include "naming.h"
+#include "sniff.h"
+
+void gallery_escape(struct buf *out, const char *text)
+{
+	for (const char *p = text ? text : ""; *p; p++) {
+		switch (*p) {
+		case '&': buf_adds(out, "&amp;"); break;
+		case '<': buf_adds(out, "&lt;"); break;
+		case '>': buf_adds(out, "&gt;"); break;
+		case '"': buf_adds(out, "&quot;"); break;
+		case '\'': buf_adds(out, "&#39;"); break;
+		default: buf_add(out, p, 1);
+		}
+	}
+}
+
+/* File names are written into attributes percent-encoded (a name is plain,
+ * but may hold spaces, '#' or '?'). */
+static void url_escape(struct buf *out, const char *name)
+{
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-_.~/", *p))
+			buf_add(out, p, 1);
+		else
+			buf_addf(out, "%%%02X", *p);
+	}
+}
+
+static bool newer_or_same(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_mtime >= sb.st_mtime;
+}
+
+int gallery_thumbnail(const char *dir, const char *name, struct buf *err)
+{
+	char *image = xasprintf("%s/%s", dir, name);
+	char *thumb = xasprintf("%s/%s/%s", dir, GALLERY_THUMB_DIR, name);
+	char *written = NULL;
+	int rc = 0;
+
+	if (!newer_or_same(thumb, image)) {
+		unsigned char head[SNIFF_BYTES] = { 0 };
+		FILE *f = fopen(image, "rb");
+		size_t got = f ? fread(head, 1, sizeof(head), f) : 0;
+		const char *format = sniff_format(head, got);
+
+		if (f)
+			fclose(f);
+		rc = format ? work_downscale(image, format, GALLERY_THUMB_SIZE, thumb, true,
+					     &written, err) : -1;
+		if (!format)
+			buf_addf(err, "'%s' is not an image", image);
+	}
+	free(written);
+	free(thumb);
+	free(image);
+	return rc;
+}
+
+static void card_details(struct buf *h, json_t *entry)
+{
+	json_t *params = json_object_get(entry, "parameters");
+	json_t *usage = json_object_get(entry, "usage");
+	const char *key;
+	json_t *v;
+
+	buf_adds(h, "<dl>");
+	json_object_foreach(params, key, v) {
+		char *text = json_is_string(v) ? xstrdup(json_string_value(v))
+					       : json_dumps(v, JSON_ENCODE_ANY);
+		buf_adds(h, "<dt>");
+		gallery_escape(h, key);
+		buf_adds(h, "</dt><dd>");
+		gallery_escape(h, text);
+		buf_adds(h, "</dd>");
+		free(text);
+	}
+	if (json_is_object(usage))
+		buf_addf(h, "<dt>tokens</dt><dd>%" JSON_INTEGER_FORMAT "</dd>",
+			 json_integer_value(json_object_get(usage, "total_tokens")));
+	buf_adds(h, "</dl>");
+}
+
+static void card(struct buf *h, const char *dir, json_t *entry, struct buf *problems)
+{
+	json_t *files = json_object_get(entry, "files");
+	const char *error = json_string_value(json_object_get(entry, "error"));
+	size_t i;
+	json_t *f;
+
+	buf_addf(h, "<figure class=\"%s\">", error ? "job failed" : "job");
+	json_array_foreach(files, i, f) {
+		const char *name = json_string_value(f);
+		struct buf why = BUF_INIT;
+		if (!name)
+			continue;
+		if (gallery_thumbnail(dir, name, &why))
+			buf_addf(problems, "%s: %s\n", name, why.data ? why.data : "?");
+		buf_release(&why);
+		buf_adds(h, "<a href=\"");
+		url_escape(h, name);
+		buf_adds(h, "\"><img loading=\"lazy\" src=\"" GALLERY_THUMB_DIR "/");
+		url_escape(h, name);
+		buf_adds(h, "\" alt=\"");
+		gallery_escape(h, name);
+		buf_adds(h, "\"></a>");
+	}
+	buf_addf(h, "<figcaption><span class=\"n\">%" JSON_INTEGER_FORMAT "</span> ",
+		 json_integer_value(json_object_get(entry, "index")));
+	gallery_escape(h, json_string_value(json_object_get(entry, "prompt")));
+	card_details(h, entry);
+	if (error) {
+		buf_adds(h, "<p class=\"error\">");
+		gallery_escape(h, error);
+		buf_adds(h, "</p>");
+	}
+	buf_adds(h, "</figcaption></figure>\n");
+}
+
+static const char page_head[] =
+	"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+	"<meta name=\"generator\" content=\"imagegen\">\n<title>";
+static const char page_style[] =
+	"</title>\n<style>\n"
+	"body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;background:#f6f6f4;color:#222}\n"
+	"h1{font-size:1.2rem;font-weight:600}\n"
+	".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));gap:1rem}\n"
+	".job{margin:0;background:#fff;border-radius:8px;padding:.6rem;box-shadow:0 1px 3px #0002}\n"
+	".job img{width:100%;height:auto;border-radius:4px;display:block;"
+	"background:repeating-conic-gradient(#ddd 0 25%,#fff 0 50%) 0 0/16px 16px}\n"
+	".failed{outline:2px solid #c33}\n.n{color:#888}\n"
+	"dl{display:grid;grid-template-columns:auto 1fr;gap:0 .6rem;font-size:12px;color:#555}\n"
+	"dd{margin:0}\n.error{color:#b00}\n#status{color:#888}\n"
+	"</style></head><body>\n";
+/* Marks images that fail to load, so a moved file shows, and tells how many. */
+static const char page_script[] =
+	"<script>\n"
+	"window.addEventListener('load', function () {\n"
+	"  var imgs = document.images, bad = 0;\n"
+	"  for (var i = 0; i < imgs.length; i++)\n"
+	"    if (!imgs[i].complete || imgs[i].naturalWidth === 0) { bad++; imgs[i].alt += ' (missing)'; }\n"
+	"  var s = document.getElementById('status');\n"
+	"  s.setAttribute('data-loaded', imgs.length - bad);\n"
+	"  s.setAttribute('data-failed', bad);\n"
+	"  s.textContent = bad ? bad + ' of ' + imgs.length + ' images could not be loaded' : '';\n"
+	"});\n</script>\n";
+
+static int by_index(const void *a, const void *b)
+{
+	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "index"));
+	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "index"));
+
+	return (x > y) - (x < y);
+}
+
+int gallery_write(const char *dir, const struct manifest *m, struct buf *err)
+{
+	struct buf h = BUF_INIT, problems = BUF_INIT;
+	struct afile f = AFILE_INIT;
+	json_t *jobs = json_object_get(m->root, "jobs");
+	size_t count = json_object_size(jobs), shown = 0;
+	char *path = xasprintf("%s/%s", dir, GALLERY_NAME);
+	int rc = -1;
+
+	buf_adds(&h, page_head);
+	gallery_escape(&h, path_basename(dir));
+	buf_adds(&h, page_style);
+	buf_adds(&h, "<h1>");
+	gallery_escape(&h, path_basename(dir));
+	buf_addf(&h, "</h1>\n<p id=\"status\"></p>\n<div class=\"grid\">\n");
+	/* In job order, whatever the manifest's order. */
+	json_t **sorted = xcalloc(count, sizeof(*sorted));
+	const char *key;
+	json_t *entry;
+	json_object_foreach(jobs, key, entry)
+		sorted[shown++] = entry;
+	qsort(sorted, shown, sizeof(*sorted), by_index);
+	for (size_t i = 0; i < shown; i++)
+		card(&h, dir, sorted[i], &problems);
+	free(sorted);
+	buf_addf(&h, "</div>\n%s</body></html>\n", page_script);
+	if (afile_open(&f, path, err) || afile_write(&f, h.data, h.len, err) ||
+	    afile_commit(&f, AFILE_REPLACE, err))
+		goto cleanup;
+	if (problems.len)
+		buf_addf(err, "some thumbnails could not be made:\n%s", problems.data);
+	rc = problems.len ? -1 : 0;
+cleanup:
+	afile_release(&f);
+	buf_release(&h);
+	buf_release(&problems);
+	free(path);
+	return rc;
+}
