@@ -183,6 +183,26 @@ static void record(struct batch_run *run, struct batch_job *bj, size_t index)
 	buf_release(&err);
 }
 
+/* Before an image takes its final name, the manifest says which name it
+ * will be: a kill right after the rename still leaves the job recorded. */
+static void on_committing(struct job *job, size_t index, const char *path)
+{
+	struct batch_run *run = job->env->data;
+	struct batch_job *bj = as_batch_job(job);
+	struct buf err = BUF_INIT;
+	json_t *entry = job_json(bj, (size_t)(bj - run->plan.jobs), "saving", NULL);
+
+	json_array_append_new(json_object_get(entry, "files"), json_string(path_basename(path)));
+	json_object_set_new(entry, "images", json_integer((json_int_t)job->names.n));
+	json_object_set_new(entry, "hash", json_string(bj->hash));
+	json_object_del(entry, "status");
+	json_object_set_new(entry, "state", json_string("saving"));
+	if (manifest_put(&run->manifest, bj->key, entry, &err))
+		warnf("%s", err.data);
+	buf_release(&err);
+	(void)index;
+}
+
 static void on_finished(struct job *job)
 {
 	struct batch_run *run = job->env->data;
@@ -393,6 +413,7 @@ static int run_batch(struct batch_run *run, const struct api_config *api)
 	env.keep_response = false;
 	env.on_saved = on_saved;
 	env.on_finished = on_finished;
+	env.on_committing = on_committing;
 	env.on_retry = on_retry;
 	env.on_answer = on_answer;
 	run->loop.graceful = true;

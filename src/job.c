@@ -334,7 +334,11 @@ int job_commit_image(struct job *job, size_t i)
 		return -1;
 	if (job->env->metadata && meta_embed(job, i, f, format, &job->error))
 		return -1;
-	while (afile_commit(f, replace ? AFILE_REPLACE : AFILE_NO_CLOBBER, &job->error)) {
+	for (;;) {
+		if (job->env->on_committing)
+			job->env->on_committing(job, i, f->path);
+		if (!afile_commit(f, replace ? AFILE_REPLACE : AFILE_NO_CLOBBER, &job->error))
+			break;
 		if (errno != EEXIST)
 			return -1;
 		/* The name was taken while the request ran: never overwrite. */

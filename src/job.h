@@ -44,6 +44,9 @@ struct job_env {
 	/* A file was saved: image index, or JOB_EXTRA_FILE for a copy. */
 	void (*on_saved)(struct job *job, size_t index, const char *path);
 	void (*on_finished)(struct job *job);
+	/* Image index is about to take the final name path (batch: record it
+	 * first, so a kill between the two never loses track of a paid image). */
+	void (*on_committing)(struct job *job, size_t index, const char *path);
 	/* Every HTTP answer to an API request, before the job acts on it. */
 	void (*on_answer)(struct job *job, const struct http_xfer *x);
 	/* A retry was scheduled delay_ms from now after an answer of status

@@ -93,7 +93,14 @@ bool manifest_entry_done(json_t *entry, const char *hash, const char *dir)
 	size_t i;
 	json_t *f;
 
-	if (!string_is(json_object_get(entry, "state"), "done") ||
+	/* "saving": the files were being renamed when the run stopped; those
+	 * present are whole (renames are atomic), so all present means done. */
+	bool saving = string_is(json_object_get(entry, "state"), "saving");
+
+	if (saving && (json_int_t)json_array_size(files) !=
+		      json_integer_value(json_object_get(entry, "images")))
+		return false;
+	if (!(string_is(json_object_get(entry, "state"), "done") || saving) ||
 	    !string_is(json_object_get(entry, "hash"), hash) || !json_array_size(files))
 		return false;
 	json_array_foreach(files, i, f) {

@@ -97,6 +97,18 @@ def temp_files(folder):
                   if TEMP_FILE.match(p.name))
 
 
+def is_batch_extra(name):
+    """What a batch writes beside its images: the manifest and the gallery."""
+    return (name in ("imagegen-manifest.json", "index.html")
+            or name.startswith("thumbs/"))
+
+
+def batch_files(folder):
+    """files_in(folder) without the gallery a batch writes (index.html, thumbs/)."""
+    return [name for name in files_in(folder)
+            if name != "index.html" and not name.startswith("thumbs/")]
+
+
 def files_in(folder):
     """Every regular file under folder (relative paths, sorted), temp files included."""
     return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*")

@@ -1326,7 +1326,9 @@ class Standin:
             self._bucket = None
             self._statuses = {}
             self._recorded = []
-            self._peak_inflight = self._inflight
+            self._epoch = getattr(self, "_epoch", 0) + 1
+            self._inflight = 0
+            self._peak_inflight = 0
 
     @property
     def config(self):
@@ -1376,14 +1378,19 @@ class Standin:
 
     @contextlib.contextmanager
     def inflight(self):
+        """Count a request in flight.  Requests that began before the last reset
+        (a killed client's, still sleeping) belong to an earlier test: they are
+        not counted against the next one."""
         with self._lock:
+            epoch = self._epoch
             self._inflight += 1
             self._peak_inflight = max(self._peak_inflight, self._inflight)
         try:
             yield
         finally:
             with self._lock:
-                self._inflight -= 1
+                if self._epoch == epoch:
+                    self._inflight -= 1
 
     def sleep(self, seconds):
         """Wait, but wake early when the server stops."""

@@ -16,7 +16,7 @@ import time
 import pytest
 from PIL import Image
 
-from conftest import BIN, ESCAPE, clean_env, files_in, temp_files
+from conftest import BIN, ESCAPE, batch_files, clean_env, files_in, temp_files
 
 SMALL = ["--size", "1024x640"]  # the fewest pixels gpt-image-2 takes: a quick image
 OUT = ["--out-dir", "out"]
@@ -74,7 +74,7 @@ def test_positional_prompts_are_one_job_each(run, standin, tmp_path):
     assert result.rc == 0, result
     names = ["out/01-red-fox.png", "out/02-blue-whale.png", "out/03-green-frog.png"]
     assert sorted(result.lines) == names
-    assert files_in(tmp_path / "out") == ["01-red-fox.png", "02-blue-whale.png",
+    assert batch_files(tmp_path / "out") == ["01-red-fox.png", "02-blue-whale.png",
                                           "03-green-frog.png", "imagegen-manifest.json"]
     for name in names:
         image = open_image(tmp_path / name)

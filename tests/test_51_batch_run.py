@@ -8,7 +8,7 @@ import json
 import pytest
 from PIL import Image
 
-from conftest import files_in, temp_files
+from conftest import batch_files, files_in, is_batch_extra, temp_files
 
 SMALL = ["--size", "1024x640"]
 OUT = ["--out-dir", "out"]
@@ -25,7 +25,7 @@ def names(count, width=2):
 
 def images_in(folder):
     """The images saved in folder (every one must decode fully), sorted."""
-    found = sorted(name for name in files_in(folder) if name != "imagegen-manifest.json")
+    found = sorted(name for name in files_in(folder) if not is_batch_extra(name))
     for name in found:
         with Image.open(folder / name) as image:
             image.load()

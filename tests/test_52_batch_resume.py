@@ -11,7 +11,7 @@ import time
 import pytest
 from PIL import Image
 
-from conftest import BIN, assert_no_key_leak, clean_env, files_in, temp_files
+from conftest import BIN, assert_no_key_leak, batch_files, clean_env, files_in, is_batch_extra, temp_files
 
 SMALL = ["--size", "1024x640"]
 OUT = ["--out-dir", "out"]
@@ -39,7 +39,7 @@ def images_in(folder):
     """The final-named images in folder (temp files and the manifest left out); each
     one must decode fully."""
     found = sorted(name for name in files_in(folder)
-                   if name != MANIFEST and not name.startswith("."))
+                   if not is_batch_extra(name) and not name.startswith("."))
     for name in found:
         assert decodes(folder / name), f"{name} is not a whole image"
     return found
@@ -165,7 +165,7 @@ def test_a_changed_job_with_an_out_name_keeps_that_name(run, standin, tmp_path):
     # The job asked for hero.webp: a silent hero-2.webp leaves the stale image under
     # the name the user relies on.  Either the job replaces its own earlier image, or
     # the tool refuses before sending (an explicit name that exists).
-    assert "hero-2.webp" not in files_in(tmp_path / "out"), result
+    assert "hero-2.webp" not in batch_files(tmp_path / "out"), result
     if result.rc == 0:
         assert result.lines == ["out/hero.webp"]
         assert standin.stats()["requests"] == 1
@@ -201,13 +201,13 @@ def test_force_redoes_every_job_and_replaces_its_files(run, standin, tmp_path):
                {"prompt": "job 3", "out": "three.webp"})
     args = ["batch", "--input", "jobs.jsonl", *SMALL, *OUT]
     assert run(args).rc == 0
-    first = files_in(tmp_path / "out")
+    first = batch_files(tmp_path / "out")
     assert first == ["01-job-1.png", MANIFEST, "three.webp", "two-1.png", "two-2.png"]
     standin.reset()
     result = run([*args, "--force"])
     assert result.rc == 0, result
     assert sent_prompts(standin) == prompts(3)
-    assert files_in(tmp_path / "out") == first
+    assert batch_files(tmp_path / "out") == first
     assert sorted(result.lines) == ["out/01-job-1.png", "out/three.webp",
                                     "out/two-1.png", "out/two-2.png"]
     standin.reset()
