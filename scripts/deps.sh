@@ -7,7 +7,7 @@ packages=(
 	gcc meson ninja-build pkg-config
 	libcurl4-openssl-dev libjansson-dev libvips-dev zlib1g-dev
 	libcmocka-dev python3 python3-pytest python3-pil
-	ca-certificates curl
+	ca-certificates curl chromium
 )
 
 missing=()
