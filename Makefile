@@ -3,6 +3,7 @@
 #   make           build build/imagegen
 #   make test      deps, build, unit tests (cmocka) and integration tests (pytest)
 #   make demo      deps, build, then generate images against the bundled stand-in
+#   make check-asan  the whole suite with AddressSanitizer + UBSan (zero reports)
 #   make bench     batch benchmarks against the stand-in (bench/RESULTS.md)
 #   make install   install (honours PREFIX and DESTDIR)
 
@@ -11,7 +12,7 @@ DESTDIR ?=
 BUILD ?= build
 PYTHON ?= /usr/bin/python3
 
-.PHONY: all build deps test unit integration demo bench install clean
+.PHONY: all build deps test unit integration demo bench check-asan install clean
 
 all: build
 
@@ -38,6 +39,9 @@ demo: deps
 	@$(MAKE) --no-print-directory build
 	@./scripts/demo.sh $(BUILD)/imagegen
 
+check-asan: deps
+	./scripts/check-asan.sh
+
 bench: deps
 	@$(MAKE) --no-print-directory build
 	$(PYTHON) bench/bench_batch.py --bin $(BUILD)/imagegen
@@ -48,4 +52,4 @@ install: build
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
 
 clean:
-	rm -rf $(BUILD) demo-out
+	rm -rf $(BUILD) build-asan demo-out

@@ -352,8 +352,6 @@ static void start_jobs(struct batch_run *run, struct job_env *env)
 {
 	for (size_t i = 0; i < run->plan.n; i++) {
 		struct batch_job *bj = &run->plan.jobs[i];
-		struct job_request req = { request_url(env->api, BATCH_ENDPOINT),
-					   json_dumps(bj->body, JSON_COMPACT), FORM_INIT };
 
 		if (bj->resumed) {
 			if (run->cli->json) {
@@ -363,6 +361,8 @@ static void start_jobs(struct batch_run *run, struct job_env *env)
 			}
 			continue;
 		}
+		struct job_request req = { request_url(env->api, BATCH_ENDPOINT),
+					   json_dumps(bj->body, JSON_COMPACT), FORM_INIT };
 		job_init(&bj->job, env, i, bj->sent, &bj->params, &req, &bj->names);
 		bj->sent = NULL;
 		bj->job.label = bj->label;
