@@ -4,6 +4,8 @@
 #   make test      deps, build, unit tests (cmocka) and integration tests (pytest)
 #   make demo      deps, build, then generate images against the bundled stand-in
 #   make check-asan  the whole suite with AddressSanitizer + UBSan (zero reports)
+#   make fuzz      run each libFuzzer target for FUZZ_SECONDS (default 60)
+#   make fuzz-replay  run the fuzz seed corpora once (CI)
 #   make bench     batch benchmarks against the stand-in (bench/RESULTS.md)
 #   make install   install (honours PREFIX and DESTDIR)
 
@@ -12,7 +14,7 @@ DESTDIR ?=
 BUILD ?= build
 PYTHON ?= /usr/bin/python3
 
-.PHONY: all build deps test unit integration demo bench check-asan install clean
+.PHONY: all build deps test unit integration demo bench check-asan fuzz fuzz-replay install clean
 
 all: build
 
@@ -42,6 +44,12 @@ demo: deps
 check-asan: deps
 	./scripts/check-asan.sh
 
+fuzz: deps
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) ./scripts/fuzz.sh
+
+fuzz-replay: deps
+	./scripts/fuzz.sh --replay
+
 bench: deps
 	@$(MAKE) --no-print-directory build
 	$(PYTHON) bench/bench_batch.py --bin $(BUILD)/imagegen
@@ -52,4 +60,4 @@ install: build
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
 
 clean:
-	rm -rf $(BUILD) build-asan demo-out
+	rm -rf $(BUILD) build-asan build-fuzz demo-out

@@ -8,6 +8,7 @@ packages=(
 	libcurl4-openssl-dev libjansson-dev libvips-dev zlib1g-dev
 	libcmocka-dev python3 python3-pytest python3-pil
 	ca-certificates curl chromium
+	clang libclang-rt-14-dev gcovr valgrind
 )
 
 missing=()

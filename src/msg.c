@@ -32,15 +32,19 @@ bool msg_color(void)
 }
 
 static void emit(const char *color, const char *label, const char *indent,
+		 const char *fmt, va_list ap) PRINTF_LIKE(4, 0);
+
+static void emit(const char *color, const char *label, const char *indent,
 		 const char *fmt, va_list ap)
 {
 	fputs(indent ? indent : "imagegen: ", stderr);
 	bool paint = sink.color && color;
 
-	if (label) {
-		fprintf(stderr, paint ? "\033[%sm%s\033[0m" : "%.0s%s",
-			paint ? color : "", label);
+	if (label && paint) {
+		fprintf(stderr, "\033[%sm%s\033[0m", color, label);
 		paint = false;
+	} else if (label) {
+		fputs(label, stderr);
 	} else if (paint) {
 		fprintf(stderr, "\033[%sm", color);
 	}

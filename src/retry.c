@@ -36,7 +36,10 @@ long retry_hint_ms(const struct retry_hints *h, time_t now)
 	time_t when = curl_getdate(h->retry_after, NULL);
 	if (when == -1)
 		return -1;
-	return when > now ? (long)(when - now) * 1000 : 0;
+	if (when <= now)
+		return 0;
+	/* A date years away is as good as never; keep the product in range. */
+	return when - now > 1000000000 ? 1000000000L * 1000 : (long)(when - now) * 1000;
 }
 
 long retry_delay_ms(const struct retry_policy *p, int retries_done,
