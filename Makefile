@@ -4,6 +4,7 @@
 #   make test      deps, build, unit tests (cmocka) and integration tests (pytest)
 #   make demo      deps, build, then generate images against the bundled stand-in
 #   make check-asan  the whole suite with AddressSanitizer + UBSan (zero reports)
+#   make check-valgrind  representative integration tests under valgrind memcheck
 #   make fuzz      run each libFuzzer target for FUZZ_SECONDS (default 60)
 #   make fuzz-replay  run the fuzz seed corpora once (CI)
 #   make bench     batch benchmarks against the stand-in (bench/RESULTS.md)
@@ -14,7 +15,7 @@ DESTDIR ?=
 BUILD ?= build
 PYTHON ?= /usr/bin/python3
 
-.PHONY: all build deps test unit integration demo bench check-asan fuzz fuzz-replay install clean
+.PHONY: all build deps test unit integration demo bench check-asan check-valgrind fuzz fuzz-replay install clean
 
 all: build
 
@@ -43,6 +44,10 @@ demo: deps
 
 check-asan: deps
 	./scripts/check-asan.sh
+
+check-valgrind: deps
+	@$(MAKE) --no-print-directory build
+	./scripts/check-valgrind.sh
 
 fuzz: deps
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) ./scripts/fuzz.sh

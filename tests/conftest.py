@@ -4,6 +4,7 @@ that runs the imagegen binary in a clean environment (curl tests/http/testenv st
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -21,6 +22,8 @@ from standin import Standin  # noqa: E402  (needs the path above)
 KEY = "sk-test-imagegen-SECRET-5f3c9a7e21d04b6b"
 REPO = Path(TESTS_DIR).parent
 BIN = os.environ.get("IMAGEGEN_BIN", str(REPO / "build" / "imagegen"))
+# A command to run the binary under (make check-valgrind sets valgrind's).
+WRAPPER = shlex.split(os.environ.get("IMAGEGEN_WRAPPER", ""))
 
 
 def _find_spec():
@@ -143,9 +146,9 @@ def run(standin, tmp_path):
             stdin = stdin.encode()
         started = time.monotonic()
         completed = subprocess.run(
-            [BIN, *args], cwd=cwd or tmp_path, env=clean_env(standin, env),
+            [*WRAPPER, BIN, *args], cwd=cwd or tmp_path, env=clean_env(standin, env),
             input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
-            capture_output=True, timeout=timeout)
+            capture_output=True, timeout=timeout * (10 if WRAPPER else 1))
         elapsed = time.monotonic() - started
         result = Result(args, completed.returncode,
                         completed.stdout.decode("utf-8", errors="replace"),

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs a representative set of integration tests with the binary under
+# valgrind memcheck: generate, edit, variation, batch with faults, streaming,
+# image work and metadata. Any memory error or definite leak makes valgrind
+# exit 99, which fails the test that ran it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ninja -C "${BUILD:-build}" >/dev/null
+export IMAGEGEN_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full \
+--errors-for-leak-kinds=definite --show-leak-kinds=definite \
+--suppressions=$PWD/tests/valgrind.supp"
+# Tests that signal or kill the process (Popen) run it without the wrapper,
+# and tight timing tests are left out: valgrind is 20-50 times slower.
+/usr/bin/python3 -m pytest -q -p no:cacheprovider tests \
+	-k "${VALGRIND_TESTS:-test_a_prompt_gives_one_image or dall_e or n_3 or json or dry_run \
+or retried or not_retried or invalid or truncat or reset or edit_with or mask or json_form \
+or variation_ or fail_fast or fail_rate or quota or stream or downscale or chroma \
+or metadata or sidecar or gallery}" \
+	--deselect tests/test_00_standin.py --deselect tests/test_01_standin_edits.py
