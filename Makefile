@@ -7,6 +7,7 @@
 #   make check-valgrind  representative integration tests under valgrind memcheck
 #   make fuzz      run each libFuzzer target for FUZZ_SECONDS (default 60)
 #   make fuzz-replay  run the fuzz seed corpora once (CI)
+#   make coverage  line and branch coverage of src/ from the whole suite (gcovr)
 #   make bench     batch benchmarks against the stand-in (bench/RESULTS.md)
 #   make install   install (honours PREFIX and DESTDIR)
 
@@ -15,7 +16,7 @@ DESTDIR ?=
 BUILD ?= build
 PYTHON ?= /usr/bin/python3
 
-.PHONY: all build deps test unit integration demo bench check-asan check-valgrind fuzz fuzz-replay install clean
+.PHONY: all build deps test unit integration demo bench check-asan check-valgrind fuzz fuzz-replay coverage install clean
 
 all: build
 
@@ -49,6 +50,9 @@ check-valgrind: deps
 	@$(MAKE) --no-print-directory build
 	./scripts/check-valgrind.sh
 
+coverage: deps
+	./scripts/coverage.sh
+
 fuzz: deps
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) ./scripts/fuzz.sh
 
@@ -65,4 +69,4 @@ install: build
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz demo-out
+	rm -rf $(BUILD) build-asan build-fuzz build-cov demo-out
