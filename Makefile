@@ -36,6 +36,7 @@ integration: build
 	IMAGEGEN_BIN=$(CURDIR)/$(BUILD)/imagegen $(PYTHON) -m pytest -q -p no:cacheprovider tests
 
 test: deps
+	@./scripts/checksrc.sh
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
 
