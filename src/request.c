@@ -17,28 +17,36 @@ static void set_integer(json_t *o, const char *key, long v)
 		json_object_set_new(o, key, json_integer(v));
 }
 
-json_t *request_generation_body(const struct img_params *p, const char *prompt)
+/* Every parameter that is set, the same way for generations and JSON edits
+ * (validation has refused those a request form does not take). */
+static void set_params(json_t *o, const struct img_params *p)
 {
 	const struct model *m = model_find(p->model);
-	bool dalle = m && !model_is_gpt(m);
-	json_t *o = json_object();
 
-	set_string(o, "model", p->model);
-	set_string(o, "prompt", prompt);
 	set_integer(o, "n", p->n);
 	set_string(o, "size", p->size);
 	set_string(o, "quality", p->quality);
 	set_string(o, "background", p->background);
-	if (!dalle)
+	if (!m || model_is_gpt(m))
 		set_string(o, "output_format", p->output_format);
 	set_integer(o, "output_compression", p->output_compression);
 	set_string(o, "moderation", p->moderation);
 	set_string(o, "response_format", p->response_format);
 	set_string(o, "style", p->style);
+	set_string(o, "input_fidelity", p->input_fidelity);
 	set_string(o, "user", p->user);
 	if (p->stream)
 		json_object_set_new(o, "stream", json_true());
 	set_integer(o, "partial_images", p->partial_images);
+}
+
+json_t *request_generation_body(const struct img_params *p, const char *prompt)
+{
+	json_t *o = json_object();
+
+	set_string(o, "model", p->model);
+	set_string(o, "prompt", prompt);
+	set_params(o, p);
 	return o;
 }
 
@@ -111,18 +119,7 @@ json_t *request_edit_json(const struct img_params *p, const char *prompt,
 			goto fail;
 		json_object_set_new(o, "mask", ref);
 	}
-	set_integer(o, "n", p->n);
-	set_string(o, "size", p->size);
-	set_string(o, "quality", p->quality);
-	set_string(o, "background", p->background);
-	set_string(o, "output_format", p->output_format);
-	set_integer(o, "output_compression", p->output_compression);
-	set_string(o, "moderation", p->moderation);
-	set_string(o, "input_fidelity", p->input_fidelity);
-	set_string(o, "user", p->user);
-	if (p->stream)
-		json_object_set_new(o, "stream", json_true());
-	set_integer(o, "partial_images", p->partial_images);
+	set_params(o, p);
 	return o;
 fail:
 	json_decref(o);
