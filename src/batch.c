@@ -76,7 +76,19 @@ static int build_job(struct batch_job *bj, const struct cli *c, size_t index, st
 	if (out_format)
 		bj->params.output_format = out_format;
 	bj->sent = c->no_augment ? xstrdup(item->prompt) : prompt_augment(item->prompt, &fields);
+	if (c->chroma_key) {
+		char *key = cli_chroma_instruction(c);
+		char *both = xasprintf("%s\n%s", bj->sent, key);
+		free(bj->sent);
+		free(key);
+		bj->sent = both;
+	}
 	params_apply_defaults(&bj->params, OP_GENERATE);
+	if (c->chroma_key && !strcmp(params_format(&bj->params), "jpeg")) {
+		where(err, item, index);
+		buf_addf(err, "--chroma-key makes transparent images: png or webp, not jpeg");
+		goto cleanup;
+	}
 	if (params_validate(&bj->params, OP_GENERATE, bj->sent, &why, &warn)) {
 		where(err, item, index);
 		buf_adds(err, why.data);

@@ -69,15 +69,26 @@ static unsigned char clamp255(double v)
 	return v <= 0 ? 0 : v >= 255 ? 255 : (unsigned char)lround(v);
 }
 
-/* Spill: the key's strongest channel may not exceed the subject's other
- * channels (green key: g <= max(r, b)). */
+/* Spill: the key's tint on the subject. The key's strong channels may not
+ * rise above the subject's others by more than they do without the tint:
+ * green key: g <= max(r, b); magenta key: min(r, b) - g is the spill taken
+ * off r and b. A key with no weak (white) or no strong (black) channel has no
+ * tint to tell apart. */
 static void despill(unsigned char px[3], const unsigned char key[3])
 {
-	int k = key[1] >= key[0] && key[1] >= key[2] ? 1 : key[0] >= key[2] ? 0 : 2;
-	unsigned char other = px[(k + 1) % 3] > px[(k + 2) % 3] ? px[(k + 1) % 3] : px[(k + 2) % 3];
+	int strong_min = 256, weak_max = -1;
 
-	if (px[k] > other)
-		px[k] = other;
+	for (int c = 0; c < 3; c++) {
+		if (key[c] >= 128 && px[c] < strong_min)
+			strong_min = px[c];
+		if (key[c] < 128 && px[c] > weak_max)
+			weak_max = px[c];
+	}
+	if (strong_min == 256 || weak_max < 0 || strong_min <= weak_max)
+		return;
+	for (int c = 0; c < 3; c++)
+		if (key[c] >= 128)
+			px[c] = (unsigned char)(px[c] - (strong_min - weak_max));
 }
 
 void chroma_key(const unsigned char *rgb, unsigned char *rgba, size_t npix,

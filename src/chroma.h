@@ -13,6 +13,7 @@
 #define CHROMA_DEFAULT_SOFTNESS 10.0
 
 struct chroma_opts {
+	bool enabled;       /* --chroma-key (or --key-color) was given */
 	unsigned char key[3];
 	bool auto_key;      /* sample the key from the image's border instead */
 	double tolerance;   /* 0-100: at or below this distance, fully transparent */

@@ -54,8 +54,7 @@ void cli_settle_style(struct cli *c)
 		c->fields.style = c->style_text;
 }
 
-/* What the prompt adds so the background can be keyed out. */
-static char *chroma_instruction(const struct cli *c)
+char *cli_chroma_instruction(const struct cli *c)
 {
 	return xasprintf("Background: a perfectly flat, uniform, solid %s chroma-key background "
 			 "filling the whole frame, with no shadows, gradients, texture, reflections "
@@ -80,7 +79,7 @@ int cli_prompt(struct cli *c, char **raw, char **sent, struct buf *err)
 		warnf("--no-augment: the prompt fields are ignored");
 	*sent = c->no_augment ? xstrdup(*raw) : prompt_augment(*raw, &c->fields);
 	if (c->chroma_key) {
-		char *key = chroma_instruction(c);
+		char *key = cli_chroma_instruction(c);
 		char *both = xasprintf("%s\n%s", *sent, key);
 		free(*sent);
 		free(key);
@@ -126,7 +125,7 @@ int cli_settle_image_work(struct cli *c, struct buf *err)
 		c->chroma_key = 1;
 	if (!c->chroma_key)
 		return 0;
-	c->chroma = (struct chroma_opts){ .tolerance = CHROMA_DEFAULT_TOLERANCE,
+	c->chroma = (struct chroma_opts){ .enabled = true, .tolerance = CHROMA_DEFAULT_TOLERANCE,
 					  .softness = CHROMA_DEFAULT_SOFTNESS, .despill = true };
 	if (chroma_parse_color(c->key_color ? c->key_color : CHROMA_DEFAULT_KEY, c->chroma.key)) {
 		buf_addf(err, "--key-color: '%s' is not #RRGGBB", c->key_color);
@@ -368,7 +367,7 @@ void cli_job_env(struct job_env *env, const struct cli *c, struct http_loop *loo
 	env->keep_partials = c->keep_partials;
 	env->metadata = !c->no_metadata;
 	env->sidecar = c->sidecar;
-	env->chroma = c->chroma_key ? &c->chroma : NULL;
+	env->chroma = &c->chroma;   /* enabled by cli_settle_image_work */
 	env->downscale_max = (int)c->downscale_max;
 	env->downscale_suffix = c->downscale_suffix ? c->downscale_suffix : "-web";
 	env->data = data;

@@ -150,6 +150,10 @@ int cli_prompt(struct cli *c, char **raw, char **sent, struct buf *err);
  * --downscale-suffix) against the format and background. 0 or -1. */
 int cli_settle_image_work(struct cli *c, struct buf *err);
 
+/* What a prompt gains with --chroma-key so the background can be keyed
+ * out; the caller frees. */
+char *cli_chroma_instruction(const struct cli *c);
+
 /* Infers the output format from --out's extension when --output-format is
  * not given, and refuses a contradiction. 0 or -1. */
 int cli_format_from_out(struct cli *c, struct buf *err);

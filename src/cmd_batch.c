@@ -458,6 +458,8 @@ static int prepare(struct batch_run *run, struct batch_items *items,
 	struct cli *c = run->cli;
 
 	cli_settle_style(c);
+	if (cli_settle_image_work(c, err))
+		return EXIT_USAGE;
 	if (read_items(run, items, err) || batch_plan(&run->plan, items, c, err) ||
 	    manifest_load(&run->manifest, run->plan.dir, err))
 		return EXIT_USAGE;
@@ -498,6 +500,7 @@ int cmd_batch(int argc, char **argv)
 		OPT_BOOL('f', "force", &c.force, "redo every job and replace its files"),
 		OPT_BOOL(0, "json", &c.json, "print one JSON object per job per line on stdout"),
 		OPT_CLI_METADATA(&c),
+		OPT_CLI_IMAGE_WORK(&c),
 		OPT_CLI_DRY_QUIET(&c),
 		OPT_CLI_CONNECTION(&c),
 		OPT_END(),

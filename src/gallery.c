@@ -59,7 +59,7 @@ int gallery_thumbnail(const char *dir, const char *name, struct buf *err)
 		if (f)
 			fclose(f);
 		rc = format ? work_downscale(image, format, GALLERY_THUMB_SIZE, thumb, true,
-					     &written, err) : -1;
+					     NULL, NULL, &written, err) : -1;
 		if (!format)
 			buf_addf(err, "'%s' is not an image", image);
 	}

@@ -45,14 +45,16 @@ char *work_copy_name(const char *path, const char *suffix)
 }
 
 int work_downscale(const char *path, const char *format, int max_dim, const char *copy_path,
-		   bool replace, char **written, struct buf *err)
+		   bool replace, work_hook hook, void *hook_data, char **written,
+		   struct buf *err)
 {
 	struct buf bytes = BUF_INIT;
 	struct afile f = AFILE_INIT;
 	int rc = -1;
 
 	if (imgvips_downscale(path, max_dim, format, &bytes, err) ||
-	    afile_open(&f, copy_path, err) || afile_write(&f, bytes.data, bytes.len, err))
+	    afile_open(&f, copy_path, err) || afile_write(&f, bytes.data, bytes.len, err) ||
+	    (hook && hook(&f, hook_data, err)))
 		goto cleanup;
 	while (afile_commit(&f, replace ? AFILE_REPLACE : AFILE_NO_CLOBBER, err)) {
 		if (errno != EEXIST)

@@ -16,10 +16,16 @@ int work_chroma(struct afile *f, const char *format, const struct chroma_opts *o
 /* The copy's name: "cat.png" + "-web" -> "cat-web.png"; the caller frees. */
 char *work_copy_name(const char *path, const char *suffix);
 
+/* Called with the copy's finished temp file before it is committed (to add
+ * metadata); 0 or -1 with the reason in err. */
+typedef int (*work_hook)(struct afile *f, void *data, struct buf *err);
+
 /* Writes the downscaled copy of the image at path (longer edge at most
  * max_dim) to copy_path atomically, taking the next free name if it exists
- * unless replace. *written is the path used (caller frees). 0 or -1. */
+ * unless replace; hook (or NULL) runs before the commit. *written is the
+ * path used (caller frees). 0 or -1. */
 int work_downscale(const char *path, const char *format, int max_dim, const char *copy_path,
-		   bool replace, char **written, struct buf *err);
+		   bool replace, work_hook hook, void *hook_data, char **written,
+		   struct buf *err);
 
 #endif

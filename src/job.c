@@ -309,13 +309,29 @@ int job_check_image(struct job *job, size_t i)
 	return 0;
 }
 
+struct copy_meta {
+	const struct job *job;
+	size_t index;
+	const char *format;
+};
+
+/* The copy records how the image was made, as the original does. */
+static int embed_copy_meta(struct afile *f, void *data, struct buf *err)
+{
+	const struct copy_meta *c = data;
+
+	return c->job->env->metadata ? meta_embed(c->job, c->index, f, c->format, err) : 0;
+}
+
 /* The downscaled copy of a saved image. */
-static int save_copy(struct job *job, const char *path, const char *format)
+static int save_copy(struct job *job, size_t i, const char *path, const char *format)
 {
 	char *name = work_copy_name(path, job->env->downscale_suffix);
 	char *written = NULL;
+	struct copy_meta meta = { job, i, format };
 	int rc = work_downscale(path, format, job->env->downscale_max, name,
-				job->names.replace, &written, &job->error);
+				job->names.replace, embed_copy_meta, &meta, &written,
+				&job->error);
 
 	if (rc == 0 && job->env->on_saved)
 		job->env->on_saved(job, JOB_EXTRA_FILE, written);
@@ -330,7 +346,8 @@ int job_commit_image(struct job *job, size_t i)
 	bool replace = job->names.replace;
 	const char *format = sniff_format(job->images[i].head, job->images[i].head_len);
 
-	if (job->env->chroma && work_chroma(f, format, job->env->chroma, &job->error))
+	if (job->env->chroma && job->env->chroma->enabled &&
+	    work_chroma(f, format, job->env->chroma, &job->error))
 		return -1;
 	if (job->env->metadata && meta_embed(job, i, f, format, &job->error))
 		return -1;
@@ -353,7 +370,7 @@ int job_commit_image(struct job *job, size_t i)
 		return -1;
 	if (job->env->on_saved)
 		job->env->on_saved(job, i, f->path);
-	return job->env->downscale_max ? save_copy(job, f->path, format) : 0;
+	return job->env->downscale_max ? save_copy(job, i, f->path, format) : 0;
 }
 
 static void job_success(struct job *job)

@@ -56,6 +56,12 @@ partial images (at least one), "stream_malformed" cuts the data of the first com
 event in half (not JSON), "stream_comments" adds ": keep-alive" comment blocks between
 events and `id:` fields and a comment line inside each event.
 
+Chroma-key prompts: a generation or edit whose prompt asks for a "solid #RRGGBB
+chroma-key background" (what `imagegen --chroma-key` appends) gets a picture whose
+pixels are known (see render_chroma_image): a background of exactly that colour, no
+noise, and a filled disc of CHROMA_SUBJECT in the centre with an antialiased edge and
+a slight key-colour spill on its rim.
+
 Streams: each image i of n gets its partial images (partial_image_index 0..k-1, counted
 anew for each image), then its completed event; usage on the first completed event
 counts the input tokens and that image's output tokens, later ones only their own output
@@ -1016,6 +1022,78 @@ def render_image(seed_text, width, height, image_format, transparent, compressio
     return _encode(image, image_format, compression)
 
 
+# Chroma-key pictures (see render_chroma_image).
+CHROMA_PROMPT = re.compile(r"solid #([0-9A-Fa-f]{6}) chroma-key background")
+CHROMA_SUBJECT = (200, 40, 40)  # far from every usual key colour
+CHROMA_EDGE = 2.0               # the antialiased edge: pixels from fully in to fully out
+CHROMA_SPILL_WIDTH = 6          # the rim inside the edge that carries the key's tint
+CHROMA_SPILL = 30               # how much of the key colour the rim takes on
+
+
+def chroma_key_color(prompt):
+    """The (r, g, b) key a prompt asks for as its flat background, or None."""
+    match = CHROMA_PROMPT.search(prompt or "")
+    if match is None:
+        return None
+    return tuple(int(match[1][i:i + 2], 16) for i in (0, 2, 4))
+
+
+def chroma_spilled(key, subject=CHROMA_SUBJECT):
+    """The subject's colour on its rim: CHROMA_SPILL of the key's tint added,
+    in proportion to the key's channels (#00FF00: +30 green; #FF00FF: +30 red
+    and blue)."""
+    return tuple(min(255, s + round(CHROMA_SPILL * k / 255)) for s, k in zip(subject, key))
+
+
+def chroma_pixel(x, y, width, height, key, subject=CHROMA_SUBJECT):
+    """The exact colour of pixel (x, y) of a chroma-key picture.
+
+    The disc is centred at (width / 2, height / 2) with radius r = min(width,
+    height) // 4; a pixel's distance d is measured from its centre (x + 0.5,
+    y + 0.5).  Coverage is clamp((r + 1 - d) / 2, 0, 1): 1 inside r - 1, 0
+    outside r + 1, linear over the two pixels between.  Pixels with d > r - 6
+    have the spilled colour; the others the plain subject colour.  The pixel
+    is coverage * colour + (1 - coverage) * key, rounded per channel."""
+    radius = min(width, height) // 4
+    d = math.hypot(x + 0.5 - width / 2, y + 0.5 - height / 2)
+    coverage = min(1.0, max(0.0, (radius + CHROMA_EDGE / 2 - d) / CHROMA_EDGE))
+    if coverage == 0.0:
+        return tuple(key)
+    colour = chroma_spilled(key, subject) if d > radius - CHROMA_SPILL_WIDTH else subject
+    return tuple(int(math.floor(coverage * c + (1 - coverage) * k + 0.5))
+                 for c, k in zip(colour, key))
+
+
+def render_chroma_image(key, width, height, image_format, compression=100):
+    """A flat background of exactly `key` with a disc of CHROMA_SUBJECT in the
+    centre (chroma_pixel gives every pixel).  Only the pixels near the disc's
+    edge are computed one by one; the rest are filled in spans."""
+    image = Image.new("RGB", (width, height), tuple(key))
+    radius = min(width, height) // 4
+    cx, cy = width / 2, height / 2
+    inner = radius - CHROMA_SPILL_WIDTH   # inside this: the plain subject colour
+    outer = radius + CHROMA_EDGE / 2      # outside this: the key
+    pixels = image.load()
+    for y in range(height):
+        dy = y + 0.5 - cy
+        if abs(dy) >= outer:
+            continue
+        reach = math.sqrt(outer * outer - dy * dy)
+        first = max(0, int(math.floor(cx - reach - 1)))
+        last = min(width - 1, int(math.ceil(cx + reach + 1)))
+        span = (0, -1)
+        if inner > 0 and abs(dy) < inner - 1:
+            # Every pixel whose centre is within core of cx is well inside `inner`.
+            core = math.sqrt(inner * inner - dy * dy) - 1
+            span = (int(math.ceil(cx - core - 0.5)), int(math.floor(cx + core - 0.5)))
+            if span[0] <= span[1]:
+                image.paste(CHROMA_SUBJECT, (span[0], y, span[1] + 1, y + 1))
+        for x in range(first, last + 1):
+            if not span[0] <= x <= span[1]:
+                pixels[x, y] = chroma_pixel(x, y, width, height, key)
+    return _encode(image, image_format, compression)
+
+
 def _encode(image, image_format, compression):
     options = {
         "png": {"format": "PNG", "compress_level": 1},  # speed over size
@@ -1463,9 +1541,15 @@ class Standin:
             if key in self._image_cache:
                 self._image_cache.move_to_end(key)
                 return self._image_cache[key]
-        data = render_image(generation.seed(index), generation.width,
-                            generation.height, generation.image_format,
-                            generation.transparent, generation.output_compression)
+        key_color = chroma_key_color(generation.prompt)
+        if key_color is not None:
+            data = render_chroma_image(key_color, generation.width, generation.height,
+                                       generation.image_format,
+                                       generation.output_compression)
+        else:
+            data = render_image(generation.seed(index), generation.width,
+                                generation.height, generation.image_format,
+                                generation.transparent, generation.output_compression)
         with self._lock:
             _put_bounded(self._image_cache, key, data, IMAGE_CACHE_ENTRIES)
         return data
