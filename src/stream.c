@@ -108,6 +108,35 @@ static void add_usage(struct usage *u, json_t *usage)
 	u->total += one.total;
 }
 
+/* The answer as one object, like a non-streamed response: "data" holds each
+ * completed event (image i is data[i]), usage is the sum over them. */
+static void collect_response(struct job *job, json_t *event)
+{
+	static const char *const copied[] = { "size", "quality", "background", "output_format" };
+	json_t *r = job->response;
+
+	if (!json_is_array(json_object_get(r, "data"))) {
+		json_decref(r);
+		r = job->response = json_object();
+		json_object_set(r, "created", json_object_get(event, "created_at"));
+		json_object_set_new(r, "data", json_array());
+	}
+	json_array_append(json_object_get(r, "data"), event);
+	for (size_t i = 0; i < ARRAY_SIZE(copied); i++)
+		if (json_object_get(event, copied[i]))
+			json_object_set(r, copied[i], json_object_get(event, copied[i]));
+}
+
+static void set_usage(struct job *job)
+{
+	const struct usage *u = &job->usage;
+
+	if (u->present && job->response)
+		json_object_set_new(job->response, "usage", json_pack("{s:I,s:I,s:I}",
+			"input_tokens", (json_int_t)u->input, "output_tokens", (json_int_t)u->output,
+			"total_tokens", (json_int_t)u->total));
+}
+
 static int save_completed(struct job *job, json_t *event)
 {
 	size_t i = current(job);
@@ -117,6 +146,7 @@ static int save_completed(struct job *job, json_t *event)
 		return 0;
 	}
 	add_usage(&job->usage, json_object_get(event, "usage"));
+	set_usage(job);
 	if (!job->size)
 		job->size = json_string_value(json_object_get(event, "size"));
 	job->completed++;
@@ -168,9 +198,8 @@ static int on_dispatch(void *ud)
 	} else if (ends_with(type, ".partial_image")) {
 		rc = save_partial(job, event);
 	} else if (ends_with(type, ".completed")) {
+		collect_response(job, event);
 		rc = save_completed(job, event);
-		json_decref(job->response);
-		job->response = json_incref(event);
 	} else if (!strcmp(type, "error") || json_object_get(event, "error")) {
 		rc = stream_error(job, event);
 	}
