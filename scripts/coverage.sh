@@ -9,7 +9,13 @@ build=${BUILD_COV:-build-cov}
 ninja -C "$build" >/dev/null
 find "$build" -name '*.gcda' -delete
 meson test -C "$build" --suite unit >/dev/null
-IMAGEGEN_BIN="$PWD/$build/imagegen" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests | tail -n 1
-gcovr -r . --filter 'src/' --object-directory "$build" --print-summary --txt "$build/coverage.txt" >/dev/null
-gcovr -r . --filter 'src/' --object-directory "$build" --print-summary --html-details "$build/coverage.html" | tail -n 3
+status=0
+IMAGEGEN_BIN="$PWD/$build/imagegen" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests \
+	>"$build/pytest.log" 2>&1 || status=$?
+grep -E "^FAILED" "$build/pytest.log" || true
+tail -n 1 "$build/pytest.log"
+gcovr -r . --filter 'src/' --object-directory "$build" --txt "$build/coverage.txt" >/dev/null
+gcovr -r . --filter 'src/' --object-directory "$build" --print-summary \
+	--html-details "$build/coverage.html" | tail -n 3
 echo "coverage: per-file report in $build/coverage.txt, HTML in $build/coverage.html"
+exit "$status"
