@@ -9,6 +9,7 @@
 #   make fuzz-replay  run the fuzz seed corpora once (CI)
 #   make coverage  line and branch coverage of src/ from the whole suite (gcovr)
 #   make bench     batch benchmarks against the stand-in (bench/RESULTS.md)
+#   make bench-peers  the same jobs with the Node SDK and a Python pool (issue 6)
 #   make install   install (honours PREFIX and DESTDIR)
 
 PREFIX ?= /usr/local
@@ -63,6 +64,12 @@ fuzz-replay: deps
 bench: deps
 	@$(MAKE) --no-print-directory build
 	$(PYTHON) bench/bench_batch.py --bin $(BUILD)/imagegen
+
+.PHONY: bench-peers
+bench-peers: deps
+	@$(MAKE) --no-print-directory build
+	@test -d bench/node/node_modules/openai || (cd bench/node && npm ci --no-audit --no-fund)
+	$(PYTHON) bench/bench_peers.py --bin $(BUILD)/imagegen
 
 install: build
 	meson configure $(BUILD) --prefix=$(PREFIX)
