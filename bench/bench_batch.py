@@ -22,49 +22,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STANDIN = HERE.parent / "tests" / "standin.py"
+sys.path.insert(0, str(HERE))
+from standin_process import StandinProcess  # noqa: E402
 
-
-class StandinProcess:
-    """The stand-in in its own process (so its memory and CPU are not counted
-    as imagegen's), driven through its control API."""
-
-    def __init__(self, key):
-        self.state = tempfile.TemporaryDirectory()
-        port_file = Path(self.state.name) / "port"
-        self.proc = subprocess.Popen(
-            [sys.executable, str(STANDIN), "--port", "0", "--port-file", str(port_file),
-             "--key", key], stderr=subprocess.DEVNULL)
-        for _ in range(200):
-            if port_file.exists() and port_file.read_text().strip():
-                break
-            time.sleep(0.05)
-        self.origin = f"http://127.0.0.1:{port_file.read_text().strip()}"
-        self.url = self.origin + "/v1"
-
-    def _call(self, method, path, payload=None):
-        data = json.dumps(payload).encode() if payload is not None else None
-        request = urllib.request.Request(self.origin + path, data=data, method=method)
-        with urllib.request.urlopen(request) as reply:
-            return json.loads(reply.read() or b"null")
-
-    def reset(self):
-        self._call("POST", "/_control/reset", {})
-
-    def configure(self, **knobs):
-        self._call("POST", "/_control/config", knobs)
-
-    def stats(self):
-        return self._call("GET", "/_control/stats")
-
-    def close(self):
-        self.proc.terminate()
-        self.proc.wait()
-        self.state.cleanup()
 
 KEY = "sk-bench-not-a-real-key"
 SIZE = "1024x1024"

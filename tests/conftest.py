@@ -1,6 +1,7 @@
 """Shared fixtures for the integration tests: the stand-in server and a helper
 that runs the imagegen binary in a clean environment (curl tests/http/testenv style)."""
 
+import hashlib
 import json
 import os
 import re
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TESTS_DIR)
@@ -165,3 +167,67 @@ def run(standin, tmp_path):
 def spec():
     with open(_find_spec(), encoding="utf-8") as stream:
         return json.load(stream)
+
+
+# --- helpers shared by the test files
+
+
+def open_image(path):
+    """The decoded picture at path (fully loaded, so a truncated file fails here)."""
+    image = Image.open(path)
+    image.load()
+    return image
+
+
+def digest(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def resolve(spec, schema):
+    while "$ref" in schema:
+        node = spec
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            node = node[part]
+        schema = node
+    return schema
+
+
+def schema_errors(spec, schema, value, where):
+    """Errors of value against a subset of JSON Schema (the parts the spec uses)."""
+    schema = resolve(spec, schema)
+    if value is None:
+        ok = schema.get("nullable") or schema.get("type") == "null" or any(
+            resolve(spec, s).get("type") == "null" for s in schema.get("anyOf", []))
+        return [] if ok else [f"{where}: null is not allowed"]
+    if "anyOf" in schema:
+        branches = [schema_errors(spec, s, value, where) for s in schema["anyOf"]]
+        return [] if any(not b for b in branches) else [f"{where}: {value!r} fits no anyOf"]
+    errors = []
+    kind = schema.get("type")
+    checks = {"string": lambda v: isinstance(v, str),
+              "integer": lambda v: type(v) is int,
+              "number": lambda v: type(v) in (int, float),
+              "boolean": lambda v: type(v) is bool,
+              "object": lambda v: isinstance(v, dict),
+              "array": lambda v: isinstance(v, list),
+              "null": lambda v: v is None}
+    if kind and not checks[kind](value):
+        return [f"{where}: {value!r} is not {kind}"]
+    if "enum" in schema and value not in schema["enum"]:
+        errors.append(f"{where}: {value!r} not in {schema['enum']}")
+    if "minimum" in schema and value < schema["minimum"]:
+        errors.append(f"{where}: {value!r} < {schema['minimum']}")
+    if "maximum" in schema and value > schema["maximum"]:
+        errors.append(f"{where}: {value!r} > {schema['maximum']}")
+    if kind == "object":
+        properties = schema.get("properties", {})
+        for name in schema.get("required", []):
+            if name not in value:
+                errors.append(f"{where}: missing required {name!r}")
+        for name, item in value.items():
+            if name not in properties:
+                errors.append(f"{where}: {name!r} is not a property")
+            else:
+                errors.extend(schema_errors(spec, properties[name], item,
+                                            f"{where}.{name}"))
+    return errors

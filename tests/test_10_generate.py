@@ -3,7 +3,6 @@ sources, augmentation, --json, --dry-run, headers, dall-e downloads, messages, a
 request bodies checked against the API spec."""
 
 import base64
-import hashlib
 import io
 import os
 import pty
@@ -14,22 +13,11 @@ import time
 import pytest
 from PIL import Image
 
-from conftest import BIN, ESCAPE, KEY, clean_env, files_in
+from conftest import BIN, ESCAPE, KEY, clean_env, digest, files_in, open_image, schema_errors
 
 SMALL = ["--size", "1024x640"]  # the fewest pixels gpt-image-2 takes: a quick image
 SLUG = "a-cute-baby-sea-otter"
 OTTER = "A cute baby sea otter"
-
-
-def open_image(path):
-    """The decoded picture at path (fully loaded, so a truncated file fails here)."""
-    image = Image.open(path)
-    image.load()
-    return image
-
-
-def digest(path):
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
 
 
 def generation_bodies(standin):
@@ -807,56 +795,6 @@ def test_gpt_parameters_are_sent_as_given(run, standin, tmp_path):
 
 
 # --- every request body against the API spec
-
-
-def resolve(spec, schema):
-    while "$ref" in schema:
-        node = spec
-        for part in schema["$ref"].lstrip("#/").split("/"):
-            node = node[part]
-        schema = node
-    return schema
-
-
-def schema_errors(spec, schema, value, where):
-    """Errors of value against a subset of JSON Schema (the parts the spec uses)."""
-    schema = resolve(spec, schema)
-    if value is None:
-        ok = schema.get("nullable") or schema.get("type") == "null" or any(
-            resolve(spec, s).get("type") == "null" for s in schema.get("anyOf", []))
-        return [] if ok else [f"{where}: null is not allowed"]
-    if "anyOf" in schema:
-        branches = [schema_errors(spec, s, value, where) for s in schema["anyOf"]]
-        return [] if any(not b for b in branches) else [f"{where}: {value!r} fits no anyOf"]
-    errors = []
-    kind = schema.get("type")
-    checks = {"string": lambda v: isinstance(v, str),
-              "integer": lambda v: type(v) is int,
-              "number": lambda v: type(v) in (int, float),
-              "boolean": lambda v: type(v) is bool,
-              "object": lambda v: isinstance(v, dict),
-              "array": lambda v: isinstance(v, list),
-              "null": lambda v: v is None}
-    if kind and not checks[kind](value):
-        return [f"{where}: {value!r} is not {kind}"]
-    if "enum" in schema and value not in schema["enum"]:
-        errors.append(f"{where}: {value!r} not in {schema['enum']}")
-    if "minimum" in schema and value < schema["minimum"]:
-        errors.append(f"{where}: {value!r} < {schema['minimum']}")
-    if "maximum" in schema and value > schema["maximum"]:
-        errors.append(f"{where}: {value!r} > {schema['maximum']}")
-    if kind == "object":
-        properties = schema.get("properties", {})
-        for name in schema.get("required", []):
-            if name not in value:
-                errors.append(f"{where}: missing required {name!r}")
-        for name, item in value.items():
-            if name not in properties:
-                errors.append(f"{where}: {name!r} is not a property")
-            else:
-                errors.extend(schema_errors(spec, properties[name], item,
-                                            f"{where}.{name}"))
-    return errors
 
 
 BODY_RUNS = [

@@ -12,7 +12,7 @@ import os
 import pytest
 from PIL import Image
 
-from conftest import files_in, temp_files
+from conftest import digest, files_in, open_image, resolve, schema_errors, temp_files
 
 EDITS = "/v1/images/edits"
 PROMPT = "Replace the background with a warm sunset"
@@ -25,17 +25,6 @@ PNG_SIGNATURE = "\x89PNG"
 
 
 # --- helpers
-
-
-def open_image(path):
-    """The decoded picture at path (fully loaded, so a truncated file fails here)."""
-    image = Image.open(path)
-    image.load()
-    return image
-
-
-def digest(path):
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
 
 
 def picture(size=(64, 48), mode="RGB", seed=0):
@@ -143,72 +132,6 @@ def outputs(tmp_path):
 
 
 # --- the API spec
-
-
-def resolve(spec, schema):
-    while "$ref" in schema:
-        node = spec
-        for piece in schema["$ref"].lstrip("#/").split("/"):
-            node = node[piece]
-        schema = node
-    return schema
-
-
-def schema_errors(spec, schema, value, where):
-    """Errors of value against the subset of JSON Schema the spec uses."""
-    schema = resolve(spec, schema)
-    if value is None:
-        ok = schema.get("nullable") or schema.get("type") == "null" or any(
-            resolve(spec, s).get("type") == "null" for s in schema.get("anyOf", []))
-        return [] if ok else [f"{where}: null is not allowed"]
-    if "anyOf" in schema and "type" not in schema and "properties" not in schema:
-        branches = [schema_errors(spec, s, value, where) for s in schema["anyOf"]]
-        return [] if any(not b for b in branches) else [f"{where}: {value!r} fits no anyOf"]
-    checks = {"string": lambda v: isinstance(v, str),
-              "integer": lambda v: type(v) is int,
-              "number": lambda v: type(v) in (int, float),
-              "boolean": lambda v: type(v) is bool,
-              "object": lambda v: isinstance(v, dict),
-              "array": lambda v: isinstance(v, list),
-              "null": lambda v: v is None}
-    kind = schema.get("type")
-    if kind and not checks[kind](value):
-        return [f"{where}: {value!r} is not {kind}"]
-    errors = []
-    if "enum" in schema and value not in schema["enum"]:
-        errors.append(f"{where}: {value!r} not in {schema['enum']}")
-    if "minimum" in schema and value < schema["minimum"]:
-        errors.append(f"{where}: {value!r} < {schema['minimum']}")
-    if "maximum" in schema and value > schema["maximum"]:
-        errors.append(f"{where}: {value!r} > {schema['maximum']}")
-    if kind == "string" and "minLength" in schema and len(value) < schema["minLength"]:
-        errors.append(f"{where}: shorter than {schema['minLength']}")
-    if kind == "array":
-        if "minItems" in schema and len(value) < schema["minItems"]:
-            errors.append(f"{where}: fewer than {schema['minItems']} items")
-        if "maxItems" in schema and len(value) > schema["maxItems"]:
-            errors.append(f"{where}: more than {schema['maxItems']} items")
-        for i, item in enumerate(value):
-            errors.extend(schema_errors(spec, schema["items"], item, f"{where}[{i}]"))
-    if kind == "object" or "properties" in schema:
-        properties = schema.get("properties", {})
-        for name in schema.get("required", []):
-            if name not in value:
-                errors.append(f"{where}: missing required {name!r}")
-        for name, item in value.items():
-            if name not in properties:
-                errors.append(f"{where}: {name!r} is not a property")
-            else:
-                errors.extend(schema_errors(spec, properties[name], item,
-                                            f"{where}.{name}"))
-        branches = schema.get("anyOf")
-        if branches and not any(all(k in value for k in b.get("required", []))
-                                for b in branches):
-            errors.append(f"{where}: fits no anyOf of required keys")
-        forbidden = schema.get("not", {}).get("required")
-        if forbidden and all(k in value for k in forbidden):
-            errors.append(f"{where}: has all of {forbidden}")
-    return errors
 
 
 def form_errors(spec, body):

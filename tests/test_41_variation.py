@@ -10,20 +10,10 @@ import os
 import pytest
 from PIL import Image
 
-from conftest import files_in, temp_files
+from conftest import digest, files_in, open_image, temp_files
 
 VARIATIONS = "/v1/images/variations"
 HTTPS_URL = "https://example.com/icons/icon.png"
-
-
-def open_image(path):
-    image = Image.open(path)
-    image.load()
-    return image
-
-
-def digest(path):
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
 
 
 def save(path, fmt="PNG", size=(256, 256), mode="RGB", seed=0):

@@ -14,20 +14,12 @@ import subprocess
 import time
 
 import pytest
-from PIL import Image
 
-from conftest import BIN, ESCAPE, batch_files, clean_env, files_in, temp_files
+from conftest import BIN, ESCAPE, batch_files, clean_env, files_in, open_image, temp_files
 
 SMALL = ["--size", "1024x640"]  # the fewest pixels gpt-image-2 takes: a quick image
 OUT = ["--out-dir", "out"]
 REQUIRED_JSON_KEYS = {"index", "prompt", "status", "files", "usage", "error", "attempts"}
-
-
-def open_image(path):
-    """The decoded picture at path (fully loaded, so a truncated file fails here)."""
-    image = Image.open(path)
-    image.load()
-    return image
 
 
 def write_jobs(folder, *lines, name="jobs.jsonl"):

@@ -8,7 +8,7 @@ import json
 import pytest
 from PIL import Image
 
-from conftest import batch_files, files_in, is_batch_extra, temp_files
+from conftest import files_in, is_batch_extra, temp_files
 
 SMALL = ["--size", "1024x640"]
 OUT = ["--out-dir", "out"]

@@ -11,20 +11,13 @@ import time
 import pytest
 from PIL import Image
 
-from conftest import BIN, clean_env, files_in, temp_files
+from conftest import BIN, clean_env, files_in, open_image, temp_files
 
 SMALL = ["--size", "1024x640"]  # the fewest pixels gpt-image-2 takes: a quick image
 GENERATIONS = "/v1/images/generations"
 EDITS = "/v1/images/edits"
 PROMPT = "a paper boat on a pond"
 SLUG = "a-paper-boat-on-a-pond"
-
-
-def open_image(path):
-    """The decoded picture at path (fully loaded, so a truncated file fails here)."""
-    image = Image.open(path)
-    image.load()
-    return image
 
 
 def pixels(path):

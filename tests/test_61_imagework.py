@@ -9,7 +9,7 @@ import math
 import pytest
 from PIL import Image, ImageChops, ImageDraw
 
-from conftest import files_in, temp_files
+from conftest import files_in, open_image, temp_files
 from standin import CHROMA_SUBJECT, chroma_pixel
 
 SMALL = ["--size", "1024x640"]  # the fewest pixels gpt-image-2 takes: a quick image
@@ -19,13 +19,6 @@ MAX_DISTANCE = math.sqrt(3) * 255
 GREEN = (0, 255, 0)
 MAGENTA = (255, 0, 255)
 KEY_INSTRUCTION = "solid {} chroma-key background"
-
-
-def open_image(path):
-    """The decoded picture at path (fully loaded, so a truncated file fails here)."""
-    image = Image.open(path)
-    image.load()
-    return image
 
 
 def bodies(standin, path=GENERATIONS):

@@ -14,7 +14,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from conftest import REPO, files_in, temp_files
+from conftest import REPO, files_in, open_image, temp_files
 
 SMALL = ["--size", "1024x640"]  # the fewest pixels gpt-image-2 takes: a quick image
 GENERATIONS = "/v1/images/generations"
@@ -29,12 +29,6 @@ def version():
     """The project's version, from meson.build."""
     text = (REPO / "meson.build").read_text(encoding="utf-8")
     return re.search(r"version\s*:\s*'([^']+)'", text)[1]
-
-
-def open_image(path):
-    image = Image.open(path)
-    image.load()
-    return image
 
 
 def pixels(path):

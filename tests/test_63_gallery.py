@@ -12,9 +12,8 @@ import tempfile
 from html.parser import HTMLParser
 
 import pytest
-from PIL import Image
 
-from conftest import batch_files, files_in, temp_files
+from conftest import batch_files, files_in, open_image, temp_files
 
 SMALL = ["--size", "1024x640"]  # the fewest pixels gpt-image-2 takes: a quick image
 OUT = ["--out-dir", "out"]
@@ -22,12 +21,6 @@ THUMB_EDGE = 320
 TRICKY = "a <b>&\"' tag"  # must show as text, never as markup
 CHROMIUM = "/usr/bin/chromium"
 BAD_REQUEST_MESSAGE = "Invalid value: '1000x1000'"
-
-
-def open_image(path):
-    image = Image.open(path)
-    image.load()
-    return image
 
 
 def write_jobs(folder, *jobs, name="jobs.jsonl"):
