@@ -446,7 +446,6 @@ static int run_batch(struct batch_run *run, const struct api_config *api)
 		else
 			notef("gallery: %s/%s", run->plan.dir, GALLERY_NAME);
 		buf_release(&err);
-		imgvips_shutdown();
 	}
 	return summarize(run, started);
 }

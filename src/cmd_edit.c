@@ -121,8 +121,5 @@ int cmd_edit(int argc, char **argv)
 		OPT_END(),
 	};
 	struct cli_command cmd = { usage, about, opts, "editing", prepare };
-	int rc = cli_run_single(&cmd, &c, argc, argv);
-
-	input_shutdown();
-	return rc;
+	return cli_run_single(&cmd, &c, argc, argv);
 }

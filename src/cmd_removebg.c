@@ -148,7 +148,6 @@ int cmd_removebg(int argc, char **argv)
 	goodf("saved %s", out);
 	rc = EXIT_OK;
 cleanup:
-	imgvips_shutdown();
 	free(out);
 	cli_release(&c);
 	buf_release(&err);

@@ -74,8 +74,5 @@ int cmd_variation(int argc, char **argv)
 		OPT_END(),
 	};
 	struct cli_command cmd = { usage, about, opts, "making variations:", prepare };
-	int rc = cli_run_single(&cmd, &c, argc, argv);
-
-	input_shutdown();
-	return rc;
+	return cli_run_single(&cmd, &c, argc, argv);
 }

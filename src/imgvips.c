@@ -11,6 +11,7 @@
 static struct {
 	void *handle;
 	bool failed;
+	bool shut;
 	int (*init)(const char *argv0);
 	void (*shutdown)(void);
 	VipsImage *(*new_from_file)(const char *name, ...);
@@ -219,8 +220,9 @@ int imgvips_ready(struct buf *err)
 
 void imgvips_shutdown(void)
 {
-	if (!lib.handle)
+	if (!lib.handle || lib.shut)
 		return;
+	lib.shut = true;
 	lib.shutdown();
 	/* Not dlclosed: libvips' threads and atexit hooks may outlive shutdown. */
 }

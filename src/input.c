@@ -14,11 +14,6 @@
 #include "slug.h"
 #include "sniff.h"
 
-void input_shutdown(void)
-{
-	imgvips_shutdown();
-}
-
 static bool is_file_id(const char *s)
 {
 	if (strncmp(s, "file-", 5) || !s[5])

@@ -60,7 +60,4 @@ char *input_data_url(const struct input *in, bool preview, struct buf *err);
  * last path segment, the file id, or "image". Caller frees. */
 char *input_stem(const struct input *in);
 
-/* Releases libvips if it was started. */
-void input_shutdown(void);
-
 #endif

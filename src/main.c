@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "config.h"
 #include "http.h"
+#include "imgvips.h"
 #include "msg.h"
 
 static const struct command {
@@ -71,6 +72,8 @@ int main(int argc, char **argv)
 			return EXIT_FAILED;
 		}
 		rc = commands[i].fn(argc - 1, argv + 1);
+		/* libvips' worker threads end before exit (if a command loaded it). */
+		imgvips_shutdown();
 		http_global_cleanup();
 		return close_stdout(rc);
 	}
