@@ -83,7 +83,6 @@ ssize_t b64_decode(struct b64 *d, const char *in, size_t len, unsigned char *out
 			d->acc &= (1u << d->nbits) - 1;
 		}
 	}
-	d->bytes += n;
 	return (ssize_t)n;
 }
 

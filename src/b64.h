@@ -14,9 +14,8 @@ struct b64 {
 	int pad;          /* '=' seen */
 	int pad_need;     /* '=' the last quantum needs */
 	size_t chars;     /* base64 characters seen, padding included */
-	size_t bytes;     /* bytes produced */
 };
-#define B64_INIT { 0, 0, 0, 0, 0, 0 }
+#define B64_INIT { 0, 0, 0, 0, 0 }
 
 /* Space out needs for len characters. */
 #define B64_OUT_MAX(len) ((len) / 4 * 3 + 3)

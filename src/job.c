@@ -365,7 +365,6 @@ int job_commit_image(struct job *job, size_t i)
 		free(next);
 	}
 	job->saved[i] = xstrdup(f->path);
-	job->nsaved++;
 	if (job->env->sidecar && meta_write_sidecar(job, i, f->path, &job->error))
 		return -1;
 	if (job->env->on_saved)
@@ -452,7 +451,6 @@ static void job_done(struct http_xfer *x, CURLcode rc)
 	struct retry_hints hints = { 0 };
 	char *reason;
 
-	job->last_status = x->status;
 	if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		job->state = JOB_INTERRUPTED;
 		job_fail(job, "interrupted");

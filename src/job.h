@@ -116,18 +116,15 @@ struct job {
 	bool streaming;            /* this answer is an event stream */
 	bool event_open;           /* the current event's data is being scanned */
 	size_t completed;          /* images whose completed event arrived */
-	size_t partials_seen;
 	char **partials;           /* partial files on disk, for removal */
 	size_t npartials;
 
 	json_t *response;          /* the parsed response (b64 emptied unless kept) */
 	char **saved;              /* final paths, index-aligned; NULL = not saved */
-	size_t nsaved;
 	struct usage usage;
 	const char *size;          /* from the response, borrowed from it */
 	struct api_error apierr;   /* when the API refused */
 	struct buf error;          /* why the job failed, one line */
-	long last_status;
 };
 
 /* Takes ownership of prompt; req and plan are moved into the job. */

@@ -53,7 +53,6 @@ static int save_partial(struct job *job, json_t *event)
 	json_int_t k = json_integer_value(json_object_get(event, "partial_image_index"));
 	char *path;
 
-	job->partials_seen++;
 	if (job->env->no_save || !im->complete)
 		return 0;
 	if (job_check_image(job, i))
@@ -215,7 +214,6 @@ void job_stream_begin(struct job *job)
 	job->streaming = true;
 	job->event_open = false;
 	job->completed = 0;
-	job->partials_seen = 0;
 }
 
 int job_stream_feed(struct job *job, const char *data, size_t len)
