@@ -15,7 +15,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 
 import pytest
 from PIL import Image
@@ -23,35 +22,12 @@ from PIL import Image
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TESTS_DIR)
 
-from standin import Standin  # noqa: E402  (needs the path above)
+from standin_fixtures import Reply, standin_fixtures  # noqa: E402
 
 KEY = "sk-test-0123456789abcdef"
 
 
-@pytest.fixture(scope="module")
-def server():
-    with Standin(key=KEY) as standin:
-        yield standin
-
-
-@pytest.fixture
-def standin(server):
-    """The module's server, with default config and no recorded requests."""
-    server.reset()
-    return server
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: object  # http.client.HTTPMessage: case-insensitive lookups
-    body: bytes
-
-    def json(self):
-        return json.loads(self.body)
-
-    def error(self):
-        return self.json()["error"]
+server, standin = standin_fixtures(KEY)
 
 
 def call(url, body=None, *, key=KEY, raw=None, timeout=10):

@@ -17,7 +17,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 
 import pytest
 from PIL import Image
@@ -25,7 +24,7 @@ from PIL import Image
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TESTS_DIR)
 
-from standin import Standin  # noqa: E402  (needs the path above)
+from standin_fixtures import Reply as BaseReply, standin_fixtures  # noqa: E402
 
 KEY = "sk-test-0123456789abcdef"
 OCTET_STREAM_MESSAGE = (
@@ -33,34 +32,13 @@ OCTET_STREAM_MESSAGE = (
     "file formats are 'image/jpeg', 'image/png', and 'image/webp'.")
 
 
-@pytest.fixture(scope="module")
-def server():
-    with Standin(key=KEY) as standin:
-        yield standin
-
-
-@pytest.fixture
-def standin(server):
-    """The module's server, with default config and no recorded requests."""
-    server.reset()
-    return server
+server, standin = standin_fixtures(KEY)
 
 
 # --- requests and replies
 
 
-@dataclass
-class Reply:
-    status: int
-    headers: object  # http.client.HTTPMessage: case-insensitive lookups
-    body: bytes
-
-    def json(self):
-        return json.loads(self.body)
-
-    def error(self):
-        return self.json()["error"]
-
+class Reply(BaseReply):
     def events(self):
         return read_sse(self.body)
 

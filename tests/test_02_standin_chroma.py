@@ -17,8 +17,9 @@ from PIL import Image
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TESTS_DIR)
 
-from standin import (CHROMA_SUBJECT, Standin, chroma_key_color,  # noqa: E402
-                     chroma_pixel, chroma_spilled)
+from standin import (CHROMA_SUBJECT, chroma_key_color, chroma_pixel,  # noqa: E402
+                     chroma_spilled)
+from standin_fixtures import standin_fixtures  # noqa: E402
 
 KEY = "sk-test-chroma-0123456789"
 GREEN = (0, 255, 0)
@@ -37,16 +38,7 @@ def chroma_prompt(color="#00FF00", subject="a red ball"):
     return f"{subject}\n{instruction(color)}"
 
 
-@pytest.fixture(scope="module")
-def server():
-    with Standin(key=KEY) as standin:
-        yield standin
-
-
-@pytest.fixture
-def standin(server):
-    server.reset()
-    return server
+server, standin = standin_fixtures(KEY)
 
 
 def post(standin, path, body, content_type="application/json"):

@@ -1,0 +1,40 @@
+"""What the stand-in's own tests share: a server per test module (with that
+module's key) reset before each test, and the reply of a raw HTTP call."""
+
+import json
+from dataclasses import dataclass
+
+import pytest
+
+from standin import Standin
+
+
+def standin_fixtures(key):
+    """The `server` (one per module) and `standin` (reset per test) fixtures;
+    a test module binds both names: `server, standin = standin_fixtures(KEY)`."""
+
+    @pytest.fixture(scope="module")
+    def server():
+        with Standin(key=key) as running:
+            yield running
+
+    @pytest.fixture
+    def standin(server):
+        """The module's server, with default config and no recorded requests."""
+        server.reset()
+        return server
+
+    return server, standin
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: object  # http.client.HTTPMessage: case-insensitive lookups
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+    def error(self):
+        return self.json()["error"]
