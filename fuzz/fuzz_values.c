@@ -8,6 +8,7 @@
 #include "chroma.h"
 #include "naming.h"
 #include "opt.h"
+#include "value.h"
 #include "params.h"
 #include "retry.h"
 #include "slug.h"
@@ -32,8 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	(void)size_parse(s, &w, &h);
-	(void)opt_parse_long(s, -1e9, 1e9, &l);
-	(void)opt_parse_seconds(s, 0, 1e9, &d);
+	(void)value_parse_long(s, -1e9, 1e9, &l);
+	(void)value_parse_seconds(s, 0, 1e9, &d);
 	(void)chroma_parse_color(s, rgb);
 	(void)utf8_length(s, size);
 	struct retry_hints hints = { s, s, s, s };

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 banned='\b(sprintf|vsprintf|strcpy|strcat|atoi|atol|atof|strtok|gets|strncpy)[[:space:]]*\('
-if grep -nE "$banned" src/*.c src/*.h fuzz/*.c tests/unit/*.c; then
-	echo "checksrc: use snprintf/buf_addf, xstrdup, opt_parse_long/strtol or strtok_r instead" >&2
+if grep -nE "$banned" src/*.c src/*/*.c src/*/*.h fuzz/*.c tests/unit/*.c; then
+	echo "checksrc: use snprintf/buf_addf, xstrdup, value_parse_long/strtol or strtok_r instead" >&2
 	exit 1
 fi
+./scripts/checklayers.sh

@@ -1,12 +1,13 @@
 #include "unit.h"
 
 #include "opt.h"
+#include "value.h"
 
 struct vals {
 	const char *name;
 	long count;
 	double secs;
-	int flag;
+	bool flag;
 	struct strlist list;
 };
 

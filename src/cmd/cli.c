@@ -36,34 +36,12 @@ void cli_install_signals(void)
 
 void cli_release(struct cli *c)
 {
+	FREE_AND_NULL(c->prompt_text);
 	strlist_release(&c->words);
 	strlist_release(&c->images);
 }
 
-void cli_settle_style(struct cli *c)
-{
-	static const char *const api_styles[] = { "vivid", "natural", NULL };
-
-	if (c->params.partial_images != -1)
-		c->params.stream = 1;
-	if (!c->style_text)
-		return;
-	if (one_of(c->style_text, api_styles))
-		c->params.style = c->style_text;
-	else
-		c->fields.style = c->style_text;
-}
-
-char *cli_chroma_instruction(const struct cli *c)
-{
-	return xasprintf("Background: a perfectly flat, uniform, solid %s chroma-key background "
-			 "filling the whole frame, with no shadows, gradients, texture, reflections "
-			 "or lighting falloff on it; keep the subject's edges crisp and use no %s "
-			 "anywhere in the subject.", c->key_color ? c->key_color : CHROMA_DEFAULT_KEY,
-			 c->key_color ? c->key_color : CHROMA_DEFAULT_KEY);
-}
-
-int cli_prompt(struct cli *c, char **raw, char **sent, struct buf *err)
+int cli_read_prompt(struct cli *c, struct buf *err)
 {
 	struct prompt_sources src = {
 		.prompt = c->prompt,
@@ -73,73 +51,9 @@ int cli_prompt(struct cli *c, char **raw, char **sent, struct buf *err)
 		.stdin_is_tty = isatty(STDIN_FILENO),
 	};
 
-	if (prompt_read(&src, raw, err))
+	if (prompt_read(&src, &c->prompt_text, err))
 		return -1;
-	if (c->no_augment && prompt_fields_any(&c->fields))
-		warnf("--no-augment: the prompt fields are ignored");
-	*sent = c->no_augment ? xstrdup(*raw) : prompt_augment(*raw, &c->fields);
-	if (c->chroma_key) {
-		char *key = cli_chroma_instruction(c);
-		char *both = xasprintf("%s\n%s", *sent, key);
-		free(*sent);
-		free(key);
-		*sent = both;
-	}
-	return 0;
-}
-
-int cli_format_from_out(struct cli *c, struct buf *err)
-{
-	const char *from_ext = c->out ? ext_format(path_ext(c->out)) : NULL;
-	const struct model *m = model_find(c->params.model ? c->params.model : DEFAULT_MODEL);
-
-	if (!from_ext)
-		return 0;
-	if (m && !model_is_gpt(m) && strcmp(from_ext, "png")) {
-		buf_addf(err, "--out: %s makes PNG images; name the file .png", m->name);
-		return -1;
-	}
-	if (!c->params.output_format) {
-		if (!m || model_is_gpt(m))
-			c->params.output_format = from_ext;
-		return 0;
-	}
-	if (strcmp(c->params.output_format, from_ext)) {
-		buf_addf(err, "--out: '%s' names a %s file but --output-format is %s",
-			 c->out, from_ext, c->params.output_format);
-		return -1;
-	}
-	return 0;
-}
-
-int cli_settle_image_work(struct cli *c, struct buf *err)
-{
-	const char *format = c->params.output_format;
-
-	if (c->downscale_suffix && (!*c->downscale_suffix || strchr(c->downscale_suffix, '/'))) {
-		buf_addf(err, "--downscale-suffix: '%s' must be a non-empty name part without '/'",
-			 c->downscale_suffix);
-		return -1;
-	}
-	if (c->key_color)
-		c->chroma_key = 1;
-	if (!c->chroma_key)
-		return 0;
-	c->chroma = (struct chroma_opts){ .enabled = true, .tolerance = CHROMA_DEFAULT_TOLERANCE,
-					  .softness = CHROMA_DEFAULT_SOFTNESS, .despill = true };
-	if (chroma_parse_color(c->key_color ? c->key_color : CHROMA_DEFAULT_KEY, c->chroma.key)) {
-		buf_addf(err, "--key-color: '%s' is not #RRGGBB", c->key_color);
-		return -1;
-	}
-	if (format && !strcmp(format, "jpeg")) {
-		buf_addf(err, "--chroma-key: makes transparent images; use png or webp, not jpeg");
-		return -1;
-	}
-	if (c->params.background && strcmp(c->params.background, "opaque")) {
-		buf_addf(err, "--chroma-key: the key colour is the background; leave --background "
-			 "out (or opaque)");
-		return -1;
-	}
+	c->spec.prompt = c->prompt_text;
 	return 0;
 }
 
@@ -201,80 +115,6 @@ void cli_print_warnings(const struct buf *warn)
 		warnf("%.*s", len, p);
 		p = nl ? nl + 1 : NULL;
 	}
-}
-
-static bool never_exists(const char *path, const void *data)
-{
-	(void)path;
-	(void)data;
-	return false;
-}
-
-/* Creates the output folders now: an image that cannot be saved must not
- * be paid for. 0, or -1 with a message in err. */
-static int make_folders(const struct name_plan *plan, struct buf *err)
-{
-	for (size_t i = 0; i < plan->n; i++) {
-		char *dir = path_dirname(plan->paths[i]);
-		int rc = mkdir_p(dir);
-
-		if (rc || access(dir, W_OK | X_OK)) {
-			buf_addf(err, "%s: cannot write into folder '%s': %s",
-				 plan->explicit_names ? "--out" : "--out-dir", dir, strerror(errno));
-			free(dir);
-			return -1;
-		}
-		free(dir);
-	}
-	return 0;
-}
-
-int cli_finish_prepare(struct cli *c, const struct api_config *api, struct job *job,
-		       struct job_env *env, const struct name_request *names,
-		       char *prompt, const char *endpoint, json_t *body,
-		       struct form *form, struct buf *err)
-{
-	struct name_plan plan = NAME_PLAN_INIT;
-	struct job_request req = { request_url(api, endpoint), NULL, FORM_INIT };
-	int rc = EXIT_USAGE;
-
-	if (c->prefix && c->out) {
-		buf_addf(err, "--prefix: not with --out (which names the file itself)");
-		goto cleanup;
-	}
-	/* With --no-save nothing is written, so nothing can be in the way. */
-	if (naming_plan(names, c->no_save ? never_exists : naming_exists_on_disk,
-			NULL, &plan, err))
-		goto cleanup;
-	if (c->dry_run) {
-		request_print_dry_run(stdout, api, req.url, body, form && form->n ? form : NULL,
-				      &plan, c->no_save, c->json);
-		rc = EXIT_OK;
-		goto cleanup;
-	}
-	if (!api->key) {
-		buf_addf(err, "OPENAI_API_KEY is not set (--dry-run works without it)");
-		goto cleanup;
-	}
-	if (!c->no_save && make_folders(&plan, err))
-		goto cleanup;
-	if (form && form->n) {
-		req.form = *form;
-		*form = (struct form)FORM_INIT;
-	} else {
-		req.json = json_dumps(body, JSON_COMPACT);
-	}
-	job_init(job, env, 0, prompt, &c->params, &req, &plan);
-	prompt = NULL;
-	rc = -1;
-cleanup:
-	free(prompt);
-	free(req.url);
-	name_plan_release(&plan);
-	json_decref(body);
-	if (form)
-		form_release(form);
-	return rc;
 }
 
 /* What a single run reports back at the end. */
@@ -355,25 +195,6 @@ static int run_job(struct job *job, const struct cli *c, struct http_loop *loop)
 	return EXIT_FAILED;
 }
 
-void cli_job_env(struct job_env *env, const struct cli *c, struct http_loop *loop,
-		 const struct api_config *api, void *data)
-{
-	env->loop = loop;
-	env->api = api;
-	env->retry = cli_retry_policy(c);
-	env->no_save = c->no_save;
-	env->keep_response = c->json;
-	env->force = c->force;
-	env->keep_partials = c->keep_partials;
-	env->metadata = !c->no_metadata;
-	env->sidecar = c->sidecar;
-	env->chroma = &c->chroma;   /* enabled by cli_settle_image_work */
-	env->downscale_max = (int)c->downscale_max;
-	env->downscale_suffix = c->downscale_suffix ? c->downscale_suffix : "-web";
-	env->data = data;
-	env->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
-}
-
 int cli_parse(struct cli *c, const struct opt *opts, const char *usage,
 	      const char *about, int argc, char **argv)
 {
@@ -398,13 +219,55 @@ int cli_parse(struct cli *c, const struct opt *opts, const char *usage,
 	return rc;
 }
 
+/* The request planned from the options: a dry run printed, or a job ready
+ * to run. EXIT_OK after a dry run, EXIT_USAGE with a message in err, or -1
+ * when the job is ready. */
+static int plan_job(const struct cli_command *cmd, struct cli *c, const struct api_config *api,
+		    struct job *job, struct job_env *env, struct buf *err)
+{
+	struct job_plan plan = JOB_PLAN_INIT;
+	struct buf warn = BUF_INIT;
+	int rc = EXIT_USAGE;
+
+	c->spec.op = cmd->op;
+	c->spec.images = c->images.v;
+	c->spec.nimages = c->images.n;
+	c->spec.preview = c->dry_run;
+	if ((cmd->check && cmd->check(c, err)) ||
+	    (cmd->op != OP_VARIATION && cli_read_prompt(c, err)) ||
+	    spec_plan(&c->spec, &plan, &warn, err))
+		goto cleanup;
+	cli_print_warnings(&warn);
+	if (c->dry_run) {
+		char *url = request_url(api, plan.endpoint);
+		request_print_dry_run(stdout, api, url, plan.body, plan.form.n ? &plan.form : NULL,
+				      &plan.names, c->spec.no_save, c->json);
+		free(url);
+		rc = EXIT_OK;
+		goto cleanup;
+	}
+	if (!api->key) {
+		buf_addf(err, "OPENAI_API_KEY is not set (--dry-run works without it)");
+		goto cleanup;
+	}
+	if (!c->spec.no_save && spec_make_folders(&plan.names, err))
+		goto cleanup;
+	job_env_init(env, &c->spec, &plan.chroma);
+	job_init_plan(job, env, 0, &plan, api);
+	rc = -1;
+cleanup:
+	job_plan_release(&plan);
+	buf_release(&warn);
+	return rc;
+}
+
 int cli_run_single(const struct cli_command *cmd, struct cli *c, int argc, char **argv)
 {
 	struct api_config api = { 0 };
 	struct buf err = BUF_INIT;
 	struct http_loop loop = { 0 };
 	struct single_run run = { c, 0 };
-	struct job_env env = { 0 };
+	struct job_env env = JOB_ENV_INIT;
 	struct job job;
 	int rc;
 
@@ -422,9 +285,13 @@ int cli_run_single(const struct cli_command *cmd, struct cli *c, int argc, char 
 		rc = EXIT_FAILED;
 		goto cleanup;
 	}
-	cli_job_env(&env, c, &loop, &api, &run);
+	env.loop = &loop;
+	env.api = &api;
+	env.retry = cli_retry_policy(c);
+	env.keep_response = c->json;
 	env.on_saved = on_saved;
-	rc = cmd->prepare(c, &api, &job, &env, &err);
+	env.data = &run;
+	rc = plan_job(cmd, c, &api, &job, &env, &err);
 	if (rc == EXIT_USAGE)
 		errorf("%s", err.data);
 	if (rc == -1) {

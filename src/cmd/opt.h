@@ -3,6 +3,7 @@
 #ifndef IMAGEGEN_OPT_H
 #define IMAGEGEN_OPT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -11,7 +12,7 @@
 enum opt_type {
 	OPT_T_END,
 	OPT_T_GROUP,   /* a heading in --help */
-	OPT_T_BOOL,    /* int, set to 1 */
+	OPT_T_BOOL,    /* bool, set to true */
 	OPT_T_STRING,  /* const char *, points into argv */
 	OPT_T_INT,     /* long within [min, max] */
 	OPT_T_SECONDS, /* double within [min, max] */
@@ -28,21 +29,23 @@ struct opt {
 	double min, max;
 };
 
-/* A list of borrowed strings (argv entries). */
-struct strlist {
-	const char **v;
-	size_t n;
-};
-#define STRLIST_INIT { NULL, 0 }
-int strlist_push(struct strlist *l, const char *s);
-void strlist_release(struct strlist *l);
+
+/* Each row's field has the type its kind writes, checked when the table is
+ * compiled (git's parse-options records the width for the same reason): the
+ * conditional below is an error with -Werror when the pointer types differ,
+ * so an int field can never be written as a long. */
+#define OPT_TYPED(type, v) (1 ? (v) : (type *)0)
 
 #define OPT_GROUP(title) { OPT_T_GROUP, 0, NULL, NULL, NULL, (title), 0, 0 }
-#define OPT_BOOL(s, n, v, h) { OPT_T_BOOL, (s), (n), (v), NULL, (h), 0, 0 }
-#define OPT_STRING(s, n, v, a, h) { OPT_T_STRING, (s), (n), (v), (a), (h), 0, 0 }
-#define OPT_INT(s, n, v, a, lo, hi, h) { OPT_T_INT, (s), (n), (v), (a), (h), (lo), (hi) }
-#define OPT_SECONDS(s, n, v, a, lo, hi, h) { OPT_T_SECONDS, (s), (n), (v), (a), (h), (lo), (hi) }
-#define OPT_LIST(s, n, v, a, h) { OPT_T_LIST, (s), (n), (v), (a), (h), 0, 0 }
+#define OPT_BOOL(s, n, v, h) { OPT_T_BOOL, (s), (n), OPT_TYPED(bool, v), NULL, (h), 0, 0 }
+#define OPT_STRING(s, n, v, a, h) \
+	{ OPT_T_STRING, (s), (n), OPT_TYPED(const char *, v), (a), (h), 0, 0 }
+#define OPT_INT(s, n, v, a, lo, hi, h) \
+	{ OPT_T_INT, (s), (n), OPT_TYPED(long, v), (a), (h), (lo), (hi) }
+#define OPT_SECONDS(s, n, v, a, lo, hi, h) \
+	{ OPT_T_SECONDS, (s), (n), OPT_TYPED(double, v), (a), (h), (lo), (hi) }
+#define OPT_LIST(s, n, v, a, h) \
+	{ OPT_T_LIST, (s), (n), OPT_TYPED(struct strlist, v), (a), (h), 0, 0 }
 #define OPT_END() { OPT_T_END, 0, NULL, NULL, NULL, NULL, 0, 0 }
 
 enum opt_result {
@@ -60,8 +63,5 @@ enum opt_result opt_parse(const struct opt *opts, int argc, char **argv,
 void opt_help(FILE *out, const char *usage, const char *about,
 	      const struct opt *opts);
 
-/* Strict number parsers shared by options and JSONL fields. 0 or -1. */
-int opt_parse_long(const char *s, double min, double max, long *out);
-int opt_parse_seconds(const char *s, double min, double max, double *out);
 
 #endif

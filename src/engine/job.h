@@ -20,6 +20,7 @@
 #include "retry.h"
 #include "scan.h"
 #include "sniff.h"
+#include "spec.h"
 #include "sse.h"
 
 struct job;
@@ -38,7 +39,7 @@ struct job_env {
 	bool keep_partials;        /* keep NAME.partial-K.ext after the final image */
 	bool metadata;             /* record how each PNG was made inside it */
 	bool sidecar;              /* and in NAME.json beside every image */
-	const struct chroma_opts *chroma;  /* key the background out, or NULL */
+	struct chroma_opts chroma; /* key the background out when enabled */
 	int downscale_max;         /* also write a copy this size at most; 0 = no */
 	const char *downscale_suffix;
 	/* A file was saved: image index, or JOB_EXTRA_FILE for a copy. */
@@ -55,6 +56,12 @@ struct job_env {
 	void *data;
 	unsigned int seed;         /* jitter */
 };
+#define JOB_ENV_INIT { .metadata = true, .downscale_suffix = SPEC_DEFAULT_SUFFIX }
+
+/* Sets env's output options from a spec (what a run saves and how) and
+ * seeds the jitter; the loop, API, policy and callbacks are the caller's. */
+void job_env_init(struct job_env *env, const struct job_spec *s,
+		  const struct chroma_opts *chroma);
 
 struct usage {
 	long input, output, total, input_text, input_image;
@@ -131,6 +138,10 @@ struct job {
 void job_init(struct job *job, struct job_env *env, size_t index, char *prompt,
 	      const struct img_params *params, struct job_request *req,
 	      struct name_plan *plan);
+/* A job for a plan: its prompt, body or form and names move into the job
+ * (the plan is left empty); the request goes to the API's endpoint. */
+void job_init_plan(struct job *job, struct job_env *env, size_t index, struct job_plan *plan,
+		   const struct api_config *api);
 /* Queues the first attempt on env->loop. */
 int job_start(struct job *job);
 void job_release(struct job *job);

@@ -54,4 +54,13 @@ const char *path_basename(const char *path);
 /* Pointer to the extension's dot in the base name, or NULL. */
 const char *path_ext(const char *path);
 
+/* A list of borrowed strings (argv entries). */
+struct strlist {
+	const char **v;
+	size_t n;
+};
+#define STRLIST_INIT { NULL, 0 }
+int strlist_push(struct strlist *l, const char *s);
+void strlist_release(struct strlist *l);
+
 #endif

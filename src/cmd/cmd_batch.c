@@ -7,12 +7,14 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "cli.h"
 #include "commands.h"
 #include "gallery.h"
 #include "imgvips.h"
 #include "thumbq.h"
 #include "msg.h"
 #include "progress.h"
+#include "value.h"
 #include "request.h"
 
 static const char usage[] =
@@ -32,8 +34,9 @@ struct batch_run {
 	const char *input;
 	long concurrency;
 	long rpm;
-	int fail_fast;
-	int no_gallery;
+	bool fail_fast;
+	bool no_gallery;
+	struct chroma_opts chroma;   /* the defaults' image work, settled */
 	struct thumbq thumbs;
 	struct batch_plan plan;
 	struct manifest manifest;
@@ -296,7 +299,7 @@ static void on_answer(struct job *job, const struct http_xfer *x)
 	if (x->status < 200 || x->status >= 300)
 		return;
 	if (x->resp.limit_requests &&
-	    opt_parse_long(x->resp.limit_requests, 1, 1e9, &limit) == 0) {
+	    value_parse_long(x->resp.limit_requests, 1, 1e9, &limit) == 0) {
 		/* A little slack: a launch exactly on the server's refill
 		 * instant may reach it a hair early. */
 		int64_t interval = (60000 + limit - 1) / limit + PACE_SLACK_MS;
@@ -309,7 +312,7 @@ static void on_answer(struct job *job, const struct http_xfer *x)
 		return;
 	}
 	if (!x->resp.remaining_requests ||
-	    opt_parse_long(x->resp.remaining_requests, 0, 1e12, &remaining) || remaining > 0)
+	    value_parse_long(x->resp.remaining_requests, 0, 1e12, &remaining) || remaining > 0)
 		return;
 	reset = parse_duration(x->resp.reset_requests);
 	if (reset > 0 && reset <= 60000 && run->loop.paused_until < now_ms() + reset)
@@ -406,11 +409,14 @@ static int summarize(struct batch_run *run, int64_t started)
 
 static int run_batch(struct batch_run *run, const struct api_config *api)
 {
-	struct job_env env = { 0 };
+	struct job_env env = JOB_ENV_INIT;
 	int64_t started = now_ms();
 
-	cli_job_env(&env, run->cli, &run->loop, api, run);
-	env.keep_response = false;
+	env.loop = &run->loop;
+	env.api = api;
+	env.retry = cli_retry_policy(run->cli);
+	env.data = run;
+	job_env_init(&env, &run->cli->spec, &run->chroma);
 	env.on_saved = on_saved;
 	env.on_finished = on_finished;
 	env.on_committing = on_committing;
@@ -456,14 +462,13 @@ static int prepare(struct batch_run *run, struct batch_items *items,
 {
 	struct cli *c = run->cli;
 
-	cli_settle_style(c);
-	if (cli_settle_image_work(c, err))
+	if (spec_image_work(&c->spec, &c->spec.params, &run->chroma, err))
 		return EXIT_USAGE;
-	if (read_items(run, items, err) || batch_plan(&run->plan, items, c, err) ||
+	if (read_items(run, items, err) || batch_plan(&run->plan, items, &c->spec, err) ||
 	    manifest_load(&run->manifest, run->plan.dir, err))
 		return EXIT_USAGE;
-	batch_resume(&run->plan, &run->manifest, c->force);
-	if (batch_name_files(&run->plan, &run->manifest, c->force, err))
+	batch_resume(&run->plan, &run->manifest, c->spec.force);
+	if (batch_name_files(&run->plan, &run->manifest, c->spec.force, err))
 		return EXIT_USAGE;
 	if (c->dry_run) {
 		print_dry_run(run, api);
@@ -495,8 +500,8 @@ int cmd_batch(int argc, char **argv)
 		OPT_CLI_FIELDS(&c),
 		OPT_CLI_PARAMS(&c),
 		OPT_GROUP("Output"),
-		OPT_STRING(0, "out-dir|output-dir|output", &c.out_dir, "DIR", "save into DIR (default: named from the prompts)"),
-		OPT_BOOL('f', "force", &c.force, "redo every job and replace its files"),
+		OPT_STRING(0, "out-dir|output-dir|output", &c.spec.out_dir, "DIR", "save into DIR (default: named from the prompts)"),
+		OPT_BOOL('f', "force", &c.spec.force, "redo every job and replace its files"),
 		OPT_BOOL(0, "json", &c.json, "print one JSON object per job per line on stdout"),
 		OPT_CLI_METADATA(&c),
 		OPT_CLI_IMAGE_WORK(&c),

@@ -5,7 +5,6 @@
 
 #include <stdbool.h>
 
-#include "opt.h"
 #include "util.h"
 
 #define PROMPT_FILE_MAX (1024 * 1024)

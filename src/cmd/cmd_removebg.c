@@ -26,7 +26,7 @@ struct removebg {
 	const char *out;
 	const char *key;
 	double tolerance, softness;
-	int despill;
+	bool despill;
 };
 
 static int settle(struct cli *c, struct removebg *r, struct chroma_opts *o, const char **format,
@@ -118,7 +118,7 @@ int cmd_removebg(int argc, char **argv)
 		OPT_SECONDS(0, "tolerance", &r.tolerance, "P", 0, 100, "distance to the key, in percent, that becomes fully transparent (default 12)"),
 		OPT_SECONDS(0, "softness", &r.softness, "P", 0, 100, "width of the soft edge above it, in percent (default 10)"),
 		OPT_BOOL(0, "despill", &r.despill, "remove the key colour's tint from the subject"),
-		OPT_BOOL('f', "force", &c.force, "overwrite an existing --out file"),
+		OPT_BOOL('f', "force", &c.spec.force, "overwrite an existing --out file"),
 		OPT_BOOL('q', "quiet", &c.quiet, "print only errors on stderr"),
 		OPT_END(),
 	};
@@ -131,7 +131,7 @@ int cmd_removebg(int argc, char **argv)
 	if (rc != -1)
 		goto cleanup;
 	rc = EXIT_USAGE;
-	if (settle(&c, &r, &o, &format, &err) || !(out = plan_output(c.words.v[0], &r, c.force, &err))) {
+	if (settle(&c, &r, &o, &format, &err) || !(out = plan_output(c.words.v[0], &r, c.spec.force, &err))) {
 		errorf("%s", err.data);
 		goto cleanup;
 	}
@@ -139,7 +139,7 @@ int cmd_removebg(int argc, char **argv)
 		errorf("remove-bg: cannot read '%s': %s", c.words.v[0], strerror(ENOENT));
 		goto cleanup;
 	}
-	if (key_out(c.words.v[0], out, format, &o, c.force && r.out, &err)) {
+	if (key_out(c.words.v[0], out, format, &o, c.spec.force && r.out, &err)) {
 		errorf("remove-bg: %s", err.len ? err.data : "out of memory");
 		rc = EXIT_FAILED;
 		goto cleanup;

@@ -49,63 +49,56 @@ static void where(struct buf *err, const struct batch_item *item, size_t index)
 		buf_addf(err, "prompt %zu: ", index + 1);
 }
 
-/* One job's parameters, prompt and body. 0 or -1. */
-static int build_job(struct batch_job *bj, const struct cli *c, size_t index, struct buf *err)
+/* Warnings about one job, each naming its line or prompt. */
+static void warn_job(const struct batch_item *item, size_t index, const struct buf *warn)
 {
-	const struct batch_item *item = bj->item;
-	struct prompt_fields fields = c->fields;
-	const char *style = item->style_text ? item->style_text : c->style_text;
-	struct buf why = BUF_INIT, warn = BUF_INIT;
-	int rc = -1;
-
-	bj->params = c->params;
-	merge_params(&bj->params, &item->params);
-	merge_fields(&fields, &item->fields);
-	if (style && one_of(style, (const char *const[]){ "vivid", "natural", NULL }))
-		bj->params.style = style;
-	else if (style)
-		fields.style = style;
-	const char *out_format = item->out ? ext_format(path_ext(item->out)) : NULL;
-	if (out_format && item->params.output_format &&
-	    strcmp(out_format, item->params.output_format)) {
-		where(err, item, index);
-		buf_addf(err, "\"out\" '%s' names a %s file but \"output_format\" is %s",
-			 item->out, out_format, item->params.output_format);
-		goto cleanup;
-	}
-	if (out_format)
-		bj->params.output_format = out_format;
-	bj->sent = c->no_augment ? xstrdup(item->prompt) : prompt_augment(item->prompt, &fields);
-	if (c->chroma_key) {
-		char *key = cli_chroma_instruction(c);
-		char *both = xasprintf("%s\n%s", bj->sent, key);
-		free(bj->sent);
-		free(key);
-		bj->sent = both;
-	}
-	params_apply_defaults(&bj->params, OP_GENERATE);
-	if (c->chroma_key && !strcmp(params_format(&bj->params), "jpeg")) {
-		where(err, item, index);
-		buf_addf(err, "--chroma-key makes transparent images: png or webp, not jpeg");
-		goto cleanup;
-	}
-	if (params_validate(&bj->params, OP_GENERATE, bj->sent, &why, &warn)) {
-		where(err, item, index);
-		buf_adds(err, why.data);
-		goto cleanup;
-	}
-	for (const char *p = warn.data; p && *p;) {
+	for (const char *p = warn->data; p && *p;) {
 		const char *nl = strchr(p, '\n');
 		warnf("%s %zu: %.*s", item->line ? "line" : "prompt",
 		      item->line ? item->line : index + 1, (int)(nl ? nl - p : (long)strlen(p)), p);
 		p = nl ? nl + 1 : NULL;
 	}
+}
+
+/* One job's parameters, prompt and body: the defaults with the item's
+ * overrides, settled and checked as a single request is. 0 or -1. */
+static int build_job(struct batch_job *bj, const struct job_spec *d, size_t index,
+		     struct buf *err)
+{
+	const struct batch_item *item = bj->item;
+	struct prompt_fields fields = d->fields;
+	const char *format = item->params.output_format;
+	struct chroma_opts chroma;
+	struct buf why = BUF_INIT, warn = BUF_INIT;
+	int rc = -1;
+
+	bj->params = d->params;
+	merge_params(&bj->params, &item->params);
+	merge_fields(&fields, &item->fields);
+	spec_settle_style(&bj->params, &fields,
+			  item->style_text ? item->style_text : d->style_text);
+	/* An "out" name's extension wins over the command line's format. */
+	if (spec_format_from_out(item->out, "\"out\"", bj->params.model, &format, &why))
+		goto fail;
+	if (format)
+		bj->params.output_format = format;
+	bj->sent = spec_prompt(item->prompt, &fields, d->no_augment, d->chroma_key,
+			       d->key_color);
+	params_apply_defaults(&bj->params, OP_GENERATE);
+	if (spec_image_work(d, &bj->params, &chroma, &why) ||
+	    params_validate(&bj->params, OP_GENERATE, bj->sent, &why, &warn))
+		goto fail;
+	warn_job(item, index, &warn);
 	bj->body = request_generation_body(&bj->params, bj->sent);
 	bj->hash = manifest_hash(BATCH_ENDPOINT, bj->body);
 	/* Named and numbered jobs never share a key, whatever the id. */
 	bj->key = item->id ? xasprintf("id:%s", item->id) : xasprintf("#%zu", index + 1);
 	bj->label = xasprintf("job %zu: ", index + 1);
 	rc = 0;
+	goto cleanup;
+fail:
+	where(err, item, index);
+	buf_adds(err, why.data);
 cleanup:
 	buf_release(&why);
 	buf_release(&warn);
@@ -224,7 +217,7 @@ int batch_name_files(struct batch_plan *plan, const struct manifest *m, bool for
 }
 
 int batch_plan(struct batch_plan *plan, const struct batch_items *items,
-	       struct cli *c, struct buf *err)
+	       const struct job_spec *defaults, struct buf *err)
 {
 	const char **prompts = xcalloc(items->n, sizeof(*prompts));
 
@@ -233,12 +226,13 @@ int batch_plan(struct batch_plan *plan, const struct batch_items *items,
 	for (size_t i = 0; i < items->n; i++) {
 		plan->jobs[i].item = &items->v[i];
 		prompts[i] = items->v[i].prompt;
-		if (build_job(&plan->jobs[i], c, i, err)) {
+		if (build_job(&plan->jobs[i], defaults, i, err)) {
 			free(prompts);
 			return -1;
 		}
 	}
-	plan->dir = c->out_dir ? xstrdup(c->out_dir) : slug_folder(prompts, items->n);
+	plan->dir = defaults->out_dir ? xstrdup(defaults->out_dir)
+				     : slug_folder(prompts, items->n);
 	free(prompts);
 	return 0;
 }

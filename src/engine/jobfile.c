@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "opt.h"
+#include "value.h"
 
 enum key_kind { K_STRING, K_INT, K_FIELDS };
 

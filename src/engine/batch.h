@@ -7,10 +7,10 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "cli.h"
 #include "job.h"
 #include "jobfile.h"
 #include "manifest.h"
+#include "spec.h"
 
 #define BATCH_ENDPOINT "images/generations"
 
@@ -35,11 +35,12 @@ struct batch_plan {
 };
 #define BATCH_PLAN_INIT { NULL, 0, NULL }
 
-/* Builds every job from the items with c's options as defaults, validating
- * each (a message "line N: ..." or "prompt N: ..." in err on the first bad
- * one), and plans the output folder and names. 0 or -1. */
+/* Builds every job from the items with the defaults' parameters, fields,
+ * style and image work, validating each (a message "line N: ..." or
+ * "prompt N: ..." in err on the first bad one), and plans the output folder
+ * (defaults->out_dir, or one named from the prompts). 0 or -1. */
 int batch_plan(struct batch_plan *plan, const struct batch_items *items,
-	       struct cli *c, struct buf *err);
+	       const struct job_spec *defaults, struct buf *err);
 
 /* Marks the jobs a manifest shows done with the same request (unless force). */
 void batch_resume(struct batch_plan *plan, const struct manifest *m, bool force);

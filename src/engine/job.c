@@ -4,10 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "job_internal.h"
 #include "imagework.h"
 #include "meta.h"
+#include "request.h"
 #include "stream.h"
 #include "msg.h"
 
@@ -129,6 +131,35 @@ void job_init(struct job *job, struct job_env *env, size_t index, char *prompt,
 	}
 	scan_init(&job->scan, &sink, env->keep_response);
 	job->state = JOB_PENDING;
+}
+
+void job_env_init(struct job_env *env, const struct job_spec *s,
+		  const struct chroma_opts *chroma)
+{
+	env->no_save = s->no_save;
+	env->force = s->force;
+	env->keep_partials = s->keep_partials;
+	env->metadata = !s->no_metadata;
+	env->sidecar = s->sidecar;
+	env->chroma = *chroma;
+	env->downscale_max = (int)s->downscale_max;
+	env->downscale_suffix = s->downscale_suffix ? s->downscale_suffix : SPEC_DEFAULT_SUFFIX;
+	env->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+}
+
+void job_init_plan(struct job *job, struct job_env *env, size_t index, struct job_plan *plan,
+		   const struct api_config *api)
+{
+	struct job_request req = { request_url(api, plan->endpoint), NULL, FORM_INIT };
+
+	if (plan->form.n) {
+		req.form = plan->form;
+		plan->form = (struct form)FORM_INIT;
+	} else {
+		req.json = json_dumps(plan->body, JSON_COMPACT);
+	}
+	job_init(job, env, index, plan->prompt, &plan->params, &req, &plan->names);
+	plan->prompt = NULL;
 }
 
 int job_start(struct job *job)
@@ -346,8 +377,8 @@ int job_commit_image(struct job *job, size_t i)
 	bool replace = job->names.replace;
 	const char *format = sniff_format(job->images[i].head, job->images[i].head_len);
 
-	if (job->env->chroma && job->env->chroma->enabled &&
-	    work_chroma(f, format, job->env->chroma, &job->error))
+	if (job->env->chroma.enabled &&
+	    work_chroma(f, format, &job->env->chroma, &job->error))
 		return -1;
 	if (job->env->metadata && meta_embed(job, i, f, format, &job->error))
 		return -1;

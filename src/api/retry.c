@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "opt.h"
+#include "value.h"
 
 bool retry_status(long status, const struct retry_hints *h)
 {
@@ -27,11 +27,11 @@ long retry_hint_ms(const struct retry_hints *h, time_t now)
 	if (!h)
 		return -1;
 	if (h->retry_after_ms &&
-	    opt_parse_seconds(h->retry_after_ms, 0, 1e12, &v) == 0)
+	    value_parse_seconds(h->retry_after_ms, 0, 1e12, &v) == 0)
 		return (long)llround(v);
 	if (!h->retry_after)
 		return -1;
-	if (opt_parse_seconds(h->retry_after, 0, 1e9, &v) == 0)
+	if (value_parse_seconds(h->retry_after, 0, 1e9, &v) == 0)
 		return (long)llround(v * 1000);
 	time_t when = curl_getdate(h->retry_after, NULL);
 	if (when == -1)

@@ -30,7 +30,7 @@ struct img_params {
 	const char *user;
 	const char *input_fidelity;
 	long partial_images;
-	int stream;
+	bool stream;
 };
 #define IMG_PARAMS_INIT { .n = -1, .output_compression = -1, .partial_images = -1 }
 

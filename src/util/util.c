@@ -281,3 +281,20 @@ const char *path_ext(const char *path)
 
 	return dot && dot != base ? dot : NULL;
 }
+
+int strlist_push(struct strlist *l, const char *s)
+{
+	const char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
+
+	if (!v)
+		return -1;
+	v[l->n++] = s;
+	l->v = v;
+	return 0;
+}
+
+void strlist_release(struct strlist *l)
+{
+	FREE_AND_NULL(l->v);
+	l->n = 0;
+}

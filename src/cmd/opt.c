@@ -1,56 +1,9 @@
 #include "opt.h"
 
-#include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-int strlist_push(struct strlist *l, const char *s)
-{
-	const char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
-
-	if (!v)
-		return -1;
-	v[l->n++] = s;
-	l->v = v;
-	return 0;
-}
-
-void strlist_release(struct strlist *l)
-{
-	FREE_AND_NULL(l->v);
-	l->n = 0;
-}
-
-int opt_parse_long(const char *s, double min, double max, long *out)
-{
-	char *end;
-	long v;
-
-	if (!s || !*s || (*s != '-' && (*s < '0' || *s > '9')))
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || (double)v < min || (double)v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-int opt_parse_seconds(const char *s, double min, double max, double *out)
-{
-	char *end;
-	double v;
-
-	if (!s || !*s || (*s != '.' && (*s < '0' || *s > '9')))
-		return -1;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || *end || !isfinite(v) || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
+#include "value.h"
 
 /* Does name (up to len bytes) equal one of the '|'-separated names? */
 static int names_match(const char *names, const char *name, size_t len)
@@ -145,19 +98,19 @@ static int set_value(const struct opt *o, const char *flag, const char *arg,
 	case OPT_T_LIST:
 		return strlist_push(o->value, arg);
 	case OPT_T_INT:
-		if (opt_parse_long(arg, o->min, o->max, o->value) == 0)
+		if (value_parse_long(arg, o->min, o->max, o->value) == 0)
 			return 0;
 		buf_addf(err, "%s: '%s' is not a whole number from %.0f to %.0f",
 			 flag, arg, o->min, o->max);
 		return -1;
 	case OPT_T_SECONDS:
-		if (opt_parse_seconds(arg, o->min, o->max, o->value) == 0)
+		if (value_parse_seconds(arg, o->min, o->max, o->value) == 0)
 			return 0;
 		buf_addf(err, "%s: '%s' is not a number of seconds from %g to %g",
 			 flag, arg, o->min, o->max);
 		return -1;
 	default:
-		*(int *)o->value = 1;
+		*(bool *)o->value = true;
 		return 0;
 	}
 }

@@ -1,0 +1,153 @@
+/* What the commands share: the option rows for API parameters, output,
+ * connection and prompt fields (declared once, used by every command), and
+ * the steps from parsed options to a validated request. */
+#ifndef IMAGEGEN_CLI_H
+#define IMAGEGEN_CLI_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "chroma.h"
+#include "http.h"
+#include "job.h"
+#include "opt.h"
+#include "params.h"
+#include "prompt.h"
+#include "retry.h"
+#include "spec.h"
+
+/* A command's options: the job spec they fill, and what only the command
+ * line has (where the prompt comes from, how to print, the connection). */
+struct cli {
+	struct job_spec spec;
+	const char *prompt;          /* --prompt */
+	const char *prompt_file;
+	char *prompt_text;           /* the prompt read from its source; owned */
+	bool json;
+	bool dry_run;
+	bool quiet;
+	/* connection */
+	const char *base_url;
+	double timeout;
+	long max_attempts;
+	long retries;
+	double backoff;
+	struct strlist words;
+	struct strlist images;       /* edit and variation inputs */
+};
+#define CLI_INIT { .spec = JOB_SPEC_INIT, .timeout = -1, \
+		   .max_attempts = -1, .retries = -1, .backoff = -1 }
+
+/* Local image work on saved images (generate, edit, batch). */
+#define OPT_CLI_IMAGE_WORK(c) \
+	OPT_INT(0, "downscale-max-dim", &(c)->spec.downscale_max, "N", 1, 100000, "also write a copy whose longer edge is at most N"), \
+	OPT_STRING(0, "downscale-suffix", &(c)->spec.downscale_suffix, "S", "the copy's name suffix (default -web: cat.png -> cat-web.png)"), \
+	OPT_BOOL(0, "chroma-key", &(c)->spec.chroma_key, "transparency for any model: generate on a flat key colour, remove it locally"), \
+	OPT_STRING(0, "key-color", &(c)->spec.key_color, "#RRGGBB", "the key colour for --chroma-key (default " CHROMA_DEFAULT_KEY ")")
+
+#define OPT_CLI_PROMPT(c) \
+	OPT_GROUP("Prompt (from --prompt, --prompt-file, the words after the options, or standard input)"), \
+	OPT_STRING('p', "prompt", &(c)->prompt, "TEXT", "the prompt"), \
+	OPT_STRING(0, "prompt-file", &(c)->prompt_file, "FILE", "read the prompt from FILE ('-' = standard input)"), \
+	OPT_CLI_FIELDS(c)
+
+#define OPT_CLI_FIELDS(c) \
+	OPT_STRING(0, "use-case", &(c)->spec.fields.use_case, "TEXT", "augmentation: what the image is for"), \
+	OPT_STRING(0, "scene", &(c)->spec.fields.scene, "TEXT", "augmentation: scene or backdrop"), \
+	OPT_STRING(0, "subject", &(c)->spec.fields.subject, "TEXT", "augmentation: the subject"), \
+	OPT_STRING(0, "style", &(c)->spec.style_text, "TEXT", "vivid|natural: dall-e-3's style; other text: the style field"), \
+	OPT_STRING(0, "composition", &(c)->spec.fields.composition, "TEXT", "augmentation: composition and framing"), \
+	OPT_STRING(0, "lighting", &(c)->spec.fields.lighting, "TEXT", "augmentation: lighting and mood"), \
+	OPT_STRING(0, "palette", &(c)->spec.fields.palette, "TEXT", "augmentation: colour palette"), \
+	OPT_STRING(0, "materials", &(c)->spec.fields.materials, "TEXT", "augmentation: materials and textures"), \
+	OPT_STRING(0, "text", &(c)->spec.fields.text, "TEXT", "augmentation: text to render verbatim"), \
+	OPT_STRING(0, "constraints", &(c)->spec.fields.constraints, "TEXT", "augmentation: constraints"), \
+	OPT_STRING(0, "negative", &(c)->spec.fields.negative, "TEXT", "augmentation: what to avoid"), \
+	OPT_BOOL(0, "no-augment", &(c)->spec.no_augment, "send the prompt as given, ignoring the fields")
+
+#define OPT_CLI_PARAMS(c) \
+	OPT_GROUP("Image parameters"), \
+	OPT_STRING('m', "model", &(c)->spec.params.model, "MODEL", "model (default " DEFAULT_MODEL "; others pass through with a warning)"), \
+	OPT_INT('n', "n", &(c)->spec.params.n, "N", 1, 10, "images per request (1-10; dall-e-3: 1)"), \
+	OPT_STRING('s', "size", &(c)->spec.params.size, "WxH", "size, e.g. 1024x1024, 1536x1024, auto (default auto)"), \
+	OPT_STRING(0, "quality", &(c)->spec.params.quality, "Q", "low|medium|high|auto (GPT), standard|hd (dall-e); default medium"), \
+	OPT_STRING(0, "background", &(c)->spec.params.background, "B", "transparent|opaque|auto"), \
+	OPT_STRING(0, "output-format|format", &(c)->spec.params.output_format, "FMT", "png|jpeg|webp (default png)"), \
+	OPT_INT(0, "output-compression|compression", &(c)->spec.params.output_compression, "0-100", 0, 100, "jpeg/webp compression"), \
+	OPT_STRING(0, "moderation", &(c)->spec.params.moderation, "M", "low|auto"), \
+	OPT_STRING(0, "response-format", &(c)->spec.params.response_format, "F", "url|b64_json (dall-e only)"), \
+	OPT_STRING(0, "user", &(c)->spec.params.user, "ID", "end-user id for abuse monitoring"), \
+	OPT_STRING(0, "input-fidelity", &(c)->spec.params.input_fidelity, "F", "low|high (edits only; not gpt-image-2)"), \
+	OPT_BOOL(0, "stream", &(c)->spec.params.stream, "stream the answer; partial images are saved as they arrive"), \
+	OPT_INT(0, "partial-images", &(c)->spec.params.partial_images, "N", 0, 3, "partial images to stream (0-3; implies --stream)")
+
+#define OPT_CLI_OUTPUT(c) \
+	OPT_GROUP("Output"), \
+	OPT_STRING('o', "out", &(c)->spec.out, "FILE", "save as FILE (n>1: FILE-1.ext, FILE-2.ext, ...)"), \
+	OPT_STRING(0, "out-dir|output-dir|output", &(c)->spec.out_dir, "DIR", "save into DIR (created if needed)"), \
+	OPT_STRING(0, "prefix", &(c)->spec.prefix, "NAME", "file name stem instead of the prompt slug"), \
+	OPT_BOOL('f', "force", &(c)->spec.force, "overwrite an existing --out file"), \
+	OPT_BOOL(0, "no-save", &(c)->spec.no_save, "write no files"), \
+	OPT_BOOL(0, "json", &(c)->json, "print the API response JSON on stdout (paths go to stderr)"), \
+	OPT_BOOL(0, "keep-partials", &(c)->spec.keep_partials, "keep NAME.partial-K.ext after the final image"), \
+	OPT_CLI_METADATA(c), \
+	OPT_CLI_IMAGE_WORK(c), \
+	OPT_CLI_DRY_QUIET(c)
+
+#define OPT_CLI_METADATA(c) \
+	OPT_BOOL(0, "sidecar", &(c)->spec.sidecar, "also write NAME.json describing each image"), \
+	OPT_BOOL(0, "no-metadata", &(c)->spec.no_metadata, "do not record the prompt and parameters in PNG files")
+
+#define OPT_CLI_DRY_QUIET(c) \
+	OPT_BOOL(0, "dry-run", &(c)->dry_run, "print the request and output paths; send nothing"), \
+	OPT_BOOL('q', "quiet", &(c)->quiet, "print only errors on stderr")
+
+#define OPT_CLI_CONNECTION(c) \
+	OPT_GROUP("Connection"), \
+	OPT_STRING(0, "base-url", &(c)->base_url, "URL", "API base URL (default $OPENAI_BASE_URL or " DEFAULT_BASE_URL ")"), \
+	OPT_SECONDS(0, "timeout", &(c)->timeout, "SECONDS", 0.001, 86400, "per-request timeout (default 600)"), \
+	OPT_INT(0, "max-attempts", &(c)->max_attempts, "N", 1, 100, "attempts per request, retries included (default 3)"), \
+	OPT_INT(0, "retries", &(c)->retries, "N", 0, 99, "retries per request (= max-attempts - 1)"), \
+	OPT_SECONDS(0, "backoff", &(c)->backoff, "SECONDS", 0, 600, "first retry delay, doubling up to 8 s (default 0.5)")
+
+void cli_release(struct cli *c);
+
+/* Parses argv into c; prints help or the usage error. Returns -1 to go on,
+ * or the exit status. Sets up messages (quiet, colour). */
+int cli_parse(struct cli *c, const struct opt *opts, const char *usage,
+	      const char *about, int argc, char **argv);
+
+/* Reads the prompt from its sources (--prompt, --prompt-file, the words,
+ * standard input) into c->spec.prompt. 0, or -1 with a message in err. */
+int cli_read_prompt(struct cli *c, struct buf *err);
+
+/* The API config from flags and environment. 0, or -1 (a bad base URL). */
+int cli_api_config(const struct cli *c, struct api_config *api, struct buf *err);
+void cli_api_release(struct api_config *api);
+struct retry_policy cli_retry_policy(const struct cli *c);
+
+/* Prints each warning line of warn. */
+void cli_print_warnings(const struct buf *warn);
+
+/* A command that sends one request: its help, options, the operation and
+ * what it checks of the command line before the engine plans the request
+ * (NULL: nothing); check returns 0, or -1 with a usage error in err. */
+struct cli_command {
+	const char *usage;
+	const char *about;
+	const struct opt *opts;
+	const char *verb;          /* "generating", "editing", ... */
+	enum operation op;
+	int (*check)(struct cli *c, struct buf *err);
+};
+
+/* Parses argv, has the engine plan and run the request, prints the outcome
+ * (paths on stdout, or the response with --json) and returns the exit
+ * status. */
+int cli_run_single(const struct cli_command *cmd, struct cli *c, int argc, char **argv);
+
+/* Signal handling: SIGINT/SIGTERM count into cli_interrupts. */
+extern volatile sig_atomic_t cli_interrupts;
+void cli_install_signals(void);
+
+#endif

@@ -1,0 +1,289 @@
+#include "spec.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "input.h"
+#include "request.h"
+
+/* Sizes the JSON edit body takes (EditImageBodyJsonParam). */
+static const char *const json_edit_sizes[] = { "auto", "1024x1024", "1536x1024",
+					       "1024x1536", NULL };
+
+const char *spec_endpoint(enum operation op)
+{
+	switch (op) {
+	case OP_EDIT:
+		return "images/edits";
+	case OP_VARIATION:
+		return "images/variations";
+	default:
+		return "images/generations";
+	}
+}
+
+void spec_settle_style(struct img_params *params, struct prompt_fields *fields,
+		       const char *style_text)
+{
+	static const char *const api_styles[] = { "vivid", "natural", NULL };
+
+	if (params->partial_images != -1)
+		params->stream = 1;
+	if (!style_text)
+		return;
+	if (one_of(style_text, api_styles))
+		params->style = style_text;
+	else
+		fields->style = style_text;
+}
+
+int spec_format_from_out(const char *out, const char *what, const char *model,
+			 const char **format, struct buf *err)
+{
+	const char *from_ext = out ? ext_format(path_ext(out)) : NULL;
+	const struct model *m = model_find(model ? model : DEFAULT_MODEL);
+
+	if (!from_ext)
+		return 0;
+	if (m && !model_is_gpt(m) && strcmp(from_ext, "png")) {
+		buf_addf(err, "%s: %s makes PNG images; name the file .png", what, m->name);
+		return -1;
+	}
+	if (!*format) {
+		if (!m || model_is_gpt(m))
+			*format = from_ext;
+		return 0;
+	}
+	if (strcmp(*format, from_ext)) {
+		buf_addf(err, "%s: '%s' names a %s file but %s is %s", what, out, from_ext,
+			 what[0] == '-' ? "--output-format" : "\"output_format\"", *format);
+		return -1;
+	}
+	return 0;
+}
+
+int spec_image_work(const struct job_spec *s, const struct img_params *p,
+		    struct chroma_opts *chroma, struct buf *err)
+{
+	const char *suffix = s->downscale_suffix;
+	const char *key = s->key_color ? s->key_color : CHROMA_DEFAULT_KEY;
+
+	*chroma = (struct chroma_opts){ .enabled = false };
+	if (suffix && (!*suffix || strchr(suffix, '/'))) {
+		buf_addf(err, "--downscale-suffix: '%s' must be a non-empty name part without '/'",
+			 suffix);
+		return -1;
+	}
+	if (!s->chroma_key && !s->key_color)
+		return 0;
+	*chroma = (struct chroma_opts){ .enabled = true, .tolerance = CHROMA_DEFAULT_TOLERANCE,
+					.softness = CHROMA_DEFAULT_SOFTNESS, .despill = true };
+	if (chroma_parse_color(key, chroma->key)) {
+		buf_addf(err, "--key-color: '%s' is not #RRGGBB", s->key_color);
+		return -1;
+	}
+	if (!strcmp(params_format(p), "jpeg")) {
+		buf_addf(err, "--chroma-key: makes transparent images; use png or webp, not jpeg");
+		return -1;
+	}
+	if (p->background && strcmp(p->background, "opaque")) {
+		buf_addf(err, "--chroma-key: the key colour is the background; leave --background "
+			 "out (or opaque)");
+		return -1;
+	}
+	return 0;
+}
+
+char *spec_prompt(const char *prompt, const struct prompt_fields *fields, bool no_augment,
+		  bool chroma_key, const char *key_color)
+{
+	char *sent = no_augment ? xstrdup(prompt) : prompt_augment(prompt, fields);
+	const char *key = key_color ? key_color : CHROMA_DEFAULT_KEY;
+	char *both;
+
+	if (!chroma_key && !key_color)
+		return sent;
+	both = xasprintf("%s\nBackground: a perfectly flat, uniform, solid %s chroma-key "
+			 "background filling the whole frame, with no shadows, gradients, texture, "
+			 "reflections or lighting falloff on it; keep the subject's edges crisp and "
+			 "use no %s anywhere in the subject.", sent, key, key);
+	free(sent);
+	return both;
+}
+
+/* Style, format, image work and the prompt: what every operation settles
+ * first. 0 or -1. */
+static int settle(const struct job_spec *s, struct job_plan *plan, struct buf *err)
+{
+	struct prompt_fields fields = s->fields;
+
+	plan->endpoint = spec_endpoint(s->op);
+	plan->params = s->params;
+	if (s->op == OP_VARIATION) {
+		params_apply_defaults(&plan->params, OP_VARIATION);
+		return spec_format_from_out(s->out, "--out", plan->params.model,
+					    &plan->params.output_format, err);
+	}
+	spec_settle_style(&plan->params, &fields, s->style_text);
+	if (spec_format_from_out(s->out, "--out", plan->params.model,
+				 &plan->params.output_format, err) ||
+	    spec_image_work(s, &plan->params, &plan->chroma, err))
+		return -1;
+	if (!s->prompt) {
+		buf_addf(err, "no prompt given");
+		return -1;
+	}
+	plan->prompt = spec_prompt(s->prompt, &fields, s->no_augment, plan->chroma.enabled,
+				   s->key_color);
+	params_apply_defaults(&plan->params, s->op);
+	return 0;
+}
+
+/* Inspects every input; 0 or -1 with a message naming the input. */
+static int inspect_inputs(const struct job_spec *s, const char *model, struct input *images,
+			  struct input *mask, struct buf *err)
+{
+	if (s->nimages > INPUT_MAX_IMAGES) {
+		buf_addf(err, "--image: %zu images; at most %d", s->nimages, INPUT_MAX_IMAGES);
+		return -1;
+	}
+	for (size_t i = 0; i < s->nimages; i++)
+		if (input_inspect(&images[i], "--image", s->images[i], err))
+			return -1;
+	if (s->mask && input_inspect(mask, "--mask", s->mask, err))
+		return -1;
+	return input_check_set(images, s->nimages, s->mask ? mask : NULL, model, s->op, err);
+}
+
+/* Parameters one edit form takes and the other does not (per the spec). */
+static int check_edit_form(const struct img_params *p, bool multipart, struct buf *err)
+{
+	if (multipart && p->moderation) {
+		buf_addf(err, "--moderation: the API takes it on edits only with URL or "
+			 "file-id inputs (the JSON form), not with uploaded files");
+		return -1;
+	}
+	if (!multipart && p->response_format) {
+		buf_addf(err, "--response-format: not taken by edits with URL or file-id inputs");
+		return -1;
+	}
+	if (!multipart && p->size && !one_of(p->size, json_edit_sizes)) {
+		buf_addf(err, "--size: edits with URL or file-id inputs take auto, 1024x1024, "
+			 "1536x1024 or 1024x1536, not '%s'", p->size);
+		return -1;
+	}
+	return 0;
+}
+
+/* The request of an edit or variation: a form for local files, else JSON. */
+static int build_input_request(const struct job_spec *s, struct job_plan *plan,
+			       struct input *images, struct input *mask, struct buf *err)
+{
+	struct img_params *p = &plan->params;
+	struct edit_inputs in = { images, s->nimages, s->mask ? mask : NULL };
+	bool multipart = input_all_local(images, s->nimages, in.mask);
+
+	if (s->op == OP_VARIATION) {
+		if (model_find(p->model) && images[0].kind != INPUT_FILE) {
+			buf_addf(err, "--image '%s': variations take uploaded files only",
+				 images[0].arg);
+			return -1;
+		}
+		request_edit_form(&plan->form, p, NULL, &in, OP_VARIATION);
+		return 0;
+	}
+	if (check_edit_form(p, multipart, err))
+		return -1;
+	if (multipart)
+		request_edit_form(&plan->form, p, plan->prompt, &in, OP_EDIT);
+	else if (!(plan->body = request_edit_json(p, plan->prompt, &in, s->preview, err)))
+		return -1;
+	return 0;
+}
+
+static bool never_exists(const char *path, const void *data)
+{
+	(void)path;
+	(void)data;
+	return false;
+}
+
+static int plan_names(const struct job_spec *s, struct job_plan *plan, const char *stem,
+		      struct buf *err)
+{
+	static const char *const suffixes[] = { [OP_EDIT] = "-edit", [OP_VARIATION] = "-var" };
+	struct name_request names = {
+		.out = s->out, .out_dir = s->out_dir,
+		.prefix = s->prefix ? s->prefix : stem,
+		.suffix = s->prefix || s->op == OP_GENERATE ? NULL : suffixes[s->op],
+		.prompt = s->prompt,
+		.format = s->op == OP_VARIATION ? "png" : params_format(&plan->params),
+		.n = plan->params.n, .force = s->force,
+	};
+
+	if (s->prefix && s->out) {
+		buf_addf(err, "--prefix: not with --out (which names the file itself)");
+		return -1;
+	}
+	/* With --no-save nothing is written, so nothing can be in the way. */
+	return naming_plan(&names, s->no_save ? never_exists : naming_exists_on_disk, NULL,
+			   &plan->names, err);
+}
+
+int spec_plan(const struct job_spec *s, struct job_plan *plan, struct buf *warn,
+	      struct buf *err)
+{
+	struct input *images = NULL, mask;
+	char *stem = NULL;
+	int rc = -1;
+
+	if (settle(s, plan, err) ||
+	    params_validate(&plan->params, s->op, plan->prompt, err, warn))
+		goto cleanup;
+	if (s->op == OP_GENERATE) {
+		plan->body = request_generation_body(&plan->params, plan->prompt);
+	} else {
+		if (s->op == OP_VARIATION && s->nimages != 1) {
+			buf_addf(err, "--image: a variation takes exactly one image");
+			goto cleanup;
+		}
+		images = xcalloc(s->nimages ? s->nimages : 1, sizeof(*images));
+		if (inspect_inputs(s, plan->params.model, images, &mask, err) ||
+		    build_input_request(s, plan, images, &mask, err))
+			goto cleanup;
+		stem = s->nimages ? input_stem(&images[0]) : xstrdup("image");
+	}
+	rc = plan_names(s, plan, stem, err);
+cleanup:
+	free(images);
+	free(stem);
+	return rc;
+}
+
+int spec_make_folders(const struct name_plan *names, struct buf *err)
+{
+	for (size_t i = 0; i < names->n; i++) {
+		char *dir = path_dirname(names->paths[i]);
+		int rc = mkdir_p(dir);
+
+		if (rc || access(dir, W_OK | X_OK)) {
+			buf_addf(err, "%s: cannot write into folder '%s': %s",
+				 names->explicit_names ? "--out" : "--out-dir", dir, strerror(errno));
+			free(dir);
+			return -1;
+		}
+		free(dir);
+	}
+	return 0;
+}
+
+void job_plan_release(struct job_plan *plan)
+{
+	FREE_AND_NULL(plan->prompt);
+	json_decref(plan->body);
+	plan->body = NULL;
+	form_release(&plan->form);
+	name_plan_release(&plan->names);
+}
