@@ -4,7 +4,8 @@
 It answers POST /v1/images/generations, /v1/images/edits (multipart/form-data and
 JSON) and /v1/images/variations with real images of the requested size and format,
 streams Server-Sent Events when asked (`stream: true`), records what it received, and
-injects the faults a client must survive.
+injects the faults a client must survive.  It can also play an Azure OpenAI resource
+(the provider knob; see Azure mode).
 
 As a module (tests):
 
@@ -27,8 +28,9 @@ Both expose a control API that needs no key and is not recorded:
                               "statuses": {"200": N, "429": N, ...}}
 
 Knobs (see Config): latency, fault, fault_count, slow_seconds, retry_after,
-retry_after_ms, should_retry, ratelimit_headers, rpm_limit, fail_rate, fail_seed,
-stream_interval, key.
+retry_after_ms, should_retry, ratelimit_headers, rpm_limit, rpm_mode, fail_rate,
+fail_seed, stream_interval, key, and for Azure mode provider ("openai" or "azure"),
+azure_deployments, azure_api_versions, azure_ad_token.
 
 Requests are checked in the API's order: key, then body, then rate limit and injected
 faults.  As in the API spec, a generation without `model` is for dall-e-2 unless it uses
@@ -55,6 +57,40 @@ image then an `error` event and closes, "stream_truncated" closes after the firs
 partial images (at least one), "stream_malformed" cuts the data of the first completed
 event in half (not JSON), "stream_comments" adds ": keep-alive" comment blocks between
 events and `id:` fields and a comment line inside each event.
+
+Azure mode (provider "azure"; reset() goes back to "openai"): the stand-in answers as
+an Azure OpenAI resource at `azure_url` (origin + "/openai"), and every other path,
+/v1/... included, answers 404 {"error": {"code": "404", "message": "Resource not
+found"}}.  Its image paths (POST only):
+    /openai/deployments/NAME/images/generations?api-version=V  (and .../images/edits)
+    /openai/v1/images/generations                       (and /openai/v1/images/edits)
+A deployment path needs api-version: none answers 404 Resource not found (as above),
+one not in azure_api_versions (default 2025-04-01-preview, 2024-10-21,
+2025-01-01-preview; the first value counts if it repeats) 400 {"error": {"code":
+"BadRequest", "message": "API version not supported"}}; these two are answered at once,
+before the key.  The v1 form ignores any api-version.  Then, on both forms, the
+credentials: an `api-key` header with the stand-in's key (when the header is present
+it alone decides), or else `Authorization: Bearer <azure_ad_token>` (default
+"eyJ-standin-entra-token"; a Bearer API key is refused); anything else answers 401
+{"error": {"code": "401", "message": "Access denied due to invalid subscription key or
+wrong API endpoint. ..."}}.  Then the deployment: azure_deployments maps deployment
+names to models (default gpt-image-2 and img -> gpt-image-2, d3 -> dall-e-3; the knob
+replaces the whole mapping); an unknown one answers 404 {"error": {"code":
+"DeploymentNotFound", "message": "The API deployment for this resource does not
+exist. ..."}}.  On a deployment path the deployment is the path's and the body may not
+carry `model` (a JSON key, even null, or a multipart field): 400 {"error": {"code":
+"BadRequest", "message": "The 'model' parameter is not allowed on a deployment path:
+...", "param": "model"}}.  On the v1 form `model` is required (the OpenAI 400
+missing_required_parameter) and names the deployment (unknown: DeploymentNotFound, as
+above).  A `response_format` answers 400 {"error": {"code": "BadRequest", "message":
+"The 'response_format' parameter is not supported for MODEL: ...", "param":
+"response_format"}} unless the deployment's model is a dall-e one.  The body, with
+`model` set to the deployment's model, then goes through the OpenAI checks of that
+path (generations: JSON; edits: multipart or JSON), and the answer (images, streams,
+faults, latency, rate limits, stats, recording) is the OpenAI mode's.  Errors of the
+body checks and of injected faults keep the OpenAI error shape.  Requests are recorded
+as they came: the path with its query (?api-version=...), the headers (api-key,
+authorization), and the body without the injected model.
 
 Chroma-key prompts: a generation or edit whose prompt asks for a "solid #RRGGBB
 chroma-key background" (what `imagegen --chroma-key` appends) gets a picture whose
@@ -93,7 +129,7 @@ import threading
 import time
 import urllib.parse
 from collections import OrderedDict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
 
@@ -114,6 +150,16 @@ IMAGE_URL_LIMIT = 20971520                # ImageRefParam.image_url maxLength
 RECORDED_DATA_URL_CHARS = 100
 SPLIT_PAUSE = 0.005  # seconds between the tiny writes of the stream_split fault
 DEFAULT_EDIT_MODEL = "gpt-image-1.5"
+
+# Azure mode (the provider knob): the defaults of its knobs, and its paths.
+AZURE_PREFIX = "/openai"
+DEFAULT_AZURE_DEPLOYMENTS = {"gpt-image-2": "gpt-image-2", "img": "gpt-image-2",
+                             "d3": "dall-e-3"}
+DEFAULT_AZURE_API_VERSIONS = ("2025-04-01-preview", "2024-10-21", "2025-01-01-preview")
+DEFAULT_AZURE_AD_TOKEN = "eyJ-standin-entra-token"
+AZURE_DEPLOYMENT_PATH = re.compile(
+    r"/openai/deployments/([^/]+)/images/(generations|edits)")
+AZURE_V1_PATH = re.compile(r"/openai/v1/images/(generations|edits)")
 
 # Output image tokens for one 1024x1024 image (gpt-image-1's published figures).
 TOKENS_PER_1024_SQUARE = {"low": 272, "medium": 1056, "high": 4160}
@@ -155,6 +201,11 @@ class Config:
     fail_rate: float = 0.0            # fraction of requests that answer 500
     fail_seed: int = 0
     stream_interval: float = 0.05     # seconds between the events of a stream
+    provider: str = "openai"          # "openai" or "azure" (see Azure mode)
+    azure_deployments: dict = field(  # deployment name -> model name (replace it
+        default_factory=lambda: dict(DEFAULT_AZURE_DEPLOYMENTS))  # with configure())
+    azure_api_versions: tuple = DEFAULT_AZURE_API_VERSIONS  # accepted api-version values
+    azure_ad_token: str = DEFAULT_AZURE_AD_TOKEN  # the Entra ID bearer token accepted
 
 
 def _truth(value):
@@ -220,6 +271,41 @@ def _rpm_mode(value):
     return value
 
 
+def _provider(value):
+    if value not in ("openai", "azure"):
+        raise ValueError(f"provider must be openai or azure, got {value!r}")
+    return value
+
+
+def _deployments(value):
+    """A copy of a deployment name -> model name object (names without "/")."""
+    if not isinstance(value, dict):
+        raise ValueError(f"expected an object of deployment name -> model name, "
+                         f"got {value!r}")
+    for name, model in value.items():
+        if not isinstance(name, str) or not name or "/" in name:
+            raise ValueError(f"bad deployment name {name!r}")
+        if not isinstance(model, str) or not model:
+            raise ValueError(f"deployment {name!r}: bad model name {model!r}")
+    return dict(value)
+
+
+def _api_versions(value):
+    """A list of api-version strings (or one string, comma-separated) as a tuple."""
+    if isinstance(value, str):
+        value = [version.strip() for version in value.split(",") if version.strip()]
+    if not isinstance(value, (list, tuple)) or not all(
+            isinstance(version, str) and version for version in value):
+        raise ValueError(f"expected a list of api-version strings, got {value!r}")
+    return tuple(value)
+
+
+def _token(value):
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected a non-empty string, got {value!r}")
+    return value.strip()
+
+
 KNOB_CONVERTERS = {
     "key": str,
     "latency": _seconds,
@@ -235,6 +321,10 @@ KNOB_CONVERTERS = {
     "fail_rate": _fraction,
     "fail_seed": _integer,
     "stream_interval": _seconds,
+    "provider": _provider,
+    "azure_deployments": _deployments,
+    "azure_api_versions": _api_versions,
+    "azure_ad_token": _token,
 }
 
 
@@ -993,6 +1083,131 @@ def parse_variation(form):
 
 
 # ---------------------------------------------------------------------------
+# Azure mode: the model comes from the deployment, then the OpenAI parsers run
+
+
+class AzureError(ApiError):
+    """An error in the shape an Azure OpenAI resource answers its own errors in (not
+    the model's): {"error": {"code", "message", ...}}."""
+
+    def __init__(self, status, code, message, headers=(), **extra):
+        super().__init__(status, message, headers=headers)
+        self.body = {"error": {"code": code, "message": message, **extra}}
+
+
+AZURE_ACCESS_DENIED = ("Access denied due to invalid subscription key or wrong API "
+                       "endpoint. Make sure to provide a valid key for an active "
+                       "subscription and use a correct regional API endpoint for your "
+                       "resource.")
+AZURE_DEPLOYMENT_NOT_FOUND = ("The API deployment for this resource does not exist. If "
+                              "you created the deployment within the last 5 minutes, "
+                              "please wait a moment and try again.")
+
+
+def azure_resource_not_found():
+    return AzureError(404, "404", "Resource not found")
+
+
+def azure_access_denied():
+    return AzureError(401, "401", AZURE_ACCESS_DENIED)
+
+
+def _deployment_model(deployments, name):
+    model = deployments.get(name)
+    if model is None:
+        raise AzureError(404, "DeploymentNotFound", AZURE_DEPLOYMENT_NOT_FOUND)
+    return model
+
+
+def _model_not_allowed():
+    return AzureError(400, "BadRequest", "The 'model' parameter is not allowed on a "
+                                         "deployment path: the deployment names the "
+                                         "model.", param="model")
+
+
+def _check_azure_response_format(present, model):
+    if present and not model.startswith("dall-e"):
+        raise AzureError(400, "BadRequest", f"The 'response_format' parameter is not "
+                                            f"supported for {model}: Azure OpenAI's GPT "
+                                            f"image models always return b64_json.",
+                         param="response_format")
+
+
+def azure_json_body(body, model, deployments):
+    """A JSON body for the OpenAI parser: `model` is the deployment's model (a
+    deployment path, where the body may not name one) or None (the v1 form, where
+    the body's `model` names the deployment)."""
+    if model is not None:
+        if "model" in body:
+            raise _model_not_allowed()
+    else:
+        _require(body, "model")
+        _check_string("model", body["model"])
+        model = _deployment_model(deployments, body["model"])
+    _check_azure_response_format("response_format" in body, model)
+    return {**body, "model": model}
+
+
+def azure_form(form, model, deployments):
+    """A multipart edit for the OpenAI parser, its `model` field rewritten the way
+    azure_json_body rewrites a JSON body's."""
+    fields = form.named("model")
+    if model is not None:
+        if fields:
+            raise _model_not_allowed()
+        injected = Part(name="model", filename=None, content_type=None,
+                        head=b'Content-Disposition: form-data; name="model"',
+                        data=model.encode("utf-8"))
+        parts = (injected, *form.parts)
+    else:
+        if not fields:
+            _require({}, "model")
+        if len(fields) > 1:
+            raise ApiError(400, "Duplicate parameter: 'model'.", param="model",
+                           code="duplicate_parameter")
+        [given] = fields
+        if given.is_file:
+            raise invalid_value("model", "Invalid type for 'model': expected a string, "
+                                         "but got a file.")
+        model = _deployment_model(deployments, given.data.decode("utf-8", errors="replace"))
+        parts = tuple(dataclasses.replace(part, data=model.encode("utf-8"))
+                      if part is given else part for part in form.parts)
+    _check_azure_response_format(bool(form.named("response_format")), model)
+    return Form(form.boundary, parts)
+
+
+def azure_request(kind, deployment, deployments, raw, content_type, form):
+    """Check an Azure image request (kind "generations" or "edits"; `deployment` is
+    the path's, or None for the v1 form); return a Generation or raise ApiError."""
+    model = None if deployment is None else _deployment_model(deployments, deployment)
+    if kind == "generations":
+        return parse_generation(azure_json_body(parse_json_body(raw), model, deployments))
+    if isinstance(form, ApiError):
+        raise form
+    if form is not None:
+        return parse_form_edit(azure_form(form, model, deployments))
+    if _header_params("content-type", content_type or "")[0] == "application/json":
+        return parse_json_edit(azure_json_body(parse_json_body(raw), model, deployments))
+    return parse_edit(raw, content_type, None)  # its Content-Type error
+
+
+def azure_route(method, path, query, api_versions):
+    """(kind, deployment or None) of an Azure image path, or raise AzureError."""
+    match = AZURE_DEPLOYMENT_PATH.fullmatch(path)
+    if method == "POST" and match:
+        versions = urllib.parse.parse_qs(query, keep_blank_values=True).get("api-version")
+        if versions is None:
+            raise azure_resource_not_found()
+        if versions[0] not in api_versions:
+            raise AzureError(400, "BadRequest", "API version not supported")
+        return match[2], urllib.parse.unquote(match[1])
+    match = AZURE_V1_PATH.fullmatch(path)
+    if method == "POST" and match:
+        return match[1], None  # any api-version is ignored
+    raise azure_resource_not_found()
+
+
+# ---------------------------------------------------------------------------
 # Images and the response body
 
 
@@ -1307,6 +1522,12 @@ def rate_limit_error(limit, retry_after, retry_after_ms):
                     headers=headers)
 
 
+def _same(given, expected):
+    """A constant-time comparison of two header texts (any characters)."""
+    return secrets.compare_digest(given.encode("utf-8", errors="surrogateescape"),
+                                  expected.encode("utf-8", errors="surrogateescape"))
+
+
 def redact_key(key):
     """Enough of a key to recognise it, never all of it."""
     return f"{key[:3]}***{key[-4:]}" if len(key) > 12 else "***"
@@ -1377,6 +1598,12 @@ class Standin:
     @property
     def url(self):
         return self.origin + API_PREFIX
+
+    @property
+    def azure_url(self):
+        """The Azure mode's API root: + "/deployments/NAME/images/generations?api-version=V"
+        or + "/v1" (the v1 form's base URL)."""
+        return self.origin + AZURE_PREFIX
 
     # -- control
 
@@ -1623,6 +1850,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "standin/1"
+    azure_api = False  # set by _dispatch for each request
 
     # -- plumbing
 
@@ -1652,7 +1880,7 @@ class _Handler(BaseHTTPRequestHandler):
         return b"".join(chunks)
 
     def _send_head(self, status, content_type, length, headers=()):
-        if self.path.startswith(API_PREFIX):
+        if self.path.startswith(API_PREFIX) or self.azure_api:
             self.server.standin.count_status(status)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -1682,7 +1910,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method, raw):
         self.request_id = "req_" + secrets.token_hex(16)
-        path = self.path.split("?", 1)[0]
+        path, _, query = self.path.partition("?")
+        config = self.standin.config
+        azure = config.provider == "azure"
+        # Answers on Azure's API paths are tallied in the stats, as those under /v1 are.
+        self.azure_api = azure and path.startswith(AZURE_PREFIX + "/")
         if path.startswith("/_control/"):
             return self._control(method, path[len("/_control/"):], raw)
         if method == "GET" and path.startswith("/files/"):
@@ -1695,11 +1927,24 @@ class _Handler(BaseHTTPRequestHandler):
             except ApiError as error:
                 form = error
         self.standin.record(method, self.path, self.headers, raw, form)
+        if azure:
+            return self._dispatch_azure(method, path, query, config, raw, content_type,
+                                        form)
         parse = ENDPOINTS.get(path[len(API_PREFIX):]) if path.startswith(API_PREFIX) \
             else None
         if method == "POST" and parse is not None:
             return self._serve(functools.partial(parse, raw, content_type, form))
         self._send_api_error(ApiError(404, f"Invalid URL ({method} {path})"))
+
+    def _dispatch_azure(self, method, path, query, config, raw, content_type, form):
+        """Azure mode: the resource's paths; everything else is not found (/v1 too)."""
+        try:
+            kind, deployment = azure_route(method, path, query, config.azure_api_versions)
+        except ApiError as error:
+            return self._send_api_error(error)
+        parse = functools.partial(azure_request, kind, deployment,
+                                  config.azure_deployments, raw, content_type, form)
+        self._serve(parse, config, self._check_azure_auth)
 
     def _control(self, method, action, raw):
         standin = self.standin
@@ -1727,26 +1972,34 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- POST /v1/images/generations, /v1/images/edits, /v1/images/variations
 
-    def _serve(self, parse):
+    def _serve(self, parse, config=None, authenticate=None):
+        """Answer an image request; `config` is the snapshot to work from (None: the
+        current one), `authenticate(config)` checks the credentials (None: the OpenAI
+        API key check)."""
         # The request stops counting as in flight before its answer is written, so a
         # client that starts its next request on receiving this one is never seen
         # overlapping it: peak_inflight never overstates the client's concurrency.
         # A stream counts again while it sends all but its last event.
         with self.standin.inflight():
-            config = self.standin.config
+            if config is None:
+                config = self.standin.config
             started = time.monotonic()
-            reply = self._reply(parse, config)
+            reply = self._reply(parse, config, authenticate)
             # The work is done up front so the answer leaves at `latency`, however
             # many requests finish sleeping at the same moment.
             self.standin.sleep(config.latency - (time.monotonic() - started))
         reply()
 
-    def _reply(self, parse, config):
-        """Do the work of an image request (`parse()` checks it and returns its
-        Generation); return a function that answers it."""
+    def _reply(self, parse, config, authenticate=None):
+        """Do the work of an image request (`authenticate(config)` checks its
+        credentials, `parse()` checks it and returns its Generation); return a
+        function that answers it."""
         standin = self.standin
         try:
-            self._check_key(config.key)
+            if authenticate is None:
+                self._check_key(config.key)
+            else:
+                authenticate(config)
             generation = parse()
         except ApiError as error:
             return functools.partial(self._send_api_error, error)
@@ -1772,6 +2025,18 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(401, f"Incorrect API key provided: {redact_key(given.strip())}. "
                                 "You can find your API key in your account settings.",
                            code="invalid_api_key")
+
+    def _check_azure_auth(self, config):
+        """An Azure resource's credentials: an `api-key` header with the key (which
+        decides when present), else `Authorization: Bearer <azure_ad_token>`."""
+        api_key = self.headers.get("api-key")
+        if api_key is not None:
+            ok = _same(api_key.strip(), config.key)
+        else:
+            scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+            ok = scheme.lower() == "bearer" and _same(token.strip(), config.azure_ad_token)
+        if not ok:
+            raise azure_access_denied()
 
     def _images(self, generation):
         images = [self.standin.image(generation, i) for i in range(generation.n)]
