@@ -40,14 +40,31 @@ void form_add_file(struct form *f, const char *name, const char *path,
 	p->size = size;
 }
 
+static void part_release(struct form_part *p)
+{
+	free(p->name);
+	free(p->value);
+	free(p->path);
+	free(p->filename);
+}
+
+void form_remove(struct form *f, const char *name)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < f->n; i++) {
+		if (!strcmp(f->parts[i].name, name))
+			part_release(&f->parts[i]);
+		else
+			f->parts[kept++] = f->parts[i];
+	}
+	f->n = kept;
+}
+
 void form_release(struct form *f)
 {
-	for (size_t i = 0; i < f->n; i++) {
-		free(f->parts[i].name);
-		free(f->parts[i].value);
-		free(f->parts[i].path);
-		free(f->parts[i].filename);
-	}
+	for (size_t i = 0; i < f->n; i++)
+		part_release(&f->parts[i]);
 	FREE_AND_NULL(f->parts);
 	f->n = 0;
 }

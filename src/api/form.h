@@ -26,6 +26,8 @@ void form_add_text(struct form *f, const char *name, const char *value);
 void form_add_long(struct form *f, const char *name, long value);
 void form_add_file(struct form *f, const char *name, const char *path,
 		   const char *type, long long size);
+/* Drops every part of that name. */
+void form_remove(struct form *f, const char *name);
 void form_release(struct form *f);
 
 /* Builds curl's MIME structure for an easy handle; the caller (the transfer)

@@ -4,7 +4,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
 
 #define POLL_MS_MAX 100   /* how often an interrupt is noticed */
 
@@ -228,52 +227,17 @@ static size_t on_write(char *data, size_t size, size_t count, void *p)
 	return len;
 }
 
-struct curl_slist *http_api_headers(const struct api_config *api,
-				    const char *content_type, bool redact)
-{
-	struct curl_slist *h = NULL;
-	char *line;
-
-	if (api->key) {
-		line = redact ? xstrdup("Authorization: Bearer [REDACTED]")
-			      : xasprintf("Authorization: Bearer %s", api->key);
-		h = curl_slist_append(h, line);
-		if (!redact)
-			memset(line, 0, strlen(line));
-		free(line);
-	}
-	if (content_type) {
-		line = xasprintf("Content-Type: %s", content_type);
-		h = curl_slist_append(h, line);
-		free(line);
-	}
-	h = curl_slist_append(h, "Accept: application/json");
-	h = curl_slist_append(h, "User-Agent: imagegen/" IMAGEGEN_VERSION);
-	if (api->org && *api->org) {
-		line = xasprintf("OpenAI-Organization: %s", api->org);
-		h = curl_slist_append(h, line);
-		free(line);
-	}
-	if (api->project && *api->project) {
-		line = xasprintf("OpenAI-Project: %s", api->project);
-		h = curl_slist_append(h, line);
-		free(line);
-	}
-	return h;
-}
-
-int http_xfer_setup(struct http_xfer *x, const struct api_config *api,
-		    const char *url, const char *content_type, bool api_headers)
+int http_xfer_setup(struct http_xfer *x, const char *url, struct curl_slist *headers,
+		    double timeout, bool follow)
 {
 	CURL *e = curl_easy_init();
-	long timeout_ms = (long)(api->timeout * 1000);
+	long timeout_ms = (long)(timeout * 1000);
 
+	x->headers = headers;
 	if (!e)
 		return -1;
 	x->easy = e;
 	x->errbuf[0] = '\0';
-	if (api_headers)
-		x->headers = http_api_headers(api, content_type, false);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
@@ -289,8 +253,7 @@ int http_xfer_setup(struct http_xfer *x, const struct api_config *api,
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 			 timeout_ms > 0 && timeout_ms < 60000 ? timeout_ms : 60000L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (!api_headers) {
-		/* Downloads (dall-e URLs) may redirect; API calls never do. */
+	if (follow) {
 		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
 		curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
 		curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");

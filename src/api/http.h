@@ -12,18 +12,6 @@
 
 #include "util.h"
 
-/* Where and how to reach the API. Strings borrowed but base_url. */
-struct api_config {
-	char *base_url;         /* owned; no trailing slash */
-	const char *key;        /* NULL when unset */
-	const char *org;
-	const char *project;
-	double timeout;         /* seconds for a whole request */
-};
-
-#define DEFAULT_BASE_URL "https://api.openai.com/v1"
-#define DEFAULT_TIMEOUT 600.0
-
 /* The response headers imagegen acts on; each owned, NULL when absent. */
 struct http_resp_headers {
 	char *request_id;
@@ -87,15 +75,11 @@ void http_loop_stop(struct http_loop *l);
  * unfinished transfer then ended with CURLE_ABORTED_BY_CALLBACK). */
 int http_loop_run(struct http_loop *l);
 
-/* The headers of an API request; with redact, the key is replaced. */
-struct curl_slist *http_api_headers(const struct api_config *api,
-				    const char *content_type, bool redact);
-
-/* Prepares x for a request to url: a GET until a body is set. With
- * api_headers, the API's headers (key, organization, project) are sent and
- * content_type, when not NULL, names the body's type. 0 or -1. */
-int http_xfer_setup(struct http_xfer *x, const struct api_config *api,
-		    const char *url, const char *content_type, bool api_headers);
+/* Prepares x for a request to url: a GET until a body is set. headers
+ * (or NULL) are taken over; timeout is in seconds for the whole request;
+ * follow: follow redirects (downloads; API calls never do). 0 or -1. */
+int http_xfer_setup(struct http_xfer *x, const char *url, struct curl_slist *headers,
+		    double timeout, bool follow);
 /* POST body (not copied: it must outlive the transfer). */
 void http_xfer_set_json(struct http_xfer *x, const char *body);
 /* POST a multipart form; x takes ownership of mime. */

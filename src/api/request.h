@@ -1,15 +1,12 @@
-/* Request bodies from parameters (pure), and the --dry-run view of a request. */
+/* Request bodies from parameters (pure). */
 #ifndef IMAGEGEN_REQUEST_H
 #define IMAGEGEN_REQUEST_H
 
 #include <jansson.h>
 #include <stdbool.h>
-#include <stdio.h>
 
 #include "form.h"
-#include "http.h"
 #include "input.h"
-#include "naming.h"
 #include "params.h"
 
 /* The JSON body of POST /images/generations: only parameters the API defines,
@@ -34,14 +31,5 @@ void request_edit_form(struct form *f, const struct img_params *p, const char *p
  * a message in err when a file cannot be read. */
 json_t *request_edit_json(const struct img_params *p, const char *prompt,
 			  const struct edit_inputs *in, bool preview, struct buf *err);
-
-/* "BASE/images/generations" etc.; the caller frees. */
-char *request_url(const struct api_config *api, const char *endpoint);
-
-/* Prints what would be sent and where images would go, without the key:
- * human-readable, or one JSON object when as_json. */
-void request_print_dry_run(FILE *out, const struct api_config *api,
-			   const char *url, json_t *body, const struct form *form,
-			   const struct name_plan *plan, bool no_save, bool as_json);
 
 #endif

@@ -10,7 +10,7 @@
 #include "afile.h"
 #include "msg.h"
 #include "naming.h"
-#include "request.h"
+#include "dryrun.h"
 
 volatile sig_atomic_t cli_interrupts;
 
@@ -57,39 +57,19 @@ int cli_read_prompt(struct cli *c, struct buf *err)
 	return 0;
 }
 
-static char *trimmed_url(const char *url)
+static const char *env(const char *name)
 {
-	char *s = xstrdup(url);
-	size_t len = strlen(s);
-
-	while (len && s[len - 1] == '/')
-		s[--len] = '\0';
-	return s;
+	return getenv(name);
 }
 
 int cli_api_config(const struct cli *c, struct api_config *api, struct buf *err)
 {
-	const char *base = c->base_url;
-	const char *env_base = getenv("OPENAI_BASE_URL");
-	const char *key = getenv("OPENAI_API_KEY");
+	struct provider_options o = {
+		.provider = c->provider, .base_url = c->base_url, .deployment = c->deployment,
+		.api_version = c->api_version, .timeout = c->timeout,
+	};
 
-	if (!base)
-		base = env_base && *env_base ? env_base : DEFAULT_BASE_URL;
-	if (strncmp(base, "https://", 8) && strncmp(base, "http://", 7)) {
-		buf_addf(err, "--base-url: '%s' is not an http:// or https:// URL", base);
-		return -1;
-	}
-	api->base_url = trimmed_url(base);
-	api->key = key && *key ? key : NULL;
-	api->org = getenv("OPENAI_ORG_ID");
-	api->project = getenv("OPENAI_PROJECT_ID");
-	api->timeout = c->timeout > 0 ? c->timeout : DEFAULT_TIMEOUT;
-	return 0;
-}
-
-void cli_api_release(struct api_config *api)
-{
-	FREE_AND_NULL(api->base_url);
+	return provider_config(api, &o, env, err);
 }
 
 struct retry_policy cli_retry_policy(const struct cli *c)
@@ -150,7 +130,7 @@ static void print_sending(const struct cli_command *cmd, const struct job *job,
 	notef("%s %ld image%s with %s (size %s, quality %s, %s) at %s", cmd->verb,
 	      p->n > 0 ? p->n : 1, p->n > 1 ? "s" : "", p->model,
 	      p->size ? p->size : "default", p->quality ? p->quality : "default",
-	      params_format(p), api->base_url);
+	      params_format(p), api->shown_url);
 }
 
 static void print_summary(const struct job *job, const struct single_run *run)
@@ -186,8 +166,8 @@ static int run_job(struct job *job, const struct cli *c, struct http_loop *loop)
 		print_summary(job, run);
 		return EXIT_OK;
 	}
-	if (job->apierr.status)
-		api_error_print(&job->apierr);
+	if (job->call.apierr.status)
+		api_error_print(&job->call.apierr);
 	else
 		errorf("%s", job->error.data);
 	if (run->saved)
@@ -237,17 +217,21 @@ static int plan_job(const struct cli_command *cmd, struct cli *c, const struct a
 	    (cmd->op != OP_VARIATION && cli_read_prompt(c, err)) ||
 	    spec_plan(&c->spec, &plan, &warn, err))
 		goto cleanup;
+	if (provider_check_params(api, &plan.params, err))
+		goto cleanup;
 	cli_print_warnings(&warn);
 	if (c->dry_run) {
-		char *url = request_url(api, plan.endpoint);
-		request_print_dry_run(stdout, api, url, plan.body, plan.form.n ? &plan.form : NULL,
-				      &plan.names, c->spec.no_save, c->json);
+		char *url = provider_url(api, plan.endpoint, plan.params.model);
+		provider_adjust_body(api, plan.body);
+		provider_adjust_form(api, &plan.form);
+		dryrun_print(stdout, api, url, plan.body, plan.form.n ? &plan.form : NULL,
+			     &plan.names, c->spec.no_save, c->json);
 		free(url);
 		rc = EXIT_OK;
 		goto cleanup;
 	}
-	if (!api->key) {
-		buf_addf(err, "OPENAI_API_KEY is not set (--dry-run works without it)");
+	if (provider_missing_auth(api)) {
+		buf_addf(err, "%s (--dry-run works without it)", provider_missing_auth(api));
 		goto cleanup;
 	}
 	if (!c->spec.no_save && spec_make_folders(&plan.names, err))
@@ -301,7 +285,7 @@ int cli_run_single(const struct cli_command *cmd, struct cli *c, int argc, char 
 	job_release(&job);
 	http_loop_release(&loop);
 cleanup:
-	cli_api_release(&api);
+	provider_release(&api);
 	cli_release(c);
 	buf_release(&err);
 	return rc;

@@ -9,6 +9,7 @@
 
 #include "chroma.h"
 #include "http.h"
+#include "provider.h"
 #include "job.h"
 #include "opt.h"
 #include "params.h"
@@ -27,7 +28,10 @@ struct cli {
 	bool dry_run;
 	bool quiet;
 	/* connection */
+	const char *provider;
 	const char *base_url;
+	const char *deployment;
+	const char *api_version;
 	double timeout;
 	long max_attempts;
 	long retries;
@@ -104,7 +108,10 @@ struct cli {
 
 #define OPT_CLI_CONNECTION(c) \
 	OPT_GROUP("Connection"), \
-	OPT_STRING(0, "base-url", &(c)->base_url, "URL", "API base URL (default $OPENAI_BASE_URL or " DEFAULT_BASE_URL ")"), \
+	OPT_STRING(0, "provider", &(c)->provider, "NAME", "openai (or any compatible server) or azure (default: from the environment)"), \
+	OPT_STRING(0, "base-url", &(c)->base_url, "URL", "API base URL (default $OPENAI_BASE_URL or " DEFAULT_BASE_URL "; azure: the resource endpoint)"), \
+	OPT_STRING(0, "deployment", &(c)->deployment, "NAME", "azure: the deployment (default: the model's name)"), \
+	OPT_STRING(0, "api-version", &(c)->api_version, "V", "azure: the api-version of deployment paths (default $OPENAI_API_VERSION)"), \
 	OPT_SECONDS(0, "timeout", &(c)->timeout, "SECONDS", 0.001, 86400, "per-request timeout (default 600)"), \
 	OPT_INT(0, "max-attempts", &(c)->max_attempts, "N", 1, 100, "attempts per request, retries included (default 3)"), \
 	OPT_INT(0, "retries", &(c)->retries, "N", 0, 99, "retries per request (= max-attempts - 1)"), \
@@ -123,7 +130,6 @@ int cli_read_prompt(struct cli *c, struct buf *err);
 
 /* The API config from flags and environment. 0, or -1 (a bad base URL). */
 int cli_api_config(const struct cli *c, struct api_config *api, struct buf *err);
-void cli_api_release(struct api_config *api);
 struct retry_policy cli_retry_policy(const struct cli *c);
 
 /* Prints each warning line of warn. */

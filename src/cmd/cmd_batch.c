@@ -15,7 +15,7 @@
 #include "msg.h"
 #include "progress.h"
 #include "value.h"
-#include "request.h"
+#include "dryrun.h"
 
 static const char usage[] =
 	"imagegen batch [options] PROMPT...\n"
@@ -27,7 +27,6 @@ static const char about[] =
 
 #define DEFAULT_CONCURRENCY 5
 #define JOBFILE_MAX (64L * 1024 * 1024)
-#define PACE_SLACK_MS 15
 
 struct batch_run {
 	struct cli *cli;
@@ -41,10 +40,9 @@ struct batch_run {
 	struct batch_plan plan;
 	struct manifest manifest;
 	struct http_loop loop;
+	struct pace pace;
 	struct progress progress;
 	size_t images;
-	size_t successes;        /* since the last cut in concurrency */
-	int64_t last_cut;
 	const char *stop_reason; /* why launching stopped (quota, --fail-fast) */
 };
 
@@ -127,7 +125,7 @@ static json_t *job_json(const struct batch_job *bj, size_t index, const char *st
 	else
 		json_object_set_new(o, "usage", json_null());
 	json_object_set_new(o, "error", job->error.len ? json_string(job->error.data) : json_null());
-	json_object_set_new(o, "attempts", json_integer(job->xfer.launches));
+	json_object_set_new(o, "attempts", json_integer(job->call.xfer.launches));
 	return o;
 }
 
@@ -139,7 +137,7 @@ static const char *status_of(const struct batch_job *bj)
 	case JOB_FAILED:
 		return "failed";
 	case JOB_INTERRUPTED:
-		return bj->job.xfer.launches ? "interrupted" : "not sent";
+		return bj->job.call.xfer.launches ? "interrupted" : "not sent";
 	default:
 		return bj->resumed ? "done" : "not sent";
 	}
@@ -215,17 +213,11 @@ static void on_finished(struct job *job)
 	if (job->state == JOB_DONE) {
 		run->progress.done++;
 		run->progress.tokens += job->usage.total;
-		/* Additive increase after a cut: one more slot per window of successes. */
-		if (++run->successes >= run->loop.max_running &&
-		    run->loop.max_running < (size_t)run->concurrency) {
-			run->loop.max_running++;
-			run->successes = 0;
-		}
 	} else if (job->state == JOB_FAILED) {
 		run->progress.failed++;
 		progress_clear(&run->progress);
 		errorf("%s%s", bj->label, job->error.data);
-		if (job->apierr.code && !strcmp(job->apierr.code, "insufficient_quota")) {
+		if (job->call.apierr.code && !strcmp(job->call.apierr.code, "insufficient_quota")) {
 			run->stop_reason = "the account is out of quota; the remaining jobs were not sent";
 			http_loop_stop(&run->loop);
 		} else if (run->fail_fast && !run->stop_reason) {
@@ -233,90 +225,13 @@ static void on_finished(struct job *job)
 			http_loop_stop(&run->loop);
 		}
 	}
-	if (job->xfer.launches)
+	if (job->call.xfer.launches)
 		record(run, bj, index);
 	if (run->cli->json) {
 		json_t *o = job_json(bj, index, status_of(bj), run->plan.dir);
 		print_json_line(o);
 		json_decref(o);
 	}
-}
-
-/* A 429 pauses every launch until the server's time and halves the number
- * in flight (at most once a second); successes win the slots back. */
-static void on_retry(struct job *job, long status, long delay_ms)
-{
-	struct batch_run *run = job->env->data;
-	int64_t now = now_ms();
-
-	if (status != 429)
-		return;
-	if (run->loop.paused_until < now + delay_ms)
-		run->loop.paused_until = now + delay_ms;
-	if (now - run->last_cut >= 1000 && run->loop.max_running > 1) {
-		run->loop.max_running = (run->loop.max_running + 1) / 2;
-		run->last_cut = now;
-	}
-	run->successes = 0;
-}
-
-/* "1s", "6m0s", "250ms", "1.5s" (the API's reset format) in ms, or -1. */
-static long parse_duration(const char *s)
-{
-	double total = 0;
-
-	if (!s || !*s)
-		return -1;
-	while (*s) {
-		char *end;
-		double v = strtod(s, &end);
-		if (end == s)
-			return -1;
-		if (!strncmp(end, "ms", 2))
-			total += v, end += 2;
-		else if (*end == 'h')
-			total += v * 3600000, end++;
-		else if (*end == 'm')
-			total += v * 60000, end++;
-		else if (*end == 's' || !*end)
-			total += v * 1000, end += *end == 's';
-		else
-			return -1;
-		s = end;
-	}
-	return (long)total;
-}
-
-/* Pace before the limit is hit: a successful answer that states the
- * account's request limit sets the launch pace to it (never faster than
- * --rpm); without a stated limit, an answer saying no requests remain pauses
- * launches until the reset. */
-static void on_answer(struct job *job, const struct http_xfer *x)
-{
-	struct batch_run *run = job->env->data;
-	long limit, remaining, reset;
-
-	if (x->status < 200 || x->status >= 300)
-		return;
-	if (x->resp.limit_requests &&
-	    value_parse_long(x->resp.limit_requests, 1, 1e9, &limit) == 0) {
-		/* A little slack: a launch exactly on the server's refill
-		 * instant may reach it a hair early. */
-		int64_t interval = (60000 + limit - 1) / limit + PACE_SLACK_MS;
-		if (interval > run->loop.launch_interval) {
-			/* The launch already made counts against the new pace too. */
-			run->loop.launch_interval = interval;
-			if (run->loop.next_launch < run->loop.last_launch + interval)
-				run->loop.next_launch = run->loop.last_launch + interval;
-		}
-		return;
-	}
-	if (!x->resp.remaining_requests ||
-	    value_parse_long(x->resp.remaining_requests, 0, 1e12, &remaining) || remaining > 0)
-		return;
-	reset = parse_duration(x->resp.reset_requests);
-	if (reset > 0 && reset <= 60000 && run->loop.paused_until < now_ms() + reset)
-		run->loop.paused_until = now_ms() + reset;
 }
 
 static void on_tick(void *data)
@@ -331,8 +246,6 @@ static void on_tick(void *data)
 
 static void print_dry_run(struct batch_run *run, const struct api_config *api)
 {
-	char *url = request_url(api, BATCH_ENDPOINT);
-
 	for (size_t i = 0; i < run->plan.n; i++) {
 		struct batch_job *bj = &run->plan.jobs[i];
 		if (bj->resumed) {
@@ -343,12 +256,15 @@ static void print_dry_run(struct batch_run *run, const struct api_config *api)
 		if (!run->cli->json)
 			printf("# job %zu%s%s\n", i + 1, bj->item->id ? ": " : "",
 			       bj->item->id ? bj->item->id : "");
-		request_print_dry_run(stdout, api, url, bj->body, NULL, &bj->names, false,
-				      run->cli->json);
+		char *url = provider_url(api, BATCH_ENDPOINT, bj->params.model);
+		json_t *body = json_deep_copy(bj->body);
+		provider_adjust_body(api, body);
+		dryrun_print(stdout, api, url, body, NULL, &bj->names, false, run->cli->json);
+		json_decref(body);
+		free(url);
 		if (!run->cli->json)
 			putchar('\n');
 	}
-	free(url);
 }
 
 static void start_jobs(struct batch_run *run, struct job_env *env)
@@ -364,8 +280,11 @@ static void start_jobs(struct batch_run *run, struct job_env *env)
 			}
 			continue;
 		}
-		struct job_request req = { request_url(env->api, BATCH_ENDPOINT),
-					   json_dumps(bj->body, JSON_COMPACT), FORM_INIT };
+		json_t *body = json_deep_copy(bj->body);
+		provider_adjust_body(env->api, body);
+		struct job_request req = { provider_url(env->api, BATCH_ENDPOINT, bj->params.model),
+					   json_dumps(body, JSON_COMPACT), FORM_INIT };
+		json_decref(body);
 		job_init(&bj->job, env, i, bj->sent, &bj->params, &req, &bj->names);
 		bj->sent = NULL;
 		bj->job.label = bj->label;
@@ -381,7 +300,7 @@ static int summarize(struct batch_run *run, int64_t started)
 	progress_clear(&run->progress);
 	for (size_t i = 0; i < run->plan.n; i++) {
 		resumed += run->plan.jobs[i].resumed;
-		not_sent += !run->plan.jobs[i].resumed && !run->plan.jobs[i].job.xfer.launches;
+		not_sent += !run->plan.jobs[i].resumed && !run->plan.jobs[i].job.call.xfer.launches;
 	}
 	notef("done: %zu image%s from %zu of %zu jobs in %.1f s, %ld tokens%s", run->images,
 	      run->images == 1 ? "" : "s", run->progress.done, run->plan.n,
@@ -420,13 +339,11 @@ static int run_batch(struct batch_run *run, const struct api_config *api)
 	env.on_saved = on_saved;
 	env.on_finished = on_finished;
 	env.on_committing = on_committing;
-	env.on_retry = on_retry;
-	env.on_answer = on_answer;
+	env.pace = &run->pace;
 	run->loop.graceful = true;
 	run->loop.tick = on_tick;
 	run->loop.tick_data = run;
-	if (run->rpm > 0)
-		run->loop.launch_interval = (60000 + run->rpm - 1) / run->rpm;
+	pace_init(&run->pace, &run->loop, (size_t)run->concurrency, run->rpm);
 	run->progress.total = run->plan.n;
 	run->progress.started_ms = started;
 	run->progress.enabled = isatty(STDERR_FILENO) && !msg_quiet();
@@ -467,6 +384,15 @@ static int prepare(struct batch_run *run, struct batch_items *items,
 	if (read_items(run, items, err) || batch_plan(&run->plan, items, &c->spec, err) ||
 	    manifest_load(&run->manifest, run->plan.dir, err))
 		return EXIT_USAGE;
+	for (size_t i = 0; i < run->plan.n; i++) {
+		struct buf why = BUF_INIT;
+		int bad = provider_check_params(api, &run->plan.jobs[i].params, &why);
+		if (bad)
+			buf_addf(err, "%s%s", run->plan.jobs[i].label, why.data);
+		buf_release(&why);
+		if (bad)
+			return EXIT_USAGE;
+	}
 	batch_resume(&run->plan, &run->manifest, c->spec.force);
 	if (batch_name_files(&run->plan, &run->manifest, c->spec.force, err))
 		return EXIT_USAGE;
@@ -474,8 +400,8 @@ static int prepare(struct batch_run *run, struct batch_items *items,
 		print_dry_run(run, api);
 		return EXIT_OK;
 	}
-	if (!api->key) {
-		buf_addf(err, "OPENAI_API_KEY is not set (--dry-run works without it)");
+	if (provider_missing_auth(api)) {
+		buf_addf(err, "%s (--dry-run works without it)", provider_missing_auth(api));
 		return EXIT_USAGE;
 	}
 	if (mkdir_p(run->plan.dir) || access(run->plan.dir, W_OK | X_OK)) {
@@ -532,7 +458,7 @@ cleanup:
 	batch_plan_release(&run.plan);
 	manifest_release(&run.manifest);
 	batch_items_release(&items);
-	cli_api_release(&api);
+	provider_release(&api);
 	cli_release(&c);
 	buf_release(&err);
 	return rc;

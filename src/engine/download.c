@@ -1,20 +1,17 @@
 /* dall-e URL responses: each image is fetched with a GET (without the API
- * key) into the same atomic file the base64 path uses, retried alike. */
+ * key) into the same atomic file the base64 path uses, through the same
+ * call path and retry policy as the request itself. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "job_internal.h"
-#include "msg.h"
 
-static int download_body(struct http_xfer *x, const char *data, size_t len)
+static int download_body(struct call *c, const char *data, size_t len)
 {
-	struct job_image *im = x->owner;
+	struct job_image *im = c->owner;
 	size_t room = SNIFF_BYTES - im->head_len;
 	size_t copy = len < room ? len : room;
 
-	if (x->status != 200)
-		return 0;
 	memcpy(im->head + im->head_len, data, copy);
 	im->head_len += copy;
 	if (im->file.fd < 0)
@@ -22,78 +19,59 @@ static int download_body(struct http_xfer *x, const char *data, size_t len)
 	return afile_write(&im->file, data, len, &im->job->error);
 }
 
-static void download_finish(struct job_image *im)
+static int download_again(struct call *c, const char *reason, long status, long delay_ms)
 {
+	struct job_image *im = c->owner;
 	struct job *job = im->job;
 
-	if (--job->pending_downloads == 0)
-		job_finish(job);
+	(void)status;
+	job_warn(job, "downloading image %zu: %s; retrying in %.1f s", im->index + 1, reason,
+		 delay_ms / 1000.0);
+	im->head_len = 0;
+	afile_abort(&im->file);
+	return afile_open(&im->file, job->names.paths[im->index], &job->error);
 }
 
-static void download_done(struct http_xfer *x, CURLcode rc)
+static void download_done(struct call *c, enum call_result r)
 {
-	struct job_image *im = x->owner;
+	struct job_image *im = c->owner;
 	struct job *job = im->job;
-	char *reason = NULL;
 
-	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+	if (r == CALL_INTERRUPTED) {
 		job->state = JOB_INTERRUPTED;
 		afile_abort(&im->file);
-		download_finish(im);
-		return;
-	}
-	if (rc == CURLE_OK && x->status == 200) {
+	} else if (r == CALL_OK) {
 		im->complete = true;
-		if (job_check_image(job, im->index) || (!job->env->no_save && job_commit_image(job, im->index)))
+		if (job_check_image(job, im->index) || job_commit_image(job, im->index))
 			afile_abort(&im->file);
-		download_finish(im);
-		return;
-	}
-	reason = rc != CURLE_OK ? job_transport_reason(x, rc)
-				: xasprintf("HTTP %ld", x->status);
-	if ((rc != CURLE_OK ? http_retryable(rc) : retry_status(x->status, NULL)) &&
-	    im->attempts < job->env->retry.max_attempts) {
-		long delay = retry_delay_ms(&job->env->retry, im->attempts - 1, NULL,
-					    job_jitter(job->env), time(NULL));
-		warnf("downloading image %zu: %s; retrying in %.1f s", im->index + 1,
-		      reason, delay / 1000.0);
-		im->attempts++;
-		im->head_len = 0;
+	} else {
+		buf_addf(&job->error, "%sdownloading image %zu failed: %s",
+			 job->error.len ? "; " : "", im->index + 1,
+			 c->error.data ? c->error.data : "stopped");
 		afile_abort(&im->file);
-		if (!job->env->no_save &&
-		    afile_open(&im->file, job->names.paths[im->index], &job->error) == 0) {
-			http_xfer_reset(x);
-			x->not_before = now_ms() + delay;
-			http_loop_add(job->env->loop, x);
-			free(reason);
-			return;
-		}
 	}
-	buf_addf(&job->error, "%sdownloading image %zu failed: %s",
-		 job->error.len ? "; " : "", im->index + 1, reason);
-	afile_abort(&im->file);
-	free(reason);
-	download_finish(im);
+	if (--job->pending_downloads == 0)
+		job->finish(job);
 }
+
+static const struct call_ops download_ops = { download_body, NULL, download_again,
+					      download_done };
 
 void job_download_start(struct job *job, size_t i, const char *url)
 {
 	struct job_image *im = &job->images[i];
+	struct job_env *env = job->env;
 
-	if (job->env->no_save)
+	if (env->no_save)
 		return;
 	im->url = xstrdup(url);
-	im->attempts = 1;
 	im->head_len = 0;
 	if (afile_open(&im->file, job->names.paths[i], &job->error) ||
-	    http_xfer_setup(&im->xfer, job->env->api, im->url, NULL, false)) {
+	    call_setup(&im->call, &download_ops, im, env->loop, &env->retry, &env->seed, im->url,
+		       NULL, env->api->timeout, false)) {
 		afile_abort(&im->file);
 		return;
 	}
-	im->xfer.owner = im;
-	im->xfer.on_body = download_body;
-	im->xfer.on_done = download_done;
 	job->pending_downloads++;
-	http_loop_add(job->env->loop, &im->xfer);
+	call_start(&im->call);
 }
-

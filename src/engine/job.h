@@ -12,11 +12,14 @@
 #include "afile.h"
 #include "apierr.h"
 #include "b64.h"
+#include "call.h"
 #include "chroma.h"
 #include "form.h"
 #include "http.h"
 #include "naming.h"
+#include "pace.h"
 #include "params.h"
+#include "provider.h"
 #include "retry.h"
 #include "scan.h"
 #include "sniff.h"
@@ -48,11 +51,12 @@ struct job_env {
 	/* Image index is about to take the final name path (batch: record it
 	 * first, so a kill between the two never loses track of a paid image). */
 	void (*on_committing)(struct job *job, size_t index, const char *path);
-	/* Every HTTP answer to an API request, before the job acts on it. */
-	void (*on_answer)(struct job *job, const struct http_xfer *x);
-	/* A retry was scheduled delay_ms from now after an answer of status
-	 * (0 for a connection error). */
-	void (*on_retry)(struct job *job, long status, long delay_ms);
+	/* A warning about the job (the server sent another format, a name
+	 * appeared meanwhile, a retry); NULL: printed with warnf. */
+	void (*on_warning)(struct job *job, const char *text);
+	/* Partial image k of image index was saved as path (streaming). */
+	void (*on_partial)(struct job *job, size_t index, long k, const char *path);
+	struct pace *pace;         /* the run's pacing, or NULL */
 	void *data;
 	unsigned int seed;         /* jitter */
 };
@@ -91,9 +95,8 @@ struct job_image {
 	size_t head_len;
 	bool complete;             /* base64 ended well */
 	/* dall-e URL downloads */
-	struct http_xfer xfer;
+	struct call call;
 	char *url;
-	int attempts;
 	struct job *job;
 	size_t index;
 };
@@ -108,14 +111,12 @@ struct job {
 	struct job_env *env;
 
 	enum job_state state;
-	int attempts;
 	int64_t started_ms, finished_ms;
-	struct http_xfer xfer;
+	struct call call;          /* the request: attempts, answer, API error */
 	struct scan scan;
-	struct buf errbody;        /* body of a non-2xx answer */
 	struct job_image *images;  /* names.n of them */
 	size_t pending_downloads;
-	bool body_failed;          /* our side stopped the transfer */
+	void (*finish)(struct job *job);  /* ends the job (downloads call it) */
 	bool body_started;         /* the answer's body has begun */
 
 	/* Streams (--stream): events parsed as they arrive. */
@@ -130,7 +131,6 @@ struct job {
 	char **saved;              /* final paths, index-aligned; NULL = not saved */
 	struct usage usage;
 	const char *size;          /* from the response, borrowed from it */
-	struct api_error apierr;   /* when the API refused */
 	struct buf error;          /* why the job failed, one line */
 };
 

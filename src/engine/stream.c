@@ -12,7 +12,7 @@
 
 static size_t current(const struct job *job)
 {
-	return job_stream_slot(job);
+	return job_image_slot(job);
 }
 
 static int on_data(void *ud, const char *p, size_t len)
@@ -63,7 +63,11 @@ static int save_partial(struct job *job, json_t *event)
 		free(path);
 		return -1;
 	}
-	notef("%spartial image %lld saved: %s", job->label ? job->label : "", (long long)k, path);
+	if (job->env->on_partial)
+		job->env->on_partial(job, i, (long)k, path);
+	else
+		notef("%spartial image %lld saved: %s", job->label ? job->label : "", (long long)k,
+		      path);
 	for (size_t p = 0; p < job->npartials; p++) {
 		if (!strcmp(job->partials[p], path)) {
 			free(path);
@@ -141,7 +145,7 @@ static int save_completed(struct job *job, json_t *event)
 	size_t i = current(job);
 
 	if (job->completed >= job->names.n) {
-		warnf("the stream sent more images than asked for; ignoring one");
+		job_warn(job, "the stream sent more images than asked for; ignoring one");
 		return 0;
 	}
 	add_usage(&job->usage, json_object_get(event, "usage"));
@@ -225,7 +229,7 @@ int job_stream_feed(struct job *job, const char *data, size_t len)
 	return -1;
 }
 
-void job_stream_end(struct job *job)
+int job_stream_end(struct job *job)
 {
 	if (job->completed < job->names.n) {
 		buf_addf(&job->error, "the stream ended before %s (%zu of %zu image%s complete)",
@@ -239,15 +243,9 @@ void job_stream_end(struct job *job)
 			free(job->partials[p]);
 		FREE_AND_NULL(job->partials);
 		job->npartials = 0;
-		job_fail(job, NULL);
-		return;
+		return -1;
 	}
-	job_finish(job);
-}
-
-size_t job_stream_slot(const struct job *job)
-{
-	return job->completed < job->names.n ? job->completed : job->names.n - 1;
+	return 0;
 }
 
 void job_stream_release(struct job *job)

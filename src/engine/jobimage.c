@@ -1,0 +1,226 @@
+/* A job's images on their way to disk: decoded from the response as it
+ * arrives into atomic files, checked by content, keyed, described, given
+ * their final names and copied smaller. Used by job.c, stream.c and
+ * download.c; calls none of them. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imagework.h"
+#include "job_internal.h"
+#include "meta.h"
+#include "msg.h"
+
+#define DECODE_CHUNK 49152
+
+void job_warn(struct job *job, const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	if (job->env->on_warning)
+		job->env->on_warning(job, text);
+	else
+		warnf("%s", text);
+	free(text);
+}
+
+size_t job_image_slot(const struct job *job)
+{
+	return job->completed < job->names.n ? job->completed : job->names.n - 1;
+}
+
+/* Which image a scanned value is: its place in the response, or for a
+ * stream the image the current event belongs to. */
+static size_t slot(const struct job *job, size_t index)
+{
+	return job->streaming ? job_image_slot(job) : index;
+}
+
+int job_image_open(void *data, size_t index)
+{
+	struct job *job = data;
+	struct job_image *im;
+
+	index = slot(job, index);
+	if (index >= job->names.n)
+		return 0;   /* more images than asked for: counted, not saved */
+	im = &job->images[index];
+	im->b64 = (struct b64)B64_INIT;
+	im->head_len = 0;
+	im->complete = false;
+	if (job->env->no_save)
+		return 0;
+	return afile_open(&im->file, job->names.paths[index], &job->error);
+}
+
+int job_image_write(struct job *job, size_t index, const char *text, size_t len)
+{
+	struct job_image *im = &job->images[index];
+	unsigned char out[B64_OUT_MAX(DECODE_CHUNK)];
+
+	while (len) {
+		size_t take = len < DECODE_CHUNK ? len : DECODE_CHUNK;
+		ssize_t n = b64_decode(&im->b64, text, take, out);
+
+		if (n < 0) {
+			buf_addf(&job->error, "image %zu in the response is not valid base64",
+				 index + 1);
+			return -1;
+		}
+		size_t room = SNIFF_BYTES - im->head_len;
+		size_t copy = (size_t)n < room ? (size_t)n : room;
+		memcpy(im->head + im->head_len, out, copy);
+		im->head_len += copy;
+		if (im->file.fd >= 0 && afile_write(&im->file, out, (size_t)n, &job->error))
+			return -1;
+		text += take;
+		len -= take;
+	}
+	return 0;
+}
+
+int job_image_scan_write(void *data, const char *text, size_t len)
+{
+	struct job *job = data;
+	size_t index = slot(job, job->scan.images - 1);
+
+	return index < job->names.n ? job_image_write(job, index, text, len) : 0;
+}
+
+int job_image_close(void *data, size_t index)
+{
+	struct job *job = data;
+
+	index = slot(job, index);
+	if (index >= job->names.n)
+		return 0;
+	if (b64_finish(&job->images[index].b64)) {
+		buf_addf(&job->error, "image %zu in the response is not valid base64 "
+			 "(it ends mid-way)", index + 1);
+		return -1;
+	}
+	job->images[index].complete = true;
+	return 0;
+}
+
+void job_discard_images(struct job *job)
+{
+	for (size_t i = 0; i < job->names.n; i++) {
+		afile_abort(&job->images[i].file);
+		job->images[i].complete = false;
+		job->images[i].head_len = 0;
+	}
+}
+
+void job_usage_parse(struct usage *u, json_t *usage)
+{
+	json_t *details = json_object_get(usage, "input_tokens_details");
+
+	if (!json_is_object(usage))
+		return;
+	u->present = true;
+	u->input = (long)json_integer_value(json_object_get(usage, "input_tokens"));
+	u->output = (long)json_integer_value(json_object_get(usage, "output_tokens"));
+	u->total = (long)json_integer_value(json_object_get(usage, "total_tokens"));
+	u->input_text = (long)json_integer_value(json_object_get(details, "text_tokens"));
+	u->input_image = (long)json_integer_value(json_object_get(details, "image_tokens"));
+}
+
+/* Checks an image's bytes; a format other than the one asked for renames a
+ * derived name's extension. 0, or -1 when it is no image at all. */
+int job_check_image(struct job *job, size_t i)
+{
+	struct job_image *im = &job->images[i];
+	const char *got = sniff_format(im->head, im->head_len);
+	const char *want = params_format(&job->params);
+
+	if (!got || !strcmp(got, "gif")) {
+		buf_addf(&job->error, "image %zu in the response is not a PNG, JPEG or "
+			 "WebP image", i + 1);
+		return -1;
+	}
+	if (strcmp(got, want) && !job->env->no_save) {
+		const char *path = im->file.path;
+		const char *dot = path_ext(path);
+		if (job->names.explicit_names) {
+			job_warn(job, "the server sent %s, not %s; '%s' keeps its name", got, want, path);
+		} else {
+			char *renamed = xasprintf("%.*s%s", (int)(dot ? dot - path : (long)strlen(path)),
+						  path, format_ext(got));
+			job_warn(job, "the server sent %s, not %s; saving as '%s'", got, want, renamed);
+			afile_rename(&im->file, renamed);
+			free(renamed);
+		}
+	}
+	return 0;
+}
+
+struct copy_meta {
+	const struct job *job;
+	size_t index;
+	const char *format;
+};
+
+/* The copy records how the image was made, as the original does. */
+static int embed_copy_meta(struct afile *f, void *data, struct buf *err)
+{
+	const struct copy_meta *c = data;
+
+	return c->job->env->metadata ? meta_embed(c->job, c->index, f, c->format, err) : 0;
+}
+
+/* The downscaled copy of a saved image. */
+static int save_copy(struct job *job, size_t i, const char *path, const char *format)
+{
+	char *name = work_copy_name(path, job->env->downscale_suffix);
+	char *written = NULL;
+	struct copy_meta meta = { job, i, format };
+	int rc = work_downscale(path, format, job->env->downscale_max, name,
+				job->names.replace, embed_copy_meta, &meta, &written,
+				&job->error);
+
+	if (rc == 0 && job->env->on_saved)
+		job->env->on_saved(job, JOB_EXTRA_FILE, written);
+	free(written);
+	free(name);
+	return rc;
+}
+
+int job_commit_image(struct job *job, size_t i)
+{
+	struct afile *f = &job->images[i].file;
+	bool replace = job->names.replace;
+	const char *format = sniff_format(job->images[i].head, job->images[i].head_len);
+
+	if (job->env->chroma.enabled &&
+	    work_chroma(f, format, &job->env->chroma, &job->error))
+		return -1;
+	if (job->env->metadata && meta_embed(job, i, f, format, &job->error))
+		return -1;
+	for (;;) {
+		if (job->env->on_committing)
+			job->env->on_committing(job, i, f->path);
+		if (!afile_commit(f, replace ? AFILE_REPLACE : AFILE_NO_CLOBBER, &job->error))
+			break;
+		if (errno != EEXIST)
+			return -1;
+		/* The name was taken while the request ran: never overwrite. */
+		char *next = naming_next_free(f->path, naming_exists_on_disk, NULL);
+		job_warn(job, "'%s' appeared meanwhile; saving as '%s'", f->path, next);
+		afile_rename(f, next);
+		free(next);
+	}
+	job->saved[i] = xstrdup(f->path);
+	if (job->env->sidecar && meta_write_sidecar(job, i, f->path, &job->error))
+		return -1;
+	if (job->env->on_saved)
+		job->env->on_saved(job, i, f->path);
+	return job->env->downscale_max ? save_copy(job, i, f->path, format) : 0;
+}
