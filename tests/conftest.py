@@ -77,9 +77,10 @@ class Result:
 
 def clean_env(standin, overrides=None):
     """The environment a run gets: no OPENAI_* but the stand-in's key and URL, no
-    NO_COLOR; `overrides` adds variables, and a None value removes one."""
+    AZURE_OPENAI_*, IMAGEGEN_PROVIDER or NO_COLOR; `overrides` adds variables, and a None value removes one."""
     env = {name: value for name, value in os.environ.items()
-           if not name.startswith("OPENAI_") and name != "NO_COLOR"}
+           if not name.startswith(("OPENAI_", "AZURE_OPENAI_"))
+           and name not in ("NO_COLOR", "IMAGEGEN_PROVIDER")}
     env["OPENAI_API_KEY"] = KEY
     env["OPENAI_BASE_URL"] = standin.url
     for name, value in (overrides or {}).items():
