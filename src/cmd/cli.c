@@ -62,14 +62,18 @@ static const char *env(const char *name)
 	return getenv(name);
 }
 
-int cli_api_config(const struct cli *c, struct api_config *api, struct buf *err)
+int cli_engine(const struct cli *c, struct engine *e, size_t concurrency, long rpm,
+	       struct buf *err)
 {
 	struct provider_options o = {
 		.provider = c->provider, .base_url = c->base_url, .deployment = c->deployment,
 		.api_version = c->api_version, .timeout = c->timeout,
 	};
 
-	return provider_config(api, &o, env, err);
+	if (engine_init(e, &o, env, concurrency, rpm, &cli_interrupts, err))
+		return -1;
+	e->retry = cli_retry_policy(c);
+	return 0;
 }
 
 struct retry_policy cli_retry_policy(const struct cli *c)
@@ -122,11 +126,9 @@ static void on_saved(struct job *job, size_t index, const char *path)
 		goodf("saved %s%s%s", path, job->size ? " " : "", job->size ? job->size : "");
 }
 
-static void print_sending(const struct cli_command *cmd, const struct job *job,
+static void print_sending(const struct cli_command *cmd, const struct img_params *p,
 			  const struct api_config *api)
 {
-	const struct img_params *p = &job->params;
-
 	notef("%s %ld image%s with %s (size %s, quality %s, %s) at %s", cmd->verb,
 	      p->n > 0 ? p->n : 1, p->n > 1 ? "s" : "", p->model,
 	      p->size ? p->size : "default", p->quality ? p->quality : "default",
@@ -145,15 +147,11 @@ static void print_summary(const struct job *job, const struct single_run *run)
 }
 
 /* Runs the job to its end and prints the result. Returns the exit status. */
-static int run_job(struct job *job, const struct cli *c, struct http_loop *loop)
+static int run_job(struct job *job, const struct cli *c, struct engine *e)
 {
 	struct single_run *run = job->env->data;
 
-	if (job_start(job)) {
-		errorf("%s", job->error.data);
-		return EXIT_FAILED;
-	}
-	http_loop_run(loop);
+	engine_run(e);
 	if (job->state == JOB_INTERRUPTED || cli_interrupts) {
 		errorf("interrupted; nothing was saved");
 		return EXIT_INTERRUPTED;
@@ -199,10 +197,10 @@ int cli_parse(struct cli *c, const struct opt *opts, const char *usage,
 	return rc;
 }
 
-/* The request planned from the options: a dry run printed, or a job ready
- * to run. EXIT_OK after a dry run, EXIT_USAGE with a message in err, or -1
- * when the job is ready. */
-static int plan_job(const struct cli_command *cmd, struct cli *c, const struct api_config *api,
+/* The request planned from the options: a dry run printed, or a job
+ * started. EXIT_OK after a dry run, EXIT_USAGE with a message in err, or -1
+ * when the job is on its way. */
+static int plan_job(const struct cli_command *cmd, struct cli *c, struct engine *e,
 		    struct job *job, struct job_env *env, struct buf *err)
 {
 	struct job_plan plan = JOB_PLAN_INIT;
@@ -215,30 +213,23 @@ static int plan_job(const struct cli_command *cmd, struct cli *c, const struct a
 	c->spec.preview = c->dry_run;
 	if ((cmd->check && cmd->check(c, err)) ||
 	    (cmd->op != OP_VARIATION && cli_read_prompt(c, err)) ||
-	    spec_plan(&c->spec, &plan, &warn, err))
-		goto cleanup;
-	if (provider_check_params(api, &plan.params, err))
+	    engine_plan(e, &c->spec, &plan, &warn, err))
 		goto cleanup;
 	cli_print_warnings(&warn);
 	if (c->dry_run) {
-		char *url = provider_url(api, plan.endpoint, plan.params.model);
-		provider_adjust_body(api, plan.body);
-		provider_adjust_form(api, &plan.form);
-		dryrun_print(stdout, api, url, plan.body, plan.form.n ? &plan.form : NULL,
+		char *url = provider_url(&e->api, plan.endpoint, plan.params.model);
+		provider_adjust_body(&e->api, plan.body);
+		provider_adjust_form(&e->api, &plan.form);
+		dryrun_print(stdout, &e->api, url, plan.body, plan.form.n ? &plan.form : NULL,
 			     &plan.names, c->spec.no_save, c->json);
 		free(url);
 		rc = EXIT_OK;
 		goto cleanup;
 	}
-	if (provider_missing_auth(api)) {
-		buf_addf(err, "%s (--dry-run works without it)", provider_missing_auth(api));
-		goto cleanup;
+	if (engine_start(e, job, env, &c->spec, &plan, err) == 0) {
+		print_sending(cmd, &job->params, &e->api);
+		rc = -1;
 	}
-	if (!c->spec.no_save && spec_make_folders(&plan.names, err))
-		goto cleanup;
-	job_env_init(env, &c->spec, &plan.chroma);
-	job_init_plan(job, env, 0, &plan, api);
-	rc = -1;
 cleanup:
 	job_plan_release(&plan);
 	buf_release(&warn);
@@ -247,45 +238,34 @@ cleanup:
 
 int cli_run_single(const struct cli_command *cmd, struct cli *c, int argc, char **argv)
 {
-	struct api_config api = { 0 };
+	struct engine engine;
 	struct buf err = BUF_INIT;
-	struct http_loop loop = { 0 };
 	struct single_run run = { c, 0 };
 	struct job_env env = JOB_ENV_INIT;
 	struct job job;
 	int rc;
 
 	memset(&job, 0, sizeof(job));
+	memset(&engine, 0, sizeof(engine));
 	rc = cli_parse(c, cmd->opts, cmd->usage, cmd->about, argc, argv);
 	if (rc != -1)
 		goto cleanup;
-	if (cli_api_config(c, &api, &err)) {
+	if (cli_engine(c, &engine, 1, 0, &err)) {
 		errorf("%s", err.data);
 		rc = EXIT_USAGE;
 		goto cleanup;
 	}
-	if (http_loop_init(&loop, 1, &cli_interrupts)) {
-		errorf("cannot start the HTTP engine");
-		rc = EXIT_FAILED;
-		goto cleanup;
-	}
-	env.loop = &loop;
-	env.api = &api;
-	env.retry = cli_retry_policy(c);
 	env.keep_response = c->json;
 	env.on_saved = on_saved;
 	env.data = &run;
-	rc = plan_job(cmd, c, &api, &job, &env, &err);
+	rc = plan_job(cmd, c, &engine, &job, &env, &err);
 	if (rc == EXIT_USAGE)
 		errorf("%s", err.data);
-	if (rc == -1) {
-		print_sending(cmd, &job, &api);
-		rc = run_job(&job, c, &loop);
-	}
+	if (rc == -1)
+		rc = run_job(&job, c, &engine);
 	job_release(&job);
-	http_loop_release(&loop);
 cleanup:
-	provider_release(&api);
+	engine_release(&engine);
 	cli_release(c);
 	buf_release(&err);
 	return rc;

@@ -10,6 +10,7 @@
 #include "chroma.h"
 #include "http.h"
 #include "provider.h"
+#include "engine.h"
 #include "job.h"
 #include "opt.h"
 #include "params.h"
@@ -128,8 +129,11 @@ int cli_parse(struct cli *c, const struct opt *opts, const char *usage,
  * standard input) into c->spec.prompt. 0, or -1 with a message in err. */
 int cli_read_prompt(struct cli *c, struct buf *err);
 
-/* The API config from flags and environment. 0, or -1 (a bad base URL). */
-int cli_api_config(const struct cli *c, struct api_config *api, struct buf *err);
+/* The engine from the connection options and the environment: the
+ * provider, the loop (concurrency, rpm) and the retry policy. 0, or -1 with
+ * a message in err; release e either way. */
+int cli_engine(const struct cli *c, struct engine *e, size_t concurrency, long rpm,
+	       struct buf *err);
 struct retry_policy cli_retry_policy(const struct cli *c);
 
 /* Prints each warning line of warn. */

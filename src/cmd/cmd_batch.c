@@ -39,8 +39,7 @@ struct batch_run {
 	struct thumbq thumbs;
 	struct batch_plan plan;
 	struct manifest manifest;
-	struct http_loop loop;
-	struct pace pace;
+	struct engine engine;
 	struct progress progress;
 	size_t images;
 	const char *stop_reason; /* why launching stopped (quota, --fail-fast) */
@@ -219,10 +218,10 @@ static void on_finished(struct job *job)
 		errorf("%s%s", bj->label, job->error.data);
 		if (job->call.apierr.code && !strcmp(job->call.apierr.code, "insufficient_quota")) {
 			run->stop_reason = "the account is out of quota; the remaining jobs were not sent";
-			http_loop_stop(&run->loop);
+			http_loop_stop(&run->engine.loop);
 		} else if (run->fail_fast && !run->stop_reason) {
 			run->stop_reason = "--fail-fast: stopped after the first failure";
-			http_loop_stop(&run->loop);
+			http_loop_stop(&run->engine.loop);
 		}
 	}
 	if (job->call.xfer.launches)
@@ -238,7 +237,7 @@ static void on_tick(void *data)
 {
 	struct batch_run *run = data;
 
-	run->progress.running = run->loop.running;
+	run->progress.running = run->engine.loop.running;
 	progress_draw(&run->progress, false);
 }
 
@@ -331,19 +330,18 @@ static int run_batch(struct batch_run *run, const struct api_config *api)
 	struct job_env env = JOB_ENV_INIT;
 	int64_t started = now_ms();
 
-	env.loop = &run->loop;
+	env.loop = &run->engine.loop;
 	env.api = api;
-	env.retry = cli_retry_policy(run->cli);
+	env.retry = run->engine.retry;
 	env.data = run;
 	job_env_init(&env, &run->cli->spec, &run->chroma);
 	env.on_saved = on_saved;
 	env.on_finished = on_finished;
 	env.on_committing = on_committing;
-	env.pace = &run->pace;
-	run->loop.graceful = true;
-	run->loop.tick = on_tick;
-	run->loop.tick_data = run;
-	pace_init(&run->pace, &run->loop, (size_t)run->concurrency, run->rpm);
+	env.pace = &run->engine.pace;
+	run->engine.loop.graceful = true;
+	run->engine.loop.tick = on_tick;
+	run->engine.loop.tick_data = run;
 	run->progress.total = run->plan.n;
 	run->progress.started_ms = started;
 	run->progress.enabled = isatty(STDERR_FILENO) && !msg_quiet();
@@ -359,7 +357,7 @@ static int run_batch(struct batch_run *run, const struct api_config *api)
 		buf_release(&err);
 	}
 	start_jobs(run, &env);
-	http_loop_run(&run->loop);
+	http_loop_run(&run->engine.loop);
 	progress_clear(&run->progress);
 	if (!run->no_gallery) {
 		struct buf err = BUF_INIT;
@@ -436,29 +434,26 @@ int cmd_batch(int argc, char **argv)
 		OPT_END(),
 	};
 	struct batch_items items = BATCH_ITEMS_INIT;
-	struct api_config api = { 0 };
 	struct buf err = BUF_INIT;
 	int rc = cli_parse(&c, opts, usage, about, argc, argv);
 
 	if (rc != -1)
 		goto cleanup;
-	if (cli_api_config(&c, &api, &err) ||
-	    http_loop_init(&run.loop, (size_t)run.concurrency, &cli_interrupts)) {
+	if (cli_engine(&c, &run.engine, (size_t)run.concurrency, run.rpm, &err)) {
 		rc = EXIT_USAGE;
-		errorf("%s", err.len ? err.data : "cannot start the HTTP engine");
+		errorf("%s", err.data);
 		goto cleanup;
 	}
-	rc = prepare(&run, &items, &api, &err);
+	rc = prepare(&run, &items, &run.engine.api, &err);
 	if (rc == EXIT_USAGE)
 		errorf("%s", err.data);
 	if (rc == -1)
-		rc = run_batch(&run, &api);
-	http_loop_release(&run.loop);
+		rc = run_batch(&run, &run.engine.api);
 cleanup:
 	batch_plan_release(&run.plan);
 	manifest_release(&run.manifest);
 	batch_items_release(&items);
-	provider_release(&api);
+	engine_release(&run.engine);
 	cli_release(&c);
 	buf_release(&err);
 	return rc;

@@ -1,0 +1,62 @@
+#include "engine.h"
+
+#include <string.h>
+
+#include "job_internal.h"
+
+int engine_init(struct engine *e, const struct provider_options *o,
+		const char *(*env)(const char *name), size_t concurrency, long rpm,
+		volatile sig_atomic_t *interrupts, struct buf *err)
+{
+	memset(e, 0, sizeof(*e));
+	e->retry = (struct retry_policy)RETRY_POLICY_INIT;
+	if (provider_config(&e->api, o, env, err))
+		return -1;
+	if (http_loop_init(&e->loop, concurrency, interrupts)) {
+		buf_addf(err, "cannot start the HTTP engine");
+		return -1;
+	}
+	pace_init(&e->pace, &e->loop, concurrency, rpm);
+	return 0;
+}
+
+void engine_release(struct engine *e)
+{
+	http_loop_release(&e->loop);
+	provider_release(&e->api);
+}
+
+int engine_plan(const struct engine *e, const struct job_spec *s, struct job_plan *plan,
+		struct buf *warn, struct buf *err)
+{
+	if (spec_plan(s, plan, warn, err) || provider_check_params(&e->api, &plan->params, err))
+		return -1;
+	return 0;
+}
+
+int engine_start(struct engine *e, struct job *job, struct job_env *env,
+		 const struct job_spec *s, struct job_plan *plan, struct buf *err)
+{
+	const char *missing = provider_missing_auth(&e->api);
+
+	if (missing) {
+		buf_addf(err, "%s (--dry-run works without it)", missing);
+		return -1;
+	}
+	if (!s->no_save && spec_make_folders(&plan->names, err))
+		return -1;
+	env->loop = &e->loop;
+	env->api = &e->api;
+	env->retry = e->retry;
+	env->pace = &e->pace;
+	job_env_init(env, s, &plan->chroma);
+	job_init_plan(job, env, 0, plan, &e->api);
+	if (job_start(job))
+		job_fail(job, NULL);   /* ends at once, as failed, with its reason */
+	return 0;
+}
+
+int engine_run(struct engine *e)
+{
+	return http_loop_run(&e->loop);
+}
