@@ -840,3 +840,10 @@ def test_dry_run_bodies_fit_create_image_request(run, standin, spec):
         assert result.rc == 0, result
         assert schema_errors(spec, schema, result.json["body"], "body") == [], args
     assert standin.requests == []
+
+
+def test_no_augment_with_fields_warns_that_they_are_ignored(run, standin):
+    result = run(["generate", *SMALL, "--prompt", "A plain prompt", "--scene", "beach",
+                  "--no-augment"])
+    assert result.rc == 0, result
+    assert "--no-augment: the prompt fields are ignored" in result.stderr

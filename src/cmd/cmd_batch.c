@@ -379,8 +379,13 @@ static int prepare(struct batch_run *run, struct batch_items *items,
 
 	if (spec_image_work(&c->spec, &c->spec.params, &run->chroma, err))
 		return EXIT_USAGE;
-	if (read_items(run, items, err) || batch_plan(&run->plan, items, &c->spec, err) ||
-	    manifest_load(&run->manifest, run->plan.dir, err))
+	struct buf warn = BUF_INIT;
+	int failed = read_items(run, items, err) ||
+		      batch_plan(&run->plan, items, &c->spec, &warn, err);
+
+	cli_print_warnings(&warn);
+	buf_release(&warn);
+	if (failed || manifest_load(&run->manifest, run->plan.dir, err))
 		return EXIT_USAGE;
 	for (size_t i = 0; i < run->plan.n; i++) {
 		struct buf why = BUF_INIT;

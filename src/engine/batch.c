@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "msg.h"
 #include "naming.h"
 #include "request.h"
 #include "slug.h"
@@ -49,13 +48,14 @@ static void where(struct buf *err, const struct batch_item *item, size_t index)
 		buf_addf(err, "prompt %zu: ", index + 1);
 }
 
-/* Warnings about one job, each naming its line or prompt. */
-static void warn_job(const struct batch_item *item, size_t index, const struct buf *warn)
+/* Adds one job's warnings to out, each naming its line or prompt. */
+static void warn_job(const struct batch_item *item, size_t index, const struct buf *warn,
+		     struct buf *out)
 {
 	for (const char *p = warn->data; p && *p;) {
 		const char *nl = strchr(p, '\n');
-		warnf("%s %zu: %.*s", item->line ? "line" : "prompt",
-		      item->line ? item->line : index + 1, (int)(nl ? nl - p : (long)strlen(p)), p);
+		buf_addf(out, "%s %zu: %.*s\n", item->line ? "line" : "prompt",
+			 item->line ? item->line : index + 1, (int)(nl ? nl - p : (long)strlen(p)), p);
 		p = nl ? nl + 1 : NULL;
 	}
 }
@@ -63,7 +63,7 @@ static void warn_job(const struct batch_item *item, size_t index, const struct b
 /* One job's parameters, prompt and body: the defaults with the item's
  * overrides, settled and checked as a single request is. 0 or -1. */
 static int build_job(struct batch_job *bj, const struct job_spec *d, size_t index,
-		     struct buf *err)
+		     struct buf *warnings, struct buf *err)
 {
 	const struct batch_item *item = bj->item;
 	struct prompt_fields fields = d->fields;
@@ -88,7 +88,7 @@ static int build_job(struct batch_job *bj, const struct job_spec *d, size_t inde
 	if (spec_image_work(d, &bj->params, &chroma, &why) ||
 	    params_validate(&bj->params, OP_GENERATE, bj->sent, &why, &warn))
 		goto fail;
-	warn_job(item, index, &warn);
+	warn_job(item, index, &warn, warnings);
 	bj->body = request_generation_body(&bj->params, bj->sent);
 	bj->hash = manifest_hash(BATCH_ENDPOINT, bj->body);
 	/* Named and numbered jobs never share a key, whatever the id. */
@@ -217,7 +217,7 @@ int batch_name_files(struct batch_plan *plan, const struct manifest *m, bool for
 }
 
 int batch_plan(struct batch_plan *plan, const struct batch_items *items,
-	       const struct job_spec *defaults, struct buf *err)
+	       const struct job_spec *defaults, struct buf *warn, struct buf *err)
 {
 	const char **prompts = xcalloc(items->n, sizeof(*prompts));
 
@@ -226,7 +226,7 @@ int batch_plan(struct batch_plan *plan, const struct batch_items *items,
 	for (size_t i = 0; i < items->n; i++) {
 		plan->jobs[i].item = &items->v[i];
 		prompts[i] = items->v[i].prompt;
-		if (build_job(&plan->jobs[i], defaults, i, err)) {
+		if (build_job(&plan->jobs[i], defaults, i, warn, err)) {
 			free(prompts);
 			return -1;
 		}

@@ -38,9 +38,10 @@ struct batch_plan {
 /* Builds every job from the items with the defaults' parameters, fields,
  * style and image work, validating each (a message "line N: ..." or
  * "prompt N: ..." in err on the first bad one), and plans the output folder
- * (defaults->out_dir, or one named from the prompts). 0 or -1. */
+ * (defaults->out_dir, or one named from the prompts); warnings go to warn,
+ * one a line, each naming its job. 0 or -1. */
 int batch_plan(struct batch_plan *plan, const struct batch_items *items,
-	       const struct job_spec *defaults, struct buf *err);
+	       const struct job_spec *defaults, struct buf *warn, struct buf *err);
 
 /* Marks the jobs a manifest shows done with the same request (unless force). */
 void batch_resume(struct batch_plan *plan, const struct manifest *m, bool force);

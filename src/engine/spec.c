@@ -242,6 +242,8 @@ int spec_plan(const struct job_spec *s, struct job_plan *plan, struct buf *warn,
 	if (settle(s, plan, err) ||
 	    params_validate(&plan->params, s->op, plan->prompt, err, warn))
 		goto cleanup;
+	if (s->no_augment && prompt_fields_any(&s->fields))
+		buf_adds(warn, "--no-augment: the prompt fields are ignored\n");
 	if (s->op == OP_GENERATE) {
 		plan->body = request_generation_body(&plan->params, plan->prompt);
 	} else {
