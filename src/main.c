@@ -33,7 +33,9 @@ static void usage(FILE *out)
 			fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].help);
 	fputs("\nRun 'imagegen COMMAND --help' for a command's options.\n"
 	      "Environment: OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_ORG_ID, "
-	      "OPENAI_PROJECT_ID, NO_COLOR.\n"
+	      "OPENAI_PROJECT_ID; for Azure OpenAI\n"
+	      "AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY, AZURE_OPENAI_AD_TOKEN, "
+	      "OPENAI_API_VERSION; IMAGEGEN_PROVIDER, NO_COLOR.\n"
 	      "Exit status: 0 ok, 1 a request failed, 2 bad usage or input "
 	      "(nothing sent), 130 interrupted.\n", out);
 }

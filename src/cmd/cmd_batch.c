@@ -116,13 +116,8 @@ static json_t *job_json(const struct batch_job *bj, size_t index, const char *st
 		if (job->saved && job->saved[i])
 			json_array_append_new(files, json_string(dir ? job->saved[i]
 							       : path_basename(job->saved[i])));
-	if (job->usage.present)
-		json_object_set_new(o, "usage", json_pack("{s:I,s:I,s:I}",
-			"input_tokens", (json_int_t)job->usage.input,
-			"output_tokens", (json_int_t)job->usage.output,
-			"total_tokens", (json_int_t)job->usage.total));
-	else
-		json_object_set_new(o, "usage", json_null());
+	json_object_set_new(o, "usage", job->usage.present ? job_usage_json(&job->usage)
+							     : json_null());
 	json_object_set_new(o, "error", job->error.len ? json_string(job->error.data) : json_null());
 	json_object_set_new(o, "attempts", json_integer(job->call.xfer.launches));
 	return o;

@@ -66,8 +66,7 @@ static char *plan_output(const char *in, const struct removebg *r, bool force, s
 		}
 		return xstrdup(r->out);
 	}
-	const char *dot = path_ext(in);
-	path = xasprintf("%.*s-nobg.png", (int)(dot ? dot - in : (long)strlen(in)), in);
+	path = xasprintf("%.*s-nobg.png", path_stem_len(in), in);
 	if (path_exists(path)) {
 		char *next = naming_next_free(path, naming_exists_on_disk, NULL);
 		free(path);

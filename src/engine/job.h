@@ -72,6 +72,9 @@ struct usage {
 	bool present;
 };
 
+/* {"input_tokens", "output_tokens", "total_tokens"} (a new reference). */
+json_t *job_usage_json(const struct usage *u);
+
 enum job_state {
 	JOB_PENDING,
 	JOB_RUNNING,

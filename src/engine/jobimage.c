@@ -119,6 +119,12 @@ void job_discard_images(struct job *job)
 	}
 }
 
+json_t *job_usage_json(const struct usage *u)
+{
+	return json_pack("{s:I,s:I,s:I}", "input_tokens", (json_int_t)u->input, "output_tokens",
+			 (json_int_t)u->output, "total_tokens", (json_int_t)u->total);
+}
+
 void job_usage_parse(struct usage *u, json_t *usage)
 {
 	json_t *details = json_object_get(usage, "input_tokens_details");
@@ -148,12 +154,11 @@ int job_check_image(struct job *job, size_t i)
 	}
 	if (strcmp(got, want) && !job->env->no_save) {
 		const char *path = im->file.path;
-		const char *dot = path_ext(path);
 		if (job->names.explicit_names) {
 			job_warn(job, "the server sent %s, not %s; '%s' keeps its name", got, want, path);
 		} else {
-			char *renamed = xasprintf("%.*s%s", (int)(dot ? dot - path : (long)strlen(path)),
-						  path, format_ext(got));
+			char *renamed = xasprintf("%.*s%s", path_stem_len(path), path,
+						  format_ext(got));
 			job_warn(job, "the server sent %s, not %s; saving as '%s'", got, want, renamed);
 			afile_rename(&im->file, renamed);
 			free(renamed);

@@ -72,9 +72,7 @@ int meta_embed(const struct job *job, size_t i, struct afile *f, const char *for
 
 char *meta_sidecar_path(const char *path)
 {
-	const char *dot = path_ext(path);
-
-	return xasprintf("%.*s.json", (int)(dot ? dot - path : (long)strlen(path)), path);
+	return xasprintf("%.*s.json", path_stem_len(path), path);
 }
 
 int meta_write_sidecar(const struct job *job, size_t i, const char *path, struct buf *err)
@@ -87,10 +85,7 @@ int meta_write_sidecar(const struct job *job, size_t i, const char *path, struct
 
 	json_object_set_new(d, "file", json_string(path_basename(path)));
 	if (job->usage.present)
-		json_object_set_new(d, "usage", json_pack("{s:I,s:I,s:I}",
-			"input_tokens", (json_int_t)job->usage.input,
-			"output_tokens", (json_int_t)job->usage.output,
-			"total_tokens", (json_int_t)job->usage.total));
+		json_object_set_new(d, "usage", job_usage_json(&job->usage));
 	text = json_dumps(d, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	rc = afile_open(&f, side, err) || afile_write(&f, text, strlen(text), err) ||
 	     afile_write(&f, "\n", 1, err) || afile_commit(&f, AFILE_REPLACE, err) ? -1 : 0;

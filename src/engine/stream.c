@@ -41,7 +41,7 @@ static bool ends_with(const char *s, const char *suffix)
 static char *partial_name(const char *path, long k)
 {
 	const char *dot = path_ext(path);
-	int stem = (int)(dot ? dot - path : (long)strlen(path));
+	int stem = path_stem_len(path);
 
 	return xasprintf("%.*s.partial-%ld%s", stem, path, k, dot ? dot : "");
 }
@@ -135,9 +135,7 @@ static void set_usage(struct job *job)
 	const struct usage *u = &job->usage;
 
 	if (u->present && job->response)
-		json_object_set_new(job->response, "usage", json_pack("{s:I,s:I,s:I}",
-			"input_tokens", (json_int_t)u->input, "output_tokens", (json_int_t)u->output,
-			"total_tokens", (json_int_t)u->total));
+		json_object_set_new(job->response, "usage", job_usage_json(u));
 }
 
 static int save_completed(struct job *job, json_t *event)

@@ -39,7 +39,7 @@ cleanup:
 char *work_copy_name(const char *path, const char *suffix)
 {
 	const char *dot = path_ext(path);
-	int stem = (int)(dot ? dot - path : (long)strlen(path));
+	int stem = path_stem_len(path);
 
 	return xasprintf("%.*s%s%s", stem, path, suffix, dot ? dot : "");
 }

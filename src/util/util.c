@@ -282,6 +282,13 @@ const char *path_ext(const char *path)
 	return dot && dot != base ? dot : NULL;
 }
 
+int path_stem_len(const char *path)
+{
+	const char *dot = path_ext(path);
+
+	return (int)(dot ? (size_t)(dot - path) : strlen(path));
+}
+
 int strlist_push(struct strlist *l, const char *s)
 {
 	const char **v = realloc(l->v, (l->n + 1) * sizeof(*v));

@@ -53,6 +53,8 @@ char *path_dirname(const char *path);
 const char *path_basename(const char *path);
 /* Pointer to the extension's dot in the base name, or NULL. */
 const char *path_ext(const char *path);
+/* The length of path without its extension ("out/cat.png" -> 7). */
+int path_stem_len(const char *path);
 
 /* A list of borrowed strings (argv entries). */
 struct strlist {
