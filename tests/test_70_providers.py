@@ -371,3 +371,12 @@ def test_a_bad_base_url_is_refused_without_echoing_its_password(run, standin):
     assert result.rc == 2, result
     assert "--base-url" in result.stderr
     assert "hunter2secret" not in result.stderr
+
+
+def test_an_azure_401_hints_at_the_azure_variables(run, azure):
+    result = run(["generate", "a red fox", *SMALL],
+                 env=azure_env(azure, AZURE_OPENAI_API_KEY="wrong-key"))
+    assert result.rc == 1, result
+    assert "401" in result.stderr
+    assert "hint: check AZURE_OPENAI_API_KEY" in result.stderr
+    assert "OPENAI_API_KEY (and" not in result.stderr

@@ -104,10 +104,10 @@ char *api_error_summary(const struct api_error *e)
 	return buf_detach(&b);
 }
 
-static const char *hint(const struct api_error *e)
+static const char *hint(const struct api_error *e, const char *auth_hint)
 {
 	if (e->status == 401)
-		return "check OPENAI_API_KEY (and OPENAI_BASE_URL for other servers)";
+		return auth_hint;
 	if (e->code && !strcmp(e->code, "insufficient_quota"))
 		return "the account is out of quota: check plan and billing; retrying will not help";
 	if (e->code && !strcmp(e->code, "moderation_blocked"))
@@ -117,9 +117,9 @@ static const char *hint(const struct api_error *e)
 	return NULL;
 }
 
-void api_error_print(const struct api_error *e)
+void api_error_print(const struct api_error *e, const char *auth_hint)
 {
-	const char *h = hint(e);
+	const char *h = hint(e, auth_hint);
 
 	errorf("the API refused the request (HTTP %ld%s%s)", e->status,
 	       e->type ? " " : "", e->type ? e->type : "");

@@ -23,8 +23,9 @@ void api_error_parse(struct api_error *e, long status, const char *body,
 /* One line: "HTTP 400 invalid_request_error (code invalid_value, param
  * size): message [request req_1]". The caller frees. */
 char *api_error_summary(const struct api_error *e);
-/* Prints the error and its details to stderr, with a hint when one helps. */
-void api_error_print(const struct api_error *e);
+/* Prints the error and its details to stderr, with a hint when one helps
+ * (auth_hint, the provider's, for a 401). */
+void api_error_print(const struct api_error *e, const char *auth_hint);
 void api_error_release(struct api_error *e);
 
 #endif

@@ -68,9 +68,12 @@ static bool azure_model_in_body(const struct api_config *api)
 
 static const struct provider providers[] = {
 	{ "openai", "OPENAI_BASE_URL", "OPENAI_API_KEY", NULL, NULL, DEFAULT_BASE_URL,
-	  openai_url, openai_auth, always, true },
+	  openai_url, openai_auth, always, true,
+	  "check OPENAI_API_KEY (and OPENAI_BASE_URL for other servers)" },
 	{ "azure", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_AD_TOKEN",
-	  "OPENAI_API_VERSION", NULL, azure_url, azure_auth, azure_model_in_body, false },
+	  "OPENAI_API_VERSION", NULL, azure_url, azure_auth, azure_model_in_body, false,
+	  "check AZURE_OPENAI_API_KEY (or AZURE_OPENAI_AD_TOKEN) and that the endpoint is "
+	  "the key's resource" },
 };
 
 const struct provider *provider_find(const char *name)

@@ -34,6 +34,7 @@ struct provider {
 	/* Does the body name the model (not when the path names a deployment)? */
 	bool (*model_in_body)(const struct api_config *api);
 	bool response_format;       /* takes response_format */
+	const char *auth_hint;      /* what to check after a 401 */
 };
 
 /* Where and how to reach the API. Secrets and names are borrowed from the

@@ -165,7 +165,7 @@ static int run_job(struct job *job, const struct cli *c, struct engine *e)
 		return EXIT_OK;
 	}
 	if (job->call.apierr.status)
-		api_error_print(&job->call.apierr);
+		api_error_print(&job->call.apierr, e->api.provider->auth_hint);
 	else
 		errorf("%s", job->error.data);
 	if (run->saved)

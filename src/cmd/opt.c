@@ -163,7 +163,7 @@ static enum opt_result parse_short_opts(const struct opt *opts, int argc,
 			return OPT_ERROR;
 		}
 		if (o->type == OPT_T_BOOL) {
-			*(int *)o->value = 1;
+			*(bool *)o->value = true;
 			continue;
 		}
 		const char *arg = p[1] ? p + 1 : NULL;

@@ -225,6 +225,7 @@ int batch_plan(struct batch_plan *plan, const struct batch_items *items,
 	plan->jobs = xcalloc(items->n, sizeof(*plan->jobs));
 	for (size_t i = 0; i < items->n; i++) {
 		plan->jobs[i].item = &items->v[i];
+		plan->jobs[i].index = i;
 		prompts[i] = items->v[i].prompt;
 		if (build_job(&plan->jobs[i], defaults, i, warn, err)) {
 			free(prompts);

@@ -17,6 +17,7 @@
 struct batch_job {
 	struct job job;              /* first: a struct job * is a struct batch_job * */
 	const struct batch_item *item;
+	size_t index;                /* in the plan */
 	struct img_params params;    /* CLI defaults with the item's overrides */
 	char *sent;                  /* the prompt as sent */
 	json_t *body;

@@ -121,6 +121,32 @@ static void test_errors(void **state)
 	}
 }
 
+/* A flag writes exactly its own bool, short or long: neighbours stay as
+ * they were (a flag once wrote an int into a bool). */
+static void test_flags_write_only_their_field(void **state)
+{
+	struct { bool a, b, c, d; } f;
+	char a0[] = "cmd", a1[] = "-a", a2[] = "--c";
+	char *copy[3] = { a0, a1, a2 };
+	struct strlist words = STRLIST_INIT;
+	struct buf err = BUF_INIT;
+	struct opt opts[] = {
+		OPT_BOOL('a', "aa", &f.a, "a"),
+		OPT_BOOL('b', "bb", &f.b, "b"),
+		OPT_BOOL(0, "c", &f.c, "c"),
+		OPT_BOOL(0, "d", &f.d, "d"),
+		OPT_END(),
+	};
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	f.b = f.d = true;   /* set before: a wider write would clear them */
+	assert_int_equal(opt_parse(opts, 3, copy, &words, &err), OPT_OK);
+	assert_true(f.a && f.b && f.c && f.d);
+	strlist_release(&words);
+	buf_release(&err);
+}
+
 static void test_help(void **state)
 {
 	const char *argv[] = { "cmd", "--n", "2", "-h" };
@@ -140,6 +166,7 @@ int main(void)
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_aliases_and_short_values),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_flags_write_only_their_field),
 		cmocka_unit_test(test_help),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

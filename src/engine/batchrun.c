@@ -1,0 +1,250 @@
+#include "batchrun.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gallery.h"
+
+static struct batch_job *as_batch_job(struct job *job)
+{
+	return (struct batch_job *)job;
+}
+
+/* Tells the front end "prefix: what" (the text is borrowed). */
+static void warn(struct batch_run *r, const char *prefix, const char *what)
+{
+	char *text = xasprintf("%s%s", prefix, what);
+
+	if (r->events->warning)
+		r->events->warning(r->events->ud, text);
+	free(text);
+}
+
+json_t *batch_job_json(const struct batch_job *bj, const char *status, const char *dir)
+{
+	const struct job *job = &bj->job;
+	json_t *o = json_object(), *files = json_array();
+	size_t i;
+	json_t *f;
+
+	json_object_set_new(o, "index", json_integer((json_int_t)bj->index + 1));
+	if (bj->item->id)
+		json_object_set_new(o, "id", json_string(bj->item->id));
+	json_object_set_new(o, "prompt", json_string(bj->item->prompt));
+	json_object_set_new(o, "status", json_string(status));
+	json_object_set_new(o, "files", files);
+	if (bj->resumed) {
+		json_array_foreach(json_object_get(bj->earlier, "files"), i, f)
+			json_array_append_new(files, json_sprintf("%s/%s", dir, json_string_value(f)));
+		json_object_set(o, "usage", json_object_get(bj->earlier, "usage"));
+		json_object_set_new(o, "error", json_null());
+		json_object_set_new(o, "attempts", json_integer(0));
+		json_object_set_new(o, "resumed", json_true());
+		return o;
+	}
+	for (i = 0; i < job->names.n; i++)
+		if (job->saved && job->saved[i])
+			json_array_append_new(files, json_string(dir ? job->saved[i]
+							       : path_basename(job->saved[i])));
+	json_object_set_new(o, "usage", job->usage.present ? job_usage_json(&job->usage)
+							     : json_null());
+	json_object_set_new(o, "error", job->error.len ? json_string(job->error.data) : json_null());
+	json_object_set_new(o, "attempts", json_integer(job->call.xfer.launches));
+	return o;
+}
+
+const char *batch_job_status(const struct batch_job *bj)
+{
+	switch (bj->job.state) {
+	case JOB_DONE:
+		return "done";
+	case JOB_FAILED:
+		return "failed";
+	case JOB_INTERRUPTED:
+		return bj->job.call.xfer.launches ? "interrupted" : "not sent";
+	default:
+		return bj->resumed ? "done" : "not sent";
+	}
+}
+
+/* The manifest entry of a job in state, with its request's hash. */
+static json_t *entry(const struct batch_job *bj, const char *state)
+{
+	json_t *e = batch_job_json(bj, state, NULL);
+
+	json_object_set_new(e, "hash", json_string(bj->hash));
+	json_object_del(e, "status");
+	json_object_set_new(e, "state", json_string(state));
+	return e;
+}
+
+static void put(struct batch_run *r, const struct batch_job *bj, json_t *e)
+{
+	struct buf err = BUF_INIT;
+
+	if (manifest_put(&r->manifest, bj->key, e, &err))
+		warn(r, "", err.data);
+	buf_release(&err);
+}
+
+static void on_saved(struct job *job, size_t index, const char *path)
+{
+	struct batch_run *r = job->env->data;
+
+	r->images += index != JOB_EXTRA_FILE;
+	if (r->gallery && index != JOB_EXTRA_FILE)
+		thumbq_push(&r->thumbs, path_basename(path));
+	if (r->events->saved)
+		r->events->saved(r->events->ud, as_batch_job(job), index, path);
+}
+
+/* Before an image takes its final name, the manifest says which name it
+ * will be: a kill right after the rename still leaves the job recorded. */
+static void on_committing(struct job *job, size_t index, const char *path)
+{
+	struct batch_run *r = job->env->data;
+	struct batch_job *bj = as_batch_job(job);
+	json_t *e = entry(bj, "saving");
+
+	(void)index;
+	json_array_append_new(json_object_get(e, "files"), json_string(path_basename(path)));
+	json_object_set_new(e, "images", json_integer((json_int_t)job->names.n));
+	put(r, bj, e);
+}
+
+/* A job that failed for want of quota stops the run (nothing else can
+ * succeed); so does any failure with fail_fast. */
+static void maybe_stop(struct batch_run *r, const struct job *job)
+{
+	if (job->call.apierr.code && !strcmp(job->call.apierr.code, "insufficient_quota")) {
+		r->stop_reason = "the account is out of quota; the remaining jobs were not sent";
+		http_loop_stop(&r->engine->loop);
+	} else if (r->fail_fast && !r->stop_reason) {
+		r->stop_reason = "--fail-fast: stopped after the first failure";
+		http_loop_stop(&r->engine->loop);
+	}
+}
+
+static void on_finished(struct job *job)
+{
+	struct batch_run *r = job->env->data;
+	struct batch_job *bj = as_batch_job(job);
+
+	if (job->state == JOB_DONE) {
+		r->done++;
+		r->tokens += job->usage.total;
+	} else if (job->state == JOB_FAILED) {
+		r->failed++;
+		maybe_stop(r, job);
+	}
+	if (job->call.xfer.launches) {
+		json_t *e = entry(bj, batch_job_status(bj));
+		json_t *params = json_deep_copy(bj->body);
+		json_object_del(params, "prompt");
+		json_object_set_new(e, "parameters", params);
+		put(r, bj, e);
+	}
+	if (r->events->finished)
+		r->events->finished(r->events->ud, bj);
+}
+
+int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
+		      struct buf *warn_buf, struct buf *err)
+{
+	const struct job_spec *d = r->defaults;
+
+	if (spec_image_work(d, &d->params, &r->chroma, err) ||
+	    batch_plan(&r->plan, items, d, warn_buf, err) ||
+	    manifest_load(&r->manifest, r->plan.dir, err))
+		return -1;
+	for (size_t i = 0; i < r->plan.n; i++) {
+		struct batch_job *bj = &r->plan.jobs[i];
+		struct buf why = BUF_INIT;
+		int bad = provider_check_params(&r->engine->api, &bj->params, &why);
+		if (bad)
+			buf_addf(err, "%s%s", bj->label, why.data);
+		buf_release(&why);
+		if (bad)
+			return -1;
+	}
+	batch_resume(&r->plan, &r->manifest, d->force);
+	for (size_t i = 0; i < r->plan.n; i++)
+		r->resumed += r->plan.jobs[i].resumed;
+	return batch_name_files(&r->plan, &r->manifest, d->force, err);
+}
+
+static void start_job(struct batch_run *r, struct batch_job *bj)
+{
+	const struct api_config *api = &r->engine->api;
+	json_t *body = json_deep_copy(bj->body);
+	struct job_request req = { provider_url(api, BATCH_ENDPOINT, bj->params.model), NULL,
+				   FORM_INIT };
+
+	provider_adjust_body(api, body);
+	req.json = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	job_init(&bj->job, &r->env, bj->index, bj->sent, &bj->params, &req, &bj->names);
+	bj->sent = NULL;
+	bj->job.label = bj->label;
+	if (job_start(&bj->job)) {
+		bj->job.state = JOB_FAILED;
+		r->failed++;
+		if (r->events->finished)
+			r->events->finished(r->events->ud, bj);
+	}
+}
+
+int batch_run_start(struct batch_run *r, struct buf *err)
+{
+	const char *missing = provider_missing_auth(&r->engine->api);
+	struct job_env *env = &r->env;
+	struct buf why = BUF_INIT;
+
+	if (missing) {
+		buf_addf(err, "%s (--dry-run works without it)", missing);
+		return -1;
+	}
+	if (mkdir_p(r->plan.dir) || access(r->plan.dir, W_OK | X_OK)) {
+		buf_addf(err, "--out-dir: cannot write into '%s': %s", r->plan.dir, strerror(errno));
+		return -1;
+	}
+	*env = (struct job_env)JOB_ENV_INIT;
+	env->loop = &r->engine->loop;
+	env->api = &r->engine->api;
+	env->retry = r->engine->retry;
+	env->pace = &r->engine->pace;
+	env->data = r;
+	job_env_init(env, r->defaults, &r->chroma);
+	env->on_saved = on_saved;
+	env->on_finished = on_finished;
+	env->on_committing = on_committing;
+	r->engine->loop.graceful = true;
+	if (r->gallery && thumbq_start(&r->thumbs, r->plan.dir, &why))
+		warn(r, "gallery: thumbnails will be made at the end: ", why.data);
+	buf_release(&why);
+	for (size_t i = 0; i < r->plan.n; i++) {
+		struct batch_job *bj = &r->plan.jobs[i];
+		if (!bj->resumed)
+			start_job(r, bj);
+		else if (r->events->resumed)
+			r->events->resumed(r->events->ud, bj);
+	}
+	return 0;
+}
+
+int batch_run_finish(struct batch_run *r, struct buf *err)
+{
+	engine_run(r->engine);
+	if (!r->gallery)
+		return 0;
+	thumbq_finish(&r->thumbs);
+	return gallery_write(r->plan.dir, &r->manifest, err);
+}
+
+void batch_run_release(struct batch_run *r)
+{
+	batch_plan_release(&r->plan);
+	manifest_release(&r->manifest);
+}

@@ -1,0 +1,72 @@
+/* A batch on the engine, for any front end: its jobs planned from items and
+ * defaults, resumed from the manifest, started on the engine's loop,
+ * recorded in the manifest before each image takes its name and when each
+ * job ends, stopped when the quota is gone (or at the first failure when
+ * asked), thumbnails made as images arrive and the gallery written at the
+ * end. The front end hears about it through batch_events and prints. */
+#ifndef IMAGEGEN_BATCHRUN_H
+#define IMAGEGEN_BATCHRUN_H
+
+#include <stdbool.h>
+
+#include "batch.h"
+#include "engine.h"
+#include "jobfile.h"
+#include "manifest.h"
+#include "thumbq.h"
+
+struct batch_events {
+	/* A file was saved: image index, or JOB_EXTRA_FILE for a copy. */
+	void (*saved)(void *ud, const struct batch_job *bj, size_t index, const char *path);
+	/* A job ended (after it was recorded). */
+	void (*finished)(void *ud, const struct batch_job *bj);
+	/* A job an earlier run did, not sent again (at start). */
+	void (*resumed)(void *ud, const struct batch_job *bj);
+	/* Something worth saying that is no job's failure. */
+	void (*warning)(void *ud, const char *text);
+	void *ud;
+};
+
+struct batch_run {
+	struct engine *engine;
+	const struct job_spec *defaults;
+	bool fail_fast;
+	bool gallery;                /* thumbnails and index.html */
+	const struct batch_events *events;
+	/* filled by the run */
+	struct batch_plan plan;
+	struct manifest manifest;
+	struct chroma_opts chroma;
+	struct thumbq thumbs;
+	struct job_env env;
+	size_t images, done, failed, resumed;
+	long tokens;
+	const char *stop_reason;     /* why launching stopped (quota, fail-fast) */
+};
+
+/* Plans the jobs of items (borrowed until the run is released) with
+ * r->defaults, loads the folder's manifest, marks the jobs an earlier run
+ * did and names the files of the others. Warnings one a line in warn. 0, or
+ * -1 with a message in err (nothing was sent). */
+int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
+		      struct buf *warn, struct buf *err);
+
+/* Checks the credentials, creates the folder and starts every job not done
+ * yet. 0, or -1 with a message in err (nothing was sent). */
+int batch_run_start(struct batch_run *r, struct buf *err);
+
+/* Runs the loop until every job has ended, then finishes the thumbnails
+ * and writes the gallery. 0, or -1 when the gallery could not be written
+ * (the reason in err; the images are all there). */
+int batch_run_finish(struct batch_run *r, struct buf *err);
+
+void batch_run_release(struct batch_run *r);
+
+/* A job as one JSON object (index, id, prompt, status, files, usage, error,
+ * attempts): files as paths inside dir, or with dir NULL (the manifest) as
+ * names inside the folder. A new reference. */
+json_t *batch_job_json(const struct batch_job *bj, const char *status, const char *dir);
+/* "done", "failed", "interrupted" or "not sent". */
+const char *batch_job_status(const struct batch_job *bj);
+
+#endif
