@@ -2,6 +2,8 @@
 module's key) reset before each test, and the reply of a raw HTTP call."""
 
 import json
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 
 import pytest
@@ -38,3 +40,13 @@ class Reply:
 
     def error(self):
         return self.json()["error"]
+
+
+def fetch(request, timeout=10, reply=Reply):
+    """Send a urllib request; its reply (of class `reply`), whatever the status."""
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return reply(response.status, response.headers, response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return reply(error.code, error.headers, error.read())

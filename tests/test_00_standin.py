@@ -22,7 +22,7 @@ from PIL import Image
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TESTS_DIR)
 
-from standin_fixtures import Reply, standin_fixtures  # noqa: E402
+from standin_fixtures import Reply, fetch, standin_fixtures  # noqa: E402
 
 KEY = "sk-test-0123456789abcdef"
 
@@ -38,12 +38,7 @@ def call(url, body=None, *, key=KEY, raw=None, timeout=10):
     if key is not None:
         headers["Authorization"] = f"Bearer {key}"
     request = urllib.request.Request(url, data=raw, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return Reply(response.status, response.headers, response.read())
-    except urllib.error.HTTPError as error:
-        with error:
-            return Reply(error.code, error.headers, error.read())
+    return fetch(request, timeout)
 
 
 def generate(standin, prompt="a lighthouse at dusk", *, key=KEY, timeout=10, **params):

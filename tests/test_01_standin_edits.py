@@ -24,7 +24,7 @@ from PIL import Image
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TESTS_DIR)
 
-from standin_fixtures import Reply as BaseReply, standin_fixtures  # noqa: E402
+from standin_fixtures import Reply as BaseReply, fetch, standin_fixtures  # noqa: E402
 
 KEY = "sk-test-0123456789abcdef"
 OCTET_STREAM_MESSAGE = (
@@ -48,12 +48,7 @@ def send(url, raw, content_type, key=KEY, timeout=10):
     if key is not None:
         headers["Authorization"] = f"Bearer {key}"
     request = urllib.request.Request(url, data=raw, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return Reply(response.status, response.headers, response.read())
-    except urllib.error.HTTPError as error:
-        with error:
-            return Reply(error.code, error.headers, error.read())
+    return fetch(request, timeout, Reply)
 
 
 def image_bytes(width=64, height=48, color=(200, 40, 40), mode="RGB", fmt="PNG"):

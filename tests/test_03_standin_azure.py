@@ -22,7 +22,7 @@ from conftest import schema_errors  # noqa: E402
 from standin import (  # noqa: E402
     AZURE_ACCESS_DENIED, DEFAULT_AZURE_AD_TOKEN, DEFAULT_AZURE_API_VERSIONS,
     DEFAULT_AZURE_DEPLOYMENTS)
-from standin_fixtures import Reply, standin_fixtures  # noqa: E402
+from standin_fixtures import Reply, fetch, standin_fixtures  # noqa: E402
 
 KEY = "sk-test-azure-0123456789abcdef"
 VERSION = "2025-04-01-preview"
@@ -56,12 +56,7 @@ def send(url, raw=None, content_type="application/json", *, key=KEY, bearer=None
     sent.update(headers or {})
     request = urllib.request.Request(url, data=raw if raw is not None else b"",
                                      headers=sent, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return Reply(response.status, response.headers, response.read())
-    except urllib.error.HTTPError as error:
-        with error:
-            return Reply(error.code, error.headers, error.read())
+    return fetch(request, timeout)
 
 
 def deployment_url(standin, deployment="gpt-image-2", operation="generations",
