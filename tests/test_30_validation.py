@@ -240,3 +240,25 @@ def test_transparent_on_gpt_image_1_5_does_not_warn(run, standin):
                   "--background", "transparent", "--no-save"])
     assert result.rc == 0, result
     assert "warning" not in result.stderr
+
+
+# --- the order of checks: options first, then the prompt, then the model's rules
+
+
+def test_an_option_error_comes_before_an_empty_prompt(run, standin):
+    result = run(["generate", "--key-color", "zz"], stdin="")
+    assert result.rc == 2, result
+    assert "--key-color" in result.stderr
+    assert "prompt" not in result.stderr
+
+
+def test_a_batch_option_error_comes_before_missing_jobs(run, standin):
+    result = run(["batch", "--key-color", "zz"])
+    assert result.rc == 2, result
+    assert "--key-color" in result.stderr
+
+
+def test_a_variation_without_an_image_says_so_before_its_size(run, standin):
+    result = run(["variation", "--size", "999x1"])
+    assert result.rc == 2, result
+    assert "exactly one image" in result.stderr

@@ -110,6 +110,27 @@ def test_azure_v1_endpoint_takes_no_api_version_and_names_the_model(run, azure):
     assert request["headers"]["api-key"] == KEY
 
 
+def test_azure_v1_endpoint_names_the_deployment_in_model(run, azure):
+    env = azure_env(azure, AZURE_OPENAI_ENDPOINT=azure.origin + "/openai/v1",
+                    OPENAI_API_VERSION=None)
+    result = run(["generate", "a red fox", *SMALL, "--deployment", "img"], env=env)
+    assert result.rc == 0, result
+    request = only_request(azure)
+    assert request["path"] == "/openai/v1/images/generations"
+    assert request["body"]["model"] == "img"
+
+
+def test_azure_v1_endpoint_refuses_an_api_version_flag(run, azure):
+    env = azure_env(azure, AZURE_OPENAI_ENDPOINT=azure.origin + "/openai/v1")
+    refused = run(["generate", "a red fox", *SMALL, "--api-version", VERSION], env=env)
+    assert refused.rc == 2, refused
+    assert "--api-version" in refused.stderr and "/openai/v1" in refused.stderr
+    # OPENAI_API_VERSION in the environment is simply not used there.
+    result = run(["generate", "a red fox", *SMALL], env=env)
+    assert result.rc == 0, result
+    assert only_request(azure)["path"] == "/openai/v1/images/generations"
+
+
 def test_azure_deployment_path_without_an_api_version_is_refused_before_sending(run,
                                                                                azure):
     result = run(["generate", "a red fox", *SMALL],
@@ -128,12 +149,19 @@ def test_azure_without_credentials_is_refused_naming_both_variables(run, azure, 
     assert azure.requests == [] and files_in(tmp_path) == []
 
 
-def test_azure_refuses_response_format(run, azure):
-    result = run(["generate", "a red fox", "--model", "dall-e-3", "--size", "1024x1024",
+def test_azure_takes_response_format_only_for_dalle_deployments(run, azure):
+    result = run(["generate", "a red fox", "--model", "my-server-model",
                   "--response-format", "url"], env=azure_env(azure))
     assert result.rc == 2, result
     assert "--response-format" in result.stderr and "azure" in result.stderr
     assert azure.requests == []
+    result = run(["generate", "a red fox", "--model", "dall-e-3", "--deployment", "d3",
+                  "--size", "1024x1024", "--response-format", "b64_json"],
+                 env=azure_env(azure))
+    assert result.rc == 0, result
+    request = only_request(azure)
+    assert request["path"] == DEPLOYMENT_PATH.format("d3", "generations")
+    assert request["body"]["response_format"] == "b64_json"
 
 
 def test_azure_dry_run_shows_the_deployment_url_without_secrets(run, azure):
@@ -235,6 +263,16 @@ def test_azure_batch_job_model_picks_its_deployment(run, azure, tmp_path):
                      DEPLOYMENT_PATH.format("gpt-image-2", "generations")], result
 
 
+def test_azure_batch_refuses_a_job_model_that_cannot_name_a_deployment(run, azure,
+                                                                         tmp_path):
+    (tmp_path / "jobs.jsonl").write_text(json.dumps({"prompt": "a cat", "model": ".."}))
+    result = run(["batch", "--input", "jobs.jsonl", *SMALL, "--out-dir", "out"],
+                 env=azure_env(azure))
+    assert result.rc == 2, result
+    assert "job 1:" in result.stderr and "--model" in result.stderr
+    assert azure.requests == []
+
+
 def test_azure_batch_dry_run_shows_each_deployment_url(run, azure):
     result = run(["batch", "a red fox", *SMALL, "--dry-run", "--json"],
                  env=azure_env(azure))
@@ -285,8 +323,11 @@ def test_provider_options_are_checked(run, standin, args, word):
 @pytest.mark.parametrize("args, word", [
     (["--deployment", "a/b"], "--deployment"),
     (["--deployment", "img?x=1"], "--deployment"),
+    (["--deployment", ".."], "--deployment"),
+    (["--model", ".."], "--model"),
+    (["--model", "x/../y"], "--model"),
     (["--api-version", "2024-10-21&x=1"], "--api-version"),
-], ids=["slash", "query", "version-query"])
+], ids=["slash", "query", "dot-dot", "model-dot-dot", "model-slash", "version-query"])
 def test_azure_url_parts_must_be_plain_names(run, azure, args, word):
     result = run(["generate", "a red fox", *SMALL, *args], env=azure_env(azure))
     assert result.rc == 2, result

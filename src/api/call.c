@@ -128,6 +128,7 @@ int call_setup(struct call *c, const struct call_ops *ops, void *owner,
 	c->body_failed = false;
 	if (http_xfer_setup(&c->xfer, url, headers, timeout, !api))
 		return -1;
+	c->xfer.paced = api;
 	c->xfer.owner = c;
 	c->xfer.on_body = call_body;
 	c->xfer.on_done = call_done;

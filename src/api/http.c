@@ -37,41 +37,77 @@ void http_loop_release(struct http_loop *l)
 	l->multi = NULL;
 }
 
-void http_loop_add(struct http_loop *l, struct http_xfer *x)
+static void queue_add(struct http_queue *q, struct http_xfer *x)
 {
-	struct http_xfer **p = &l->waiting;
+	struct http_xfer **p = &q->head;
 
+	x->next = NULL;
+	if (q->tail && q->tail->not_before <= x->not_before) {
+		q->tail->next = x;
+		q->tail = x;
+		return;
+	}
 	/* Keep the queue in not-before order; equal times stay first come. */
 	while (*p && (*p)->not_before <= x->not_before)
 		p = &(*p)->next;
 	x->next = *p;
 	*p = x;
+	if (!x->next)
+		q->tail = x;
 }
 
+static struct http_xfer *queue_pop(struct http_queue *q)
+{
+	struct http_xfer *x = q->head;
+
+	q->head = x->next;
+	if (!q->head)
+		q->tail = NULL;
+	x->next = NULL;
+	return x;
+}
+
+static bool waiting(const struct http_loop *l)
+{
+	return l->paced.head || l->unpaced.head;
+}
+
+void http_loop_add(struct http_loop *l, struct http_xfer *x)
+{
+	queue_add(x->paced ? &l->paced : &l->unpaced, x);
+}
+
+static void launch(struct http_loop *l, struct http_xfer *x)
+{
+	if (curl_multi_add_handle(l->multi, x->easy) != CURLM_OK) {
+		x->on_done(x, CURLE_FAILED_INIT);
+		return;
+	}
+	x->running = true;
+	x->launches++;
+	x->next = l->active;
+	l->active = x;
+	l->running++;
+}
+
+/* Downloads start as soon as a slot is free; API requests also wait out a
+ * pause and their launch slot. */
 static void start_ready(struct http_loop *l, int64_t now)
 {
+	while (l->unpaced.head && l->running < l->max_running &&
+	       l->unpaced.head->not_before <= now)
+		launch(l, queue_pop(&l->unpaced));
 	if (l->paused_until > now)
 		return;
-	while (l->waiting && l->running < l->max_running &&
-	       l->waiting->not_before <= now && l->next_launch <= now) {
-		struct http_xfer *x = l->waiting;
+	while (l->paced.head && l->running < l->max_running &&
+	       l->paced.head->not_before <= now && l->next_launch <= now) {
 		/* Slots follow each other exactly: a late wake-up does not push
 		 * every later launch back. */
 		if (l->launch_interval)
 			l->next_launch = (l->next_launch + l->launch_interval > now
 					  ? l->next_launch : now) + l->launch_interval;
 		l->last_launch = now;
-		l->waiting = x->next;
-		x->next = NULL;
-		if (curl_multi_add_handle(l->multi, x->easy) != CURLM_OK) {
-			x->on_done(x, CURLE_FAILED_INIT);
-			continue;
-		}
-		x->running = true;
-		x->launches++;
-		x->next = l->active;
-		l->active = x;
-		l->running++;
+		launch(l, queue_pop(&l->paced));
 	}
 }
 
@@ -108,13 +144,11 @@ static void drain(struct http_loop *l)
 	}
 }
 
-/* Ends the transfers not yet started as aborted. */
-static void drop_waiting(struct http_loop *l)
+/* Ends the transfers of q not yet started as aborted. */
+static void drop_waiting(struct http_queue *q)
 {
-	while (l->waiting) {
-		struct http_xfer *x = l->waiting;
-		l->waiting = x->next;
-		x->next = NULL;
+	while (q->head) {
+		struct http_xfer *x = queue_pop(q);
 		x->on_done(x, CURLE_ABORTED_BY_CALLBACK);
 	}
 }
@@ -122,7 +156,8 @@ static void drop_waiting(struct http_loop *l)
 /* Ends every transfer, running or waiting, as aborted. */
 static void abort_all(struct http_loop *l)
 {
-	drop_waiting(l);
+	drop_waiting(&l->paced);
+	drop_waiting(&l->unpaced);
 	/* on_done must not queue anything once interrupted. */
 	while (l->active)
 		finish(l, l->active, CURLE_ABORTED_BY_CALLBACK);
@@ -132,8 +167,12 @@ static int poll_timeout(const struct http_loop *l, int64_t now)
 {
 	int64_t wait = POLL_MS_MAX;
 
-	if (l->waiting && l->running < l->max_running) {
-		int64_t at = l->waiting->not_before;
+	if (l->running >= l->max_running)
+		return (int)wait;
+	if (l->unpaced.head && l->unpaced.head->not_before - now < wait)
+		wait = l->unpaced.head->not_before - now;
+	if (l->paced.head) {
+		int64_t at = l->paced.head->not_before;
 		if (l->paused_until > at)
 			at = l->paused_until;
 		if (l->next_launch > at)
@@ -153,7 +192,7 @@ int http_loop_run(struct http_loop *l)
 {
 	int still = 0;
 
-	while (l->waiting || l->running) {
+	while (waiting(l) || l->running) {
 		int interrupts = l->interrupts ? *l->interrupts : 0;
 
 		if (interrupts && (!l->graceful || interrupts > 1)) {
@@ -161,14 +200,13 @@ int http_loop_run(struct http_loop *l)
 			return -1;
 		}
 		if (interrupts || l->stopped)
-			drop_waiting(l);
-		else
-			start_ready(l, now_ms());
+			drop_waiting(&l->paced);
+		start_ready(l, now_ms());
 		curl_multi_perform(l->multi, &still);
 		drain(l);
 		if (l->tick)
 			l->tick(l->tick_data);
-		if (!l->waiting && !l->running)
+		if (!waiting(l) && !l->running)
 			break;
 		curl_multi_poll(l->multi, NULL, 0, poll_timeout(l, now_ms()), NULL);
 	}

@@ -40,14 +40,23 @@ struct http_xfer {
 	http_body_fn on_body;
 	http_done_fn on_done;
 	void *owner;
-	struct http_xfer *next;       /* in the waiting or the active list */
+	struct http_xfer *next;       /* in a waiting queue or the active list */
 	bool running;
+	bool paced;                   /* an API request: waits out pauses and the
+					 launch interval (downloads never do) */
 	unsigned launches;            /* times it was sent */
+};
+
+/* Transfers waiting to start, by not-before time (appending is O(1) in the
+ * usual case: a new or retried transfer is due no earlier than the last). */
+struct http_queue {
+	struct http_xfer *head, *tail;
 };
 
 struct http_loop {
 	CURLM *multi;
-	struct http_xfer *waiting;     /* by not-before time */
+	struct http_queue paced;       /* API requests */
+	struct http_queue unpaced;     /* downloads */
 	struct http_xfer *active;      /* running */
 	size_t running;
 	size_t max_running;
@@ -69,7 +78,8 @@ int http_loop_init(struct http_loop *l, size_t max_running,
 		   volatile sig_atomic_t *interrupts);
 void http_loop_release(struct http_loop *l);
 void http_loop_add(struct http_loop *l, struct http_xfer *x);
-/* Launch nothing more: transfers not yet started end as aborted. */
+/* Launch no more API requests: those not yet started end as aborted
+ * (downloads of images already paid for go on). */
 void http_loop_stop(struct http_loop *l);
 /* Runs until nothing waits or runs. Returns 0, or -1 when interrupted (every
  * unfinished transfer then ended with CURLE_ABORTED_BY_CALLBACK). */

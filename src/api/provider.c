@@ -92,10 +92,11 @@ bool provider_has_control(const char *s)
 	return false;
 }
 
-/* Letters, digits and the few marks a deployment name or version uses. */
+/* Letters, digits and the few marks a deployment name or version uses;
+ * never only dots ("." and ".." would climb the URL's path). */
 static bool plain_name(const char *s, const char *marks)
 {
-	if (!*s)
+	if (!*s || !s[strspn(s, ".")])
 		return false;
 	for (; *s; s++)
 		if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') &&
@@ -234,6 +235,13 @@ int provider_config(struct api_config *api, const struct provider_options *o,
 	    set_base(api, o->base_url ? o->base_url : set_value(env, p->base_env) ? set_value(env,
 		     p->base_env) : p->default_base, err))
 		return -1;
+	if (api->azure_v1 && o->api_version) {
+		buf_addf(err, "--api-version: the %s endpoint takes none (deployment paths do)",
+			 AZURE_V1_SUFFIX);
+		return -1;
+	}
+	if (api->azure_v1)
+		api->api_version = NULL;
 	if (!openai && !api->azure_v1 && !api->api_version) {
 		buf_addf(err, "azure: deployment paths need an api-version: give --api-version "
 			 "or OPENAI_API_VERSION (such as 2025-04-01-preview), or use the "
@@ -255,11 +263,6 @@ const char *provider_missing_auth(const struct api_config *api)
 		return NULL;
 	return api->provider->token_env ? "AZURE_OPENAI_API_KEY (or AZURE_OPENAI_AD_TOKEN) is not set"
 					: "OPENAI_API_KEY is not set";
-}
-
-char *provider_url(const struct api_config *api, const char *endpoint, const char *model)
-{
-	return api->provider->url(api, endpoint, model);
 }
 
 struct curl_slist *provider_headers(const struct api_config *api, const char *content_type,
@@ -288,24 +291,49 @@ struct curl_slist *provider_headers(const struct api_config *api, const char *co
 	return h;
 }
 
-void provider_adjust_body(const struct api_config *api, json_t *body)
+/* The model the body names: the deployment when one is given (the v1 form
+ * names deployments in "model"), or NULL when the path names it. */
+static const char *body_model(const struct api_config *api, const char *model)
 {
 	if (!api->provider->model_in_body(api))
-		json_object_del(body, "model");
+		return NULL;
+	return api->deployment ? api->deployment : model;
 }
 
-void provider_adjust_form(const struct api_config *api, struct form *form)
+char *provider_prepare(const struct api_config *api, const char *endpoint, const char *model,
+		       json_t *body, struct form *form)
 {
-	if (!api->provider->model_in_body(api))
+	const char *named = body_model(api, model);
+
+	if (body) {
+		if (named)
+			json_object_set_new(body, "model", json_string(named));
+		else
+			json_object_del(body, "model");
+	}
+	if (form && form->n) {
 		form_remove(form, "model");
+		if (named)
+			form_add_text(form, "model", named);
+	}
+	return api->provider->url(api, endpoint, model);
 }
 
 int provider_check_params(const struct api_config *api, const struct img_params *p,
 			  struct buf *err)
 {
-	if (p->response_format && !api->provider->response_format) {
-		buf_addf(err, "--response-format: %s does not take it (images come back as "
-			 "b64_json)", api->provider->name);
+	const struct model *m = model_find(p->model);
+
+	if (p->response_format && !api->provider->response_format && !(m && !model_is_gpt(m))) {
+		buf_addf(err, "--response-format: %s takes it for dall-e deployments only (GPT "
+			 "image models always return b64_json)", api->provider->name);
+		return -1;
+	}
+	/* A model that names the deployment is a path segment. */
+	if (!api->provider->model_in_body(api) && !api->deployment && p->model &&
+	    !plain_name(p->model, "-_.")) {
+		buf_addf(err, "--model: '%s' cannot name an Azure deployment (letters, digits, "
+			 "'-', '_', '.'); give --deployment", p->model);
 		return -1;
 	}
 	return 0;

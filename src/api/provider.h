@@ -38,7 +38,9 @@ struct provider {
 };
 
 /* Where and how to reach the API. Secrets and names are borrowed from the
- * environment or argv; the URLs are owned. */
+ * environment or argv (what env() returned, and the options' strings): they
+ * must outlive the config and every request made with it. The URLs are
+ * owned. */
 struct api_config {
 	const struct provider *provider;
 	char *base_url;             /* no trailing slash; as given (curl may use its user) */
@@ -79,19 +81,18 @@ void provider_release(struct api_config *api);
  * message: "AZURE_OPENAI_API_KEY (or AZURE_OPENAI_AD_TOKEN) is not set"). */
 const char *provider_missing_auth(const struct api_config *api);
 
-/* The URL of an endpoint for a model's request; the caller frees. */
-char *provider_url(const struct api_config *api, const char *endpoint, const char *model);
+/* Readies a request for a model to an endpoint, the one way both sending
+ * and --dry-run do it: the provider's body quirks on the JSON body and the
+ * form (either may be NULL; azure deployment paths drop "model", its v1
+ * form names the deployment there), and the URL, which the caller frees. */
+char *provider_prepare(const struct api_config *api, const char *endpoint, const char *model,
+		       json_t *body, struct form *form);
 
 /* The headers of an API request (auth, organization, project, content type,
  * Accept, User-Agent); with redact, secrets are replaced. Caller frees with
  * curl_slist_free_all. */
 struct curl_slist *provider_headers(const struct api_config *api, const char *content_type,
 				    bool redact);
-
-/* The provider's body quirks on a JSON body or a form about to be sent
- * (azure deployment paths: no model). */
-void provider_adjust_body(const struct api_config *api, json_t *body);
-void provider_adjust_form(const struct api_config *api, struct form *form);
 
 /* Parameters the provider does not take. 0, or -1 with a message in err. */
 int provider_check_params(const struct api_config *api, const struct img_params *p,

@@ -211,15 +211,13 @@ static int plan_job(const struct cli_command *cmd, struct cli *c, struct engine 
 	c->spec.images = c->images.v;
 	c->spec.nimages = c->images.n;
 	c->spec.preview = c->dry_run;
-	if ((cmd->check && cmd->check(c, err)) ||
+	if ((cmd->check && cmd->check(c, err)) || spec_check_options(&c->spec, err) ||
 	    (cmd->op != OP_VARIATION && cli_read_prompt(c, err)) ||
 	    engine_plan(e, &c->spec, &plan, &warn, err))
 		goto cleanup;
 	cli_print_warnings(&warn);
 	if (c->dry_run) {
-		char *url = provider_url(&e->api, plan.endpoint, plan.params.model);
-		provider_adjust_body(&e->api, plan.body);
-		provider_adjust_form(&e->api, &plan.form);
+		char *url = job_plan_prepare(&plan, &e->api);
 		dryrun_print(stdout, &e->api, url, plan.body, plan.form.n ? &plan.form : NULL,
 			     &plan.names, c->spec.no_save, c->json);
 		free(url);

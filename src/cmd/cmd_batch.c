@@ -156,9 +156,8 @@ static void print_dry_run(const struct batch_cli *b)
 		if (!b->cli->json)
 			printf("# job %zu%s%s\n", i + 1, bj->item->id ? ": " : "",
 			       bj->item->id ? bj->item->id : "");
-		char *url = provider_url(api, BATCH_ENDPOINT, bj->params.model);
-		json_t *body = json_deep_copy(bj->body);
-		provider_adjust_body(api, body);
+		char *url;
+		json_t *body = batch_job_request(&b->run, bj, &url);
 		dryrun_print(stdout, api, url, body, NULL, &bj->names, false, b->cli->json);
 		json_decref(body);
 		free(url);
@@ -174,7 +173,8 @@ static int summarize(struct batch_cli *b, int64_t started)
 
 	progress_clear(&b->progress);
 	for (size_t i = 0; i < r->plan.n; i++)
-		not_sent += !r->plan.jobs[i].resumed && !r->plan.jobs[i].job.call.xfer.launches;
+		not_sent += !r->plan.jobs[i].resumed && !r->plan.jobs[i].job.call.xfer.launches &&
+			    r->plan.jobs[i].job.state != JOB_FAILED;
 	notef("done: %zu image%s from %zu of %zu jobs in %.1f s, %ld tokens", r->images,
 	      r->images == 1 ? "" : "s", r->done, r->plan.n, (now_ms() - started) / 1000.0,
 	      r->tokens);
@@ -224,7 +224,8 @@ static int run_batch(struct batch_cli *b, struct buf *err)
 static int prepare(struct batch_cli *b, struct batch_items *items, struct buf *err)
 {
 	struct buf warn = BUF_INIT;
-	int failed = read_items(b, items, err) || batch_run_prepare(&b->run, items, &warn, err);
+	int failed = spec_check_options(&b->cli->spec, err) || read_items(b, items, err) ||
+		     batch_run_prepare(&b->run, items, &warn, err);
 
 	cli_print_warnings(&warn);
 	buf_release(&warn);

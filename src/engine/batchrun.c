@@ -175,14 +175,19 @@ int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
 	return batch_name_files(&r->plan, &r->manifest, d->force, err);
 }
 
+json_t *batch_job_request(const struct batch_run *r, const struct batch_job *bj, char **url)
+{
+	json_t *body = json_deep_copy(bj->body);
+
+	*url = provider_prepare(&r->engine->api, BATCH_ENDPOINT, bj->params.model, body, NULL);
+	return body;
+}
+
 static void start_job(struct batch_run *r, struct batch_job *bj)
 {
-	const struct api_config *api = &r->engine->api;
-	json_t *body = json_deep_copy(bj->body);
-	struct job_request req = { provider_url(api, BATCH_ENDPOINT, bj->params.model), NULL,
-				   FORM_INIT };
+	struct job_request req = { NULL, NULL, FORM_INIT };
+	json_t *body = batch_job_request(r, bj, &req.url);
 
-	provider_adjust_body(api, body);
 	req.json = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	job_init(&bj->job, &r->env, bj->index, bj->sent, &bj->params, &req, &bj->names);
@@ -191,6 +196,7 @@ static void start_job(struct batch_run *r, struct batch_job *bj)
 	if (job_start(&bj->job)) {
 		bj->job.state = JOB_FAILED;
 		r->failed++;
+		maybe_stop(r, &bj->job);
 		if (r->events->finished)
 			r->events->finished(r->events->ud, bj);
 	}

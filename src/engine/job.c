@@ -58,15 +58,12 @@ void job_env_init(struct job_env *env, const struct job_spec *s,
 void job_init_plan(struct job *job, struct job_env *env, size_t index, struct job_plan *plan,
 		   const struct api_config *api)
 {
-	struct job_request req = { provider_url(api, plan->endpoint, plan->params.model), NULL,
-				   FORM_INIT };
+	struct job_request req = { job_plan_prepare(plan, api), NULL, FORM_INIT };
 
 	if (plan->form.n) {
-		provider_adjust_form(api, &plan->form);
 		req.form = plan->form;
 		plan->form = (struct form)FORM_INIT;
 	} else {
-		provider_adjust_body(api, plan->body);
 		req.json = json_dumps(plan->body, JSON_COMPACT);
 	}
 	job_init(job, env, index, plan->prompt, &plan->params, &req, &plan->names);
@@ -236,11 +233,15 @@ static void job_success(struct job *job)
 	for (size_t i = 0; i < usable; i++) {
 		json_t *url = json_object_get(json_array_get(data, i), "url");
 
-		if (!job->images[i].complete)
+		if (!job->images[i].complete) {
 			job_download_start(job, i, json_string_value(url));
-		else if (!job->env->no_save && job_commit_image(job, i)) {
-			job_fail(job, NULL);
-			return;
+		} else if (!job->env->no_save && job_commit_image(job, i)) {
+			/* Downloads already started end the job when they are done;
+			 * images not yet committed are dropped with it. */
+			for (size_t k = i; k < usable; k++)
+				if (job->images[k].complete)
+					afile_abort(&job->images[k].file);
+			break;
 		}
 	}
 	if (!job->pending_downloads)
@@ -263,8 +264,6 @@ static void job_done(struct call *c, enum call_result r)
 		job_fail(job, NULL);
 		return;
 	}
-	if (job->env->pace)
-		pace_success(job->env->pace);
 	if (!job->streaming)
 		job_success(job);
 	else if (job_stream_end(job))
@@ -280,6 +279,8 @@ void job_finish(struct job *job)
 	job->finished_ms = now_ms();
 	if (job->state != JOB_INTERRUPTED)
 		job->state = job->error.len ? JOB_FAILED : JOB_DONE;
+	if (job->state == JOB_DONE && job->env->pace)
+		pace_success(job->env->pace);
 	if (job->env->on_finished)
 		job->env->on_finished(job);
 }

@@ -113,6 +113,21 @@ char *spec_prompt(const char *prompt, const struct prompt_fields *fields, bool n
 	return both;
 }
 
+int spec_check_options(const struct job_spec *s, struct buf *err)
+{
+	struct job_plan plan = JOB_PLAN_INIT;
+	struct prompt_fields fields = s->fields;
+	int rc;
+
+	if (s->op == OP_VARIATION)
+		return 0;
+	plan.params = s->params;
+	spec_settle_style(&plan.params, &fields, s->style_text);
+	rc = spec_format_from_out(s->out, "--out", plan.params.model, &plan.params.output_format,
+				  err) || spec_image_work(s, &plan.params, &plan.chroma, err) ? -1 : 0;
+	return rc;
+}
+
 /* Style, format, image work and the prompt: what every operation settles
  * first. 0 or -1. */
 static int settle(const struct job_spec *s, struct job_plan *plan, struct buf *err)
@@ -239,6 +254,10 @@ int spec_plan(const struct job_spec *s, struct job_plan *plan, struct buf *warn,
 	char *stem = NULL;
 	int rc = -1;
 
+	if (s->op == OP_VARIATION && s->nimages != 1) {
+		buf_addf(err, "--image: a variation takes exactly one image");
+		goto cleanup;
+	}
 	if (settle(s, plan, err) ||
 	    params_validate(&plan->params, s->op, plan->prompt, err, warn))
 		goto cleanup;
@@ -247,10 +266,6 @@ int spec_plan(const struct job_spec *s, struct job_plan *plan, struct buf *warn,
 	if (s->op == OP_GENERATE) {
 		plan->body = request_generation_body(&plan->params, plan->prompt);
 	} else {
-		if (s->op == OP_VARIATION && s->nimages != 1) {
-			buf_addf(err, "--image: a variation takes exactly one image");
-			goto cleanup;
-		}
 		images = xcalloc(s->nimages ? s->nimages : 1, sizeof(*images));
 		if (inspect_inputs(s, plan->params.model, images, &mask, err) ||
 		    build_input_request(s, plan, images, &mask, err))
@@ -279,6 +294,12 @@ int spec_make_folders(const struct name_plan *names, struct buf *err)
 		free(dir);
 	}
 	return 0;
+}
+
+char *job_plan_prepare(struct job_plan *plan, const struct api_config *api)
+{
+	return provider_prepare(api, plan->endpoint, plan->params.model, plan->body,
+				plan->form.n ? &plan->form : NULL);
 }
 
 void job_plan_release(struct job_plan *plan)

@@ -14,8 +14,11 @@
 #include "naming.h"
 #include "params.h"
 #include "prompt.h"
+#include "provider.h"
 
-/* Strings are borrowed and must outlive the plan made from the spec. */
+/* Strings are borrowed: they must outlive the plan made from the spec and
+ * every job started from it (the plan's parameters, and the job's, point
+ * into them). */
 struct job_spec {
 	enum operation op;
 	struct img_params params;
@@ -49,7 +52,8 @@ struct job_spec {
 #define SPEC_DEFAULT_SUFFIX "-web"
 
 /* A validated request and where its images go: what the engine made of a
- * spec. Everything is owned by the plan. */
+ * spec. The prompt, body, form and names are owned by the plan; the
+ * parameters' strings are the spec's. */
 struct job_plan {
 	const char *endpoint;        /* "images/generations", ... (static) */
 	struct img_params params;    /* settled, with the model's defaults */
@@ -85,6 +89,11 @@ int spec_image_work(const struct job_spec *s, const struct img_params *p,
 char *spec_prompt(const char *prompt, const struct prompt_fields *fields, bool no_augment,
 		  bool chroma_key, const char *key_color);
 
+/* The checks of the options alone (format from the output name, image
+ * work), which a front end may run before it reads a prompt. 0, or -1 with
+ * a message in err. */
+int spec_check_options(const struct job_spec *s, struct buf *err);
+
 /* Plans one request (generate, edit or variation): validates every rule,
  * inspects the inputs, builds the body or form and plans the output names
  * (derived names skip files that exist). Warnings go to warn, one a line.
@@ -96,6 +105,10 @@ int spec_plan(const struct job_spec *s, struct job_plan *plan, struct buf *warn,
 /* Creates the plan's output folders now: an image that cannot be saved must
  * not be paid for. 0, or -1 with a message in err. */
 int spec_make_folders(const struct name_plan *names, struct buf *err);
+
+/* Readies the plan's body or form for the provider (as sent, and as a dry
+ * run shows it) and returns the URL, which the caller frees. */
+char *job_plan_prepare(struct job_plan *plan, const struct api_config *api);
 
 void job_plan_release(struct job_plan *plan);
 

@@ -109,7 +109,7 @@ static void test_azure_urls_and_headers(void **state)
 
 	(void)state;
 	assert_int_equal(configure(&api, &o, key, &err), 0);
-	url = provider_url(&api, "images/edits", "gpt-image-2");
+	url = provider_prepare(&api, "images/edits", "gpt-image-2", NULL, NULL);
 	assert_string_equal(url, "https://r.openai.azure.com/openai/deployments/gpt-image-2/"
 			    "images/edits?api-version=2025-04-01-preview");
 	free(url);
@@ -120,13 +120,13 @@ static void test_azure_urls_and_headers(void **state)
 	assert_string_equal(h->data, "api-key: secret-key");
 	curl_slist_free_all(h);
 	json_t *body = json_pack("{s:s,s:s}", "model", "gpt-image-2", "prompt", "x");
-	provider_adjust_body(&api, body);
+	free(provider_prepare(&api, "images/generations", "gpt-image-2", body, NULL));
 	assert_null(json_object_get(body, "model"));
 	json_decref(body);
 	provider_release(&api);
 
 	assert_int_equal(configure(&api, &dep, key, &err), 0);
-	url = provider_url(&api, "images/generations", "gpt-image-2");
+	url = provider_prepare(&api, "images/generations", "gpt-image-2", NULL, NULL);
 	assert_string_equal(url, "https://r.openai.azure.com/openai/deployments/img/"
 			    "images/generations?api-version=2025-04-01-preview");
 	free(url);
@@ -134,7 +134,7 @@ static void test_azure_urls_and_headers(void **state)
 
 	assert_int_equal(configure(&api, &o, v1, &err), 0);
 	assert_true(api.azure_v1);
-	url = provider_url(&api, "images/generations", "gpt-image-2");
+	url = provider_prepare(&api, "images/generations", "gpt-image-2", NULL, NULL);
 	assert_string_equal(url, "https://r.openai.azure.com/openai/v1/images/generations");
 	free(url);
 	h = provider_headers(&api, NULL, true);
@@ -142,8 +142,56 @@ static void test_azure_urls_and_headers(void **state)
 	curl_slist_free_all(h);
 	provider_release(&api);
 
+	/* On the v1 form the deployment goes in "model". */
+	struct provider_options v1_dep = { .provider = "azure", .deployment = "my-img",
+					   .timeout = -1 };
+	assert_int_equal(configure(&api, &v1_dep, v1, &err), 0);
+	body = json_pack("{s:s}", "model", "gpt-image-2");
+	struct form form = FORM_INIT;
+	form_add_text(&form, "model", "gpt-image-2");
+	form_add_text(&form, "prompt", "x");
+	url = provider_prepare(&api, "images/edits", "gpt-image-2", body, &form);
+	assert_string_equal(url, "https://r.openai.azure.com/openai/v1/images/edits");
+	assert_string_equal(json_string_value(json_object_get(body, "model")), "my-img");
+	assert_int_equal(form.n, 2);
+	assert_string_equal(form.parts[1].name, "model");
+	assert_string_equal(form.parts[1].value, "my-img");
+	free(url);
+	json_decref(body);
+	form_release(&form);
+	provider_release(&api);
+
 	assert_int_equal(configure(&api, &o, no_version, &err), -1);
 	assert_non_null(strstr(err.data, "--api-version"));
+	provider_release(&api);
+	buf_release(&err);
+}
+
+static void test_check_params(void **state)
+{
+	static const char *const azure[] = { "AZURE_OPENAI_ENDPOINT=https://r",
+					     "AZURE_OPENAI_API_KEY=k", "OPENAI_API_VERSION=v", NULL };
+	static const struct { const char *model, *response_format; int rc; } rows[] = {
+		{ "gpt-image-2", NULL, 0 },
+		{ "dall-e-3", "url", 0 },
+		{ "my-model", "url", -1 },
+		{ "..", NULL, -1 },
+		{ "a/b", NULL, -1 },
+		{ "my.model-2_x", NULL, 0 },
+	};
+	struct provider_options o = { .provider = "azure", .timeout = -1 };
+	struct api_config api;
+	struct buf err = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(configure(&api, &o, azure, &err), 0);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct img_params p = IMG_PARAMS_INIT;
+		p.model = rows[i].model;
+		p.response_format = rows[i].response_format;
+		buf_reset(&err);
+		assert_int_equal(provider_check_params(&api, &p, &err), rows[i].rc);
+	}
 	provider_release(&api);
 	buf_release(&err);
 }
@@ -162,6 +210,10 @@ static void test_refusals(void **state)
 		{ { "AZURE_OPENAI_ENDPOINT=https://r", NULL },
 		  { .api_version = "1&x=2", .timeout = -1 }, "--api-version" },
 		{ { "AZURE_OPENAI_API_KEY=k", NULL }, { .timeout = -1 }, "AZURE_OPENAI_ENDPOINT" },
+		{ { "AZURE_OPENAI_ENDPOINT=https://r", "OPENAI_API_VERSION=v1", NULL },
+		  { .deployment = "..", .timeout = -1 }, "--deployment" },
+		{ { "AZURE_OPENAI_ENDPOINT=https://r/openai/v1", NULL },
+		  { .api_version = "2024-10-21", .timeout = -1 }, "--api-version" },
 	};
 	struct api_config api;
 	struct buf err = BUF_INIT;
@@ -183,6 +235,7 @@ int main(void)
 		cmocka_unit_test(test_control_characters),
 		cmocka_unit_test(test_choice),
 		cmocka_unit_test(test_azure_urls_and_headers),
+		cmocka_unit_test(test_check_params),
 		cmocka_unit_test(test_refusals),
 	};
 
