@@ -29,8 +29,13 @@ Both expose a control API that needs no key and is not recorded:
 
 Knobs (see Config): latency, fault, fault_count, slow_seconds, retry_after,
 retry_after_ms, should_retry, ratelimit_headers, rpm_limit, rpm_mode, fail_rate,
-fail_seed, stream_interval, key, and for Azure mode provider ("openai" or "azure"),
-azure_deployments, azure_api_versions, azure_ad_token.
+fail_seed, stream_interval, key, shutdown_models (models answered 404 model_not_found
+in the standard envelope, as a model OpenAI shut down), and for Azure mode provider
+("openai" or "azure"), azure_deployments, azure_api_versions, azure_ad_token.
+
+Newer models (reference §2.0-§2.3): quality xhigh/max only on gpt-image-2.5-* and
+gpt-image-2.6-* (else 400 invalid_value), complexity only on gpt-image-2.6-* (else 400
+unsupported_parameter); safety_identifier is taken by every model.
 
 Requests are checked in the API's order: key, then body, then rate limit and injected
 faults.  As in the API spec, a generation without `model` is for dall-e-2 unless it uses
@@ -206,6 +211,7 @@ class Config:
         default_factory=lambda: dict(DEFAULT_AZURE_DEPLOYMENTS))  # with configure())
     azure_api_versions: tuple = DEFAULT_AZURE_API_VERSIONS  # accepted api-version values
     azure_ad_token: str = DEFAULT_AZURE_AD_TOKEN  # the Entra ID bearer token accepted
+    shutdown_models: tuple = ()       # models answered as shut down (404 model_not_found)
 
 
 def _truth(value):
@@ -306,6 +312,13 @@ def _token(value):
     return value.strip()
 
 
+def _model_names(value):
+    names = value.split(",") if isinstance(value, str) else list(value)
+    if not all(isinstance(name, str) and name for name in names):
+        raise ValueError(f"expected model names, got {value!r}")
+    return tuple(names)
+
+
 KNOB_CONVERTERS = {
     "key": str,
     "latency": _seconds,
@@ -325,6 +338,7 @@ KNOB_CONVERTERS = {
     "azure_deployments": _deployments,
     "azure_api_versions": _api_versions,
     "azure_ad_token": _token,
+    "shutdown_models": _model_names,
 }
 
 
@@ -357,6 +371,13 @@ class ApiError(Exception):
         self.body = {"error": {"message": message, "type": type_, "param": param,
                                "code": code, **extra}}
         self.headers = list(headers)
+
+
+def model_shut_down(model):
+    """The standard envelope for a model no longer served. The API's exact answer
+    is undocumented (reference §1.4); this is the shape a client can expect."""
+    return ApiError(404, f"The model `{model}` has been deprecated and is no longer "
+                         f"available.", param="model", code="model_not_found")
 
 
 def invalid_value(param, message):
@@ -417,7 +438,9 @@ GENERATION_PARAMETERS = {
     "prompt": _check_prompt,
     "model": _check_string,
     "n": _int_range(1, 10),
-    "quality": _one_of("standard", "hd", "low", "medium", "high", "auto"),
+    "quality": _one_of("standard", "hd", "low", "medium", "high", "xhigh", "max", "auto"),
+    "complexity": _one_of("low", "medium", "high"),
+    "safety_identifier": _check_string,
     "response_format": _one_of("url", "b64_json"),
     "output_format": _one_of("png", "jpeg", "webp"),
     "output_compression": _int_range(0, 100),
@@ -444,7 +467,9 @@ EDIT_PARAMETERS = {
     "model": _check_string,
     "n": _int_range(1, 10),
     "size": _check_size,
-    "quality": _one_of("standard", "low", "medium", "high", "auto"),
+    "quality": _one_of("standard", "low", "medium", "high", "xhigh", "max", "auto"),
+    "complexity": _one_of("low", "medium", "high"),
+    "safety_identifier": _check_string,
     "background": _one_of("transparent", "opaque", "auto"),
     "output_format": _one_of("png", "jpeg", "webp"),
     "output_compression": _int_range(0, 100),
@@ -460,7 +485,7 @@ EDIT_FILE_FIELDS = ("image", "image[]", "mask")
 # The properties of EditImageBodyJsonParam (application/json).
 JSON_EDIT_PARAMETERS = {
     **{name: check for name, check in EDIT_PARAMETERS.items() if name != "response_format"},
-    "quality": _one_of("low", "medium", "high", "auto"),
+    "quality": _one_of("low", "medium", "high", "xhigh", "max", "auto"),
     "images": _any,
     "mask": _any,
 }
@@ -571,7 +596,19 @@ def _require(body, name):
                        code="missing_required_parameter")
 
 
+# What the newer models add (../shared/reference/images-api-2026-11.md §2.0, §2.3).
+TOP_QUALITY_MODELS = ("gpt-image-2.5-", "gpt-image-2.6-")
+COMPLEXITY_MODELS = ("gpt-image-2.6-",)
+
+
 def _check_combinations(body, model):
+    if body.get("quality") in ("xhigh", "max") and not model.startswith(TOP_QUALITY_MODELS):
+        raise invalid_value("quality", f"Invalid value: '{body['quality']}'. Quality "
+                                       f"'xhigh' and 'max' are supported for the "
+                                       f"gpt-image-2.5 and gpt-image-2.6 models only.")
+    if body.get("complexity") is not None and not model.startswith(COMPLEXITY_MODELS):
+        raise ApiError(400, f"The 'complexity' parameter is not supported for {model}.",
+                       param="complexity", code="unsupported_parameter")
     if body.get("background") == "transparent" and body.get("output_format") == "jpeg":
         raise invalid_value("background", "Transparent background requires "
                                           "output_format 'png' or 'webp'.")
@@ -2001,6 +2038,8 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 authenticate(config)
             generation = parse()
+            if generation.model in config.shutdown_models:
+                raise model_shut_down(generation.model)
         except ApiError as error:
             return functools.partial(self._send_api_error, error)
         verdict = standin.admit(config, streaming=generation.stream)

@@ -1,9 +1,13 @@
-/* The model table: what each known image model accepts. A new model is one
- * row in model.c; a model not in the table is passed through with a warning. */
+/* The model table: what each known image model accepts and where it is in
+ * its life (active, deprecated with a shutdown date, shut down). A new model
+ * is one row in model.c; a model not in the table is passed through with a
+ * warning. Every row's facts come from ../shared/reference/images-api-2026-11.md
+ * (the section is named in the row's source). */
 #ifndef IMAGEGEN_MODEL_H
 #define IMAGEGEN_MODEL_H
 
 #include <stdbool.h>
+#include <time.h>
 
 enum model_family {
 	FAMILY_GPT_IMAGE,
@@ -11,7 +15,7 @@ enum model_family {
 	FAMILY_DALLE3,
 };
 
-/* Free-form WxH sizes (gpt-image-2). */
+/* Free-form WxH sizes (gpt-image-2 and later). */
 struct size_rules {
 	int multiple;          /* both edges divisible by this */
 	int max_edge;
@@ -20,9 +24,18 @@ struct size_rules {
 	long experimental_pixels; /* above this: allowed with a warning */
 };
 
+enum support {
+	SUPPORT_NO,
+	SUPPORT_PREVIEW,       /* sent with a warning */
+	SUPPORT_YES,
+};
+
 struct model {
 	const char *name;
 	enum model_family family;
+	const char *shutdown;             /* "YYYY-MM-DD" (UTC) it stops, or NULL */
+	const char *replacement;          /* what OpenAI names instead, or NULL */
+	const char *source;               /* where the row's facts come from */
 	long max_prompt;                  /* characters */
 	int max_n;
 	const char *const *sizes;         /* fixed sizes, NULL-terminated */
@@ -30,11 +43,19 @@ struct model {
 	const char *const *qualities;     /* NULL-terminated */
 	const char *default_size;
 	const char *default_quality;      /* NULL: not sent */
-	bool transparent;                 /* supports background=transparent */
-	bool transparent_preview;         /* ... only in preview: warn */
-	bool input_fidelity;
+	enum support transparent;         /* background=transparent */
+	const char *const *formats;       /* output formats, NULL-terminated */
+	bool complexity;                  /* takes complexity */
+	const char *const *fidelities;    /* input_fidelity values, or NULL: none */
+	bool markup;                      /* markup-guided edits */
 	bool edits;                       /* POST /images/edits */
 	bool variations;                  /* POST /images/variations */
+};
+
+enum model_life {
+	MODEL_ACTIVE,
+	MODEL_DEPRECATED,      /* works until its shutdown date */
+	MODEL_SHUT_DOWN,
 };
 
 /* NULL when the model is not in the table. */
@@ -42,5 +63,11 @@ const struct model *model_find(const char *name);
 bool model_is_gpt(const struct model *m);
 /* A comma-separated list of the model's fixed sizes (static buffer). */
 const char *model_size_list(const struct model *m);
+
+/* Where the model is in its life at time now (pure: now is given). */
+enum model_life model_life(const struct model *m, time_t now);
+
+/* The table itself, for listings and tests: *n rows. */
+const struct model *model_table(size_t *n);
 
 #endif

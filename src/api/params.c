@@ -4,14 +4,17 @@
 #include <string.h>
 
 static const char *const formats[] = { "png", "jpeg", "webp", NULL };
+static const char *const complexities[] = { "low", "medium", "high", NULL };
 static const char *const backgrounds[] = { "transparent", "opaque", "auto", NULL };
 static const char *const moderations[] = { "low", "auto", NULL };
 static const char *const response_formats[] = { "url", "b64_json", NULL };
 static const char *const styles[] = { "vivid", "natural", NULL };
 static const char *const fidelities[] = { "low", "high", NULL };
 static const char *const all_qualities[] = {
-	"standard", "hd", "low", "medium", "high", "auto", NULL
+	"standard", "hd", "low", "medium", "high", "xhigh", "max", "auto", NULL
 };
+
+#define SAFETY_ID_MAX 64   /* Azure's documented limit; OpenAI's is unclear (reference §8) */
 
 bool one_of(const char *s, const char *const *values)
 {
@@ -89,7 +92,14 @@ static int check_enums(const struct img_params *p, struct buf *err)
 		{ "--response-format", offsetof(struct img_params, response_format), response_formats },
 		{ "--style", offsetof(struct img_params, style), styles },
 		{ "--input-fidelity", offsetof(struct img_params, input_fidelity), fidelities },
+		{ "--complexity", offsetof(struct img_params, complexity), complexities },
 	};
+
+	if (p->output_format && (!strcmp(p->output_format, "gif") ||
+				 !strcmp(p->output_format, "svg")))
+		return buf_addf(err, "--output-format %s: the gpt-image-2.6 models make GIF and "
+				"SVG, but this imagegen cannot save them yet; use png, jpeg or "
+				"webp", p->output_format), -1;
 
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
 		const char *v = *(const char *const *)((const char *)p + rows[i].offset);
@@ -234,13 +244,26 @@ static int check_known_model(const struct model *m, const struct img_params *p,
 	if (p->style && m->family != FAMILY_DALLE3)
 		return buf_addf(err, "--style %s: only dall-e-3 takes the style parameter "
 				"(use other words for the prompt's style field)", p->style), -1;
-	if (p->input_fidelity && !m->input_fidelity)
+	if (p->input_fidelity && !m->fidelities)
 		return buf_addf(err, "--input-fidelity: %s does not take it%s", m->name,
 				m->family == FAMILY_GPT_IMAGE ?
 				" (it always uses high fidelity)" : ""), -1;
-	if (p->background && !strcmp(p->background, "transparent") && m->transparent_preview)
-		buf_addf(warn, "--background transparent is in preview on %s; if the API "
-			 "refuses it, try --chroma-key\n", m->name);
+	if (p->input_fidelity && !one_of(p->input_fidelity, m->fidelities)) {
+		buf_addf(err, "--input-fidelity: %s takes ", m->name);
+		list_values(err, m->fidelities);
+		return buf_addf(err, ", not '%s'", p->input_fidelity), -1;
+	}
+	if (p->complexity && !m->complexity)
+		return buf_addf(err, "--complexity: only the gpt-image-2.6 models take it, not "
+				"%s", m->name), -1;
+	if (p->background && !strcmp(p->background, "transparent")) {
+		if (m->transparent == SUPPORT_NO)
+			return buf_addf(err, "--background transparent: %s makes no transparent "
+					"images; try --chroma-key", m->name), -1;
+		if (m->transparent == SUPPORT_PREVIEW)
+			buf_addf(warn, "--background transparent is in preview on %s; if the API "
+				 "refuses it, try --chroma-key\n", m->name);
+	}
 	return 0;
 }
 
@@ -263,10 +286,41 @@ int params_validate(const struct img_params *p, enum operation op,
 	    p->output_format && !strcmp(p->output_format, "jpeg"))
 		return buf_addf(err, "--background transparent: needs png or webp, "
 				"not jpeg"), -1;
+	if (p->user)
+		buf_addf(warn, "--user is deprecated; --safety-identifier replaces it\n");
+	if (p->safety_identifier && utf8_length(p->safety_identifier,
+						 strlen(p->safety_identifier)) > SAFETY_ID_MAX)
+		buf_addf(warn, "--safety-identifier: longer than %d characters, which Azure "
+			 "refuses (OpenAI's limit is not stated); a hash of the user's id fits\n",
+			 SAFETY_ID_MAX);
 	if (!m) {
 		buf_addf(warn, "--model %s is not a model imagegen knows; sending it "
 			 "as given\n", p->model);
 		return 0;
 	}
 	return check_known_model(m, p, op, err, warn);
+}
+
+int params_check_life(const struct img_params *p, bool at_openai, bool allow_retired,
+		      time_t now, struct buf *err, struct buf *warn)
+{
+	const struct model *m = model_find(p->model ? p->model : DEFAULT_MODEL);
+	enum model_life life = m ? model_life(m, now) : MODEL_ACTIVE;
+
+	if (life == MODEL_ACTIVE)
+		return 0;
+	if (life == MODEL_DEPRECATED) {
+		buf_addf(warn, "--model %s is deprecated: OpenAI shuts it down on %s; use %s\n",
+			 m->name, m->shutdown, m->replacement);
+		return 0;
+	}
+	if (at_openai && !allow_retired) {
+		buf_addf(err, "--model %s was shut down at OpenAI on %s; use %s (or "
+			 "--allow-retired for an account that still has it)", m->name,
+			 m->shutdown, m->replacement);
+		return -1;
+	}
+	buf_addf(warn, "--model %s was shut down at OpenAI on %s (use %s); sending it to "
+		 "this server anyway\n", m->name, m->shutdown, m->replacement);
+	return 0;
 }

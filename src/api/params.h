@@ -4,6 +4,7 @@
 #define IMAGEGEN_PARAMS_H
 
 #include <stdbool.h>
+#include <time.h>
 
 #include "model.h"
 #include "util.h"
@@ -29,6 +30,8 @@ struct img_params {
 	const char *style;            /* the dall-e-3 API parameter only */
 	const char *user;
 	const char *input_fidelity;
+	const char *complexity;       /* 2.6: how much the model plans */
+	const char *safety_identifier; /* replaces the deprecated user */
 	long partial_images;
 	bool stream;
 };
@@ -50,9 +53,18 @@ const char *params_format(const struct img_params *p);
 
 /* Checks every rule for the operation. Returns 0, or -1 with one message in
  * err naming the flag and the rule. Warnings (experimental sizes, unknown
- * models, preview features) are appended to warn, one per line. */
+ * models, preview features, deprecated parameters) are appended to warn,
+ * one per line. A model's life (deprecated, shut down) is not checked here:
+ * that depends on the server (params_check_life). */
 int params_validate(const struct img_params *p, enum operation op,
 		    const char *prompt, struct buf *err, struct buf *warn);
+
+/* A model past or near its shutdown date, at time now: against OpenAI
+ * itself (at_openai) a shut-down model is refused unless allow_retired;
+ * elsewhere, and for a shutdown still ahead, one warning in warn. 0, or -1
+ * with a message in err naming the date and the replacement. */
+int params_check_life(const struct img_params *p, bool at_openai, bool allow_retired,
+		      time_t now, struct buf *err, struct buf *warn);
 
 /* Is s one of the NULL-terminated values? */
 bool one_of(const char *s, const char *const *values);

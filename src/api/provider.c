@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 
@@ -337,6 +338,22 @@ int provider_check_params(const struct api_config *api, const struct img_params 
 		return -1;
 	}
 	return 0;
+}
+
+bool provider_at_openai(const struct api_config *api)
+{
+	CURLU *u = curl_url();
+	char *host = NULL;
+	bool yes = false;
+
+	if (strcmp(api->provider->name, "openai"))
+		return false;
+	if (u && curl_url_set(u, CURLUPART_URL, api->base_url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+		yes = !strcasecmp(host, OPENAI_HOST);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return yes;
 }
 
 char *provider_redact_url(const char *url)

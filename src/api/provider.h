@@ -14,7 +14,8 @@
 #include "params.h"
 #include "util.h"
 
-#define DEFAULT_BASE_URL "https://api.openai.com/v1"
+#define OPENAI_HOST "api.openai.com"
+#define DEFAULT_BASE_URL "https://" OPENAI_HOST "/v1"
 #define DEFAULT_TIMEOUT 600.0
 
 struct api_config;
@@ -97,6 +98,10 @@ struct curl_slist *provider_headers(const struct api_config *api, const char *co
 /* Parameters the provider does not take. 0, or -1 with a message in err. */
 int provider_check_params(const struct api_config *api, const struct img_params *p,
 			  struct buf *err);
+
+/* Is this OpenAI itself (api.openai.com), whose model shutdowns apply,
+ * rather than a compatible server or Azure? */
+bool provider_at_openai(const struct api_config *api);
 
 /* url with any user:password@ replaced by "[REDACTED]@"; caller frees. */
 char *provider_redact_url(const char *url);

@@ -34,7 +34,9 @@ static void set_params(json_t *o, const struct img_params *p)
 	set_string(o, "response_format", p->response_format);
 	set_string(o, "style", p->style);
 	set_string(o, "input_fidelity", p->input_fidelity);
+	set_string(o, "complexity", p->complexity);
 	set_string(o, "user", p->user);
+	set_string(o, "safety_identifier", p->safety_identifier);
 	if (p->stream)
 		json_object_set_new(o, "stream", json_true());
 	set_integer(o, "partial_images", p->partial_images);
@@ -69,6 +71,7 @@ void request_edit_form(struct form *f, const struct img_params *p, const char *p
 	form_add_text(f, "size", p->size);
 	form_add_text(f, "response_format", p->response_format);
 	form_add_text(f, "user", p->user);
+	form_add_text(f, "safety_identifier", p->safety_identifier);
 	if (op == OP_VARIATION)
 		return;
 	form_add_text(f, "quality", p->quality);
@@ -77,6 +80,7 @@ void request_edit_form(struct form *f, const struct img_params *p, const char *p
 		form_add_text(f, "output_format", p->output_format);
 	form_add_long(f, "output_compression", p->output_compression);
 	form_add_text(f, "input_fidelity", p->input_fidelity);
+	form_add_text(f, "complexity", p->complexity);
 	if (p->stream)
 		form_add_text(f, "stream", "true");
 	form_add_long(f, "partial_images", p->partial_images);

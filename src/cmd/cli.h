@@ -75,14 +75,17 @@ struct cli {
 	OPT_STRING('m', "model", &(c)->spec.params.model, "MODEL", "model (default " DEFAULT_MODEL "; others pass through with a warning)"), \
 	OPT_INT('n', "n", &(c)->spec.params.n, "N", 1, 10, "images per request (1-10; dall-e-3: 1)"), \
 	OPT_STRING('s', "size", &(c)->spec.params.size, "WxH", "size, e.g. 1024x1024, 1536x1024, auto (default auto)"), \
-	OPT_STRING(0, "quality", &(c)->spec.params.quality, "Q", "low|medium|high|auto (GPT), standard|hd (dall-e); default medium"), \
+	OPT_STRING(0, "quality", &(c)->spec.params.quality, "Q", "low|medium|high|auto, xhigh|max (2.5, 2.6); default medium"), \
 	OPT_STRING(0, "background", &(c)->spec.params.background, "B", "transparent|opaque|auto"), \
 	OPT_STRING(0, "output-format|format", &(c)->spec.params.output_format, "FMT", "png|jpeg|webp (default png)"), \
 	OPT_INT(0, "output-compression|compression", &(c)->spec.params.output_compression, "0-100", 0, 100, "jpeg/webp compression"), \
 	OPT_STRING(0, "moderation", &(c)->spec.params.moderation, "M", "low|auto"), \
 	OPT_STRING(0, "response-format", &(c)->spec.params.response_format, "F", "url|b64_json (dall-e only)"), \
-	OPT_STRING(0, "user", &(c)->spec.params.user, "ID", "end-user id for abuse monitoring"), \
-	OPT_STRING(0, "input-fidelity", &(c)->spec.params.input_fidelity, "F", "low|high (edits only; not gpt-image-2)"), \
+	OPT_STRING(0, "user", &(c)->spec.params.user, "ID", "deprecated: use --safety-identifier"), \
+	OPT_STRING(0, "input-fidelity", &(c)->spec.params.input_fidelity, "F", "low|high (edits; gpt-image-1.5 both, 1-mini low; none from gpt-image-2 on)"), \
+	OPT_STRING(0, "complexity", &(c)->spec.params.complexity, "C", "low|medium|high: how much gpt-image-2.6 plans (default high)"), \
+	OPT_STRING(0, "safety-identifier", &(c)->spec.params.safety_identifier, "ID", "a stable, hashed id of your end user (replaces --user)"), \
+	OPT_BOOL(0, "allow-retired", &(c)->spec.allow_retired, "send a model OpenAI shut down (accounts that still have it)"), \
 	OPT_BOOL(0, "stream", &(c)->spec.params.stream, "stream the answer; partial images are saved as they arrive"), \
 	OPT_INT(0, "partial-images", &(c)->spec.params.partial_images, "N", 0, 3, "partial images to stream (0-3; implies --stream)")
 

@@ -12,10 +12,12 @@ static void merge_params(struct img_params *p, const struct img_params *o)
 {
 	const char **strings[] = { &p->model, &p->size, &p->quality, &p->background,
 				   &p->output_format, &p->moderation, &p->response_format,
-				   &p->style, &p->user, &p->input_fidelity };
+				   &p->style, &p->user, &p->input_fidelity, &p->complexity,
+				   &p->safety_identifier };
 	const char *const *over[] = { &o->model, &o->size, &o->quality, &o->background,
 				      &o->output_format, &o->moderation, &o->response_format,
-				      &o->style, &o->user, &o->input_fidelity };
+				      &o->style, &o->user, &o->input_fidelity, &o->complexity,
+				      &o->safety_identifier };
 
 	for (size_t i = 0; i < ARRAY_SIZE(strings); i++)
 		if (*over[i])

@@ -150,6 +150,23 @@ static void on_finished(struct job *job)
 		r->events->finished(r->events->ud, bj);
 }
 
+/* The models whose warnings were said: a run has few distinct models. */
+struct said_models {
+	const char *v[32];
+	size_t n;
+};
+
+/* Is this the first time the run speaks of model (remembered if so)? */
+static bool first_time(struct said_models *said, const char *model)
+{
+	for (size_t i = 0; i < said->n; i++)
+		if (!strcmp(said->v[i], model))
+			return false;
+	if (said->n < ARRAY_SIZE(said->v))
+		said->v[said->n++] = model;
+	return true;
+}
+
 int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
 		      struct buf *warn_buf, struct buf *err)
 {
@@ -159,13 +176,20 @@ int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
 	    batch_plan(&r->plan, items, d, warn_buf, err) ||
 	    manifest_load(&r->manifest, r->plan.dir, err))
 		return -1;
+	struct said_models models = { .n = 0 };
+
 	for (size_t i = 0; i < r->plan.n; i++) {
 		struct batch_job *bj = &r->plan.jobs[i];
-		struct buf why = BUF_INIT;
-		int bad = provider_check_params(&r->engine->api, &bj->params, &why);
+		struct buf why = BUF_INIT, said = BUF_INIT;
+		int bad = engine_check_server(r->engine, &bj->params, OP_GENERATE,
+					      d->allow_retired, &said, &why);
 		if (bad)
 			buf_addf(err, "%s%s", bj->label, why.data);
+		/* A model's warning once a run, not once a job. */
+		if (said.len && first_time(&models, bj->params.model))
+			buf_adds(warn_buf, said.data);
 		buf_release(&why);
+		buf_release(&said);
 		if (bad)
 			return -1;
 	}

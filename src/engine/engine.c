@@ -1,6 +1,7 @@
 #include "engine.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "job_internal.h"
 
@@ -26,10 +27,32 @@ void engine_release(struct engine *e)
 	provider_release(&e->api);
 }
 
+/* Variations ran only on dall-e-2: OpenAI has none since its shutdown. */
+static int check_operation(const struct engine *e, enum operation op, struct buf *err)
+{
+	if (op != OP_VARIATION || !provider_at_openai(&e->api))
+		return 0;
+	buf_addf(err, "variation: OpenAI shut down dall-e-2, the only model that made "
+		 "variations, on 2026-05-12; use 'imagegen edit --image FILE' with a "
+		 "gpt-image-2.5 or 2.6 model (variations still work on compatible servers)");
+	return -1;
+}
+
+int engine_check_server(const struct engine *e, const struct img_params *p, enum operation op,
+			bool allow_retired, struct buf *warn, struct buf *err)
+{
+	bool at_openai = provider_at_openai(&e->api);
+
+	if (check_operation(e, op, err) || provider_check_params(&e->api, p, err))
+		return -1;
+	return params_check_life(p, at_openai, allow_retired, time(NULL), err, warn);
+}
+
 int engine_plan(const struct engine *e, const struct job_spec *s, struct job_plan *plan,
 		struct buf *warn, struct buf *err)
 {
-	if (spec_plan(s, plan, warn, err) || provider_check_params(&e->api, &plan->params, err))
+	if (check_operation(e, s->op, err) || spec_plan(s, plan, warn, err) ||
+	    engine_check_server(e, &plan->params, s->op, s->allow_retired, warn, err))
 		return -1;
 	return 0;
 }

@@ -30,6 +30,13 @@ int engine_init(struct engine *e, const struct provider_options *o,
 		volatile sig_atomic_t *interrupts, struct buf *err);
 void engine_release(struct engine *e);
 
+/* What this server takes of a planned request: the provider's rules, and a
+ * model's life (refused at OpenAI after its shutdown unless allow_retired,
+ * warned elsewhere and before it); variations are refused at OpenAI. 0, or
+ * -1 with a message in err; warnings one a line in warn. */
+int engine_check_server(const struct engine *e, const struct img_params *p, enum operation op,
+			bool allow_retired, struct buf *warn, struct buf *err);
+
 /* Plans the spec's request for this provider (every rule checked, nothing
  * sent): warnings one a line in warn. 0, or -1 with a message in err. */
 int engine_plan(const struct engine *e, const struct job_spec *s, struct job_plan *plan,

@@ -23,6 +23,7 @@ static const struct job_key {
 	P("background", background), P("output_format", output_format),
 	PI("output_compression", output_compression), P("moderation", moderation),
 	PI("n", n), P("user", user), P("response_format", response_format),
+	P("complexity", complexity), P("safety_identifier", safety_identifier),
 	F("use_case", use_case), F("scene", scene), F("subject", subject),
 	F("composition", composition), F("lighting", lighting), F("palette", palette),
 	F("materials", materials), F("text", text), F("constraints", constraints),

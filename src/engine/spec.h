@@ -44,6 +44,7 @@ struct job_spec {
 	bool keep_partials;
 	bool sidecar;
 	bool no_metadata;
+	bool allow_retired;              /* send a model OpenAI shut down anyway */
 	bool preview;                    /* planned only to be shown (--dry-run):
 					    data: URLs are summarised */
 };

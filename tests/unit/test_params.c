@@ -1,5 +1,7 @@
 #include "unit.h"
 
+#include <time.h>
+
 #include "params.h"
 
 struct row {
@@ -206,6 +208,68 @@ static void test_defaults(void **state)
 	assert_null(p.quality);
 }
 
+/* A model's life depends on the day: deprecated before its shutdown date
+ * (a warning anywhere), shut down from that day (refused at OpenAI unless
+ * allowed, warned elsewhere). */
+static void test_model_life(void **state)
+{
+	static const struct {
+		const char *model, *day;
+		bool at_openai, allow;
+		int rc;
+		const char *says;
+	} rows[] = {
+		{ "gpt-image-1.5", "2026-11-30", true, false, 0, "deprecated" },
+		{ "gpt-image-1.5", "2026-11-30", false, false, 0, "shuts it down on 2026-12-01" },
+		{ "gpt-image-1.5", "2026-12-01", true, false, -1, "was shut down at OpenAI on 2026-12-01" },
+		{ "gpt-image-1.5", "2026-12-01", true, true, 0, "sending it" },
+		{ "gpt-image-1.5", "2026-12-01", false, false, 0, "sending it" },
+		{ "gpt-image-1", "2026-10-22", true, false, 0, "2026-10-23" },
+		{ "gpt-image-1", "2026-10-23", true, false, -1, "gpt-image-2.5-sunburst" },
+		{ "dall-e-2", "2027-01-01", true, false, -1, "2026-05-12" },
+		{ "gpt-image-2.6-flare", "2030-01-01", true, false, 0, NULL },
+		{ "not-in-the-table", "2030-01-01", true, false, 0, NULL },
+	};
+	struct buf err = BUF_INIT, warn = BUF_INIT;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct img_params p = IMG_PARAMS_INIT;
+		struct tm tm;
+		memset(&tm, 0, sizeof(tm));
+		assert_non_null(strptime(rows[i].day, "%Y-%m-%d", &tm));
+		p.model = rows[i].model;
+		buf_reset(&err);
+		buf_reset(&warn);
+		assert_int_equal(params_check_life(&p, rows[i].at_openai, rows[i].allow,
+						   timegm(&tm) + 3600, &err, &warn), rows[i].rc);
+		const char *said = rows[i].rc ? err.data : warn.data;
+		if (rows[i].says)
+			assert_non_null(strstr(said ? said : "", rows[i].says));
+		else
+			assert_true(!warn.len && !err.len);
+	}
+	buf_release(&err);
+	buf_release(&warn);
+}
+
+/* Every row names its source, and a shut-down date comes with a replacement. */
+static void test_model_table_rows(void **state)
+{
+	size_t n;
+	const struct model *m = model_table(&n);
+
+	(void)state;
+	assert_true(n >= 15);
+	for (size_t i = 0; i < n; i++) {
+		assert_non_null(m[i].source);
+		assert_non_null(strstr(m[i].source, "reference"));
+		assert_true(!m[i].shutdown || m[i].replacement);
+		assert_non_null(m[i].formats);
+		assert_ptr_equal(model_find(m[i].name), &m[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +278,8 @@ int main(void)
 		cmocka_unit_test(test_prompt_limits),
 		cmocka_unit_test(test_size_parse),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_model_life),
+		cmocka_unit_test(test_model_table_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

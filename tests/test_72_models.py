@@ -1,0 +1,287 @@
+"""The Images API as of late 2026 (../shared/reference/images-api-2026-11.md): every row
+of the model table sent as it should be, shut-down models refused at OpenAI and warned
+elsewhere, and the new parameters (xhigh/max quality, complexity, safety_identifier,
+input_fidelity per model) sent, refused or warned before any request."""
+
+import json
+
+import pytest
+
+from conftest import files_in
+
+SMALL = ["--size", "1024x640"]
+OPENAI = ["--base-url", "https://api.openai.com/v1"]  # refused before anything is sent
+
+# Every row of the table: (model, size, shut down on, replacement named).
+ACTIVE = ["gpt-image-2.6-sunburst", "gpt-image-2.6-flare", "gpt-image-2.5-sunburst",
+          "gpt-image-2.5-sunburst-2026-09-08", "gpt-image-2.5-flare",
+          "gpt-image-2.5-flare-2026-09-08", "gpt-image-2", "gpt-image-2-2026-04-21"]
+SHUT_DOWN = [
+    ("gpt-image-1.5", "1024x1024", "2026-12-01", "gpt-image-2.6-sunburst"),
+    ("gpt-image-1.5-2025-12-16", "1024x1024", "2026-12-01", "gpt-image-2.6-sunburst"),
+    ("chatgpt-image-latest", "1024x1024", "2026-12-01", "gpt-image-2.6-sunburst"),
+    ("gpt-image-1-mini", "1024x1024", "2026-12-01", "gpt-image-2.6-sunburst"),
+    ("gpt-image-1", "1024x1024", "2026-10-23", "gpt-image-2.5-sunburst"),
+    ("dall-e-3", "1024x1024", "2026-05-12", "gpt-image-2.5-sunburst"),
+    ("dall-e-2", "256x256", "2026-05-12", "gpt-image-2.5-sunburst"),
+]
+
+
+def bodies(standin):
+    return [r["body"] for r in standin.requests]
+
+
+def only_body(standin):
+    [body] = bodies(standin)
+    return body
+
+
+def warnings(result):
+    return [line for line in result.stderr.splitlines() if ": warning: " in line]
+
+
+# --- the table, row by row
+
+
+@pytest.mark.parametrize("model", ACTIVE)
+def test_an_active_model_is_sent_without_a_lifecycle_warning(run, standin, tmp_path, model):
+    result = run(["generate", "a red fox", "--model", model, *SMALL])
+    assert result.rc == 0, result
+    assert only_body(standin)["model"] == model
+    assert warnings(result) == [], result
+    assert files_in(tmp_path) == ["a-red-fox.png"]
+
+
+@pytest.mark.parametrize("model, size, date, replacement", SHUT_DOWN,
+                         ids=[row[0] for row in SHUT_DOWN])
+def test_a_shut_down_model_is_refused_at_openai(run, standin, model, size, date,
+                                                replacement):
+    result = run(["generate", "a red fox", "--model", model, "--size", size, *OPENAI])
+    assert result.rc == 2, result
+    assert f"--model {model} was shut down at OpenAI on {date}" in result.stderr
+    assert replacement in result.stderr and "--allow-retired" in result.stderr
+    assert standin.requests == []
+
+
+@pytest.mark.parametrize("model, size, date, replacement", SHUT_DOWN,
+                         ids=[row[0] for row in SHUT_DOWN])
+def test_a_shut_down_model_is_warned_once_and_sent_elsewhere(run, standin, model, size,
+                                                             date, replacement):
+    result = run(["generate", "a red fox", "--model", model, "--size", size])
+    assert result.rc == 0, result
+    [warning] = warnings(result)
+    assert f"{model} was shut down at OpenAI on {date}" in warning
+    assert replacement in warning and "sending it to this server anyway" in warning
+    assert only_body(standin)["model"] == model
+
+
+def test_allow_retired_sends_a_shut_down_model_to_openai(run, standin):
+    result = run(["generate", "a red fox", "--model", "gpt-image-1", "--size", "1024x1024",
+                  *OPENAI, "--allow-retired", "--dry-run", "--json"])
+    assert result.rc == 0, result
+    shown = json.loads(result.stdout)
+    assert shown["url"] == "https://api.openai.com/v1/images/generations"
+    assert shown["body"]["model"] == "gpt-image-1"
+    assert "shut down" in result.stderr
+
+
+def test_a_server_that_shut_the_model_down_says_so(run, standin):
+    standin.configure(shutdown_models=["gpt-image-1"])
+    result = run(["generate", "a red fox", "--model", "gpt-image-1", "--size", "1024x1024"])
+    assert result.rc == 1, result
+    assert "shut down at OpenAI on 2026-10-23" in result.stderr   # our warning
+    assert "HTTP 404" in result.stderr and "model_not_found" in result.stderr
+
+
+def test_the_default_model_is_always_sent(run, standin):
+    result = run(["generate", "a red fox", *SMALL])
+    assert result.rc == 0, result
+    assert only_body(standin)["model"] == "gpt-image-2"
+
+
+def test_a_shut_down_model_in_a_batch_is_warned_once(run, standin, tmp_path):
+    (tmp_path / "jobs.jsonl").write_text("".join(
+        json.dumps({"prompt": f"cat {i}", "model": "gpt-image-1", "size": "1024x1024"}) + "\n"
+        for i in range(3)))
+    result = run(["batch", "--input", "jobs.jsonl", "--out-dir", "out", "--no-gallery"])
+    assert result.rc == 0, result
+    assert len([w for w in warnings(result) if "shut down" in w]) == 1, result
+    assert len(standin.requests) == 3
+
+
+def test_a_shut_down_model_in_a_batch_is_refused_at_openai(run, standin, tmp_path):
+    (tmp_path / "jobs.jsonl").write_text(
+        json.dumps({"prompt": "a cat"}) + "\n" +
+        json.dumps({"prompt": "a dog", "model": "dall-e-3", "size": "1024x1024"}) + "\n")
+    result = run(["batch", "--input", "jobs.jsonl", *SMALL, "--out-dir", "out", *OPENAI])
+    assert result.rc == 2, result
+    assert "job 2:" in result.stderr and "dall-e-3 was shut down" in result.stderr
+    assert standin.requests == []
+
+
+def test_variation_is_refused_at_openai(run, standin, tmp_path):
+    (tmp_path / "icon.png").write_bytes(b"\x89PNG\r\n\x1a\n")  # never read
+    result = run(["variation", "--image", "icon.png", *OPENAI])
+    assert result.rc == 2, result
+    assert "variation" in result.stderr and "imagegen edit" in result.stderr
+    assert standin.requests == []
+
+
+# --- quality, complexity
+
+
+@pytest.mark.parametrize("model", ["gpt-image-2.6-flare", "gpt-image-2.5-sunburst"])
+@pytest.mark.parametrize("quality", ["xhigh", "max"])
+def test_top_qualities_are_sent_on_2_5_and_2_6(run, standin, model, quality):
+    result = run(["generate", "a red fox", "--model", model, "--quality", quality, *SMALL])
+    assert result.rc == 0, result
+    assert only_body(standin)["quality"] == quality
+
+
+@pytest.mark.parametrize("model, size", [("gpt-image-2", "1024x640"),
+                                         ("gpt-image-1.5", "1024x1024")])
+def test_top_qualities_are_refused_on_older_models(run, standin, model, size):
+    result = run(["generate", "a red fox", "--model", model, "--quality", "max",
+                  "--size", size])
+    assert result.rc == 2, result
+    assert "--quality" in result.stderr and "'max'" in result.stderr
+    assert standin.requests == []
+
+
+@pytest.mark.parametrize("complexity", ["low", "medium", "high"])
+def test_complexity_is_sent_on_2_6(run, standin, complexity):
+    result = run(["generate", "a red fox", "--model", "gpt-image-2.6-sunburst",
+                  "--complexity", complexity, *SMALL])
+    assert result.rc == 0, result
+    assert only_body(standin)["complexity"] == complexity
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--model", "gpt-image-2.5-flare", "--complexity", "high"], ["--complexity", "2.6"]),
+    (["--model", "gpt-image-2", "--complexity", "low"], ["--complexity"]),
+    (["--model", "gpt-image-2.6-flare", "--complexity", "extreme"], ["--complexity",
+                                                                     "extreme"]),
+], ids=["on-2.5", "on-2", "bad-value"])
+def test_complexity_is_refused_where_the_table_says(run, standin, args, words):
+    result = run(["generate", "a red fox", *args, *SMALL])
+    assert result.rc == 2, result
+    for word in words:
+        assert word in result.stderr
+    assert standin.requests == []
+
+
+def test_complexity_goes_in_a_multipart_edit(run, standin, tmp_path):
+    from PIL import Image
+    Image.new("RGB", (64, 48), (10, 20, 30)).save(tmp_path / "photo.png")
+    result = run(["edit", "--image", "photo.png", "--model", "gpt-image-2.6-flare",
+                  "--complexity", "medium", "make it blue"])
+    assert result.rc == 0, result
+    assert only_body(standin)["complexity"] == "medium"
+
+
+@pytest.mark.parametrize("fmt", ["gif", "svg"])
+def test_gif_and_svg_are_refused_with_a_reason_until_they_can_be_saved(run, standin, fmt):
+    result = run(["generate", "a red fox", "--model", "gpt-image-2.6-flare",
+                  "--output-format", fmt, *SMALL])
+    assert result.rc == 2, result
+    assert f"--output-format {fmt}" in result.stderr and "cannot save" in result.stderr
+    assert standin.requests == []
+
+
+# --- transparency per the table
+
+
+@pytest.mark.parametrize("model", ["gpt-image-2.6-sunburst", "gpt-image-2.5-flare"])
+def test_transparency_is_plain_on_2_5_and_2_6(run, standin, model):
+    result = run(["generate", "a red fox", "--model", model, "--background", "transparent",
+                  *SMALL])
+    assert result.rc == 0, result
+    assert warnings(result) == [], result
+    assert only_body(standin)["background"] == "transparent"
+
+
+def test_transparency_is_preview_on_gpt_image_2(run, standin):
+    result = run(["generate", "a red fox", "--background", "transparent", *SMALL])
+    assert result.rc == 0, result
+    [warning] = warnings(result)
+    assert "preview" in warning and "--chroma-key" in warning
+
+
+# --- input_fidelity per model
+
+
+def write_photo(tmp_path, size=(64, 48)):
+    from PIL import Image
+    Image.new("RGB", size, (10, 20, 30)).save(tmp_path / "photo.png")
+
+
+@pytest.mark.parametrize("model, fidelity", [("gpt-image-1.5", "high"),
+                                             ("gpt-image-1.5", "low"),
+                                             ("gpt-image-1-mini", "low")])
+def test_input_fidelity_is_sent_where_the_table_allows(run, standin, tmp_path, model,
+                                                        fidelity):
+    write_photo(tmp_path)
+    result = run(["edit", "--image", "photo.png", "--model", model, "--size", "1024x1024",
+                  "--input-fidelity", fidelity, "make it blue"])
+    assert result.rc == 0, result
+    assert only_body(standin)["input_fidelity"] == fidelity
+
+
+@pytest.mark.parametrize("model, fidelity, words", [
+    ("gpt-image-1-mini", "high", ["gpt-image-1-mini", "low", "'high'"]),
+    ("gpt-image-2", "low", ["gpt-image-2", "does not take it"]),
+    ("gpt-image-2.6-sunburst", "high", ["gpt-image-2.6-sunburst", "does not take it"]),
+], ids=["mini-high", "gpt-image-2", "2.6"])
+def test_input_fidelity_is_refused_where_the_table_does_not(run, standin, tmp_path, model,
+                                                            fidelity, words):
+    write_photo(tmp_path)
+    result = run(["edit", "--image", "photo.png", "--model", model,
+                  "--input-fidelity", fidelity, "make it blue"])
+    assert result.rc == 2, result
+    for word in words:
+        assert word in result.stderr
+    assert standin.requests == []
+
+
+# --- safety_identifier and the deprecated user
+
+
+def test_safety_identifier_is_sent_in_json_and_forms(run, standin, tmp_path):
+    result = run(["generate", "a red fox", *SMALL, "--safety-identifier", "u-5f3c9a"])
+    assert result.rc == 0, result
+    assert only_body(standin)["safety_identifier"] == "u-5f3c9a"
+    assert warnings(result) == []
+    standin.reset()
+    write_photo(tmp_path)
+    result = run(["edit", "--image", "photo.png", "--safety-identifier", "u-5f3c9a",
+                  "make it blue"])
+    assert result.rc == 0, result
+    assert only_body(standin)["safety_identifier"] == "u-5f3c9a"
+
+
+def test_a_long_safety_identifier_is_warned_not_refused(run, standin):
+    result = run(["generate", "a red fox", *SMALL, "--safety-identifier", "x" * 65])
+    assert result.rc == 0, result
+    [warning] = warnings(result)
+    assert "--safety-identifier" in warning and "64" in warning
+    assert only_body(standin)["safety_identifier"] == "x" * 65
+
+
+def test_user_still_works_but_is_deprecated(run, standin):
+    result = run(["generate", "a red fox", *SMALL, "--user", "someone"])
+    assert result.rc == 0, result
+    [warning] = warnings(result)
+    assert "--user is deprecated" in warning and "--safety-identifier" in warning
+    assert only_body(standin)["user"] == "someone"
+
+
+def test_batch_jobs_take_complexity_and_safety_identifier(run, standin, tmp_path):
+    (tmp_path / "jobs.jsonl").write_text(json.dumps(
+        {"prompt": "a cat", "model": "gpt-image-2.6-flare", "complexity": "low",
+         "safety_identifier": "u-1", "quality": "xhigh"}) + "\n")
+    result = run(["batch", "--input", "jobs.jsonl", *SMALL, "--out-dir", "out",
+                  "--no-gallery"])
+    assert result.rc == 0, result
+    body = only_body(standin)
+    assert (body["complexity"], body["safety_identifier"], body["quality"]) == \
+        ("low", "u-1", "xhigh")
