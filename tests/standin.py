@@ -30,7 +30,8 @@ Both expose a control API that needs no key and is not recorded:
 Knobs (see Config): latency, fault, fault_count, slow_seconds, retry_after,
 retry_after_ms, should_retry, ratelimit_headers, rpm_limit, rpm_mode, fail_rate,
 fail_seed, stream_interval, key, shutdown_models (models answered 404 model_not_found
-in the standard envelope, as a model OpenAI shut down), and for Azure mode provider
+in the standard envelope, as a model OpenAI shut down), stream_usage ("split" or
+"total": the usage shape of the completed events), and for Azure mode provider
 ("openai" or "azure"), azure_deployments, azure_api_versions, azure_ad_token.
 
 Newer models (reference §2.0-§2.3): quality xhigh/max only on gpt-image-2.5-* and
@@ -212,6 +213,9 @@ class Config:
     azure_api_versions: tuple = DEFAULT_AZURE_API_VERSIONS  # accepted api-version values
     azure_ad_token: str = DEFAULT_AZURE_AD_TOKEN  # the Entra ID bearer token accepted
     shutdown_models: tuple = ()       # models answered as shut down (404 model_not_found)
+    stream_usage: str = "split"       # "split": each completed event its own image's
+                                      # usage (the first with the input); "total":
+                                      # every completed event the whole request's
 
 
 def _truth(value):
@@ -312,6 +316,12 @@ def _token(value):
     return value.strip()
 
 
+def _stream_usage(value):
+    if value not in ("split", "total"):
+        raise ValueError(f"expected 'split' or 'total', got {value!r}")
+    return value
+
+
 def _model_names(value):
     names = value.split(",") if isinstance(value, str) else list(value)
     if not all(isinstance(name, str) and name for name in names):
@@ -339,6 +349,7 @@ KNOB_CONVERTERS = {
     "azure_api_versions": _api_versions,
     "azure_ad_token": _token,
     "shutdown_models": _model_names,
+    "stream_usage": _stream_usage,
 }
 
 
@@ -1412,10 +1423,12 @@ def render_partial(final, step, steps, image_format, compression):
     return _encode(coarse, image_format, compression)
 
 
-def stream_events(generation, finals, partials):
+def stream_events(generation, finals, partials, usage_shape="split"):
     """The events of a stream as (event name, payload) pairs: for each image i, the
-    partial images partials[i] (indexes from 0), then its completed event.  Only the
-    first completed event counts input tokens, so the usages add up."""
+    partial images partials[i] (indexes from 0), then its completed event.  With the
+    "split" usage shape only the first completed event counts input tokens and each
+    its own image's output, so the usages add up; with "total" every completed event
+    carries the whole request's usage (which shape the API uses is undocumented)."""
     prefix = STREAM_EVENT_PREFIX[generation.kind]
     common = {
         "created_at": int(time.time()),
@@ -1434,7 +1447,8 @@ def stream_events(generation, finals, partials):
         events.append((f"{prefix}.completed", {
             "type": f"{prefix}.completed",
             "b64_json": base64.b64encode(final).decode("ascii"),
-            **common, "usage": estimate_usage(generation, images=1, count_input=i == 0)}))
+            **common, "usage": estimate_usage(generation) if usage_shape == "total"
+            else estimate_usage(generation, images=1, count_input=i == 0)}))
     return events
 
 
@@ -2122,7 +2136,7 @@ class _Handler(BaseHTTPRequestHandler):
         partials = [[render_partial(final, step, steps, generation.image_format,
                                     generation.output_compression)
                      for step in range(steps)] for final in finals]
-        events = stream_events(generation, finals, partials)
+        events = stream_events(generation, finals, partials, config.stream_usage)
         if fault == "stream_error":
             events = [events[0], stream_error_event(self.request_id)]
         elif fault == "stream_truncated":

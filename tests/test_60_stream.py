@@ -342,3 +342,35 @@ def test_a_batch_job_whose_stream_breaks_fails_alone(run, standin, tmp_path):
     assert [p for p in files_in(tmp_path / "out") if ".partial-" not in p] == [
         "02-blue-whale.png", "imagegen-manifest.json"]
     assert temp_files(tmp_path) == []
+
+
+# --- usage shapes the API may use, and partial images' tokens
+
+
+@pytest.mark.parametrize("shape", ["split", "total"])
+def test_n_2_stream_usage_is_never_counted_twice(run, standin, tmp_path, shape):
+    _, plain = reference(run, tmp_path, ["generate", PROMPT, *SMALL, "--n", "2"])
+    standin.configure(stream_usage=shape)
+    result = run(["generate", PROMPT, *SMALL, "--n", "2", "--stream", "--json"])
+    assert result.rc == 0, result
+    total = plain["usage"]["total_tokens"]
+    assert f"tokens: {total} " in result.stderr, result
+    assert result.json["usage"]["total_tokens"] == total
+
+
+def test_partial_images_are_billed_beside_the_usage(run, standin, tmp_path):
+    result = run(["generate", PROMPT, *SMALL, "--partial-images", "2", "--sidecar"])
+    assert result.rc == 0, result
+    assert "and 2 partial images billed at 100 output tokens each" in result.stderr
+    sidecar = json.loads((tmp_path / f"{SLUG}.json").read_text())
+    assert sidecar["partial_images"] == 2
+    assert sidecar["partial_image_output_tokens"] == 200
+
+
+def test_a_batch_counts_partial_images(run, standin, tmp_path):
+    result = run(["batch", "a cat", "a dog", *SMALL, "--partial-images", "1", "--json",
+                  "--out-dir", "out", "--no-gallery"])
+    assert result.rc == 0, result
+    lines = [json.loads(line) for line in result.lines]
+    assert [line["partial_images"] for line in lines] == [1, 1]
+    assert "partial images: 200 output tokens" in result.stderr

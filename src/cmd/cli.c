@@ -140,7 +140,11 @@ static void print_summary(const struct job *job, const struct single_run *run)
 	const struct usage *u = &job->usage;
 	double secs = (job->finished_ms - job->started_ms) / 1000.0;
 
-	if (u->present)
+	if (u->present && u->partial_images)
+		notef("tokens: %ld (in: %ld, out: %ld), and %ld partial image%s billed at %d "
+		      "output tokens each", u->total, u->input, u->output, u->partial_images,
+		      u->partial_images == 1 ? "" : "s", PARTIAL_IMAGE_TOKENS);
+	else if (u->present)
 		notef("tokens: %ld (in: %ld, out: %ld)", u->total, u->input, u->output);
 	notef("done: %zu of %zu image%s in %.1f s", run->saved, job->names.n,
 	      job->names.n == 1 ? "" : "s", secs);

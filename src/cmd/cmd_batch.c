@@ -175,9 +175,12 @@ static int summarize(struct batch_cli *b, int64_t started)
 	for (size_t i = 0; i < r->plan.n; i++)
 		not_sent += !r->plan.jobs[i].resumed && !r->plan.jobs[i].job.call.xfer.launches &&
 			    r->plan.jobs[i].job.state != JOB_FAILED;
-	notef("done: %zu image%s from %zu of %zu jobs in %.1f s, %ld tokens", r->images,
+	notef("done: %zu image%s from %zu of %zu jobs in %.1f s, %ld tokens%s", r->images,
 	      r->images == 1 ? "" : "s", r->done, r->plan.n, (now_ms() - started) / 1000.0,
-	      r->tokens);
+	      r->tokens, r->partial_tokens ? " (and partial images)" : "");
+	if (r->partial_tokens)
+		notef("partial images: %ld output tokens billed beside the reported usage",
+		      r->partial_tokens);
 	if (r->resumed)
 		notef("%zu job%s done by an earlier run (not sent again)", r->resumed,
 		      r->resumed == 1 ? "" : "s");

@@ -50,6 +50,7 @@ json_t *batch_job_json(const struct batch_job *bj, const char *status, const cha
 							       : path_basename(job->saved[i])));
 	json_object_set_new(o, "usage", job->usage.present ? job_usage_json(&job->usage)
 							     : json_null());
+	job_partials_json(&job->usage, o);
 	json_object_set_new(o, "error", job->error.len ? json_string(job->error.data) : json_null());
 	json_object_set_new(o, "attempts", json_integer(job->call.xfer.launches));
 	return o;
@@ -135,6 +136,7 @@ static void on_finished(struct job *job)
 	if (job->state == JOB_DONE) {
 		r->done++;
 		r->tokens += job->usage.total;
+		r->partial_tokens += job->usage.partial_images * PARTIAL_IMAGE_TOKENS;
 	} else if (job->state == JOB_FAILED) {
 		r->failed++;
 		maybe_stop(r, job);

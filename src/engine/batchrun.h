@@ -41,6 +41,7 @@ struct batch_run {
 	struct job_env env;
 	size_t images, done, failed, resumed;
 	long tokens;
+	long partial_tokens;         /* billed for streamed partial images */
 	const char *stop_reason;     /* why launching stopped (quota, fail-fast) */
 };
 

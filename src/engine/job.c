@@ -151,6 +151,9 @@ static int job_again(struct call *c, const char *reason, long status, long delay
 	job_discard_images(job);
 	scan_reset(&job->scan);
 	buf_reset(&job->error);
+	job->usage = (struct usage){ 0 };
+	json_decref(job->first_usage);
+	job->first_usage = NULL;
 	job->body_started = false;
 	job->streaming = false;
 	return 0;

@@ -69,11 +69,18 @@ void job_env_init(struct job_env *env, const struct job_spec *s,
 
 struct usage {
 	long input, output, total, input_text, input_image;
+	long partial_images;       /* streamed partials: each billed 100 output tokens */
 	bool present;
 };
 
+/* Output tokens billed for each partial image of a stream (reference §4). */
+#define PARTIAL_IMAGE_TOKENS 100
+
 /* {"input_tokens", "output_tokens", "total_tokens"} (a new reference). */
 json_t *job_usage_json(const struct usage *u);
+/* Adds "partial_images" and "partial_image_output_tokens" (100 each, billed
+ * beside the reported usage) to o when a stream had partial images. */
+void job_partials_json(const struct usage *u, json_t *o);
 
 enum job_state {
 	JOB_PENDING,
@@ -127,6 +134,7 @@ struct job {
 	bool streaming;            /* this answer is an event stream */
 	bool event_open;           /* the current event's data is being scanned */
 	size_t completed;          /* images whose completed event arrived */
+	json_t *first_usage;       /* the first completed event's usage (streams) */
 	char **partials;           /* partial files on disk, for removal */
 	size_t npartials;
 

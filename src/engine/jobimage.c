@@ -125,6 +125,15 @@ json_t *job_usage_json(const struct usage *u)
 			 (json_int_t)u->output, "total_tokens", (json_int_t)u->total);
 }
 
+void job_partials_json(const struct usage *u, json_t *o)
+{
+	if (!u->partial_images)
+		return;
+	json_object_set_new(o, "partial_images", json_integer(u->partial_images));
+	json_object_set_new(o, "partial_image_output_tokens",
+			    json_integer((json_int_t)u->partial_images * PARTIAL_IMAGE_TOKENS));
+}
+
 void job_usage_parse(struct usage *u, json_t *usage)
 {
 	json_t *details = json_object_get(usage, "input_tokens_details");

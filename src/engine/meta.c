@@ -86,6 +86,7 @@ int meta_write_sidecar(const struct job *job, size_t i, const char *path, struct
 	json_object_set_new(d, "file", json_string(path_basename(path)));
 	if (job->usage.present)
 		json_object_set_new(d, "usage", job_usage_json(&job->usage));
+	job_partials_json(&job->usage, d);
 	text = json_dumps(d, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	rc = afile_open(&f, side, err) || afile_write(&f, text, strlen(text), err) ||
 	     afile_write(&f, "\n", 1, err) || afile_commit(&f, AFILE_REPLACE, err) ? -1 : 0;

@@ -98,13 +98,21 @@ static void remove_partials(struct job *job)
 	job->npartials = 0;
 }
 
-static void add_usage(struct usage *u, json_t *usage)
+/* Usage from a completed event. Whether each carries its own image's usage
+ * or the whole request's is not documented (reference §4): an event whose
+ * usage equals the first event's is that same total, counted once; others
+ * are added. */
+static void add_usage(struct job *job, json_t *usage)
 {
-	struct usage one = { 0 };
+	struct usage *u = &job->usage, one = { 0 };
 
-	job_usage_parse(&one, usage);
-	if (!one.present)
+	if (!json_is_object(usage))
 		return;
+	if (job->first_usage && json_equal(job->first_usage, usage))
+		return;
+	if (!job->first_usage)
+		job->first_usage = json_incref(usage);
+	job_usage_parse(&one, usage);
 	u->present = true;
 	u->input += one.input;
 	u->output += one.output;
@@ -146,7 +154,7 @@ static int save_completed(struct job *job, json_t *event)
 		job_warn(job, "the stream sent more images than asked for; ignoring one");
 		return 0;
 	}
-	add_usage(&job->usage, json_object_get(event, "usage"));
+	add_usage(job, json_object_get(event, "usage"));
 	set_usage(job);
 	if (!job->size)
 		job->size = json_string_value(json_object_get(event, "size"));
@@ -197,6 +205,7 @@ static int on_dispatch(void *ud)
 			 event ? "no type" : jerr.text);
 		rc = -1;
 	} else if (ends_with(type, ".partial_image")) {
+		job->usage.partial_images++;
 		rc = save_partial(job, event);
 	} else if (ends_with(type, ".completed")) {
 		collect_response(job, event);
@@ -248,6 +257,8 @@ int job_stream_end(struct job *job)
 
 void job_stream_release(struct job *job)
 {
+	json_decref(job->first_usage);
+	job->first_usage = NULL;
 	for (size_t p = 0; p < job->npartials; p++)
 		free(job->partials[p]);
 	FREE_AND_NULL(job->partials);
