@@ -491,7 +491,7 @@ EDIT_PARAMETERS = {
     "stream": _check_boolean,
     "partial_images": _int_range(0, 3),
 }
-EDIT_FILE_FIELDS = ("image", "image[]", "mask")
+EDIT_FILE_FIELDS = ("image", "image[]", "mask", "markup")
 
 # The properties of EditImageBodyJsonParam (application/json).
 JSON_EDIT_PARAMETERS = {
@@ -499,6 +499,7 @@ JSON_EDIT_PARAMETERS = {
     "quality": _one_of("low", "medium", "high", "xhigh", "max", "auto"),
     "images": _any,
     "mask": _any,
+    "markup": _any,
 }
 
 
@@ -934,6 +935,27 @@ def check_mask(mask, first):
                        param=mask.param, code="invalid_image_dimensions")
 
 
+MARKUP_MODELS = ("gpt-image-2.6-",)
+
+
+def check_markup(markup, first, model):
+    """A markup image (gpt-image-2.6; the wire name "markup" is the reference's best
+    guess, §3.3): a PNG with alpha, the size of the first image."""
+    if not model.startswith(MARKUP_MODELS):
+        raise ApiError(400, f"The 'markup' parameter is not supported for {model}.",
+                       param="markup", code="unsupported_parameter")
+    if not markup.decoded:  # a file id or https URL: not fetched
+        return
+    if markup.format != "png" or not markup.alpha:
+        raise _invalid_image("markup", "Invalid markup image - it must be a PNG image "
+                                       "with an alpha channel.")
+    if first.decoded and markup.dimensions != first.dimensions:
+        raise ApiError(400, "Invalid markup: it is {}x{} but the first image is {}x{}; "
+                            "they must have the same dimensions.".format(
+                                *markup.dimensions, *first.dimensions),
+                       param="markup", code="invalid_image_dimensions")
+
+
 def _fit_edge(dimensions):
     scale = min(1.0, MAX_EDGE / max(dimensions))
     return tuple(max(1, round(edge * scale)) for edge in dimensions)
@@ -991,6 +1013,13 @@ def parse_form_edit(form):
             raise _too_large("mask", len(masks[0].data), DALLE_FILE_LIMIT, model)
         mask = inspect_image("mask", masks[0].data, masks[0].mimetype)
         check_mask(mask, images[0])
+    markups = form.named("markup")
+    if len(markups) > 1:
+        raise ApiError(400, "Duplicate parameter: 'markup'.", param="markup",
+                       code="duplicate_parameter")
+    if markups:
+        check_markup(inspect_image("markup", markups[0].data, markups[0].mimetype),
+                     images[0], model)
     _check_combinations(body, model)
     return _edit(body, model, images, mask)
 
@@ -1084,6 +1113,8 @@ def parse_json_edit(body):
         mask = image_reference("mask", body["mask"])
         if mask.decoded:
             check_mask(mask, images[0])
+    if body.get("markup") is not None:
+        check_markup(image_reference("markup", body["markup"]), images[0], model)
     _check_combinations(body, model)
     return _edit(body, model, images, mask)
 

@@ -285,3 +285,75 @@ def test_batch_jobs_take_complexity_and_safety_identifier(run, standin, tmp_path
     body = only_body(standin)
     assert (body["complexity"], body["safety_identifier"], body["quality"]) == \
         ("low", "u-1", "xhigh")
+
+
+# --- markup-guided edits (gpt-image-2.6)
+
+
+def write_markup(tmp_path, size=(64, 48), alpha=True, name="marks.png"):
+    from PIL import Image, ImageDraw
+    image = Image.new("RGBA" if alpha else "RGB", size, (0, 0, 0, 0) if alpha else (0, 0, 0))
+    ImageDraw.Draw(image).line([(2, 2), (30, 20)], fill=(255, 0, 0, 255) if alpha
+                               else (255, 0, 0), width=3)
+    image.save(tmp_path / name)
+    return tmp_path / name
+
+
+def test_markup_goes_as_its_own_part_in_a_multipart_edit(run, standin, tmp_path):
+    write_photo(tmp_path)
+    write_markup(tmp_path)
+    result = run(["edit", "--image", "photo.png", "--markup", "marks.png",
+                  "--model", "gpt-image-2.6-sunburst", "move the lamp where the arrow points"])
+    assert result.rc == 0, result
+    [request] = standin.requests
+    files = request["body"]["files"]
+    assert [(f["field"], f["content_type"]) for f in files] == [("image", "image/png"),
+                                                                ("markup", "image/png")]
+    assert result.lines == ["photo-edit.png"]
+
+
+def test_markup_goes_as_an_image_reference_in_a_json_edit(run, standin, tmp_path):
+    write_markup(tmp_path)
+    result = run(["edit", "--image", "file-abc123", "--markup", "marks.png",
+                  "--model", "gpt-image-2.6-flare", "--size", "1024x1024",
+                  "move the lamp where the arrow points"])
+    assert result.rc == 0, result
+    [request] = standin.requests
+    assert request["content_type"] == "application/json"
+    assert request["body"]["markup"]["image_url"].startswith("data:image/png;base64,")
+    assert request["body"]["images"] == [{"file_id": "file-abc123"}]
+
+
+def test_markup_in_a_dry_run_is_shown(run, standin, tmp_path):
+    write_photo(tmp_path)
+    write_markup(tmp_path)
+    result = run(["edit", "--image", "photo.png", "--markup", "marks.png", "--dry-run",
+                  "--model", "gpt-image-2.6-flare", "move it"])
+    assert result.rc == 0, result
+    assert "markup: file 'marks.png' (image/png" in result.stdout
+
+
+@pytest.mark.parametrize("args, make, words", [
+    (["--model", "gpt-image-2.5-flare"], {}, ["--markup", "gpt-image-2.6", "2.5-flare"]),
+    (["--model", "gpt-image-2.6-flare"], {"size": (32, 32)}, ["--markup", "32x32", "64x48"]),
+    (["--model", "gpt-image-2.6-flare"], {"alpha": False}, ["--markup", "alpha"]),
+], ids=["not-2.6", "other-size", "no-alpha"])
+def test_a_markup_that_breaks_a_rule_is_refused_before_sending(run, standin, tmp_path, args,
+                                                               make, words):
+    write_photo(tmp_path)
+    write_markup(tmp_path, **make)
+    result = run(["edit", "--image", "photo.png", "--markup", "marks.png", *args, "move it"])
+    assert result.rc == 2, result
+    for word in words:
+        assert word in result.stderr
+    assert standin.requests == []
+
+
+def test_markup_with_a_mask_is_warned_not_refused(run, standin, tmp_path):
+    write_photo(tmp_path)
+    write_markup(tmp_path)
+    write_markup(tmp_path, name="mask.png")
+    result = run(["edit", "--image", "photo.png", "--markup", "marks.png", "--mask",
+                  "mask.png", "--model", "gpt-image-2.6-flare", "move it"])
+    assert result.rc == 0, result
+    assert any("--markup with --mask" in w for w in warnings(result)), result

@@ -232,6 +232,40 @@ int input_check_set(const struct input *images, size_t n, const struct input *ma
 	return 0;
 }
 
+int input_check_markup(const struct input *first, const struct input *markup,
+		       const struct input *mask, const char *model, struct buf *err,
+		       struct buf *warn)
+{
+	const struct model *m = model_find(model);
+
+	if (m && !m->markup) {
+		buf_addf(err, "--markup: only the gpt-image-2.6 models take a markup image, "
+			 "not %s", m->name);
+		return -1;
+	}
+	if (markup->format && strcmp(markup->format, "png")) {
+		buf_addf(err, "--markup '%s': must be a PNG (it is %s)", markup->arg,
+			 markup->format);
+		return -1;
+	}
+	if (markup->kind == INPUT_FILE && !markup->has_alpha) {
+		buf_addf(err, "--markup '%s': needs an alpha channel (transparent except for "
+			 "the marks)", markup->arg);
+		return -1;
+	}
+	if (first->width && markup->width &&
+	    (first->width != markup->width || first->height != markup->height)) {
+		buf_addf(err, "--markup '%s': %dx%d, but the first image is %dx%d; they must "
+			 "be the same size", markup->arg, markup->width, markup->height,
+			 first->width, first->height);
+		return -1;
+	}
+	if (mask)
+		buf_addf(warn, "--markup with --mask: whether the API takes both is not "
+			 "documented; sending both\n");
+	return 0;
+}
+
 char *input_data_url(const struct input *in, bool preview, struct buf *err)
 {
 	struct buf bytes = BUF_INIT;

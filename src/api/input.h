@@ -47,6 +47,14 @@ int input_inspect(struct input *in, const char *flag, const char *arg, struct bu
 int input_check_set(const struct input *images, size_t n, const struct input *mask,
 		    const char *model, enum operation op, struct buf *err);
 
+/* The markup of a markup-guided edit (gpt-image-2.6): a PNG whose drawn
+ * arrows and notes show what to change, transparent elsewhere, the size of
+ * the first image. Pure. 0, or -1 with a message in err; a rule the
+ * reference marks unknown (markup with a mask) is a warning in warn. */
+int input_check_markup(const struct input *first, const struct input *markup,
+		       const struct input *mask, const char *model, struct buf *err,
+		       struct buf *warn);
+
 /* True when every input (and the mask) is a local file: multipart can carry
  * them. Otherwise the request is the JSON form. */
 bool input_all_local(const struct input *images, size_t n, const struct input *mask);

@@ -64,6 +64,9 @@ void request_edit_form(struct form *f, const struct img_params *p, const char *p
 	if (in->mask)
 		form_add_file(f, "mask", in->mask->arg, sniff_mime(in->mask->format),
 			      in->mask->size);
+	if (in->markup)
+		form_add_file(f, REQUEST_MARKUP_FIELD, in->markup->arg,
+			      sniff_mime(in->markup->format), in->markup->size);
 	form_add_text(f, "model", p->model);
 	if (op == OP_EDIT)
 		form_add_text(f, "prompt", prompt);
@@ -122,6 +125,11 @@ json_t *request_edit_json(const struct img_params *p, const char *prompt,
 		if (!(ref = image_ref(in->mask, preview, err)))
 			goto fail;
 		json_object_set_new(o, "mask", ref);
+	}
+	if (in->markup) {
+		if (!(ref = image_ref(in->markup, preview, err)))
+			goto fail;
+		json_object_set_new(o, REQUEST_MARKUP_FIELD, ref);
 	}
 	set_params(o, p);
 	return o;

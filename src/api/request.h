@@ -19,7 +19,13 @@ struct edit_inputs {
 	const struct input *images;
 	size_t n;
 	const struct input *mask;   /* or NULL */
+	const struct input *markup; /* or NULL (gpt-image-2.6) */
 };
+
+/* The wire name of the markup image in edits, multipart and JSON alike. It
+ * is not confirmed on an OpenAI page (reference §3.3: "markup" by analogy
+ * with "mask"); this is the one place to change it. */
+#define REQUEST_MARKUP_FIELD "markup"
 
 /* The multipart form of an edit (op OP_EDIT) or a variation: one image as
  * "image", several as repeated "image[]", each with its sniffed type. */

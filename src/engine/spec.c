@@ -158,7 +158,8 @@ static int settle(const struct job_spec *s, struct job_plan *plan, struct buf *e
 
 /* Inspects every input; 0 or -1 with a message naming the input. */
 static int inspect_inputs(const struct job_spec *s, const char *model, struct input *images,
-			  struct input *mask, struct buf *err)
+			  struct input *mask, struct input *markup, struct buf *err,
+			  struct buf *warn)
 {
 	if (s->nimages > INPUT_MAX_IMAGES) {
 		buf_addf(err, "--image: %zu images; at most %d", s->nimages, INPUT_MAX_IMAGES);
@@ -169,7 +170,16 @@ static int inspect_inputs(const struct job_spec *s, const char *model, struct in
 			return -1;
 	if (s->mask && input_inspect(mask, "--mask", s->mask, err))
 		return -1;
-	return input_check_set(images, s->nimages, s->mask ? mask : NULL, model, s->op, err);
+	if (s->markup && s->op != OP_EDIT) {
+		buf_addf(err, "--markup: only edits take a markup image");
+		return -1;
+	}
+	if (s->markup && input_inspect(markup, "--markup", s->markup, err))
+		return -1;
+	if (input_check_set(images, s->nimages, s->mask ? mask : NULL, model, s->op, err))
+		return -1;
+	return s->markup ? input_check_markup(&images[0], markup, s->mask ? mask : NULL, model,
+					      err, warn) : 0;
 }
 
 /* Parameters one edit form takes and the other does not (per the spec). */
@@ -194,11 +204,14 @@ static int check_edit_form(const struct img_params *p, bool multipart, struct bu
 
 /* The request of an edit or variation: a form for local files, else JSON. */
 static int build_input_request(const struct job_spec *s, struct job_plan *plan,
-			       struct input *images, struct input *mask, struct buf *err)
+			       struct input *images, struct input *mask, struct input *markup,
+			       struct buf *err)
 {
 	struct img_params *p = &plan->params;
-	struct edit_inputs in = { images, s->nimages, s->mask ? mask : NULL };
-	bool multipart = input_all_local(images, s->nimages, in.mask);
+	struct edit_inputs in = { images, s->nimages, s->mask ? mask : NULL,
+				  s->markup ? markup : NULL };
+	bool multipart = input_all_local(images, s->nimages, in.mask) &&
+			 (!in.markup || in.markup->kind == INPUT_FILE);
 
 	if (s->op == OP_VARIATION) {
 		if (model_find(p->model) && images[0].kind != INPUT_FILE) {
@@ -250,7 +263,7 @@ static int plan_names(const struct job_spec *s, struct job_plan *plan, const cha
 int spec_plan(const struct job_spec *s, struct job_plan *plan, struct buf *warn,
 	      struct buf *err)
 {
-	struct input *images = NULL, mask;
+	struct input *images = NULL, mask, markup;
 	char *stem = NULL;
 	int rc = -1;
 
@@ -267,8 +280,8 @@ int spec_plan(const struct job_spec *s, struct job_plan *plan, struct buf *warn,
 		plan->body = request_generation_body(&plan->params, plan->prompt);
 	} else {
 		images = xcalloc(s->nimages ? s->nimages : 1, sizeof(*images));
-		if (inspect_inputs(s, plan->params.model, images, &mask, err) ||
-		    build_input_request(s, plan, images, &mask, err))
+		if (inspect_inputs(s, plan->params.model, images, &mask, &markup, err, warn) ||
+		    build_input_request(s, plan, images, &mask, &markup, err))
 			goto cleanup;
 		stem = s->nimages ? input_stem(&images[0]) : xstrdup("image");
 	}

@@ -30,6 +30,7 @@ struct job_spec {
 	const char *const *images;
 	size_t nimages;
 	const char *mask;
+	const char *markup;              /* gpt-image-2.6: a PNG of marks on the first image */
 	/* local image work */
 	bool chroma_key;
 	const char *key_color;           /* "#RRGGBB"; implies chroma_key */
