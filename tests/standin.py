@@ -213,6 +213,8 @@ class Config:
     azure_api_versions: tuple = DEFAULT_AZURE_API_VERSIONS  # accepted api-version values
     azure_ad_token: str = DEFAULT_AZURE_AD_TOKEN  # the Entra ID bearer token accepted
     shutdown_models: tuple = ()       # models answered as shut down (404 model_not_found)
+    c2pa: bool = False                # PNG answers carry a caBX chunk (a stand-in
+                                      # C2PA manifest) that the provenance check finds
     stream_usage: str = "split"       # "split": each completed event its own image's
                                       # usage (the first with the input); "total":
                                       # every completed event the whole request's
@@ -350,6 +352,7 @@ KNOB_CONVERTERS = {
     "azure_ad_token": _token,
     "shutdown_models": _model_names,
     "stream_usage": _stream_usage,
+    "c2pa": _truth,
 }
 
 
@@ -1887,6 +1890,58 @@ def _shorten_data_urls(value):
     return value
 
 
+PROVENANCE_PATH = "/content_provenance_checks"
+C2PA_CHUNK = b"caBX"  # the PNG chunk type C2PA uses for its manifest store
+
+
+def with_manifest(png, model):
+    """The PNG with a stand-in manifest chunk right after IHDR (not a real C2PA
+    manifest: just enough for the provenance check to find and read back)."""
+    manifest = json.dumps({"issuer": "OpenAI", "model": model,
+                           "generated_at": int(time.time())}).encode()
+    chunk = (struct.pack(">I", len(manifest)) + C2PA_CHUNK + manifest +
+             struct.pack(">I", binascii.crc32(C2PA_CHUNK + manifest) & 0xffffffff))
+    return png[:33] + chunk + png[33:]
+
+
+def _png_manifest(data):
+    """The stand-in manifest of a PNG, or None."""
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return None
+    offset = 8
+    while offset + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        if kind == C2PA_CHUNK:
+            try:
+                return json.loads(data[offset + 8:offset + 8 + length])
+            except ValueError:
+                return None
+        offset += 12 + length
+    return None
+
+
+def provenance_answer(data):
+    """A ContentProvenanceCheck: a C2PA result and a SynthID result, each with an
+    extra field a client must keep (the API's full field list is not published)."""
+    manifest = _png_manifest(data)
+    found = manifest is not None
+    return {
+        "object": "content_provenance_check",
+        "created_at": int(time.time()),
+        "results": [
+            {"type": "c2pa", "generated_at": manifest["generated_at"] if found else None,
+             "issuer": manifest["issuer"] if found else None,
+             "model": manifest["model"] if found else None,
+             "status": "valid" if found else "not_found",
+             "claim_generator": "standin/1" if found else None},
+            {"type": "synthid", "generated_at": manifest["generated_at"] if found else None,
+             "model": manifest["model"] if found else None,
+             "outcome": "detected" if found else "not_detected"},
+        ],
+        "standin_extra": {"note": "fields a client does not know are kept"},
+    }
+
+
 def _put_bounded(cache, key, value, limit):
     cache[key] = value
     while len(cache) > limit:
@@ -2016,7 +2071,24 @@ class _Handler(BaseHTTPRequestHandler):
             else None
         if method == "POST" and parse is not None:
             return self._serve(functools.partial(parse, raw, content_type, form))
+        if (method, path) == ("POST", API_PREFIX + PROVENANCE_PATH):
+            return self._provenance(form)
         self._send_api_error(ApiError(404, f"Invalid URL ({method} {path})"))
+
+    def _provenance(self, form):
+        """POST /v1/content_provenance_checks (reference §5.1): multipart `file`."""
+        try:
+            self._check_key(self.standin.config.key)
+            if not isinstance(form, Form):
+                raise form if isinstance(form, ApiError) else ApiError(
+                    400, "Expected multipart/form-data with a 'file' part.", param="file")
+            files = form.named("file")
+            if len(files) != 1 or not files[0].is_file:
+                raise ApiError(400, "Missing required parameter: 'file'.", param="file",
+                               code="missing_required_parameter")
+        except ApiError as error:
+            return self._send_api_error(error)
+        self._send_json(200, provenance_answer(files[0].data))
 
     def _dispatch_azure(self, method, path, query, config, raw, content_type, form):
         """Azure mode: the resource's paths; everything else is not found (/v1 too)."""
@@ -2127,6 +2199,8 @@ class _Handler(BaseHTTPRequestHandler):
         if generation.returns_url:
             items = [{"url": self.standin.store_file(data)} for data in images]
         else:
+            if self.standin.config.c2pa and generation.image_format == "png":
+                images = [with_manifest(data, generation.model) for data in images]
             items = [{"b64_json": base64.b64encode(data).decode("ascii")} for data in images]
         return images_response(generation, items)
 

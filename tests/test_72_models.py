@@ -357,3 +357,65 @@ def test_markup_with_a_mask_is_warned_not_refused(run, standin, tmp_path):
                   "mask.png", "--model", "gpt-image-2.6-flare", "move it"])
     assert result.rc == 0, result
     assert any("--markup with --mask" in w for w in warnings(result)), result
+
+
+# --- provenance checks (POST /v1/content_provenance_checks)
+
+
+def test_info_provenance_shows_every_field_of_the_answer(run, standin, tmp_path):
+    standin.configure(c2pa=True)
+    assert run(["generate", "a red fox", *SMALL]).rc == 0
+    standin.reset()
+    result = run(["info", "--provenance", "a-red-fox.png"])
+    assert result.rc == 0, result
+    [request] = standin.requests
+    assert request["path"] == "/v1/content_provenance_checks"
+    [part] = request["body"]["files"]
+    assert (part["field"], part["content_type"]) == ("file", "image/png")
+    out = result.stdout
+    assert "c2pa:" in out and "issuer: OpenAI" in out and "status: valid" in out
+    assert "synthid:" in out and "outcome: detected" in out
+    assert "claim_generator: standin/1" in out           # a field imagegen does not know
+    assert "standin_extra:" in out                        # and a top-level one
+
+
+def test_info_provenance_json_prints_the_raw_answer(run, standin, tmp_path):
+    standin.configure(c2pa=True)
+    assert run(["generate", "a red fox", *SMALL]).rc == 0
+    result = run(["info", "--provenance", "--json", "a-red-fox.png"])
+    assert result.rc == 0, result
+    answer = json.loads(result.stdout)
+    assert answer["object"] == "content_provenance_check"
+    assert [r["type"] for r in answer["results"]] == ["c2pa", "synthid"]
+    assert answer["standin_extra"]["note"]
+
+
+def test_a_downscaled_copy_carries_no_manifest(run, standin, tmp_path):
+    standin.configure(c2pa=True)
+    assert run(["generate", "a red fox", *SMALL, "--downscale-max-dim", "256"]).rc == 0
+    original = json.loads(run(["info", "--provenance", "--json", "a-red-fox.png"]).stdout)
+    copy = json.loads(run(["info", "--provenance", "--json", "a-red-fox-web.png"]).stdout)
+    assert original["results"][0]["status"] == "valid"
+    assert copy["results"][0]["status"] == "not_found"
+    assert copy["results"][1]["outcome"] == "not_detected"
+
+
+def test_info_provenance_is_refused_on_azure_and_without_a_key(run, standin, tmp_path):
+    write_photo(tmp_path)
+    result = run(["info", "--provenance", "photo.png"], env={"OPENAI_API_KEY": None})
+    assert result.rc == 2, result
+    assert "OPENAI_API_KEY" in result.stderr
+    result = run(["info", "--provenance", "photo.png", "--provider", "azure",
+                  "--base-url", standin.origin, "--api-version", "2024-10-21"],
+                 env={"AZURE_OPENAI_API_KEY": "k"})
+    assert result.rc == 1, result
+    assert "provenance" in result.stderr and "azure" in result.stderr
+    assert standin.requests == []
+
+
+def test_info_provenance_shows_an_api_error(run, standin, tmp_path):
+    write_photo(tmp_path)
+    standin.configure(key="another-key")
+    result = run(["info", "--provenance", "photo.png"])
+    assert result.rc == 1, result
+    assert "HTTP 401" in result.stderr

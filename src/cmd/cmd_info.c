@@ -10,12 +10,17 @@
 #include "meta.h"
 #include "msg.h"
 #include "pngmeta.h"
+#include "provenance.h"
 #include "sniff.h"
 
-static const char usage[] = "imagegen info [--json] FILE...";
+static const char usage[] = "imagegen info [--json] [--provenance] FILE...";
 static const char about[] =
 	"Print how images were made: the prompt, model, parameters, revised prompt,\n"
-	"time and tool recorded in a PNG's text chunks and in a NAME.json sidecar.";
+	"time and tool recorded in a PNG's text chunks and in a NAME.json sidecar.\n"
+	"--provenance also asks OpenAI (POST /v1/content_provenance_checks) what it\n"
+	"finds in each file: a C2PA manifest and a SynthID watermark. Copies imagegen\n"
+	"makes (downscaled, chroma-keyed) are re-encoded and carry no C2PA manifest:\n"
+	"check the original.";
 
 #define INFO_FILE_MAX (1024L * 1024 * 1024)
 
@@ -78,16 +83,88 @@ static void print_human(json_t *o)
 		printf("  (no imagegen metadata)\n");
 }
 
+/* One line of a value from a server: control characters made harmless. */
+static void print_safe(const char *s)
+{
+	for (; *s; s++)
+		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
+/* Every field of every result, as the API gave it (unknown ones too). */
+static void print_provenance(json_t *answer)
+{
+	json_t *results = json_object_get(answer, "results");
+	json_t *r, *v;
+	const char *key;
+	size_t i;
+
+	printf("  provenance (%zu result%s):\n", json_array_size(results),
+	       json_array_size(results) == 1 ? "" : "s");
+	json_object_foreach(answer, key, v) {
+		char *text = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (strcmp(key, "results") && strcmp(key, "object")) {
+			printf("    ");
+			print_safe(key);
+			printf(": ");
+			print_safe(text ? text : json_string_value(v));
+			putchar('\n');
+		}
+		free(text);
+	}
+	json_array_foreach(results, i, r) {
+		const char *type = json_string_value(json_object_get(r, "type"));
+
+		printf("    ");
+		print_safe(type ? type : "result");
+		printf(":\n");
+		json_object_foreach(r, key, v) {
+			char *text = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+			if (!strcmp(key, "type"))
+				continue;
+			printf("      ");
+			print_safe(key);
+			printf(": ");
+			print_safe(text ? text : json_string_value(v));
+			putchar('\n');
+			free(text);
+		}
+	}
+}
+
+/* The provenance answer of path, printed (raw with --json). 0 or -1. */
+static int check_provenance(struct engine *e, const struct cli *c, const char *path,
+			    struct buf *err)
+{
+	json_t *answer;
+
+	if (provenance_check(e, path, &answer, err))
+		return -1;
+	if (c->json) {
+		json_dumpf(answer, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		putchar('\n');
+	} else {
+		print_provenance(answer);
+	}
+	json_decref(answer);
+	return 0;
+}
+
 int cmd_info(int argc, char **argv)
 {
 	struct cli c = CLI_INIT;
+	bool provenance = false;
 	struct opt opts[] = {
-		OPT_BOOL(0, "json", &c.json, "one JSON object per file"),
+		OPT_BOOL(0, "json", &c.json, "one JSON object per file (with --provenance: the API's answer)"),
+		OPT_BOOL(0, "provenance", &provenance, "ask OpenAI what C2PA and SynthID show of each file"),
+		OPT_CLI_CONNECTION(&c),
 		OPT_END(),
 	};
+	struct engine engine;
 	struct buf err = BUF_INIT;
-	int rc = cli_parse(&c, opts, usage, about, argc, argv);
+	int rc;
 
+	memset(&engine, 0, sizeof(engine));
+	rc = cli_parse(&c, opts, usage, about, argc, argv);
 	if (rc != -1)
 		goto cleanup;
 	rc = EXIT_OK;
@@ -95,7 +172,27 @@ int cmd_info(int argc, char **argv)
 		errorf("info: give one or more image files");
 		rc = EXIT_USAGE;
 	}
+	if (provenance && c.words.n && cli_engine(&c, &engine, 1, 0, &err)) {
+		errorf("%s", err.data);
+		rc = EXIT_USAGE;
+		goto cleanup;
+	}
+	if (provenance && provider_missing_auth(&engine.api)) {
+		errorf("--provenance: %s", provider_missing_auth(&engine.api));
+		rc = EXIT_USAGE;
+		goto cleanup;
+	}
 	for (size_t i = 0; i < c.words.n; i++) {
+		if (provenance) {
+			if (!c.json)
+				printf("%s\n", c.words.v[i]);
+			if (check_provenance(&engine, &c, c.words.v[i], &err)) {
+				errorf("%s: %s", c.words.v[i], err.data);
+				buf_reset(&err);
+				rc = EXIT_FAILED;
+			}
+			continue;
+		}
 		json_t *o = describe(c.words.v[i], &err);
 		if (!o) {
 			errorf("%s", err.data);
@@ -112,6 +209,7 @@ int cmd_info(int argc, char **argv)
 		json_decref(o);
 	}
 cleanup:
+	engine_release(&engine);
 	cli_release(&c);
 	buf_release(&err);
 	return rc;

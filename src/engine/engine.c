@@ -2,6 +2,7 @@
 
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "job_internal.h"
 
@@ -18,6 +19,7 @@ int engine_init(struct engine *e, const struct provider_options *o,
 		return -1;
 	}
 	pace_init(&e->pace, &e->loop, concurrency, rpm);
+	e->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
 	return 0;
 }
 

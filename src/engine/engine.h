@@ -19,6 +19,7 @@ struct engine {
 	struct http_loop loop;
 	struct retry_policy retry;
 	struct pace pace;
+	unsigned int seed;           /* retry jitter of calls that are no job's */
 };
 
 /* Reaches the provider the options and environment name (env reads a
