@@ -90,44 +90,44 @@ static void print_safe(const char *s)
 		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
 }
 
+/* Each field of o but the skipped ones, "key: value" indented; values that
+ * are not strings as compact JSON. */
+static void print_fields(json_t *o, const char *indent, const char *skip1,
+			 const char *skip2)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(o, key, v) {
+		if (!strcmp(key, skip1) || !strcmp(key, skip2))
+			continue;
+		char *text = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		fputs(indent, stdout);
+		print_safe(key);
+		fputs(": ", stdout);
+		print_safe(text ? text : json_string_value(v));
+		putchar('\n');
+		free(text);
+	}
+}
+
 /* Every field of every result, as the API gave it (unknown ones too). */
 static void print_provenance(json_t *answer)
 {
 	json_t *results = json_object_get(answer, "results");
-	json_t *r, *v;
-	const char *key;
+	json_t *r;
 	size_t i;
 
 	printf("  provenance (%zu result%s):\n", json_array_size(results),
 	       json_array_size(results) == 1 ? "" : "s");
-	json_object_foreach(answer, key, v) {
-		char *text = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-		if (strcmp(key, "results") && strcmp(key, "object")) {
-			printf("    ");
-			print_safe(key);
-			printf(": ");
-			print_safe(text ? text : json_string_value(v));
-			putchar('\n');
-		}
-		free(text);
-	}
+	print_fields(answer, "    ", "results", "object");
 	json_array_foreach(results, i, r) {
 		const char *type = json_string_value(json_object_get(r, "type"));
 
-		printf("    ");
+		fputs("    ", stdout);
 		print_safe(type ? type : "result");
-		printf(":\n");
-		json_object_foreach(r, key, v) {
-			char *text = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-			if (!strcmp(key, "type"))
-				continue;
-			printf("      ");
-			print_safe(key);
-			printf(": ");
-			print_safe(text ? text : json_string_value(v));
-			putchar('\n');
-			free(text);
-		}
+		puts(":");
+		print_fields(r, "      ", "type", "type");
 	}
 }
 
