@@ -16,7 +16,7 @@ export IMAGEGEN_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full \
 	-k "${VALGRIND_TESTS:-test_a_prompt_gives_one_image or dall_e or n_3 or json or dry_run \
 or retried or not_retried or invalid or truncat or reset or edit_with or mask or json_form \
 or variation_ or fail_fast or fail_rate or quota or stream or downscale or chroma \
-or metadata or sidecar or gallery or azure or engine_alone or header_value \
+or metadata or sidecar or gallery or azure or engine_alone or header_value or provenance \
 or base_url_credentials}" \
 	--deselect tests/test_00_standin.py --deselect tests/test_01_standin_edits.py \
 	--deselect tests/test_03_standin_azure.py
