@@ -419,3 +419,10 @@ def test_info_provenance_shows_an_api_error(run, standin, tmp_path):
     result = run(["info", "--provenance", "photo.png"])
     assert result.rc == 1, result
     assert "HTTP 401" in result.stderr
+
+
+def test_info_provenance_without_files_is_a_usage_error(run, standin):
+    # It once crashed: the provider was read before it was set up.
+    result = run(["info", "--provenance"])
+    assert result.rc == 2, result
+    assert "give one or more image files" in result.stderr

@@ -171,8 +171,9 @@ int cmd_info(int argc, char **argv)
 	if (!c.words.n) {
 		errorf("info: give one or more image files");
 		rc = EXIT_USAGE;
+		goto cleanup;
 	}
-	if (provenance && c.words.n && cli_engine(&c, &engine, 1, 0, &err)) {
+	if (provenance && cli_engine(&c, &engine, 1, 0, &err)) {
 		errorf("%s", err.data);
 		rc = EXIT_USAGE;
 		goto cleanup;
