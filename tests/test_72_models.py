@@ -426,3 +426,16 @@ def test_info_provenance_without_files_is_a_usage_error(run, standin):
     result = run(["info", "--provenance"])
     assert result.rc == 2, result
     assert "give one or more image files" in result.stderr
+
+
+@pytest.mark.parametrize("target", ["missing.png", "."], ids=["missing", "folder"])
+def test_info_provenance_of_something_not_a_file_is_a_usage_error(run, standin, target):
+    result = run(["info", "--provenance", target])
+    assert result.rc == 2, result
+    assert target in result.stderr and standin.requests == []
+
+
+def test_an_empty_safety_identifier_is_refused(run, standin):
+    result = run(["generate", "a red fox", *SMALL, "--safety-identifier", ""])
+    assert result.rc == 2, result
+    assert "--safety-identifier" in result.stderr and standin.requests == []

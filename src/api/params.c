@@ -286,6 +286,9 @@ int params_validate(const struct img_params *p, enum operation op,
 	    p->output_format && !strcmp(p->output_format, "jpeg"))
 		return buf_addf(err, "--background transparent: needs png or webp, "
 				"not jpeg"), -1;
+	if (p->safety_identifier && !*p->safety_identifier)
+		return buf_addf(err, "--safety-identifier: empty; give your user's stable id "
+				"(a hash) or leave it out"), -1;
 	if (p->user)
 		buf_addf(warn, "--user is deprecated; --safety-identifier replaces it\n");
 	if (p->safety_identifier && utf8_length(p->safety_identifier,

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -131,6 +133,13 @@ static void print_provenance(json_t *answer)
 	}
 }
 
+static bool is_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, R_OK) == 0;
+}
+
 /* The provenance answer of path, printed (raw with --json). 0 or -1. */
 static int check_provenance(struct engine *e, const struct cli *c, const char *path,
 			    struct buf *err)
@@ -184,6 +193,11 @@ int cmd_info(int argc, char **argv)
 		goto cleanup;
 	}
 	for (size_t i = 0; i < c.words.n; i++) {
+		if (provenance && !is_file(c.words.v[i])) {
+			errorf("--provenance: '%s' is not a file imagegen can read", c.words.v[i]);
+			rc = EXIT_USAGE;
+			continue;
+		}
 		if (provenance) {
 			if (!c.json)
 				printf("%s\n", c.words.v[i]);

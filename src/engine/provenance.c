@@ -98,8 +98,12 @@ int provenance_check(struct engine *e, const char *path, json_t **answer, struct
 			 "%s has none (use --provider openai)", e->api.provider->name);
 		return -1;
 	}
-	if (stat(path, &st) || !S_ISREG(st.st_mode)) {
-		buf_addf(err, "cannot read '%s': %s", path, errno ? strerror(errno) : "not a file");
+	if (stat(path, &st)) {
+		buf_addf(err, "cannot read '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		buf_addf(err, "'%s' is not a regular file", path);
 		return -1;
 	}
 	form_add_file(&form, "file", path, content_type(path), (long long)st.st_size);
