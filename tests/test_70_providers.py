@@ -421,3 +421,10 @@ def test_an_azure_401_hints_at_the_azure_variables(run, azure):
     assert "401" in result.stderr
     assert "hint: check AZURE_OPENAI_API_KEY" in result.stderr
     assert "OPENAI_API_KEY (and" not in result.stderr
+
+
+def test_a_base_url_with_control_characters_is_refused_without_echoing_them(run, standin):
+    result = run(["generate", "a red fox", "--base-url", standin.url + "\r\nX-Injected: yes"])
+    assert result.rc == 2, result
+    assert "--base-url" in result.stderr and "control character" in result.stderr
+    assert "X-Injected" not in result.stderr and "\r" not in result.stderr

@@ -196,8 +196,11 @@ static int set_base(struct api_config *api, const char *base, struct buf *err)
 			 p->name, p->base_env);
 		return -1;
 	}
-	if ((strncmp(base, "https://", 8) && strncmp(base, "http://", 7)) ||
-	    provider_has_control(base)) {
+	if (provider_has_control(base)) {
+		buf_addf(err, "--base-url: holds a control character (such as CR or LF)");
+		return -1;
+	}
+	if (strncmp(base, "https://", 8) && strncmp(base, "http://", 7)) {
 		char *shown = provider_redact_url(base);
 		buf_addf(err, "--base-url: '%s' is not an http:// or https:// URL", shown);
 		free(shown);
