@@ -345,12 +345,13 @@ int provider_check_params(const struct api_config *api, const struct img_params 
 
 bool provider_at_openai(const struct api_config *api)
 {
-	CURLU *u = curl_url();
+	CURLU *u;
 	char *host = NULL;
 	bool yes = false;
 
 	if (strcmp(api->provider->name, "openai"))
 		return false;
+	u = curl_url();
 	if (u && curl_url_set(u, CURLUPART_URL, api->base_url, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
 		yes = !strcasecmp(host, OPENAI_HOST);
