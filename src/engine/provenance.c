@@ -114,12 +114,16 @@ int provenance_check(struct engine *e, const char *path, json_t **answer, struct
 	} else if (k.result != CALL_OK) {
 		buf_addf(err, "%s", k.too_big ? "the answer is too large" : k.call.error.data ?
 			 k.call.error.data : "the check failed");
-	} else if (!json_is_object(*answer = json_loadb(k.body.data, k.body.len, 0, &jerr))) {
-		json_decref(*answer);
-		*answer = NULL;
-		buf_addf(err, "bad answer: not a JSON object (%s)", jerr.text);
 	} else {
-		rc = 0;
+		/* json_is_object() evaluates its argument twice: parse first. */
+		*answer = json_loadb(k.body.data, k.body.len, 0, &jerr);
+		if (json_is_object(*answer)) {
+			rc = 0;
+		} else {
+			json_decref(*answer);
+			*answer = NULL;
+			buf_addf(err, "bad answer: not a JSON object (%s)", jerr.text);
+		}
 	}
 cleanup:
 	call_release(&k.call);
