@@ -35,13 +35,14 @@ run() {
 }
 
 run generate --out-dir "$out" "A cute baby sea otter floating on its back"
-run generate --out-dir "$out" --model gpt-image-1.5 --size 1536x1024 --quality high \
+run generate --out-dir "$out" --model gpt-image-2.6-sunburst --size 1536x1024 --quality max \
 	--output-format jpeg --output-compression 85 "A lighthouse at dusk, oil painting"
 run generate --out-dir "$out" --n 3 --format webp --prefix robot "A friendly robot waving"
 run generate --out-dir "$out" --size 2048x1152 --use-case "landing page hero" \
 	--composition "wide, negative space on the left" "A ceramic mug on a stone table"
-run generate --out-dir "$out" --model dall-e-3 --style vivid "A watercolor fox in the snow"
-run generate --out-dir "$out" --background transparent --model gpt-image-1 \
+run generate --out-dir "$out" --model gpt-image-2.6-flare --complexity low \
+	"A watercolor fox in the snow"
+run generate --out-dir "$out" --background transparent --model gpt-image-2.5-flare \
 	--prefix logo "A minimal mountain logo"
 run generate --out "$out/json-demo.png" --json "A tiny cactus" >"$state/response.json"
 /usr/bin/python3 - "$state/response.json" >&2 <<'PY'
