@@ -152,30 +152,39 @@ bool input_all_local(const struct input *images, size_t n, const struct input *m
 	return !mask || mask->kind == INPUT_FILE;
 }
 
-static int check_mask(const struct input *first, const struct input *mask, struct buf *err)
+/* An image laid over the first one (a mask, a markup): a PNG under
+ * max_bytes (0: any size) whose alpha means something (alpha_use), the same
+ * size as the first image. 0, or -1 with a message naming its flag. */
+static int check_overlay(const struct input *first, const struct input *in,
+			 long long max_bytes, const char *alpha_use, struct buf *err)
 {
-	if (mask->format && strcmp(mask->format, "png")) {
-		buf_addf(err, "--mask '%s': must be a PNG (it is %s)", mask->arg, mask->format);
+	if (in->format && strcmp(in->format, "png")) {
+		buf_addf(err, "%s '%s': must be a PNG (it is %s)", in->flag, in->arg, in->format);
 		return -1;
 	}
-	if (mask->size >= INPUT_MASK_MAX_BYTES) {
-		buf_addf(err, "--mask '%s': %lld bytes; a mask must be under 4 MB",
-			 mask->arg, mask->size);
+	if (max_bytes && in->size >= max_bytes) {
+		buf_addf(err, "%s '%s': %lld bytes; a mask must be under 4 MB", in->flag,
+			 in->arg, in->size);
 		return -1;
 	}
-	if (mask->kind == INPUT_FILE && !mask->has_alpha) {
-		buf_addf(err, "--mask '%s': needs an alpha channel (transparent areas mark "
-			 "where to edit)", mask->arg);
+	if (in->kind == INPUT_FILE && !in->has_alpha) {
+		buf_addf(err, "%s '%s': needs an alpha channel (%s)", in->flag, in->arg, alpha_use);
 		return -1;
 	}
-	if (first->width && mask->width &&
-	    (first->width != mask->width || first->height != mask->height)) {
-		buf_addf(err, "--mask '%s': %dx%d, but the first image is %dx%d; they must "
-			 "be the same size", mask->arg, mask->width, mask->height,
+	if (first->width && in->width &&
+	    (first->width != in->width || first->height != in->height)) {
+		buf_addf(err, "%s '%s': %dx%d, but the first image is %dx%d; they must "
+			 "be the same size", in->flag, in->arg, in->width, in->height,
 			 first->width, first->height);
 		return -1;
 	}
 	return 0;
+}
+
+static int check_mask(const struct input *first, const struct input *mask, struct buf *err)
+{
+	return check_overlay(first, mask, INPUT_MASK_MAX_BYTES,
+			     "transparent areas mark where to edit", err);
 }
 
 /* dall-e-2: one square PNG under 4 MB, as a file. */
@@ -243,23 +252,8 @@ int input_check_markup(const struct input *first, const struct input *markup,
 			 "not %s", m->name);
 		return -1;
 	}
-	if (markup->format && strcmp(markup->format, "png")) {
-		buf_addf(err, "--markup '%s': must be a PNG (it is %s)", markup->arg,
-			 markup->format);
+	if (check_overlay(first, markup, 0, "transparent except for the marks", err))
 		return -1;
-	}
-	if (markup->kind == INPUT_FILE && !markup->has_alpha) {
-		buf_addf(err, "--markup '%s': needs an alpha channel (transparent except for "
-			 "the marks)", markup->arg);
-		return -1;
-	}
-	if (first->width && markup->width &&
-	    (first->width != markup->width || first->height != markup->height)) {
-		buf_addf(err, "--markup '%s': %dx%d, but the first image is %dx%d; they must "
-			 "be the same size", markup->arg, markup->width, markup->height,
-			 first->width, first->height);
-		return -1;
-	}
 	if (mask)
 		buf_addf(warn, "--markup with --mask: whether the API takes both is not "
 			 "documented; sending both\n");
