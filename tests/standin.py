@@ -31,12 +31,19 @@ Knobs (see Config): latency, fault, fault_count, slow_seconds, retry_after,
 retry_after_ms, should_retry, ratelimit_headers, rpm_limit, rpm_mode, fail_rate,
 fail_seed, stream_interval, key, shutdown_models (models answered 404 model_not_found
 in the standard envelope, as a model OpenAI shut down), stream_usage ("split" or
-"total": the usage shape of the completed events), and for Azure mode provider
+"total": the usage shape of the completed events), c2pa, cut_documents (GIF and SVG
+answers cut in half), and for Azure mode provider
 ("openai" or "azure"), azure_deployments, azure_api_versions, azure_ad_token.
 
 Newer models (reference §2.0-§2.3): quality xhigh/max only on gpt-image-2.5-* and
 gpt-image-2.6-* (else 400 invalid_value), complexity only on gpt-image-2.6-* (else 400
-unsupported_parameter); safety_identifier is taken by every model.
+unsupported_parameter); safety_identifier is taken by every model.  output_format gif
+and svg only on gpt-image-2.6-*: a GIF answer is a real animated GIF (frame_count
+frames of frame_duration_ms, default 9 and 200, looping), refused with stream,
+partial_images, output_compression or a mask; an SVG answer is a real SVG document,
+and needs svg.model ("svg[model]" in a form: 400 "SVG generation requires
+'svg.model'."), n=1, and one of SVG_SIZES; frame_* and svg are refused without
+their format.
 
 Requests are checked in the API's order: key, then body, then rate limit and injected
 faults.  As in the API spec, a generation without `model` is for dall-e-2 unless it uses
@@ -218,6 +225,8 @@ class Config:
     stream_usage: str = "split"       # "split": each completed event its own image's
                                       # usage (the first with the input); "total":
                                       # every completed event the whole request's
+    cut_documents: bool = False       # GIF and SVG answers are cut in half (valid
+                                      # base64 of a document that ends too soon)
 
 
 def _truth(value):
@@ -353,6 +362,7 @@ KNOB_CONVERTERS = {
     "shutdown_models": _model_names,
     "stream_usage": _stream_usage,
     "c2pa": _truth,
+    "cut_documents": _truth,
 }
 
 
@@ -447,6 +457,30 @@ def _check_size(name, value):
                                   f"WIDTHxHEIGHT with edges up to {MAX_EDGE}.")
 
 
+GIF_DEFAULT_FRAMES = 9        # the API's defaults (reference §2.1)
+GIF_DEFAULT_FRAME_MS = 200
+SVG_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+
+
+def _check_svg(name, value):
+    """The svg object: {"model": TEXT MODEL, "reasoning": {"effort": E}}."""
+    if not isinstance(value, dict):
+        raise invalid_value(name, f"Invalid type for '{name}': expected an object.")
+    for key in value:
+        if key not in ("model", "reasoning"):
+            raise ApiError(400, f"Unknown parameter: '{name}.{key}'.", param=f"{name}.{key}",
+                           code="unknown_parameter")
+    if value.get("model") is not None:
+        _check_string(f"{name}.model", value["model"])
+    reasoning = value.get("reasoning")
+    if reasoning is not None:
+        if not isinstance(reasoning, dict) or set(reasoning) - {"effort"}:
+            raise invalid_value(f"{name}.reasoning", f"Invalid '{name}.reasoning': expected "
+                                                     "an object with 'effort'.")
+        if reasoning.get("effort") is not None:
+            _one_of(*SVG_EFFORTS)(f"{name}.reasoning.effort", reasoning["effort"])
+
+
 # The properties of CreateImageRequest and the check for each.
 GENERATION_PARAMETERS = {
     "prompt": _check_prompt,
@@ -456,10 +490,13 @@ GENERATION_PARAMETERS = {
     "complexity": _one_of("low", "medium", "high"),
     "safety_identifier": _check_string,
     "response_format": _one_of("url", "b64_json"),
-    "output_format": _one_of("png", "jpeg", "webp"),
+    "output_format": _one_of("png", "jpeg", "webp", "gif", "svg"),
     "output_compression": _int_range(0, 100),
     "stream": _check_boolean,
     "partial_images": _int_range(0, 3),
+    "frame_count": _int_range(2, 16),
+    "frame_duration_ms": _int_range(20, 655350),
+    "svg": _check_svg,
     "size": _check_size,
     "moderation": _one_of("low", "auto"),
     "background": _one_of("transparent", "opaque", "auto"),
@@ -485,8 +522,13 @@ EDIT_PARAMETERS = {
     "complexity": _one_of("low", "medium", "high"),
     "safety_identifier": _check_string,
     "background": _one_of("transparent", "opaque", "auto"),
-    "output_format": _one_of("png", "jpeg", "webp"),
+    "output_format": _one_of("png", "jpeg", "webp", "gif", "svg"),
     "output_compression": _int_range(0, 100),
+    "frame_count": _int_range(2, 16),
+    "frame_duration_ms": _int_range(20, 655350),
+    # the svg object, flattened as OpenAI's SDKs send nested values in forms
+    "svg[model]": _check_string,
+    "svg[reasoning][effort]": _one_of(*SVG_EFFORTS),
     "moderation": _one_of("low", "auto"),
     "input_fidelity": _one_of("high", "low"),
     "response_format": _one_of("url", "b64_json"),
@@ -498,7 +540,9 @@ EDIT_FILE_FIELDS = ("image", "image[]", "mask", "markup")
 
 # The properties of EditImageBodyJsonParam (application/json).
 JSON_EDIT_PARAMETERS = {
-    **{name: check for name, check in EDIT_PARAMETERS.items() if name != "response_format"},
+    **{name: check for name, check in EDIT_PARAMETERS.items()
+       if name != "response_format" and not name.startswith("svg[")},
+    "svg": _check_svg,
     "quality": _one_of("low", "medium", "high", "xhigh", "max", "auto"),
     "images": _any,
     "mask": _any,
@@ -523,7 +567,8 @@ VARIATION_PARAMETERS = {
 }
 
 # Multipart text fields that are not strings in the schemas.
-FORM_INTEGERS = frozenset({"n", "output_compression", "partial_images"})
+FORM_INTEGERS = frozenset({"n", "output_compression", "partial_images", "frame_count",
+                           "frame_duration_ms"})
 FORM_BOOLEANS = frozenset({"stream"})
 
 
@@ -547,6 +592,8 @@ class Generation:
     kind: str = "generation"   # "generation", "edit" or "variation"
     inputs: tuple = ()         # identities of the input images (and mask)
     input_image_tokens: int = 0
+    frame_count: int = GIF_DEFAULT_FRAMES
+    frame_duration_ms: int = GIF_DEFAULT_FRAME_MS
 
     @property
     def is_dalle(self):
@@ -614,9 +661,64 @@ def _require(body, name):
 # What the newer models add (../shared/reference/images-api-2026-11.md §2.0, §2.3).
 TOP_QUALITY_MODELS = ("gpt-image-2.5-", "gpt-image-2.6-")
 COMPLEXITY_MODELS = ("gpt-image-2.6-",)
+VECTOR_FORMAT_MODELS = ("gpt-image-2.6-",)   # output_format gif and svg
+SVG_SIZES = ("auto", "1024x1024", "1024x1536", "1536x1024")
 
 
-def _check_combinations(body, model):
+def _svg_object(body):
+    """The svg object of a JSON body, or of a form's flattened svg[...] fields."""
+    if isinstance(body.get("svg"), dict):
+        return body["svg"]
+    svg = {}
+    if body.get("svg[model]") is not None:
+        svg["model"] = body["svg[model]"]
+    if body.get("svg[reasoning][effort]") is not None:
+        svg["reasoning"] = {"effort": body["svg[reasoning][effort]"]}
+    return svg or None
+
+
+def _check_animation(body, model, has_mask):
+    """The GIF and SVG rules (reference §2.3)."""
+    output_format = body.get("output_format")
+    if output_format in ("gif", "svg") and not model.startswith(VECTOR_FORMAT_MODELS):
+        raise invalid_value("output_format", f"Invalid value: '{output_format}'. GIF and "
+                                             f"SVG output are supported for the "
+                                             f"gpt-image-2.6 models only.")
+    for name in ("frame_count", "frame_duration_ms"):
+        if body.get(name) is not None and output_format != "gif":
+            raise invalid_value(name, f"'{name}' is only supported with output_format "
+                                      f"'gif'.")
+    svg = _svg_object(body)
+    if svg is not None and output_format != "svg":
+        raise invalid_value("svg", "'svg' is only supported with output_format 'svg'.")
+    if output_format == "gif":
+        if body.get("stream") is True:
+            raise invalid_value("stream", "Streaming is not supported for GIF output.")
+        if body.get("partial_images"):
+            raise invalid_value("partial_images", "Partial images are not supported for "
+                                                  "GIF output.")
+        if body.get("output_compression") is not None:
+            raise invalid_value("output_compression", "GIF output does not support "
+                                                      "custom compression.")
+        if has_mask:
+            raise invalid_value("mask", "A mask is not supported with GIF output.")
+    if output_format == "svg":
+        if not svg or not svg.get("model"):
+            raise invalid_value("svg", "SVG generation requires 'svg.model'.")
+        if (body.get("n") or 1) != 1:
+            raise invalid_value("n", "SVG output supports n=1 only.")
+        if (body.get("size") or "auto") not in SVG_SIZES:
+            raise invalid_value("size", f"Invalid value: '{body['size']}'. SVG output "
+                                        f"supports {', '.join(SVG_SIZES[1:])} and auto.")
+        if body.get("stream") is True:
+            raise invalid_value("stream", "Streaming is not supported for SVG output.")
+        if body.get("output_compression") is not None:
+            raise invalid_value("output_compression", "SVG output does not support "
+                                                      "compression.")
+
+
+def _check_combinations(body, model, has_mask=False):
+    _check_animation(body, model, has_mask)
     if body.get("quality") in ("xhigh", "max") and not model.startswith(TOP_QUALITY_MODELS):
         raise invalid_value("quality", f"Invalid value: '{body['quality']}'. Quality "
                                        f"'xhigh' and 'max' are supported for the "
@@ -652,6 +754,8 @@ def _build(body, model, width, height, **extra):
         response_format=body.get("response_format"),
         stream=body.get("stream") is True,
         partial_images=body.get("partial_images") or 0,
+        frame_count=body.get("frame_count") or GIF_DEFAULT_FRAMES,
+        frame_duration_ms=body.get("frame_duration_ms") or GIF_DEFAULT_FRAME_MS,
         **extra,
     )
 
@@ -1023,7 +1127,7 @@ def parse_form_edit(form):
     if markups:
         check_markup(inspect_image("markup", markups[0].data, markups[0].mimetype),
                      images[0], model)
-    _check_combinations(body, model)
+    _check_combinations(body, model, has_mask=bool(masks))
     return _edit(body, model, images, mask)
 
 
@@ -1118,7 +1222,7 @@ def parse_json_edit(body):
             check_mask(mask, images[0])
     if body.get("markup") is not None:
         check_markup(image_reference("markup", body["markup"]), images[0], model)
-    _check_combinations(body, model)
+    _check_combinations(body, model, has_mask=mask is not None)
     return _edit(body, model, images, mask)
 
 
@@ -1317,6 +1421,55 @@ def render_image(seed_text, width, height, image_format, transparent, compressio
                                        height * 7 // 8), fill=255)
         image.putalpha(alpha)
     return _encode(image, image_format, compression)
+
+
+def render_gif(seed_text, width, height, transparent, frames, frame_ms):
+    """An animated GIF: the seed's picture with a disc moving across it, `frames`
+    frames of `frame_ms` each, looping forever.  Transparent GIFs keep the
+    corners clear (GIF transparency is one bit)."""
+    base = Image.open(io.BytesIO(render_image(seed_text, width, height, "png", False)))
+    base.load()
+    base = base.convert("RGB")
+    pictures = []
+    radius = max(2, min(width, height) // 10)
+    for i in range(frames):
+        frame = base.copy()
+        cx = radius + (width - 2 * radius) * i // max(1, frames - 1)
+        ImageDraw.Draw(frame).ellipse((cx - radius, height // 2 - radius, cx + radius,
+                                       height // 2 + radius), fill=(255, 255, 255))
+        frame = frame.quantize(colors=255)
+        if transparent:
+            mask = Image.new("L", (width, height), 255)
+            ImageDraw.Draw(mask).ellipse((width // 8, height // 8, width * 7 // 8,
+                                          height * 7 // 8), fill=0)
+            frame.paste(255, mask=mask)
+            frame.info["transparency"] = 255
+        pictures.append(frame)
+    buffer = io.BytesIO()
+    options = {"transparency": 255} if transparent else {}
+    pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:],
+                     duration=frame_ms, loop=0, disposal=2 if transparent else 0,
+                     **options)
+    return buffer.getvalue()
+
+
+def render_svg(seed_text, width, height, transparent):
+    """An SVG document drawn from the seed: a background rectangle (left out when
+    transparent, as the API does) and a few discs."""
+    digest = hashlib.sha256(seed_text.encode("utf-8")).digest()
+    shapes = []
+    if not transparent:
+        shapes.append(f'<rect width="{width}" height="{height}" '
+                      f'fill="#{digest[0]:02x}{digest[1]:02x}{digest[2]:02x}"/>')
+    for i in range(5):
+        x, y, r, c = digest[8 + 4 * i: 12 + 4 * i]
+        shapes.append(f'<circle cx="{x * width // 256}" cy="{y * height // 256}" '
+                      f'r="{(r % 64 + 32) * min(width, height) // 256}" '
+                      f'fill="#{c:02x}{x:02x}{y:02x}"/>')
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}">\n  ' + "\n  ".join(shapes) +
+            "\n</svg>\n").encode("utf-8")
 
 
 # Chroma-key pictures (see render_chroma_image).
@@ -1848,13 +2001,21 @@ class Standin:
         """The encoded bytes of image `index` of a generation, cached."""
         key = (generation.seed(index), generation.width, generation.height,
                generation.image_format, generation.transparent,
-               generation.output_compression)
+               generation.output_compression, generation.frame_count,
+               generation.frame_duration_ms)
         with self._lock:
             if key in self._image_cache:
                 self._image_cache.move_to_end(key)
                 return self._image_cache[key]
         key_color = chroma_key_color(generation.prompt)
-        if key_color is not None:
+        if generation.image_format == "gif":
+            data = render_gif(generation.seed(index), generation.width, generation.height,
+                              generation.transparent, generation.frame_count,
+                              generation.frame_duration_ms)
+        elif generation.image_format == "svg":
+            data = render_svg(generation.seed(index), generation.width, generation.height,
+                              generation.transparent)
+        elif key_color is not None:
             data = render_chroma_image(key_color, generation.width, generation.height,
                                        generation.image_format,
                                        generation.output_compression)
@@ -2201,6 +2362,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             if self.standin.config.c2pa and generation.image_format == "png":
                 images = [with_manifest(data, generation.model) for data in images]
+            if self.standin.config.cut_documents and generation.image_format in ("gif", "svg"):
+                images = [data[:len(data) // 2] for data in images]
             items = [{"b64_json": base64.b64encode(data).decode("ascii")} for data in images]
         return images_response(generation, items)
 

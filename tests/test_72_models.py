@@ -179,15 +179,6 @@ def test_complexity_goes_in_a_multipart_edit(run, standin, tmp_path):
     assert only_body(standin)["complexity"] == "medium"
 
 
-@pytest.mark.parametrize("fmt", ["gif", "svg"])
-def test_gif_and_svg_are_refused_with_a_reason_until_they_can_be_saved(run, standin, fmt):
-    result = run(["generate", "a red fox", "--model", "gpt-image-2.6-flare",
-                  "--output-format", fmt, *SMALL])
-    assert result.rc == 2, result
-    assert f"--output-format {fmt}" in result.stderr and "cannot save" in result.stderr
-    assert standin.requests == []
-
-
 # --- transparency per the table
 
 

@@ -56,6 +56,13 @@ static int read_header(struct input *in, struct buf *err)
 	return 0;
 }
 
+/* What the API takes as an input image. */
+static bool input_format_ok(const char *format)
+{
+	return format && (!strcmp(format, "png") || !strcmp(format, "jpeg") ||
+			  !strcmp(format, "webp"));
+}
+
 static int inspect_file(struct input *in, struct buf *err)
 {
 	unsigned char head[SNIFF_BYTES];
@@ -76,9 +83,10 @@ static int inspect_file(struct input *in, struct buf *err)
 	close(fd);
 	in->size = st.st_size;
 	in->format = got > 0 ? sniff_format(head, (size_t)got) : NULL;
-	if (!in->format || !strcmp(in->format, "gif")) {
-		buf_addf(err, "%s '%s': not a PNG, JPEG or WebP image by its content%s",
-			 in->flag, in->arg, in->format ? " (it is a GIF)" : "");
+	if (!input_format_ok(in->format)) {
+		buf_addf(err, "%s '%s': not a PNG, JPEG or WebP image by its content%s%s",
+			 in->flag, in->arg, in->format ? " (it is " : "",
+			 !in->format ? "" : !strcmp(in->format, "gif") ? "a GIF)" : "an SVG)");
 		in->format = NULL;
 		return -1;
 	}
@@ -107,7 +115,7 @@ static int inspect_data_url(struct input *in, struct buf *err)
 	size_t take = text_len < 24 ? text_len : 24;
 	ssize_t n = b64_decode(&d, comma + 1, take, head);
 	in->format = n > 0 ? sniff_format(head, (size_t)n) : NULL;
-	if (!in->format || !strcmp(in->format, "gif") ||
+	if (!input_format_ok(in->format) ||
 	    strncmp(type, sniff_mime(in->format), type_len) ||
 	    strlen(sniff_mime(in->format)) != type_len) {
 		buf_addf(err, "%s: the data: URL is not a PNG, JPEG or WebP image of the "

@@ -3,7 +3,11 @@
 #include <stddef.h>
 #include <string.h>
 
-static const char *const formats[] = { "png", "jpeg", "webp", NULL };
+static const char *const formats[] = { "png", "jpeg", "webp", "gif", "svg", NULL };
+static const char *const svg_efforts[] = {
+	"none", "minimal", "low", "medium", "high", "xhigh", "max", NULL
+};
+static const char *const svg_sizes[] = { "auto", "1024x1024", "1024x1536", "1536x1024", NULL };
 static const char *const complexities[] = { "low", "medium", "high", NULL };
 static const char *const backgrounds[] = { "transparent", "opaque", "auto", NULL };
 static const char *const moderations[] = { "low", "auto", NULL };
@@ -15,6 +19,17 @@ static const char *const all_qualities[] = {
 };
 
 #define SAFETY_ID_MAX 64   /* Azure's documented limit; OpenAI's is unclear (reference §8) */
+
+/* GIF (reference §2.1-§2.3): 2-16 frames, each at least 20 ms (the API
+ * rounds to 10 ms; 655,350 ms is the most a GIF can encode). The frames
+ * share one sheet within the model's pixel budget, which OpenAI does not
+ * publish; third-party measurements fit frame pixels x frames into it. */
+#define GIF_FRAMES_MIN 2
+#define GIF_FRAMES_MAX 16
+#define GIF_FRAMES_DEFAULT 9
+#define GIF_FRAME_MS_MIN 20
+#define GIF_FRAME_MS_MAX 655350
+#define GIF_SHEET_PIXELS 8294400L
 
 bool one_of(const char *s, const char *const *values)
 {
@@ -93,13 +108,8 @@ static int check_enums(const struct img_params *p, struct buf *err)
 		{ "--style", offsetof(struct img_params, style), styles },
 		{ "--input-fidelity", offsetof(struct img_params, input_fidelity), fidelities },
 		{ "--complexity", offsetof(struct img_params, complexity), complexities },
+		{ "--svg-effort", offsetof(struct img_params, svg_effort), svg_efforts },
 	};
-
-	if (p->output_format && (!strcmp(p->output_format, "gif") ||
-				 !strcmp(p->output_format, "svg")))
-		return buf_addf(err, "--output-format %s: the gpt-image-2.6 models make GIF and "
-				"SVG, but this imagegen cannot save them yet; use png, jpeg or "
-				"webp", p->output_format), -1;
 
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
 		const char *v = *(const char *const *)((const char *)p + rows[i].offset);
@@ -127,8 +137,27 @@ static int check_enums(const struct img_params *p, struct buf *err)
 	return 0;
 }
 
-static int check_flexible_size(const struct model *m, const char *size,
-			       struct buf *err, struct buf *warn)
+static bool is_format(const struct img_params *p, const char *format)
+{
+	return p->output_format && !strcmp(p->output_format, format);
+}
+
+/* A GIF's frames: any WxH the flexible rules allow but the pixel minimum
+ * (third-party tables show 384-px frames), and a warning when the frames
+ * may not fit the sheet. */
+static int check_gif_frame(int w, int h, long frames, struct buf *warn)
+{
+	long px = (long)w * h;
+
+	if (px * frames > GIF_SHEET_PIXELS)
+		buf_addf(warn, "--size %dx%d: %ld frames of it may not fit the GIF's pixel "
+			 "budget (OpenAI publishes none; measured: %ld pixels in all, e.g. "
+			 "960x960 up to 9 frames)\n", w, h, frames, GIF_SHEET_PIXELS);
+	return 0;
+}
+
+static int check_flexible_size(const struct model *m, const struct img_params *p,
+			       const char *size, struct buf *err, struct buf *warn)
 {
 	const struct size_rules *r = m->flexible;
 	int w, h;
@@ -148,6 +177,9 @@ static int check_flexible_size(const struct model *m, const char *size,
 	else if (hi > (long)lo * r->max_ratio)
 		buf_addf(err, "--size: %s: the long edge may be at most %d times the short edge",
 			 size, r->max_ratio);
+	else if (is_format(p, "gif") && px <= r->max_pixels)
+		return check_gif_frame(w, h, p->frame_count != -1 ? p->frame_count :
+				       GIF_FRAMES_DEFAULT, warn);
 	else if (px < r->min_pixels || px > r->max_pixels)
 		buf_addf(err, "--size: %s has %ld pixels; %s needs %ld to %ld",
 			 size, px, m->name, r->min_pixels, r->max_pixels);
@@ -160,13 +192,20 @@ static int check_flexible_size(const struct model *m, const char *size,
 	return -1;
 }
 
-static int check_size(const struct model *m, const char *size, enum operation op,
+static int check_size(const struct model *m, const struct img_params *p, enum operation op,
 		      struct buf *err, struct buf *warn)
 {
+	const char *size = p->size;
+
 	if (!size)
 		return 0;
+	if (is_format(p, "svg") && !one_of(size, svg_sizes)) {
+		buf_addf(err, "--size: SVG output comes in ");
+		list_values(err, svg_sizes);
+		return buf_addf(err, ", not '%s'", size), -1;
+	}
 	if (m->flexible)
-		return check_flexible_size(m, size, err, warn);
+		return check_flexible_size(m, p, size, err, warn);
 	if (op == OP_VARIATION && !strcmp(size, "auto"))
 		return buf_addf(err, "--size: variations need 256x256, 512x512 or 1024x1024"), -1;
 	if (one_of(size, m->sizes))
@@ -228,7 +267,7 @@ static int check_known_model(const struct model *m, const struct img_params *p,
 	if (p->n != -1 && p->n > m->max_n)
 		return buf_addf(err, "--n: %s makes at most %d image%s per request",
 				m->name, m->max_n, m->max_n == 1 ? "" : "s"), -1;
-	if (check_size(m, p->size, op, err, warn))
+	if (check_size(m, p, op, err, warn))
 		return -1;
 	if (p->quality && op != OP_VARIATION && !one_of(p->quality, m->qualities)) {
 		buf_addf(err, "--quality: %s takes ", m->name);
@@ -238,6 +277,15 @@ static int check_known_model(const struct model *m, const struct img_params *p,
 	}
 	if (check_gpt_only(m, p, err))
 		return -1;
+	if (p->output_format && m->formats && !one_of(p->output_format, m->formats)) {
+		if (is_format(p, "gif") || is_format(p, "svg"))
+			return buf_addf(err, "--output-format %s: only the gpt-image-2.6 models "
+					"make %s, not %s", p->output_format,
+					is_format(p, "gif") ? "GIF" : "SVG", m->name), -1;
+		buf_addf(err, "--output-format: %s makes ", m->name);
+		list_values(err, m->formats);
+		return buf_addf(err, ", not '%s'", p->output_format), -1;
+	}
 	if (p->response_format && model_is_gpt(m))
 		return buf_addf(err, "--response-format: only dall-e models take it; "
 				"%s always returns base64 images", m->name), -1;
@@ -267,6 +315,68 @@ static int check_known_model(const struct model *m, const struct img_params *p,
 	return 0;
 }
 
+/* The GIF rules (reference §2.3): frames only for GIF, and no streaming. */
+static int check_gif(const struct img_params *p, struct buf *err, struct buf *warn)
+{
+	const char *flag = p->frame_count != -1 ? "--frame-count" :
+			   p->frame_duration_ms != -1 ? "--frame-duration-ms" : NULL;
+
+	if (flag && !is_format(p, "gif"))
+		return buf_addf(err, "%s: only GIF output has frames; add --output-format "
+				"gif", flag), -1;
+	if (!is_format(p, "gif"))
+		return 0;
+	if (p->frame_count != -1 &&
+	    (p->frame_count < GIF_FRAMES_MIN || p->frame_count > GIF_FRAMES_MAX))
+		return buf_addf(err, "--frame-count: %ld is out of range (%d to %d)",
+				p->frame_count, GIF_FRAMES_MIN, GIF_FRAMES_MAX), -1;
+	if (p->frame_duration_ms != -1 && (p->frame_duration_ms < GIF_FRAME_MS_MIN ||
+					   p->frame_duration_ms > GIF_FRAME_MS_MAX))
+		return buf_addf(err, "--frame-duration-ms: %ld is out of range (%d to %d)",
+				p->frame_duration_ms, GIF_FRAME_MS_MIN, GIF_FRAME_MS_MAX), -1;
+	if (p->frame_duration_ms != -1 && p->frame_duration_ms % 10)
+		buf_addf(warn, "--frame-duration-ms %ld: the API rounds it to the nearest "
+			 "10 ms\n", p->frame_duration_ms);
+	if (p->partial_images != -1)
+		return buf_addf(err, "--partial-images: GIF output is not streamed, so it "
+				"has no partial images"), -1;
+	if (p->stream)
+		return buf_addf(err, "--stream: GIF output cannot be streamed"), -1;
+	return 0;
+}
+
+/* The SVG rules (reference §2.3): one image, an authoring model. Whether
+ * svg.model is required, and whether SVG streams or edits, is unsettled:
+ * those warn. */
+static int check_svg(const struct img_params *p, enum operation op, struct buf *err,
+		     struct buf *warn)
+{
+	const char *flag = p->svg_model ? "--svg-model" : p->svg_effort ? "--svg-effort" : NULL;
+
+	if (flag && !is_format(p, "svg"))
+		return buf_addf(err, "%s: only SVG output is written by a text model; add "
+				"--output-format svg", flag), -1;
+	if (!is_format(p, "svg"))
+		return 0;
+	if (p->svg_model && !*p->svg_model)
+		return buf_addf(err, "--svg-model: empty; name the text model that writes "
+				"the SVG"), -1;
+	if (p->n != -1 && p->n != 1)
+		return buf_addf(err, "--n: SVG output is one image per request, not %ld",
+				p->n), -1;
+	if (!p->svg_model)
+		buf_adds(warn, "--output-format svg without --svg-model: servers that need "
+			 "the authoring model refuse it (\"SVG generation requires "
+			 "'svg.model'\")\n");
+	if (p->stream)
+		buf_adds(warn, "--stream with SVG output is undocumented; the server may "
+			 "refuse it\n");
+	if (op == OP_EDIT)
+		buf_adds(warn, "SVG output from an edit is undocumented; the server may "
+			 "refuse it\n");
+	return 0;
+}
+
 int params_validate(const struct img_params *p, enum operation op,
 		    const char *prompt, struct buf *err, struct buf *warn)
 {
@@ -279,9 +389,12 @@ int params_validate(const struct img_params *p, enum operation op,
 	if (p->partial_images != -1 && !p->stream)
 		return buf_addf(err, "--partial-images: needs --stream"), -1;
 	if (p->output_compression != -1 && p->output_format &&
-	    !strcmp(p->output_format, "png"))
+	    !is_format(p, "jpeg") && !is_format(p, "webp"))
 		return buf_addf(err, "--output-compression: only jpeg and webp are "
-				"compressed; add --output-format jpeg or webp"), -1;
+				"compressed, not %s; add --output-format jpeg or webp",
+				p->output_format), -1;
+	if (check_gif(p, err, warn) || check_svg(p, op, err, warn))
+		return -1;
 	if (p->background && !strcmp(p->background, "transparent") &&
 	    p->output_format && !strcmp(p->output_format, "jpeg"))
 		return buf_addf(err, "--background transparent: needs png or webp, "

@@ -34,8 +34,13 @@ struct img_params {
 	const char *safety_identifier; /* replaces the deprecated user */
 	long partial_images;
 	bool stream;
+	long frame_count;             /* GIF: frames (2-16) */
+	long frame_duration_ms;       /* GIF: each frame's time on screen */
+	const char *svg_model;        /* SVG: the text model that writes it */
+	const char *svg_effort;       /* SVG: that model's reasoning effort */
 };
-#define IMG_PARAMS_INIT { .n = -1, .output_compression = -1, .partial_images = -1 }
+#define IMG_PARAMS_INIT { .n = -1, .output_compression = -1, .partial_images = -1, \
+			  .frame_count = -1, .frame_duration_ms = -1 }
 
 #define DEFAULT_MODEL "gpt-image-2"
 #define DEFAULT_FORMAT "png"
@@ -48,7 +53,8 @@ int size_parse(const char *s, int *w, int *h);
  * model name: a compatible server decides its own defaults. */
 void params_apply_defaults(struct img_params *p, enum operation op);
 
-/* The file format the images will be in: "png", "jpeg" or "webp". */
+/* The file format the images will be in: "png", "jpeg", "webp", "gif" or
+ * "svg". */
 const char *params_format(const struct img_params *p);
 
 /* Checks every rule for the operation. Returns 0, or -1 with one message in

@@ -40,6 +40,16 @@ static void set_params(json_t *o, const struct img_params *p)
 	if (p->stream)
 		json_object_set_new(o, "stream", json_true());
 	set_integer(o, "partial_images", p->partial_images);
+	set_integer(o, "frame_count", p->frame_count);
+	set_integer(o, "frame_duration_ms", p->frame_duration_ms);
+	if (p->svg_model || p->svg_effort) {
+		json_t *svg = json_object();
+		set_string(svg, "model", p->svg_model);
+		if (p->svg_effort)
+			json_object_set_new(svg, "reasoning",
+					    json_pack("{s:s}", "effort", p->svg_effort));
+		json_object_set_new(o, "svg", svg);
+	}
 }
 
 json_t *request_generation_body(const struct img_params *p, const char *prompt)
@@ -87,6 +97,10 @@ void request_edit_form(struct form *f, const struct img_params *p, const char *p
 	if (p->stream)
 		form_add_text(f, "stream", "true");
 	form_add_long(f, "partial_images", p->partial_images);
+	form_add_long(f, "frame_count", p->frame_count);
+	form_add_long(f, "frame_duration_ms", p->frame_duration_ms);
+	form_add_text(f, REQUEST_SVG_MODEL_FIELD, p->svg_model);
+	form_add_text(f, REQUEST_SVG_EFFORT_FIELD, p->svg_effort);
 }
 
 /* {"image_url": ...} or {"file_id": ...}; NULL when a file cannot be read. */

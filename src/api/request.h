@@ -27,6 +27,12 @@ struct edit_inputs {
  * with "mask"); this is the one place to change it. */
 #define REQUEST_MARKUP_FIELD "markup"
 
+/* The svg object ({"model": M, "reasoning": {"effort": E}}) in a multipart
+ * form: flattened with brackets, as OpenAI's SDKs send nested values in
+ * forms. No OpenAI page shows an SVG edit (reference §3.1: UNKNOWN). */
+#define REQUEST_SVG_MODEL_FIELD "svg[model]"
+#define REQUEST_SVG_EFFORT_FIELD "svg[reasoning][effort]"
+
 /* The multipart form of an edit (op OP_EDIT) or a variation: one image as
  * "image", several as repeated "image[]", each with its sniffed type. */
 void request_edit_form(struct form *f, const struct img_params *p, const char *prompt,

@@ -77,7 +77,7 @@ struct cli {
 	OPT_STRING('s', "size", &(c)->spec.params.size, "WxH", "size, e.g. 1024x1024, 1536x1024, auto (default auto)"), \
 	OPT_STRING(0, "quality", &(c)->spec.params.quality, "Q", "low|medium|high|auto, xhigh|max (2.5, 2.6); default medium"), \
 	OPT_STRING(0, "background", &(c)->spec.params.background, "B", "transparent|opaque|auto"), \
-	OPT_STRING(0, "output-format|format", &(c)->spec.params.output_format, "FMT", "png|jpeg|webp (default png)"), \
+	OPT_STRING(0, "output-format|format", &(c)->spec.params.output_format, "FMT", "png|jpeg|webp, gif|svg (2.6); default png"), \
 	OPT_INT(0, "output-compression|compression", &(c)->spec.params.output_compression, "0-100", 0, 100, "jpeg/webp compression"), \
 	OPT_STRING(0, "moderation", &(c)->spec.params.moderation, "M", "low|auto"), \
 	OPT_STRING(0, "response-format", &(c)->spec.params.response_format, "F", "url|b64_json (dall-e only)"), \
@@ -87,7 +87,11 @@ struct cli {
 	OPT_STRING(0, "safety-identifier", &(c)->spec.params.safety_identifier, "ID", "a stable, hashed id of your end user (replaces --user)"), \
 	OPT_BOOL(0, "allow-retired", &(c)->spec.allow_retired, "send a model OpenAI shut down (accounts that still have it)"), \
 	OPT_BOOL(0, "stream", &(c)->spec.params.stream, "stream the answer; partial images are saved as they arrive"), \
-	OPT_INT(0, "partial-images", &(c)->spec.params.partial_images, "N", 0, 3, "partial images to stream (0-3; implies --stream)")
+	OPT_INT(0, "partial-images", &(c)->spec.params.partial_images, "N", 0, 3, "partial images to stream (0-3; implies --stream)"), \
+	OPT_INT(0, "frame-count", &(c)->spec.params.frame_count, "N", 2, 16, "GIF: frames (2-16; the API's default 9)"), \
+	OPT_INT(0, "frame-duration-ms", &(c)->spec.params.frame_duration_ms, "MS", 20, 655350, "GIF: each frame's time in ms (at least 20, in 10s; default 200)"), \
+	OPT_STRING(0, "svg-model", &(c)->spec.params.svg_model, "MODEL", "SVG: the text model that writes the SVG"), \
+	OPT_STRING(0, "svg-effort", &(c)->spec.params.svg_effort, "E", "SVG: that model's reasoning effort (none|low|medium|high|xhigh|max)")
 
 #define OPT_CLI_OUTPUT(c) \
 	OPT_GROUP("Output"), \

@@ -9,16 +9,20 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "gifmeta.h"
 #include "meta.h"
 #include "msg.h"
 #include "pngmeta.h"
+#include "svgmeta.h"
 #include "provenance.h"
 #include "sniff.h"
 
 static const char usage[] = "imagegen info [--json] [--provenance] FILE...";
 static const char about[] =
 	"Print how images were made: the prompt, model, parameters, revised prompt,\n"
-	"time and tool recorded in a PNG's text chunks and in a NAME.json sidecar.\n"
+	"time and tool recorded in a PNG's text chunks, a GIF's comment, an SVG's\n"
+	"<metadata id=\"imagegen\"> element and a NAME.json sidecar, and a GIF's or\n"
+	"SVG's size (a GIF's frames and timing too).\n"
 	"--provenance also asks OpenAI (POST /v1/content_provenance_checks) what it\n"
 	"finds in each file: a C2PA manifest and a SynthID watermark. Copies imagegen\n"
 	"makes (downscaled, chroma-keyed) are re-encoded and carry no C2PA manifest:\n"
@@ -31,6 +35,56 @@ static void collect(const char *keyword, const char *text, void *ud)
 	json_object_set_new(ud, keyword, json_string(text));
 }
 
+/* imagegen's record in a GIF comment or SVG <metadata>: a JSON object of
+ * the PNG keywords. Other comments are kept as "Comment". */
+static void collect_json(const char *text, size_t len, void *ud)
+{
+	json_t *o = json_loadb(text, len, 0, NULL);
+	const char *key;
+	json_t *v;
+
+	if (json_is_object(o) && json_is_string(json_object_get(o, "Software"))) {
+		json_object_foreach(o, key, v)
+			if (json_is_string(v))
+				json_object_set(ud, key, v);
+	} else if (!json_object_get(ud, "Comment")) {
+		json_t *comment = json_stringn(text, len);
+		json_object_set_new(ud, "Comment", comment ? comment : json_string("(not UTF-8)"));
+	}
+	json_decref(o);
+}
+
+/* A GIF's or SVG's metadata into chunks and its size into o; 0 or -1. */
+static int describe_document(const struct buf *data, const char *format, json_t *o,
+			     json_t *chunks, struct buf *err)
+{
+	if (!strcmp(format, "gif")) {
+		struct gif_info g;
+		if (gifmeta_scan((const unsigned char *)data->data, data->len, &g, collect_json,
+				 chunks, err))
+			return -1;
+		json_object_set_new(o, "image", json_pack("{s:i,s:i,s:I,s:I}", "width", g.width,
+					"height", g.height, "frames", (json_int_t)g.frames,
+					"duration_ms", (json_int_t)g.duration_ms));
+		if (g.loops >= 0)
+			json_object_set_new(json_object_get(o, "image"), "loops",
+					    json_integer(g.loops));
+		return 0;
+	}
+	struct svg_info sv;
+	struct buf meta = BUF_INIT;
+	if (svgmeta_scan(data->data ? data->data : "", data->len, &sv, &meta, err)) {
+		buf_release(&meta);
+		return -1;
+	}
+	if (meta.len)
+		collect_json(meta.data, meta.len, chunks);
+	json_object_set_new(o, "image", json_pack("{s:s,s:s,s:s}", "width", sv.width,
+				"height", sv.height, "viewBox", sv.view_box));
+	buf_release(&meta);
+	return 0;
+}
+
 /* The file's record as JSON, or NULL with a message in err. */
 static json_t *describe(const char *path, struct buf *err)
 {
@@ -38,6 +92,7 @@ static json_t *describe(const char *path, struct buf *err)
 	json_t *o = NULL, *chunks, *side;
 	char *side_path;
 	const char *format;
+	int rc = 0;
 
 	if (read_file(path, INFO_FILE_MAX, &data)) {
 		buf_addf(err, "cannot read '%s': %s", path, strerror(errno));
@@ -46,11 +101,15 @@ static json_t *describe(const char *path, struct buf *err)
 	format = sniff_format((const unsigned char *)data.data, data.len);
 	o = json_pack("{s:s,s:s?}", "file", path, "format", format);
 	chunks = json_object();
-	if (format && !strcmp(format, "png") &&
-	    pngmeta_read((const unsigned char *)data.data, data.len, collect, chunks, err)) {
+	if (format && !strcmp(format, "png"))
+		rc = pngmeta_read((const unsigned char *)data.data, data.len, collect, chunks, err);
+	else if (format && (!strcmp(format, "gif") || !strcmp(format, "svg")))
+		rc = describe_document(&data, format, o, chunks, err);
+	if (rc) {
 		json_decref(chunks);
 		json_decref(o);
 		o = NULL;
+		buf_addf(err, " ('%s')", path);
 		goto cleanup;
 	}
 	json_object_set_new(o, "metadata", chunks);
@@ -64,6 +123,55 @@ cleanup:
 	return o;
 }
 
+/* One line of a value from a server or a file: control characters made harmless. */
+static void print_safe(const char *s)
+{
+	for (; *s; s++)
+		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
+/* A recorded text (a prompt may have several lines): each line indented,
+ * other control characters made harmless. */
+static void print_text(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\n')
+			fputs("\n    ", stdout);
+		else
+			putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+	}
+}
+
+/* The size line of a GIF or SVG. */
+static void print_image(json_t *im)
+{
+	json_t *frames = json_object_get(im, "frames");
+
+	if (!im)
+		return;
+	if (frames) {
+		printf("  %" JSON_INTEGER_FORMAT "x%" JSON_INTEGER_FORMAT ", %" JSON_INTEGER_FORMAT
+		       " frame%s, %" JSON_INTEGER_FORMAT " ms", json_integer_value(json_object_get(im, "width")),
+		       json_integer_value(json_object_get(im, "height")), json_integer_value(frames),
+		       json_integer_value(frames) == 1 ? "" : "s",
+		       json_integer_value(json_object_get(im, "duration_ms")));
+		if (json_object_get(im, "loops"))
+			printf(json_integer_value(json_object_get(im, "loops")) ? ", loops %"
+			       JSON_INTEGER_FORMAT " times\n" : ", loops forever\n",
+			       json_integer_value(json_object_get(im, "loops")));
+		else
+			putchar('\n');
+		return;
+	}
+	fputs("  width ", stdout);
+	print_safe(json_string_value(json_object_get(im, "width")));
+	fputs(", height ", stdout);
+	print_safe(json_string_value(json_object_get(im, "height")));
+	fputs(", viewBox ", stdout);
+	print_safe(json_string_value(json_object_get(im, "viewBox")));
+	putchar('\n');
+}
+
 static void print_human(json_t *o)
 {
 	const char *key;
@@ -71,25 +179,24 @@ static void print_human(json_t *o)
 	json_t *meta = json_object_get(o, "metadata");
 	json_t *side = json_object_get(o, "sidecar");
 
-	printf("%s (%s)\n", json_string_value(json_object_get(o, "file")),
-	       json_string_value(json_object_get(o, "format")) ?
+	print_safe(json_string_value(json_object_get(o, "file")));
+	printf(" (%s)\n", json_string_value(json_object_get(o, "format")) ?
 	       json_string_value(json_object_get(o, "format")) : "not an image");
-	json_object_foreach(meta, key, v)
-		printf("  %s: %s\n", key, json_string_value(v));
+	print_image(json_object_get(o, "image"));
+	json_object_foreach(meta, key, v) {
+		fputs("  ", stdout);
+		print_safe(key);
+		fputs(": ", stdout);
+		print_text(json_string_value(v));
+		putchar('\n');
+	}
 	if (side) {
 		char *text = json_dumps(side, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		printf("  sidecar %s\n", text);
+		printf("  sidecar %s\n", text);   /* JSON: control characters escaped */
 		free(text);
 	}
 	if (!json_object_size(meta) && !side)
 		printf("  (no imagegen metadata)\n");
-}
-
-/* One line of a value from a server: control characters made harmless. */
-static void print_safe(const char *s)
-{
-	for (; *s; s++)
-		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
 }
 
 /* Each field of o but the skipped ones, "key: value" indented; values that

@@ -46,7 +46,7 @@ static int settle(struct cli *c, struct removebg *r, struct chroma_opts *o, cons
 		}
 	}
 	*format = r->out ? ext_format(path_ext(r->out)) : "png";
-	if (!*format || !strcmp(*format, "jpeg")) {
+	if (!*format || (strcmp(*format, "png") && strcmp(*format, "webp"))) {
 		buf_addf(err, "--out: '%s' must end in .png or .webp (the result has transparency)",
 			 r->out);
 		return -1;

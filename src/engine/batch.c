@@ -13,11 +13,11 @@ static void merge_params(struct img_params *p, const struct img_params *o)
 	const char **strings[] = { &p->model, &p->size, &p->quality, &p->background,
 				   &p->output_format, &p->moderation, &p->response_format,
 				   &p->style, &p->user, &p->input_fidelity, &p->complexity,
-				   &p->safety_identifier };
+				   &p->safety_identifier, &p->svg_model, &p->svg_effort };
 	const char *const *over[] = { &o->model, &o->size, &o->quality, &o->background,
 				      &o->output_format, &o->moderation, &o->response_format,
 				      &o->style, &o->user, &o->input_fidelity, &o->complexity,
-				      &o->safety_identifier };
+				      &o->safety_identifier, &o->svg_model, &o->svg_effort };
 
 	for (size_t i = 0; i < ARRAY_SIZE(strings); i++)
 		if (*over[i])
@@ -26,6 +26,10 @@ static void merge_params(struct img_params *p, const struct img_params *o)
 		p->n = o->n;
 	if (o->output_compression != -1)
 		p->output_compression = o->output_compression;
+	if (o->frame_count != -1)
+		p->frame_count = o->frame_count;
+	if (o->frame_duration_ms != -1)
+		p->frame_duration_ms = o->frame_duration_ms;
 }
 
 /* prompt_fields is a row of strings; merged as an array. */

@@ -43,6 +43,14 @@ static bool newer_or_same(const char *a, const char *b)
 	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_mtime >= sb.st_mtime;
 }
 
+/* An SVG is its own thumbnail: it scales without a copy. */
+static bool is_vector(const char *name)
+{
+	const char *ext = path_ext(name);
+
+	return ext && ext_format(ext) && !strcmp(ext_format(ext), "svg");
+}
+
 int gallery_thumbnail(const char *dir, const char *name, struct buf *err)
 {
 	char *image = xasprintf("%s/%s", dir, name);
@@ -50,6 +58,8 @@ int gallery_thumbnail(const char *dir, const char *name, struct buf *err)
 	char *written = NULL;
 	int rc = 0;
 
+	if (is_vector(name))
+		goto cleanup;
 	if (!newer_or_same(thumb, image)) {
 		unsigned char head[SNIFF_BYTES] = { 0 };
 		FILE *f = fopen(image, "rb");
@@ -63,6 +73,7 @@ int gallery_thumbnail(const char *dir, const char *name, struct buf *err)
 		if (!format)
 			buf_addf(err, "'%s' is not an image", image);
 	}
+cleanup:
 	free(written);
 	free(thumb);
 	free(image);
@@ -111,7 +122,8 @@ static void card(struct buf *h, const char *dir, json_t *entry, struct buf *prob
 		buf_release(&why);
 		buf_adds(h, "<a href=\"");
 		url_escape(h, name);
-		buf_adds(h, "\"><img loading=\"lazy\" src=\"" GALLERY_THUMB_DIR "/");
+		buf_adds(h, is_vector(name) ? "\"><img loading=\"lazy\" src=\""
+					    : "\"><img loading=\"lazy\" src=\"" GALLERY_THUMB_DIR "/");
 		url_escape(h, name);
 		buf_adds(h, "\" alt=\"");
 		gallery_escape(h, name);

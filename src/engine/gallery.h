@@ -16,7 +16,8 @@
 int gallery_write(const char *dir, const struct manifest *m, struct buf *err);
 
 /* Makes thumbs/NAME for DIR/NAME when it is missing or older than the
- * image. 0, or -1 with the reason in err. */
+ * image (a GIF's is animated; an SVG, NAME.svg, needs none: the gallery
+ * shows it itself). 0, or -1 with the reason in err. */
 int gallery_thumbnail(const char *dir, const char *name, struct buf *err);
 
 /* HTML-escapes text onto out (pure). */

@@ -24,6 +24,8 @@ static const struct job_key {
 	PI("output_compression", output_compression), P("moderation", moderation),
 	PI("n", n), P("user", user), P("response_format", response_format),
 	P("complexity", complexity), P("safety_identifier", safety_identifier),
+	PI("frame_count", frame_count), PI("frame_duration_ms", frame_duration_ms),
+	P("svg_model", svg_model), P("svg_effort", svg_effort),
 	F("use_case", use_case), F("scene", scene), F("subject", subject),
 	F("composition", composition), F("lighting", lighting), F("palette", palette),
 	F("materials", materials), F("text", text), F("constraints", constraints),

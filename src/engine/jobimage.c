@@ -156,9 +156,9 @@ int job_check_image(struct job *job, size_t i)
 	const char *got = sniff_format(im->head, im->head_len);
 	const char *want = params_format(&job->params);
 
-	if (!got || !strcmp(got, "gif")) {
-		buf_addf(&job->error, "image %zu in the response is not a PNG, JPEG or "
-			 "WebP image", i + 1);
+	if (!got) {
+		buf_addf(&job->error, "image %zu in the response is not a PNG, JPEG, WebP, "
+			 "GIF or SVG image", i + 1);
 		return -1;
 	}
 	if (strcmp(got, want) && !job->env->no_save) {
@@ -207,6 +207,25 @@ static int save_copy(struct job *job, size_t i, const char *path, const char *fo
 	return rc;
 }
 
+/* Records the metadata; a GIF or SVG is checked whole either way (adding
+ * the metadata walks it). 0 or -1. */
+static int embed_or_check(struct job *job, size_t i, struct afile *f, const char *format)
+{
+	struct buf why = BUF_INIT;
+	int rc = 0;
+
+	if (f->fd < 0)
+		return 0;
+	if (job->env->metadata)
+		rc = meta_embed(job, i, f, format, &why);
+	else
+		rc = work_check_document(f->tmp, format, &why);
+	if (rc)
+		buf_addf(&job->error, "image %zu in the response: %s", i + 1, why.data);
+	buf_release(&why);
+	return rc;
+}
+
 int job_commit_image(struct job *job, size_t i)
 {
 	struct afile *f = &job->images[i].file;
@@ -216,7 +235,7 @@ int job_commit_image(struct job *job, size_t i)
 	if (job->env->chroma.enabled &&
 	    work_chroma(f, format, &job->env->chroma, &job->error))
 		return -1;
-	if (job->env->metadata && meta_embed(job, i, f, format, &job->error))
+	if (embed_or_check(job, i, f, format))
 		return -1;
 	for (;;) {
 		if (job->env->on_committing)

@@ -5,7 +5,9 @@
 #include <time.h>
 
 #include "config.h"
+#include "gifmeta.h"
 #include "pngmeta.h"
+#include "svgmeta.h"
 #include "request.h"
 
 /* The response's item for image i (or the streamed event). */
@@ -45,14 +47,56 @@ json_t *meta_describe(const struct job *job, size_t i)
 	return o;
 }
 
+/* The record as one JSON text (ASCII only: a GIF comment is 7-bit) with
+ * the PNG keywords as keys, for the formats without text chunks. */
+static char *entries_json(const struct meta_entry *e, size_t n)
+{
+	json_t *o = json_object();
+	char *text;
+
+	for (size_t i = 0; i < n; i++)
+		if (e[i].text)
+			json_object_set_new(o, e[i].keyword, json_string(e[i].text));
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+	json_decref(o);
+	return text;
+}
+
+/* GIF: a comment extension before the first frame; SVG: a <metadata> element
+ * first in the root. The temp file is read back and rewritten whole. */
+static int embed_text(struct afile *f, const char *format, const struct meta_entry *e,
+		      size_t n, struct buf *err)
+{
+	struct buf old = BUF_INIT, out = BUF_INIT;
+	char *text = entries_json(e, n);
+	int rc = -1;
+
+	if (read_file(f->tmp, (size_t)1 << 30, &old)) {
+		buf_addf(err, "cannot read back '%s' to add its metadata", f->tmp);
+		goto cleanup;
+	}
+	if (!strcmp(format, "gif"))
+		rc = gifmeta_add_comment((const unsigned char *)old.data, old.len, text, &out, err);
+	else
+		rc = svgmeta_add(old.data ? old.data : "", old.len, text, &out, err);
+	if (rc == 0)
+		rc = afile_rewrite(f, out.data, out.len, err);
+cleanup:
+	buf_release(&old);
+	buf_release(&out);
+	free(text);
+	return rc;
+}
+
 int meta_embed(const struct job *job, size_t i, struct afile *f, const char *format,
 	       struct buf *err)
 {
 	json_t *d;
 	char *params;
 	int rc;
+	bool png = !strcmp(format, "png");
 
-	if (strcmp(format, "png") || f->fd < 0)
+	if ((!png && strcmp(format, "gif") && strcmp(format, "svg")) || f->fd < 0)
 		return 0;
 	d = meta_describe(job, i);
 	params = json_dumps(json_object_get(d, "parameters"), JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -64,7 +108,8 @@ int meta_embed(const struct job *job, size_t i, struct afile *f, const char *for
 		{ "imagegen:parameters", params },
 		{ "imagegen:revised_prompt", json_string_value(json_object_get(d, "revised_prompt")) },
 	};
-	rc = pngmeta_append(f->fd, entries, ARRAY_SIZE(entries), err);
+	rc = png ? pngmeta_append(f->fd, entries, ARRAY_SIZE(entries), err)
+		 : embed_text(f, format, entries, ARRAY_SIZE(entries), err);
 	free(params);
 	json_decref(d);
 	return rc;

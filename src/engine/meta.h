@@ -1,6 +1,9 @@
 /* How an image was made: the prompt, model, parameters, revised prompt,
- * creation time and tool version, written into PNG files as text chunks and,
- * with --sidecar, into NAME.json beside any image. */
+ * creation time and tool version, written into PNG files as text chunks,
+ * into GIF files as a comment extension and into SVG files as a <metadata
+ * id="imagegen"> element (both a JSON object with the PNG keywords as keys)
+ * and, with --sidecar, into NAME.json beside any image. JPEG and WebP carry
+ * it only in the sidecar. */
 #ifndef IMAGEGEN_META_H
 #define IMAGEGEN_META_H
 
@@ -12,8 +15,8 @@
 /* The record of image i of a job (a new reference). */
 json_t *meta_describe(const struct job *job, size_t i);
 
-/* Adds the record to image i's PNG temp file before it is committed (other
- * formats are left alone). 0, or -1 with the reason in err. */
+/* Adds the record to image i's PNG, GIF or SVG temp file before it is
+ * committed (JPEG and WebP are left alone). 0, or -1 with the reason in err. */
 int meta_embed(const struct job *job, size_t i, struct afile *f, const char *format,
 	       struct buf *err);
 

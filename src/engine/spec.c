@@ -51,6 +51,11 @@ int spec_format_from_out(const char *out, const char *what, const char *model,
 		buf_addf(err, "%s: %s makes PNG images; name the file .png", what, m->name);
 		return -1;
 	}
+	if (m && m->formats && !one_of(from_ext, m->formats)) {
+		buf_addf(err, "%s: '%s' names a %s file, which %s does not make", what, out,
+			 from_ext, m->name);
+		return -1;
+	}
 	if (!*format) {
 		if (!m || model_is_gpt(m))
 			*format = from_ext;
@@ -76,6 +81,11 @@ int spec_image_work(const struct job_spec *s, const struct img_params *p,
 			 suffix);
 		return -1;
 	}
+	if (s->downscale_max && !strcmp(params_format(p), "svg")) {
+		buf_addf(err, "--downscale-max-dim: an SVG is a vector drawing with no pixel "
+			 "size to reduce; it scales itself wherever it is shown");
+		return -1;
+	}
 	if (!s->chroma_key && !s->key_color)
 		return 0;
 	*chroma = (struct chroma_opts){ .enabled = true, .tolerance = CHROMA_DEFAULT_TOLERANCE,
@@ -86,6 +96,13 @@ int spec_image_work(const struct job_spec *s, const struct img_params *p,
 	}
 	if (!strcmp(params_format(p), "jpeg")) {
 		buf_addf(err, "--chroma-key: makes transparent images; use png or webp, not jpeg");
+		return -1;
+	}
+	if (!strcmp(params_format(p), "gif") || !strcmp(params_format(p), "svg")) {
+		buf_addf(err, "--chroma-key: keys raster PNG and WebP images, not %s (a GIF's "
+			 "transparency is one bit, an SVG has no pixels); use --background "
+			 "transparent, which gpt-image-2.6 makes in %s", params_format(p),
+			 params_format(p));
 		return -1;
 	}
 	if (p->background && strcmp(p->background, "opaque")) {
@@ -276,6 +293,10 @@ int spec_plan(const struct job_spec *s, struct job_plan *plan, struct buf *warn,
 		goto cleanup;
 	if (s->no_augment && prompt_fields_any(&s->fields))
 		buf_adds(warn, "--no-augment: the prompt fields are ignored\n");
+	if (s->mask && !strcmp(params_format(&plan->params), "gif")) {
+		buf_addf(err, "--mask: GIF edits take no mask; leave it out or use png");
+		goto cleanup;
+	}
 	if (s->op == OP_GENERATE) {
 		plan->body = request_generation_body(&plan->params, plan->prompt);
 	} else {

@@ -5,8 +5,30 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gifmeta.h"
 #include "imgvips.h"
 #include "naming.h"
+#include "svgmeta.h"
+
+int work_check_document(const char *path, const char *format, struct buf *err)
+{
+	struct buf data = BUF_INIT;
+	struct gif_info gif;
+	struct svg_info svg;
+	int rc;
+
+	if (strcmp(format, "gif") && strcmp(format, "svg"))
+		return 0;
+	if (read_file(path, (size_t)1 << 30, &data)) {
+		buf_addf(err, "cannot read back '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	rc = !strcmp(format, "gif")
+		? gifmeta_scan((const unsigned char *)data.data, data.len, &gif, NULL, NULL, err)
+		: svgmeta_scan(data.data ? data.data : "", data.len, &svg, NULL, err);
+	buf_release(&data);
+	return rc;
+}
 
 int work_chroma(struct afile *f, const char *format, const struct chroma_opts *o,
 		struct buf *err)

@@ -13,6 +13,10 @@
 int work_chroma(struct afile *f, const char *format, const struct chroma_opts *o,
 		struct buf *err);
 
+/* Checks a GIF or SVG file whole (a complete GIF, an SVG document closed
+ * at its end); other formats pass. 0, or -1 with the reason in err. */
+int work_check_document(const char *path, const char *format, struct buf *err);
+
 /* The copy's name: "cat.png" + "-web" -> "cat-web.png"; the caller frees. */
 char *work_copy_name(const char *path, const char *suffix);
 

@@ -116,7 +116,8 @@ int imgvips_header(const char *path, struct img_header *h, struct buf *err)
 static int encode(VipsImage *im, const char *format, struct buf *out, struct buf *err)
 {
 	const char *suffix = !strcmp(format, "jpeg") ? ".jpg[Q=90]" :
-			     !strcmp(format, "webp") ? ".webp[Q=90]" : ".png";
+			     !strcmp(format, "webp") ? ".webp[Q=90]" :
+			     !strcmp(format, "gif") ? ".gif" : ".png";
 	void *bytes = NULL;
 	size_t size = 0;
 	int rc;
@@ -134,11 +135,16 @@ int imgvips_downscale(const char *path, int max_dim, const char *format, struct 
 		      struct buf *err)
 {
 	VipsImage *thumb = NULL, *flat = NULL;
+	/* Every frame of a GIF, so the copy is animated too. */
+	char *source = !strcmp(format, "gif") ? xasprintf("%s[n=-1]", path) : xstrdup(path);
 	int rc = -1;
 
-	if (load(err))
+	if (load(err)) {
+		free(source);
 		return -1;
-	if (lib.thumbnail(path, &thumb, max_dim, "height", max_dim, "size", VIPS_SIZE_DOWN, NULL)) {
+	}
+	if (lib.thumbnail(source, &thumb, max_dim, "height", max_dim, "size", VIPS_SIZE_DOWN,
+			  NULL)) {
 		vips_failed(err);
 		goto cleanup;
 	}
@@ -156,6 +162,7 @@ int imgvips_downscale(const char *path, int max_dim, const char *format, struct 
 cleanup:
 	unref(&flat);
 	unref(&thumb);
+	free(source);
 	return rc;
 }
 

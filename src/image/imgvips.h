@@ -18,8 +18,9 @@ struct img_header {
 int imgvips_header(const char *path, struct img_header *h, struct buf *err);
 
 /* A copy of the image at path whose longer edge is at most max_dim (never
- * enlarged), encoded in format (png, jpeg, webp) into out; JPEG copies of
- * images with alpha are flattened on white. 0, or -1 with the reason in err. */
+ * enlarged), encoded in format (png, jpeg, webp, gif: every frame, with
+ * its timing) into out; JPEG copies of images with alpha are flattened on
+ * white. 0, or -1 with the reason in err. */
 int imgvips_downscale(const char *path, int max_dim, const char *format, struct buf *out,
 		      struct buf *err);
 

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "svgmeta.h"
+
 const char *sniff_format(const unsigned char *head, size_t len)
 {
 	if (len >= 8 && !memcmp(head, "\x89PNG\r\n\x1a\n", 8))
@@ -12,6 +14,8 @@ const char *sniff_format(const unsigned char *head, size_t len)
 		return "webp";
 	if (len >= 6 && (!memcmp(head, "GIF87a", 6) || !memcmp(head, "GIF89a", 6)))
 		return "gif";
+	if (svgmeta_sniff((const char *)head, len))
+		return "svg";
 	return NULL;
 }
 
@@ -27,5 +31,7 @@ const char *sniff_mime(const char *format)
 		return "image/webp";
 	if (!strcmp(format, "gif"))
 		return "image/gif";
+	if (!strcmp(format, "svg"))
+		return "image/svg+xml";
 	return NULL;
 }

@@ -11,6 +11,10 @@ const char *format_ext(const char *format)
 		return ".jpg";
 	if (format && !strcmp(format, "webp"))
 		return ".webp";
+	if (format && !strcmp(format, "gif"))
+		return ".gif";
+	if (format && !strcmp(format, "svg"))
+		return ".svg";
 	return ".png";
 }
 
@@ -19,7 +23,8 @@ const char *ext_format(const char *ext)
 	static const struct { const char *ext, *format; } map[] = {
 		{ ".png", "png" }, { ".jpg", "jpeg" }, { ".jpeg", "jpeg" },
 		{ ".webp", "webp" }, { ".PNG", "png" }, { ".JPG", "jpeg" },
-		{ ".JPEG", "jpeg" }, { ".WEBP", "webp" },
+		{ ".JPEG", "jpeg" }, { ".WEBP", "webp" }, { ".gif", "gif" },
+		{ ".GIF", "gif" }, { ".svg", "svg" }, { ".SVG", "svg" },
 	};
 
 	for (size_t i = 0; ext && i < ARRAY_SIZE(map); i++)

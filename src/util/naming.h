@@ -31,7 +31,8 @@ struct name_plan {
 };
 #define NAME_PLAN_INIT { NULL, 0, false, false }
 
-/* "png" -> ".png", "jpeg" -> ".jpg", "webp" -> ".webp". */
+/* "png" -> ".png", "jpeg" -> ".jpg", "webp" -> ".webp", "gif" -> ".gif",
+ * "svg" -> ".svg"; anything else ".png". */
 const char *format_ext(const char *format);
 /* The format an extension names (".jpg" and ".jpeg" -> "jpeg"), or NULL. */
 const char *ext_format(const char *ext);

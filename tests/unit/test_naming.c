@@ -86,7 +86,11 @@ static void test_formats(void **state)
 	assert_string_equal(format_ext("png"), ".png");
 	assert_string_equal(ext_format(".jpeg"), "jpeg");
 	assert_string_equal(ext_format(".JPG"), "jpeg");
-	assert_null(ext_format(".gif"));
+	assert_string_equal(format_ext("gif"), ".gif");
+	assert_string_equal(format_ext("svg"), ".svg");
+	assert_string_equal(ext_format(".gif"), "gif");
+	assert_string_equal(ext_format(".SVG"), "svg");
+	assert_null(ext_format(".bmp"));
 	assert_null(ext_format(NULL));
 }
 

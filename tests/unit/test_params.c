@@ -58,6 +58,7 @@ static void test_validation_table(void **state)
 		{ "gpt-image-1", "1024x1024", NULL, NULL, "png", 0, -1, NULL, OP_GENERATE, "--n" },
 		{ "gpt-image-1", "1024x1024", "ultra", NULL, "png", 1, -1, NULL, OP_GENERATE, "--quality" },
 		{ "gpt-image-1", "1024x1024", NULL, NULL, "gif", 1, -1, NULL, OP_GENERATE, "--output-format" },
+		{ "gpt-image-1", "1024x1024", NULL, NULL, "bmp", 1, -1, NULL, OP_GENERATE, "--output-format" },
 		{ "gpt-image-1", "1024x1024", NULL, NULL, "png", 1, -1, "moderation=high", OP_GENERATE, "--moderation" },
 		{ "gpt-image-1", "1024x1024", NULL, NULL, "png", 1, -1, "partial", OP_GENERATE, "--partial-images" },
 		{ "dall-e-3", "1792x1024", "hd", NULL, NULL, 1, -1, "style=natural", OP_GENERATE, NULL },
@@ -126,6 +127,86 @@ static void test_warnings(void **state)
 	assert_non_null(strstr(warn.data, "not a model imagegen knows"));
 	buf_release(&err);
 	buf_release(&warn);
+}
+
+/* GIF and SVG (reference §2.3): every rule refused or warned. */
+static void test_gif_and_svg(void **state)
+{
+	static const struct {
+		const char *model, *format, *size;
+		long n, compression, frames, ms;
+		const char *svg_model, *svg_effort;
+		bool stream;
+		long partials;
+		enum operation op;
+		const char *error;      /* NULL: accepted */
+		const char *warning;    /* NULL: none expected */
+	} rows[] = {
+#define M26 "gpt-image-2.6-flare"
+		{ M26, "gif", "256x256", 1, -1, 4, 120, NULL, NULL, false, -1, OP_GENERATE, NULL, NULL },
+		{ M26, "gif", "auto", 2, -1, -1, -1, NULL, NULL, false, -1, OP_EDIT, NULL, NULL },
+		{ M26, "gif", "256x256", 1, -1, 1, -1, NULL, NULL, false, -1, OP_GENERATE, "--frame-count", NULL },
+		{ M26, "gif", "256x256", 1, -1, 17, -1, NULL, NULL, false, -1, OP_GENERATE, "--frame-count", NULL },
+		{ M26, "gif", "256x256", 1, -1, -1, 10, NULL, NULL, false, -1, OP_GENERATE, "--frame-duration-ms", NULL },
+		{ M26, "gif", "256x256", 1, -1, -1, 655360, NULL, NULL, false, -1, OP_GENERATE, "--frame-duration-ms", NULL },
+		{ M26, "gif", "256x256", 1, -1, -1, 125, NULL, NULL, false, -1, OP_GENERATE, NULL, "nearest 10 ms" },
+		{ M26, "png", "1024x1024", 1, -1, 4, -1, NULL, NULL, false, -1, OP_GENERATE, "--frame-count", NULL },
+		{ M26, "png", "1024x1024", 1, -1, -1, 200, NULL, NULL, false, -1, OP_GENERATE, "--frame-duration-ms", NULL },
+		{ M26, "gif", "256x256", 1, -1, -1, -1, NULL, NULL, true, -1, OP_GENERATE, "--stream", NULL },
+		{ M26, "gif", "256x256", 1, -1, -1, -1, NULL, NULL, true, 2, OP_GENERATE, "--partial-images", NULL },
+		{ M26, "gif", "256x256", 1, 50, -1, -1, NULL, NULL, false, -1, OP_GENERATE, "--output-compression", NULL },
+		{ M26, "gif", "1024x1024", 1, -1, 9, -1, NULL, NULL, false, -1, OP_GENERATE, NULL, "pixel budget" },
+		{ M26, "gif", "960x960", 1, -1, 9, -1, NULL, NULL, false, -1, OP_GENERATE, NULL, NULL },
+		{ M26, "gif", "1000x1000", 1, -1, -1, -1, NULL, NULL, false, -1, OP_GENERATE, "multiples of 16", NULL },
+		{ "gpt-image-2.5-flare", "gif", "256x256", 1, -1, -1, -1, NULL, NULL, false, -1, OP_GENERATE, "only the gpt-image-2.6", NULL },
+		{ "gpt-image-2", "svg", "1024x1024", 1, -1, -1, -1, "gpt-5", NULL, false, -1, OP_GENERATE, "only the gpt-image-2.6", NULL },
+		{ M26, "svg", "1024x1536", 1, -1, -1, -1, "gpt-5", "low", false, -1, OP_GENERATE, NULL, NULL },
+		{ M26, "svg", "auto", -1, -1, -1, -1, NULL, NULL, false, -1, OP_GENERATE, NULL, "--svg-model" },
+		{ M26, "svg", "1024x1024", 2, -1, -1, -1, "gpt-5", NULL, false, -1, OP_GENERATE, "--n", NULL },
+		{ M26, "svg", "2048x2048", 1, -1, -1, -1, "gpt-5", NULL, false, -1, OP_GENERATE, "SVG output comes in", NULL },
+		{ M26, "svg", "1024x1024", 1, 80, -1, -1, "gpt-5", NULL, false, -1, OP_GENERATE, "--output-compression", NULL },
+		{ M26, "svg", "1024x1024", 1, -1, -1, -1, "gpt-5", "huge", false, -1, OP_GENERATE, "--svg-effort", NULL },
+		{ M26, "svg", "1024x1024", 1, -1, -1, -1, "", NULL, false, -1, OP_GENERATE, "--svg-model", NULL },
+		{ M26, "svg", "1024x1024", 1, -1, -1, -1, "gpt-5", NULL, true, -1, OP_GENERATE, NULL, "undocumented" },
+		{ M26, "svg", "1024x1024", 1, -1, -1, -1, "gpt-5", NULL, false, -1, OP_EDIT, NULL, "undocumented" },
+		{ M26, "png", "1024x1024", 1, -1, -1, -1, "gpt-5", NULL, false, -1, OP_GENERATE, "--svg-model", NULL },
+		{ M26, "webp", "1024x1024", 1, -1, -1, -1, NULL, "low", false, -1, OP_GENERATE, "--svg-effort", NULL },
+		{ "my-local-model", "gif", "640x480", 1, -1, 4, -1, NULL, NULL, false, -1, OP_GENERATE, NULL, NULL },
+#undef M26
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct img_params p = IMG_PARAMS_INIT;
+		struct buf err = BUF_INIT, warn = BUF_INIT;
+		int rc;
+
+		p.model = rows[i].model;
+		p.output_format = rows[i].format;
+		p.size = rows[i].size;
+		p.n = rows[i].n;
+		p.output_compression = rows[i].compression;
+		p.frame_count = rows[i].frames;
+		p.frame_duration_ms = rows[i].ms;
+		p.svg_model = rows[i].svg_model;
+		p.svg_effort = rows[i].svg_effort;
+		p.stream = rows[i].stream;
+		p.partial_images = rows[i].partials;
+		rc = params_validate(&p, rows[i].op, "a prompt", &err, &warn);
+		if (!rows[i].error && rc)
+			fail_msg("row %zu: unexpected error: %s", i, err.data);
+		if (rows[i].error && (!rc || !strstr(err.data, rows[i].error)))
+			fail_msg("row %zu: wanted an error with '%s', got '%s'", i, rows[i].error,
+				 err.data ? err.data : "(accepted)");
+		if (rows[i].warning && (!warn.data || !strstr(warn.data, rows[i].warning)))
+			fail_msg("row %zu: wanted a warning with '%s', got '%s'", i,
+				 rows[i].warning, warn.data ? warn.data : "");
+		if (!rows[i].error && !rows[i].warning && warn.len &&
+		    strcmp(rows[i].model, "my-local-model"))
+			fail_msg("row %zu: unexpected warning: %s", i, warn.data);
+		buf_release(&err);
+		buf_release(&warn);
+	}
 }
 
 static void test_prompt_limits(void **state)
@@ -275,6 +356,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_validation_table),
 		cmocka_unit_test(test_warnings),
+		cmocka_unit_test(test_gif_and_svg),
 		cmocka_unit_test(test_prompt_limits),
 		cmocka_unit_test(test_size_parse),
 		cmocka_unit_test(test_defaults),

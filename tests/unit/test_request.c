@@ -12,6 +12,13 @@ static void test_sniff(void **state)
 		{ "RIFF\x10\0\0\0WAVEfmt ", 16, NULL },
 		{ "GIF89a", 6, "gif" },
 		{ "GIF87a", 6, "gif" },
+		{ "<svg xmlns=\"http://www.w3.org/2000/svg\"/>", 41, "svg" },
+		{ "\xef\xbb\xbf<?xml version=\"1.0\"?>\n<!-- made -->\n<!DOCTYPE svg [ <!ENTITY a \"b\"> ]>"
+		  "<svg>", 78, "svg" },
+		{ "<svgx>", 6, NULL },
+		{ "<html><svg>", 11, NULL },
+		{ "<?xml version=\"1.0\"?>", 21, NULL },
+		{ "hello <svg>", 11, NULL },
 		{ "\x89PNG\r\n", 6, NULL },
 		{ "BM", 2, NULL },
 		{ "", 0, NULL },
@@ -27,6 +34,7 @@ static void test_sniff(void **state)
 	}
 	assert_string_equal(sniff_mime("jpeg"), "image/jpeg");
 	assert_string_equal(sniff_mime("webp"), "image/webp");
+	assert_string_equal(sniff_mime("svg"), "image/svg+xml");
 	assert_null(sniff_mime(NULL));
 }
 
@@ -58,6 +66,49 @@ static void test_generation_body(void **state)
 	assert_null(json_object_get(body, "output_format"));
 	assert_string_equal(json_string_value(json_object_get(body, "style")), "vivid");
 	json_decref(body);
+}
+
+/* GIF frames and the svg object: flat in JSON as the API has them, the svg
+ * object bracketed in a form. */
+static void test_gif_svg_fields(void **state)
+{
+	struct img_params p = IMG_PARAMS_INIT;
+	struct input image = { .arg = "a.png", .flag = "--image", .kind = INPUT_FILE,
+			       .format = "png", .size = 10, .width = 64, .height = 64 };
+	struct edit_inputs one = { &image, 1, NULL, NULL };
+	struct form f = FORM_INIT;
+	json_t *body;
+	char *text;
+
+	(void)state;
+	p.model = "gpt-image-2.6-flare";
+	p.output_format = "gif";
+	p.frame_count = 4;
+	p.frame_duration_ms = 120;
+	body = request_generation_body(&p, "a ball");
+	text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	assert_string_equal(text, "{\"model\":\"gpt-image-2.6-flare\",\"prompt\":\"a ball\","
+			    "\"output_format\":\"gif\",\"frame_count\":4,\"frame_duration_ms\":120}");
+	free(text);
+	json_decref(body);
+
+	p = (struct img_params)IMG_PARAMS_INIT;
+	p.model = "gpt-image-2.6-flare";
+	p.output_format = "svg";
+	p.svg_model = "gpt-5";
+	p.svg_effort = "low";
+	body = request_generation_body(&p, "a logo");
+	text = json_dumps(json_object_get(body, "svg"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+	assert_string_equal(text, "{\"model\":\"gpt-5\",\"reasoning\":{\"effort\":\"low\"}}");
+	free(text);
+	json_decref(body);
+
+	request_edit_form(&f, &p, "a logo", &one, OP_EDIT);
+	assert_string_equal(f.parts[f.n - 2].name, "svg[model]");
+	assert_string_equal(f.parts[f.n - 2].value, "gpt-5");
+	assert_string_equal(f.parts[f.n - 1].name, "svg[reasoning][effort]");
+	assert_string_equal(f.parts[f.n - 1].value, "low");
+	form_release(&f);
 }
 
 static struct input local(const char *path, const char *format, long long size)
@@ -201,6 +252,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sniff),
 		cmocka_unit_test(test_generation_body),
+		cmocka_unit_test(test_gif_svg_fields),
 		cmocka_unit_test(test_edit_form),
 		cmocka_unit_test(test_edit_json),
 		cmocka_unit_test(test_input_classify),
