@@ -2057,44 +2057,57 @@ C2PA_CHUNK = b"caBX"  # the PNG chunk type C2PA uses for its manifest store
 
 def with_manifest(png, model):
     """The PNG with a stand-in manifest chunk right after IHDR (not a real C2PA
-    manifest: just enough for the provenance check to find and read back)."""
+    manifest: just enough for the provenance check to find and read back).  Like
+    C2PA's data hash binding (c2pa.hash.data), it holds the SHA-256 of every byte of
+    the file but its own chunk, so any change to the file breaks it."""
     manifest = json.dumps({"issuer": "OpenAI", "model": model,
-                           "generated_at": int(time.time())}).encode()
+                           "generated_at": int(time.time()),
+                           "hash": hashlib.sha256(png).hexdigest()}).encode()
     chunk = (struct.pack(">I", len(manifest)) + C2PA_CHUNK + manifest +
              struct.pack(">I", binascii.crc32(C2PA_CHUNK + manifest) & 0xffffffff))
     return png[:33] + chunk + png[33:]
 
 
 def _png_manifest(data):
-    """The stand-in manifest of a PNG, or None."""
+    """(the stand-in manifest of a PNG, the file without its chunk), or (None, None)."""
     if not data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return None
+        return None, None
     offset = 8
     while offset + 8 <= len(data):
         length, kind = struct.unpack(">I4s", data[offset:offset + 8])
         if kind == C2PA_CHUNK:
             try:
-                return json.loads(data[offset + 8:offset + 8 + length])
+                manifest = json.loads(data[offset + 8:offset + 8 + length])
             except ValueError:
-                return None
+                return None, None
+            return manifest, data[:offset] + data[offset + 12 + length:]
         offset += 12 + length
-    return None
+    return None, None
 
 
 def provenance_answer(data):
     """A ContentProvenanceCheck: a C2PA result and a SynthID result, each with an
-    extra field a client must keep (the API's full field list is not published)."""
-    manifest = _png_manifest(data)
+    extra field a client must keep (the API's full field list is not published).
+    The C2PA status is "valid" when the file is as signed, "invalid" with a reason
+    when any byte outside the manifest changed (the hard binding broke)."""
+    manifest, rest = _png_manifest(data)
     found = manifest is not None
+    status = "not_found"
+    if found:
+        intact = hashlib.sha256(rest).hexdigest() == manifest.get("hash")
+        status = "valid" if intact else "invalid"
+    c2pa = {"type": "c2pa", "generated_at": manifest["generated_at"] if found else None,
+            "issuer": manifest["issuer"] if found else None,
+            "model": manifest["model"] if found else None,
+            "status": status,
+            "claim_generator": "standin/1" if found else None}
+    if status == "invalid":
+        c2pa["reason"] = "assertion.dataHash.mismatch"
     return {
         "object": "content_provenance_check",
         "created_at": int(time.time()),
         "results": [
-            {"type": "c2pa", "generated_at": manifest["generated_at"] if found else None,
-             "issuer": manifest["issuer"] if found else None,
-             "model": manifest["model"] if found else None,
-             "status": "valid" if found else "not_found",
-             "claim_generator": "standin/1" if found else None},
+            c2pa,
             {"type": "synthid", "generated_at": manifest["generated_at"] if found else None,
              "model": manifest["model"] if found else None,
              "outcome": "detected" if found else "not_detected"},

@@ -391,6 +391,47 @@ def test_a_downscaled_copy_carries_no_manifest(run, standin, tmp_path):
     assert copy["results"][1]["outcome"] == "not_detected"
 
 
+def test_a_signed_image_is_saved_untouched_with_its_record_in_the_sidecar(run, standin,
+                                                                         tmp_path):
+    # The stand-in's manifest binds every byte of the file, as C2PA's data hash
+    # does: the text chunks imagegen adds to other PNGs would break it.
+    standin.configure(c2pa=True)
+    result = run(["generate", "a red fox", *SMALL])
+    assert result.rc == 0, result
+    assert any("C2PA manifest" in w and "a-red-fox.json" in w for w in warnings(result))
+    assert files_in(tmp_path) == ["a-red-fox.json", "a-red-fox.png"]
+    answer = json.loads(run(["info", "--provenance", "--json", "a-red-fox.png"]).stdout)
+    assert answer["results"][0]["status"] == "valid", answer
+    described = json.loads(run(["info", "--json", "a-red-fox.png"]).stdout)
+    assert described["c2pa_manifest"] is True
+    assert described["metadata"] == {}
+    assert described["sidecar"]["prompt"] == "a red fox"
+    assert "C2PA manifest: present" in run(["info", "a-red-fox.png"]).stdout
+
+
+def test_an_unsigned_image_still_records_its_metadata_inside(run, standin, tmp_path):
+    assert run(["generate", "a red fox", *SMALL]).rc == 0
+    assert files_in(tmp_path) == ["a-red-fox.png"]
+    described = json.loads(run(["info", "--json", "a-red-fox.png"]).stdout)
+    assert described["c2pa_manifest"] is False
+    assert described["metadata"]["Description"] == "a red fox"
+
+
+def test_a_keyed_signed_image_keeps_its_original_beside_it(run, standin, tmp_path):
+    standin.configure(c2pa=True)
+    result = run(["generate", "a red fox", *SMALL, "--chroma-key"])
+    assert result.rc == 0, result
+    assert result.lines == ["a-red-fox-original.png", "a-red-fox.png"]
+    keyed = json.loads(run(["info", "--provenance", "--json", "a-red-fox.png"]).stdout)
+    original = json.loads(run(["info", "--provenance", "--json",
+                               "a-red-fox-original.png"]).stdout)
+    assert keyed["results"][0]["status"] == "not_found"
+    assert original["results"][0]["status"] == "valid"
+    # The keyed image is imagegen's own: its record is inside it.
+    described = json.loads(run(["info", "--json", "a-red-fox.png"]).stdout)
+    assert described["metadata"]["Description"].startswith("a red fox\nBackground:")
+
+
 def test_info_provenance_is_refused_on_azure_and_without_a_key(run, standin, tmp_path):
     write_photo(tmp_path)
     result = run(["info", "--provenance", "photo.png"], env={"OPENAI_API_KEY": None})

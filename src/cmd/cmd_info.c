@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "c2pa.h"
 #include "cli.h"
 #include "commands.h"
 #include "gifmeta.h"
@@ -26,7 +27,8 @@ static const char about[] =
 	"--provenance also asks OpenAI (POST /v1/content_provenance_checks) what it\n"
 	"finds in each file: a C2PA manifest and a SynthID watermark. Copies imagegen\n"
 	"makes (downscaled, chroma-keyed) are re-encoded and carry no C2PA manifest:\n"
-	"check the original.";
+	"check the original (a keyed image's is kept as NAME-original.ext). A file\n"
+	"that carries a manifest is saved untouched, its record in NAME.json.";
 
 #define INFO_FILE_MAX (1024L * 1024 * 1024)
 
@@ -113,6 +115,7 @@ static json_t *describe(const char *path, struct buf *err)
 		goto cleanup;
 	}
 	json_object_set_new(o, "metadata", chunks);
+	json_object_set_new(o, "c2pa_manifest", json_boolean(c2pa_present(path, format)));
 	side_path = meta_sidecar_path(path);
 	side = path_exists(side_path) ? json_load_file(side_path, 0, NULL) : NULL;
 	if (side)
@@ -183,6 +186,8 @@ static void print_human(json_t *o)
 	printf(" (%s)\n", json_string_value(json_object_get(o, "format")) ?
 	       json_string_value(json_object_get(o, "format")) : "not an image");
 	print_image(json_object_get(o, "image"));
+	if (json_is_true(json_object_get(o, "c2pa_manifest")))
+		puts("  C2PA manifest: present (imagegen info --provenance checks it)");
 	json_object_foreach(meta, key, v) {
 		fputs("  ", stdout);
 		print_safe(key);

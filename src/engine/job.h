@@ -104,6 +104,7 @@ struct job_image {
 	unsigned char head[SNIFF_BYTES];
 	size_t head_len;
 	bool complete;             /* base64 ended well */
+	bool signed_kept;          /* saved as sent: it keeps its C2PA manifest */
 	/* dall-e URL downloads */
 	struct call call;
 	char *url;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "c2pa.h"
 #include "imagework.h"
 #include "job_internal.h"
 #include "meta.h"
@@ -208,13 +209,14 @@ static int save_copy(struct job *job, size_t i, const char *path, const char *fo
 }
 
 /* Records the metadata; a GIF or SVG is checked whole either way (adding
- * the metadata walks it). 0 or -1. */
+ * the metadata walks it). A file that keeps its C2PA manifest is left as
+ * sent: its record goes to the sidecar. 0 or -1. */
 static int embed_or_check(struct job *job, size_t i, struct afile *f, const char *format)
 {
 	struct buf why = BUF_INIT;
 	int rc = 0;
 
-	if (f->fd < 0)
+	if (f->fd < 0 || job->images[i].signed_kept)
 		return 0;
 	if (job->env->metadata)
 		rc = meta_embed(job, i, f, format, &why);
@@ -226,14 +228,48 @@ static int embed_or_check(struct job *job, size_t i, struct afile *f, const char
 	return rc;
 }
 
+/* Before keying a signed image: the original as sent, NAME-original.ext,
+ * which keeps its C2PA manifest (the keyed one is re-encoded). 0 or -1. */
+static int keep_original(struct job *job, struct afile *f)
+{
+	char *name = work_copy_name(f->path, "-original");
+	char *written = NULL;
+	int rc = work_copy_file(f->tmp, name, job->names.replace, &written, &job->error);
+
+	if (rc == 0 && job->env->on_saved)
+		job->env->on_saved(job, JOB_EXTRA_FILE, written);
+	free(written);
+	free(name);
+	return rc;
+}
+
+/* Keys the image when asked; a signed one is kept as sent beside it, or,
+ * not keyed, saved untouched with its record in the sidecar. 0 or -1. */
+static int settle_signed(struct job *job, size_t i, struct afile *f, const char *format)
+{
+	bool signed_file = f->fd >= 0 && c2pa_present(f->tmp, format);
+
+	job->images[i].signed_kept = signed_file && !job->env->chroma.enabled;
+	if (job->images[i].signed_kept && job->env->metadata && !job->env->sidecar && i == 0) {
+		char *side = meta_sidecar_path(f->path);
+		job_warn(job, "'%s' carries a C2PA manifest, which any change would break: its "
+			 "metadata goes in '%s' instead", f->path, path_basename(side));
+		free(side);
+	}
+	if (!job->env->chroma.enabled)
+		return 0;
+	if (signed_file && keep_original(job, f))
+		return -1;
+	return work_chroma(f, format, &job->env->chroma, &job->error);
+}
+
 int job_commit_image(struct job *job, size_t i)
 {
 	struct afile *f = &job->images[i].file;
 	bool replace = job->names.replace;
 	const char *format = sniff_format(job->images[i].head, job->images[i].head_len);
 
-	if (job->env->chroma.enabled &&
-	    work_chroma(f, format, &job->env->chroma, &job->error))
+	if (settle_signed(job, i, f, format))
 		return -1;
 	if (embed_or_check(job, i, f, format))
 		return -1;
@@ -251,7 +287,8 @@ int job_commit_image(struct job *job, size_t i)
 		free(next);
 	}
 	job->saved[i] = xstrdup(f->path);
-	if (job->env->sidecar && meta_write_sidecar(job, i, f->path, &job->error))
+	if ((job->env->sidecar || (job->env->metadata && job->images[i].signed_kept)) &&
+	    meta_write_sidecar(job, i, f->path, &job->error))
 		return -1;
 	if (job->env->on_saved)
 		job->env->on_saved(job, i, f->path);

@@ -58,6 +58,41 @@ cleanup:
 	return rc;
 }
 
+/* Commits f, taking the next free name when its own is taken (unless
+ * replace); *written is the name used. 0 or -1. */
+static int commit_free(struct afile *f, bool replace, char **written, struct buf *err)
+{
+	while (afile_commit(f, replace ? AFILE_REPLACE : AFILE_NO_CLOBBER, err)) {
+		if (errno != EEXIST)
+			return -1;
+		char *next = naming_next_free(f->path, naming_exists_on_disk, NULL);
+		afile_rename(f, next);
+		free(next);
+	}
+	*written = xstrdup(f->path);
+	return 0;
+}
+
+int work_copy_file(const char *from, const char *copy_path, bool replace, char **written,
+		   struct buf *err)
+{
+	struct buf bytes = BUF_INIT;
+	struct afile f = AFILE_INIT;
+	int rc = -1;
+
+	if (read_file(from, (size_t)1 << 30, &bytes)) {
+		buf_addf(err, "cannot read '%s': %s", from, strerror(errno));
+		goto cleanup;
+	}
+	if (afile_open(&f, copy_path, err) || afile_write(&f, bytes.data, bytes.len, err))
+		goto cleanup;
+	rc = commit_free(&f, replace, written, err);
+cleanup:
+	afile_release(&f);
+	buf_release(&bytes);
+	return rc;
+}
+
 char *work_copy_name(const char *path, const char *suffix)
 {
 	const char *dot = path_ext(path);
@@ -78,15 +113,7 @@ int work_downscale(const char *path, const char *format, int max_dim, const char
 	    afile_open(&f, copy_path, err) || afile_write(&f, bytes.data, bytes.len, err) ||
 	    (hook && hook(&f, hook_data, err)))
 		goto cleanup;
-	while (afile_commit(&f, replace ? AFILE_REPLACE : AFILE_NO_CLOBBER, err)) {
-		if (errno != EEXIST)
-			goto cleanup;
-		char *next = naming_next_free(f.path, naming_exists_on_disk, NULL);
-		afile_rename(&f, next);
-		free(next);
-	}
-	*written = xstrdup(f.path);
-	rc = 0;
+	rc = commit_free(&f, replace, written, err);
 cleanup:
 	afile_release(&f);
 	buf_release(&bytes);

@@ -17,6 +17,12 @@ int work_chroma(struct afile *f, const char *format, const struct chroma_opts *o
  * at its end); other formats pass. 0, or -1 with the reason in err. */
 int work_check_document(const char *path, const char *format, struct buf *err);
 
+/* Copies the file at from to copy_path atomically, byte for byte, taking
+ * the next free name if it exists unless replace; *written is the path used
+ * (caller frees). 0 or -1. */
+int work_copy_file(const char *from, const char *copy_path, bool replace, char **written,
+		   struct buf *err);
+
 /* The copy's name: "cat.png" + "-web" -> "cat-web.png"; the caller frees. */
 char *work_copy_name(const char *path, const char *suffix);
 
