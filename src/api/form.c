@@ -1,5 +1,6 @@
 #include "form.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,57 @@ void form_add_file(struct form *f, const char *name, const char *path,
 	p->filename = xstrdup(path_basename(path));
 	p->type = type;
 	p->size = size;
+}
+
+void form_copy(struct form *dst, const struct form *src)
+{
+	*dst = (struct form)FORM_INIT;
+	for (size_t i = 0; i < src->n; i++) {
+		const struct form_part *p = &src->parts[i];
+		if (p->value) {
+			form_add_text(dst, p->name, p->value);
+		} else {
+			form_add_file(dst, p->name, p->path, p->type, p->size);
+			free(dst->parts[dst->n - 1].filename);
+			dst->parts[dst->n - 1].filename = xstrdup(p->filename);
+		}
+	}
+}
+
+/* FNV-1a over a file's bytes, read in pieces; "unreadable" when it is not. */
+static json_t *file_digest(const char *path)
+{
+	unsigned char chunk[65536];
+	uint64_t h = 14695981039346656037ULL;
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (!f)
+		return json_string("unreadable");
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		for (size_t i = 0; i < n; i++)
+			h = (h ^ chunk[i]) * 1099511628211ULL;
+	fclose(f);
+	return json_sprintf("%016llx", (unsigned long long)h);
+}
+
+json_t *form_identity(const struct form *f)
+{
+	json_t *parts = json_array();
+
+	for (size_t i = 0; i < f->n; i++) {
+		const struct form_part *p = &f->parts[i];
+		json_t *o = json_pack("{s:s}", "name", p->name);
+
+		if (p->value) {
+			json_object_set_new(o, "value", json_string(p->value));
+		} else {
+			json_object_set_new(o, "type", json_string(p->type ? p->type : ""));
+			json_object_set_new(o, "content", file_digest(p->path));
+		}
+		json_array_append_new(parts, o);
+	}
+	return parts;
 }
 
 static void part_release(struct form_part *p)

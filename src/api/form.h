@@ -26,6 +26,12 @@ void form_add_text(struct form *f, const char *name, const char *value);
 void form_add_long(struct form *f, const char *name, long value);
 void form_add_file(struct form *f, const char *name, const char *path,
 		   const char *type, long long size);
+/* dst = a copy of src (every name and path duplicated). */
+void form_copy(struct form *dst, const struct form *src);
+/* What the form sends, for knowing a request again: text values, and each
+ * file by its type and a digest of its bytes (read now), never its path. A
+ * new reference. */
+json_t *form_identity(const struct form *f);
 /* Drops every part of that name. */
 void form_remove(struct form *f, const char *name);
 void form_release(struct form *f);

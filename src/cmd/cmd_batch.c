@@ -22,7 +22,8 @@ static const char usage[] =
 static const char about[] =
 	"Generate many images at once. Each prompt (or JSONL line) is a job; jobs run\n"
 	"concurrently, wait out rate limits together and resume where they stopped:\n"
-	"running the same command again sends only the jobs not yet done.";
+	"running the same command again sends only the jobs not yet done. A JSONL\n"
+	"line with \"image\" (and \"mask\", \"markup\") is an edit.";
 
 #define DEFAULT_CONCURRENCY 5
 #define JOBFILE_MAX (64L * 1024 * 1024)
@@ -157,9 +158,12 @@ static void print_dry_run(const struct batch_cli *b)
 			printf("# job %zu%s%s\n", i + 1, bj->item->id ? ": " : "",
 			       bj->item->id ? bj->item->id : "");
 		char *url;
-		json_t *body = batch_job_request(&b->run, bj, &url);
-		dryrun_print(stdout, api, url, body, NULL, &bj->names, false, b->cli->json);
+		struct form form;
+		json_t *body = batch_job_request(&b->run, bj, &url, &form);
+		dryrun_print(stdout, api, url, body, form.n ? &form : NULL, &bj->names, false,
+			     b->cli->json);
 		json_decref(body);
+		form_release(&form);
 		free(url);
 		if (!b->cli->json)
 			putchar('\n');
@@ -227,7 +231,10 @@ static int run_batch(struct batch_cli *b, struct buf *err)
 static int prepare(struct batch_cli *b, struct batch_items *items, struct buf *err)
 {
 	struct buf warn = BUF_INIT;
-	int failed = spec_check_options(&b->cli->spec, err) || read_items(b, items, err) ||
+	int failed;
+
+	b->cli->spec.preview = b->cli->dry_run;   /* data: URLs summarised when shown */
+	failed = spec_check_options(&b->cli->spec, err) || read_items(b, items, err) ||
 		     batch_run_prepare(&b->run, items, &warn, err);
 
 	cli_print_warnings(&warn);

@@ -66,7 +66,62 @@ static void warn_job(const struct batch_item *item, size_t index, const struct b
 	}
 }
 
-/* One job's parameters, prompt and body: the defaults with the item's
+/* An edit line: its inputs inspected and its request built as a single
+ * edit's is (a form for local files, else JSON). 0, or -1 with why. */
+static int build_edit(struct batch_job *bj, const struct job_spec *d,
+		      const struct prompt_fields *fields, const char *style, struct buf *why,
+		      struct buf *warn)
+{
+	const struct batch_item *item = bj->item;
+	struct job_spec s = *d;
+	struct job_plan plan = JOB_PLAN_INIT;
+	int rc;
+
+	s.op = OP_EDIT;
+	s.params = bj->params;
+	s.prompt = item->prompt;
+	s.fields = *fields;
+	s.style_text = style;
+	s.images = item->images;
+	s.nimages = item->nimages;
+	s.mask = item->mask;
+	s.markup = item->markup;
+	s.out = NULL;   /* settled by the caller, with "out" in its messages */
+	rc = spec_plan_request(&s, &plan, NULL, warn, why);
+	if (rc == 0) {
+		bj->params = plan.params;
+		bj->endpoint = plan.endpoint;
+		bj->sent = plan.prompt;
+		plan.prompt = NULL;
+		bj->body = plan.body;
+		plan.body = NULL;
+		bj->form = plan.form;
+		plan.form = (struct form)FORM_INIT;
+	}
+	job_plan_release(&plan);
+	return rc;
+}
+
+/* A generation line: settled and checked as a single request is. 0 or -1. */
+static int build_generation(struct batch_job *bj, const struct job_spec *d,
+			    struct prompt_fields *fields, const char *style, struct buf *why,
+			    struct buf *warn)
+{
+	struct chroma_opts chroma;
+
+	spec_settle_style(&bj->params, fields, style);
+	bj->endpoint = "images/generations";
+	bj->sent = spec_prompt(bj->item->prompt, fields, d->no_augment, d->chroma_key,
+			       d->key_color);
+	params_apply_defaults(&bj->params, OP_GENERATE);
+	if (spec_image_work(d, &bj->params, &chroma, why) ||
+	    params_validate(&bj->params, OP_GENERATE, bj->sent, why, warn))
+		return -1;
+	bj->body = request_generation_body(&bj->params, bj->sent);
+	return 0;
+}
+
+/* One job's parameters, prompt and request: the defaults with the item's
  * overrides, settled and checked as a single request is. 0 or -1. */
 static int build_job(struct batch_job *bj, const struct job_spec *d, size_t index,
 		     struct buf *warnings, struct buf *err)
@@ -74,29 +129,30 @@ static int build_job(struct batch_job *bj, const struct job_spec *d, size_t inde
 	const struct batch_item *item = bj->item;
 	struct prompt_fields fields = d->fields;
 	const char *format = item->params.output_format;
-	struct chroma_opts chroma;
+	const char *style = item->style_text ? item->style_text : d->style_text;
 	struct buf why = BUF_INIT, warn = BUF_INIT;
 	int rc = -1;
 
 	bj->params = d->params;
 	merge_params(&bj->params, &item->params);
 	merge_fields(&fields, &item->fields);
-	spec_settle_style(&bj->params, &fields,
-			  item->style_text ? item->style_text : d->style_text);
+	bj->op = item->nimages ? OP_EDIT : OP_GENERATE;
 	/* An "out" name's extension wins over the command line's format. */
 	if (spec_format_from_out(item->out, "\"out\"", bj->params.model, &format, &why))
 		goto fail;
 	if (format)
 		bj->params.output_format = format;
-	bj->sent = spec_prompt(item->prompt, &fields, d->no_augment, d->chroma_key,
-			       d->key_color);
-	params_apply_defaults(&bj->params, OP_GENERATE);
-	if (spec_image_work(d, &bj->params, &chroma, &why) ||
-	    params_validate(&bj->params, OP_GENERATE, bj->sent, &why, &warn))
+	if (bj->op == OP_EDIT ? build_edit(bj, d, &fields, style, &why, &warn)
+			      : build_generation(bj, d, &fields, style, &why, &warn))
 		goto fail;
 	warn_job(item, index, &warn, warnings);
-	bj->body = request_generation_body(&bj->params, bj->sent);
-	bj->hash = manifest_hash(BATCH_ENDPOINT, bj->body);
+	if (bj->form.n) {
+		json_t *identity = form_identity(&bj->form);
+		bj->hash = manifest_hash(bj->endpoint, identity);
+		json_decref(identity);
+	} else {
+		bj->hash = manifest_hash(bj->endpoint, bj->body);
+	}
 	/* Named and numbered jobs never share a key, whatever the id. */
 	bj->key = item->id ? xasprintf("id:%s", item->id) : xasprintf("#%zu", index + 1);
 	bj->label = xasprintf("job %zu: ", index + 1);
@@ -264,6 +320,7 @@ void batch_plan_release(struct batch_plan *plan)
 		job_release(&bj->job);
 		free(bj->sent);
 		json_decref(bj->body);
+		form_release(&bj->form);
 		free(bj->key);
 		free(bj->hash);
 		free(bj->label);

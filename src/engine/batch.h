@@ -12,15 +12,17 @@
 #include "manifest.h"
 #include "spec.h"
 
-#define BATCH_ENDPOINT "images/generations"
 
 struct batch_job {
 	struct job job;              /* first: a struct job * is a struct batch_job * */
 	const struct batch_item *item;
 	size_t index;                /* in the plan */
 	struct img_params params;    /* CLI defaults with the item's overrides */
+	enum operation op;           /* OP_GENERATE, or OP_EDIT for a line with images */
+	const char *endpoint;        /* "images/generations" or "images/edits" (static) */
 	char *sent;                  /* the prompt as sent */
-	json_t *body;
+	json_t *body;                /* the JSON request, or NULL for a form */
+	struct form form;            /* an edit of local files: the multipart request */
 	char *key;                   /* manifest key: the id, or "#N" */
 	char *hash;
 	char *label;                 /* "job N: " */

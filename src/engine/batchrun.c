@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "gallery.h"
+#include "request.h"
 
 static struct batch_job *as_batch_job(struct job *job)
 {
@@ -143,8 +144,7 @@ static void on_finished(struct job *job)
 	}
 	if (job->call.xfer.launches) {
 		json_t *e = entry(bj, batch_job_status(bj));
-		json_t *params = json_deep_copy(bj->body);
-		json_object_del(params, "prompt");
+		json_t *params = request_generation_body(&bj->params, NULL);
 		json_object_set_new(e, "parameters", params);
 		put(r, bj, e);
 	}
@@ -183,7 +183,7 @@ int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
 	for (size_t i = 0; i < r->plan.n; i++) {
 		struct batch_job *bj = &r->plan.jobs[i];
 		struct buf why = BUF_INIT, said = BUF_INIT;
-		int bad = engine_check_server(r->engine, &bj->params, OP_GENERATE,
+		int bad = engine_check_server(r->engine, &bj->params, bj->op,
 					      d->allow_retired, &said, &why);
 		if (bad)
 			buf_addf(err, "%s%s", bj->label, why.data);
@@ -201,20 +201,25 @@ int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
 	return batch_name_files(&r->plan, &r->manifest, d->force, err);
 }
 
-json_t *batch_job_request(const struct batch_run *r, const struct batch_job *bj, char **url)
+json_t *batch_job_request(const struct batch_run *r, const struct batch_job *bj, char **url,
+			  struct form *form)
 {
-	json_t *body = json_deep_copy(bj->body);
+	json_t *body = bj->body ? json_deep_copy(bj->body) : NULL;
 
-	*url = provider_prepare(&r->engine->api, BATCH_ENDPOINT, bj->params.model, body, NULL);
+	*form = (struct form)FORM_INIT;
+	if (bj->form.n)
+		form_copy(form, &bj->form);
+	*url = provider_prepare(&r->engine->api, bj->endpoint, bj->params.model, body,
+				form->n ? form : NULL);
 	return body;
 }
 
 static void start_job(struct batch_run *r, struct batch_job *bj)
 {
 	struct job_request req = { NULL, NULL, FORM_INIT };
-	json_t *body = batch_job_request(r, bj, &req.url);
+	json_t *body = batch_job_request(r, bj, &req.url, &req.form);
 
-	req.json = json_dumps(body, JSON_COMPACT);
+	req.json = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	job_init(&bj->job, &r->env, bj->index, bj->sent, &bj->params, &req, &bj->names);
 	bj->sent = NULL;

@@ -67,9 +67,11 @@ void batch_run_release(struct batch_run *r);
  * attempts): files as paths inside dir, or with dir NULL (the manifest) as
  * names inside the folder. A new reference. */
 json_t *batch_job_json(const struct batch_job *bj, const char *status, const char *dir);
-/* The body a job sends (a new reference) and its URL in *url (caller
- * frees), readied for the provider: what start sends and a dry run shows. */
-json_t *batch_job_request(const struct batch_run *r, const struct batch_job *bj, char **url);
+/* The body a job sends (a new reference; NULL for a form, then in *form,
+ * which the caller releases) and its URL in *url (caller frees), readied for
+ * the provider: what start sends and a dry run shows. */
+json_t *batch_job_request(const struct batch_run *r, const struct batch_job *bj, char **url,
+			  struct form *form);
 /* "done", "failed", "interrupted" or "not sent". */
 const char *batch_job_status(const struct batch_job *bj);
 

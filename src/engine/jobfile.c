@@ -7,7 +7,7 @@
 
 #include "value.h"
 
-enum key_kind { K_STRING, K_INT, K_FIELDS };
+enum key_kind { K_STRING, K_INT, K_FIELDS, K_IMAGES };
 
 /* Every key a job object may hold, and where its value goes. */
 static const struct job_key {
@@ -31,11 +31,14 @@ static const struct job_key {
 	F("materials", materials), F("text", text), F("constraints", constraints),
 	F("negative", negative),
 	{ "fields", K_FIELDS, SIZE_MAX, SIZE_MAX },
-	/* prompt, id, out and style are handled by name */
+	{ "image", K_IMAGES, SIZE_MAX, SIZE_MAX },
+	/* prompt, id, out, style, mask and markup are handled by name */
 	{ "prompt", K_STRING, SIZE_MAX, SIZE_MAX },
 	{ "id", K_STRING, SIZE_MAX, SIZE_MAX },
 	{ "out", K_STRING, SIZE_MAX, SIZE_MAX },
 	{ "style", K_STRING, SIZE_MAX, SIZE_MAX },
+	{ "mask", K_STRING, SIZE_MAX, SIZE_MAX },
+	{ "markup", K_STRING, SIZE_MAX, SIZE_MAX },
 #undef P
 #undef PI
 #undef F
@@ -84,11 +87,40 @@ static int set_fields(struct batch_item *item, json_t *fields, struct buf *err)
 	return 0;
 }
 
+/* "image": one input, or an array of them (an edit of several images). */
+static int set_images(struct batch_item *item, json_t *value, struct buf *err)
+{
+	size_t i, n = json_is_array(value) ? json_array_size(value) : 1;
+	json_t *v;
+
+	if (!json_is_string(value) && !(json_is_array(value) && n)) {
+		buf_addf(err, "\"image\" must be a string or a non-empty array of strings");
+		return -1;
+	}
+	free(item->images);
+	item->images = xcalloc(n, sizeof(*item->images));
+	item->nimages = n;
+	if (json_is_string(value)) {
+		item->images[0] = json_string_value(value);
+		return 0;
+	}
+	json_array_foreach(value, i, v) {
+		if (!json_is_string(v) || !*json_string_value(v)) {
+			buf_addf(err, "\"image\"[%zu] must be a non-empty string", i);
+			return -1;
+		}
+		item->images[i] = json_string_value(v);
+	}
+	return 0;
+}
+
 static int set_key(struct batch_item *item, const struct job_key *k, const char *name,
 		   json_t *value, struct buf *err)
 {
 	if (k->kind == K_FIELDS)
 		return set_fields(item, value, err);
+	if (k->kind == K_IMAGES)
+		return set_images(item, value, err);
 	if (k->kind == K_INT) {
 		if (!json_is_integer(value)) {
 			buf_addf(err, "\"%s\" must be a whole number", name);
@@ -112,6 +144,10 @@ static int set_key(struct batch_item *item, const struct job_key *k, const char 
 		item->id = s;
 	else if (!strcmp(name, "out"))
 		item->out = s;
+	else if (!strcmp(name, "mask"))
+		item->mask = s;
+	else if (!strcmp(name, "markup"))
+		item->markup = s;
 	else
 		item->style_text = s;
 	return 0;
@@ -133,6 +169,11 @@ static int parse_object(struct batch_item *item, json_t *doc, struct buf *err)
 	}
 	if (!item->prompt || !*item->prompt) {
 		buf_addf(err, "no \"prompt\"");
+		return -1;
+	}
+	if ((item->mask || item->markup) && !item->nimages) {
+		buf_addf(err, "\"%s\" needs \"image\": only edits take it",
+			 item->mask ? "mask" : "markup");
 		return -1;
 	}
 	if (item->id && !jobfile_safe_name(item->id)) {
@@ -188,6 +229,7 @@ static int parse_line(struct batch_items *items, const char *p, size_t len, size
 			return -1;
 		}
 		if (parse_object(&item, item.doc, err)) {
+			free(item.images);
 			json_decref(item.doc);
 			return -1;
 		}
@@ -237,8 +279,10 @@ void jobfile_add_prompt(struct batch_items *items, const char *prompt)
 
 void batch_items_release(struct batch_items *items)
 {
-	for (size_t i = 0; i < items->n; i++)
+	for (size_t i = 0; i < items->n; i++) {
+		free(items->v[i].images);
 		json_decref(items->v[i].doc);
+	}
 	FREE_AND_NULL(items->v);
 	items->n = 0;
 }

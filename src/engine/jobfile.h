@@ -1,6 +1,6 @@
 /* Batch jobs: positional prompts, or a JSONL file where each line is a plain
- * prompt or an object with a prompt, per-job overrides, an id and an output
- * name (seed 004). Parsing is pure: text in, items or a line-numbered error
+ * prompt or an object with a prompt, per-job overrides, an id, an output
+ * name (seed 004) and, for an edit, its images, mask and markup. Parsing is pure: text in, items or a line-numbered error
  * out. */
 #ifndef IMAGEGEN_JOBFILE_H
 #define IMAGEGEN_JOBFILE_H
@@ -21,6 +21,12 @@ struct batch_item {
 	struct img_params params;    /* overrides; unset fields are NULL / -1 */
 	struct prompt_fields fields; /* overrides */
 	const char *style_text;      /* "style": vivid/natural or the field */
+	/* an edit: "image" (a path, URL, data: URL or file id, or an array of
+	 * them), "mask" and "markup"; images is owned, its strings are the doc's */
+	const char **images;
+	size_t nimages;
+	const char *mask;
+	const char *markup;
 	json_t *doc;                 /* owns the strings above (JSONL lines) */
 };
 

@@ -277,11 +277,10 @@ static int plan_names(const struct job_spec *s, struct job_plan *plan, const cha
 			   &plan->names, err);
 }
 
-int spec_plan(const struct job_spec *s, struct job_plan *plan, struct buf *warn,
-	      struct buf *err)
+int spec_plan_request(const struct job_spec *s, struct job_plan *plan, char **stem,
+		      struct buf *warn, struct buf *err)
 {
 	struct input *images = NULL, mask, markup;
-	char *stem = NULL;
 	int rc = -1;
 
 	if (s->op == OP_VARIATION && s->nimages != 1) {
@@ -304,11 +303,22 @@ int spec_plan(const struct job_spec *s, struct job_plan *plan, struct buf *warn,
 		if (inspect_inputs(s, plan->params.model, images, &mask, &markup, err, warn) ||
 		    build_input_request(s, plan, images, &mask, &markup, err))
 			goto cleanup;
-		stem = s->nimages ? input_stem(&images[0]) : xstrdup("image");
+		if (stem)
+			*stem = s->nimages ? input_stem(&images[0]) : xstrdup("image");
 	}
-	rc = plan_names(s, plan, stem, err);
+	rc = 0;
 cleanup:
 	free(images);
+	return rc;
+}
+
+int spec_plan(const struct job_spec *s, struct job_plan *plan, struct buf *warn,
+	      struct buf *err)
+{
+	char *stem = NULL;
+	int rc = spec_plan_request(s, plan, &stem, warn, err) ? -1 :
+		 plan_names(s, plan, stem, err);
+
 	free(stem);
 	return rc;
 }

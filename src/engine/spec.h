@@ -104,6 +104,13 @@ int spec_check_options(const struct job_spec *s, struct buf *err);
 int spec_plan(const struct job_spec *s, struct job_plan *plan, struct buf *warn,
 	      struct buf *err);
 
+/* The request part of spec_plan, for front ends that name files their own
+ * way (batch): everything but the names. *stem (when stem is not NULL) is
+ * set for edits to the first input's name stem (caller frees). 0, or -1
+ * with one message in err; plan is released by the caller either way. */
+int spec_plan_request(const struct job_spec *s, struct job_plan *plan, char **stem,
+		      struct buf *warn, struct buf *err);
+
 /* Creates the plan's output folders now: an image that cannot be saved must
  * not be paid for. 0, or -1 with a message in err. */
 int spec_make_folders(const struct name_plan *names, struct buf *err);
