@@ -17,6 +17,8 @@ export IMAGEGEN_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full \
 or retried or not_retried or invalid or truncat or reset or edit_with or mask or json_form \
 or variation_ or fail_fast or fail_rate or quota or stream or downscale or chroma \
 or metadata or sidecar or gallery or azure or engine_alone or header_value or provenance \
-or base_url_credentials}" \
+or base_url_credentials or a_gif_is_requested or gif_records or gif_downscaled \
+or an_svg_records or cut_short or markup_line or signed_image or resumes_by_its_input \
+or batch_makes_gifs}" \
 	--deselect tests/test_00_standin.py --deselect tests/test_01_standin_edits.py \
 	--deselect tests/test_03_standin_azure.py
