@@ -127,12 +127,21 @@ def standin_server():
         yield server
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "compat: the stand-in plays a compatible server of the seeds' days "
+                   "(every model and endpoint answered, the older rules): a test of a "
+                   "model OpenAI shut down, of variations or of a server's own model")
+
+
 @pytest.fixture
-def standin(standin_server):
-    """The session's stand-in with default config and no recorded requests."""
-    standin_server.reset()
+def standin(standin_server, request):
+    """The session's stand-in with default config and no recorded requests: as
+    strict as OpenAI today, or with @pytest.mark.compat a compatible server."""
+    compat = bool(request.node.get_closest_marker("compat"))
+    standin_server.reset(baseline={"compat": compat})
     yield standin_server
-    standin_server.reset()
+    standin_server.reset(baseline={})
 
 
 @pytest.fixture

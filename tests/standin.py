@@ -45,9 +45,23 @@ and needs svg.model ("svg[model]" in a form: 400 "SVG generation requires
 'svg.model'."), n=1, and one of SVG_SIZES; frame_* and svg are refused without
 their format.
 
+Today (the default): the stand-in answers as OpenAI does as of 2026-12-01 (reference
+§1.2, §2.0-§2.2, §3).  `model` is required (400 missing_required_parameter); the models
+OpenAI has shut down (dall-e-2, dall-e-3, gpt-image-1, gpt-image-1.5 and its snapshot,
+gpt-image-1-mini, chatgpt-image-latest) and every variation answer 404 model_not_found
+in the standard envelope, as does a model OpenAI does not have; gpt-image-2 and later
+take `auto` or WxH in 16-px steps, at most 3840 on the longer edge, at most 3:1 and
+655,360 to 8,294,400 pixels (a GIF frame may be smaller); `style`, `response_format`
+and quality standard/hd are refused (400), and `input_fidelity` everywhere but the 1.x
+models that took it.  An edit with size auto comes back at the input's shape, about a
+megapixel in 16-px steps.  The compat knob (a compatible server of the seeds' days)
+answers every model and endpoint with the older rules: there, as in the API spec, a
+generation without `model` is for dall-e-2 unless it uses a parameter only the GPT
+image models have, and an edit without `model` is for gpt-image-1.5.  Azure mode keeps
+the older rules too (Azure retires models on its own schedule).
+
 Requests are checked in the API's order: key, then body, then rate limit and injected
-faults.  As in the API spec, a generation without `model` is for dall-e-2 unless it uses
-a parameter only the GPT image models have; an edit without `model` is for gpt-image-1.5.
+faults.
 Set STANDIN_VERBOSE=1 to log each request.
 
 Recorded requests (`requests`, GET /_control/requests) are dicts: method, path, headers
@@ -219,6 +233,9 @@ class Config:
         default_factory=lambda: dict(DEFAULT_AZURE_DEPLOYMENTS))  # with configure())
     azure_api_versions: tuple = DEFAULT_AZURE_API_VERSIONS  # accepted api-version values
     azure_ad_token: str = DEFAULT_AZURE_AD_TOKEN  # the Entra ID bearer token accepted
+    compat: bool = False              # a compatible server: every model and endpoint
+                                      # of the seeds' days answered, with the size and
+                                      # parameter rules of those days (see "Today")
     shutdown_models: tuple = ()       # models answered as shut down (404 model_not_found)
     c2pa: bool = False                # PNG answers carry a caBX chunk (a stand-in
                                       # C2PA manifest) that the provenance check finds
@@ -360,6 +377,7 @@ KNOB_CONVERTERS = {
     "azure_api_versions": _api_versions,
     "azure_ad_token": _token,
     "shutdown_models": _model_names,
+    "compat": _truth,
     "stream_usage": _stream_usage,
     "c2pa": _truth,
     "cut_documents": _truth,
@@ -594,6 +612,10 @@ class Generation:
     input_image_tokens: int = 0
     frame_count: int = GIF_DEFAULT_FRAMES
     frame_duration_ms: int = GIF_DEFAULT_FRAME_MS
+    model_given: bool = True   # the request named its model
+    size_given: str = "auto"   # the size as sent
+    style: Optional[str] = None
+    input_fidelity: Optional[str] = None
 
     @property
     def is_dalle(self):
@@ -662,6 +684,91 @@ def _require(body, name):
 TOP_QUALITY_MODELS = ("gpt-image-2.5-", "gpt-image-2.6-")
 COMPLEXITY_MODELS = ("gpt-image-2.6-",)
 VECTOR_FORMAT_MODELS = ("gpt-image-2.6-",)   # output_format gif and svg
+
+# Today (reference §1.2, §2.0-§2.2 and §3, as of 2026-12-01): the models OpenAI has
+# shut down, and each family's sizes and parameters.  The default mode answers as
+# OpenAI does; compat (a compatible server of the seeds' days) leaves these out.
+GPT1_MODELS = frozenset({"gpt-image-1", "gpt-image-1.5", "gpt-image-1.5-2025-12-16",
+                         "gpt-image-1-mini", "chatgpt-image-latest"})
+FLEX_MODELS = frozenset({"gpt-image-2", "gpt-image-2-2026-04-21", "gpt-image-2.5-sunburst",
+                         "gpt-image-2.5-sunburst-2026-09-08", "gpt-image-2.5-flare",
+                         "gpt-image-2.5-flare-2026-09-08", "gpt-image-2.6-sunburst",
+                         "gpt-image-2.6-flare"})
+SHUT_DOWN_AT_OPENAI = GPT1_MODELS | {"dall-e-2", "dall-e-3"}
+GPT1_SIZES = ("auto", "1024x1024", "1536x1024", "1024x1536")
+FLEX_MULTIPLE, FLEX_MAX_EDGE, FLEX_MAX_RATIO = 16, 3840, 3
+FLEX_MIN_PIXELS, FLEX_MAX_PIXELS = 655360, 8294400
+INPUT_FIDELITY = {"gpt-image-1": ("high", "low"), "gpt-image-1.5": ("high", "low"),
+                  "gpt-image-1.5-2025-12-16": ("high", "low"),
+                  "chatgpt-image-latest": ("high", "low"), "gpt-image-1-mini": ("low",)}
+
+
+def model_family(model):
+    """"flexible" (gpt-image-2 and later), "gpt1", "dalle2", "dalle3", or None for a
+    model OpenAI does not have."""
+    if model in FLEX_MODELS:
+        return "flexible"
+    if model in GPT1_MODELS:
+        return "gpt1"
+    return {"dall-e-2": "dalle2", "dall-e-3": "dalle3"}.get(model)
+
+
+def _check_flexible_size(generation):
+    size = generation.size_given
+    if size == "auto" or generation.output_format == "svg":
+        return  # SVG sizes are checked with the SVG rules
+    width, height = generation.width, generation.height
+    long, short = max(width, height), min(width, height)
+    pixels = width * height
+    problem = None
+    if width % FLEX_MULTIPLE or height % FLEX_MULTIPLE:
+        problem = f"width and height must be multiples of {FLEX_MULTIPLE}"
+    elif long > FLEX_MAX_EDGE:
+        problem = f"the longer edge must be at most {FLEX_MAX_EDGE}"
+    elif long > short * FLEX_MAX_RATIO:
+        problem = f"the aspect ratio must be at most {FLEX_MAX_RATIO}:1"
+    elif pixels > FLEX_MAX_PIXELS or (pixels < FLEX_MIN_PIXELS and
+                                      generation.output_format != "gif"):
+        problem = (f"the total pixels must be between {FLEX_MIN_PIXELS} and "
+                   f"{FLEX_MAX_PIXELS}")
+    if problem:
+        raise invalid_value("size", f"Invalid value: '{size}'. For {generation.model}, "
+                                    f"{problem}.")
+
+
+def check_today(generation):
+    """What OpenAI refuses today that a compatible server (the compat knob) takes:
+    no model, a shut-down or unknown model, variations, sizes outside the family's
+    rules, and parameters of other families."""
+    model = generation.model
+    if generation.kind == "variation":
+        raise model_shut_down("dall-e-2")  # variations ran only on dall-e-2
+    if not generation.model_given:
+        raise ApiError(400, "Missing required parameter: 'model'.", param="model",
+                       code="missing_required_parameter")
+    if model in SHUT_DOWN_AT_OPENAI:
+        raise model_shut_down(model)
+    family = model_family(model)
+    if family is None:
+        raise ApiError(404, f"The model `{model}` does not exist or you do not have "
+                            f"access to it.", param="model", code="model_not_found")
+    if family == "flexible":
+        _check_flexible_size(generation)
+    elif generation.size_given not in GPT1_SIZES:
+        raise invalid_value("size", f"Invalid value: '{generation.size_given}'. Supported "
+                                    f"values are: {', '.join(GPT1_SIZES[1:])} and 'auto'.")
+    for name, value in (("style", generation.style),
+                        ("response_format", generation.response_format)):
+        if value is not None:
+            raise ApiError(400, f"Unknown parameter: '{name}'. It is not supported for "
+                                f"{model}.", param=name, code="unsupported_parameter")
+    if generation.quality in ("standard", "hd"):
+        raise invalid_value("quality", f"Invalid value: '{generation.quality}'. Supported "
+                                       f"values are: 'low', 'medium', 'high' and 'auto'.")
+    fidelity = generation.input_fidelity
+    if fidelity is not None and fidelity not in INPUT_FIDELITY.get(model, ()):
+        raise ApiError(400, f"input_fidelity '{fidelity}' is not supported for {model}.",
+                       param="input_fidelity", code="unsupported_parameter")
 SVG_SIZES = ("auto", "1024x1024", "1024x1536", "1536x1024")
 
 
@@ -756,6 +863,10 @@ def _build(body, model, width, height, **extra):
         partial_images=body.get("partial_images") or 0,
         frame_count=body.get("frame_count") or GIF_DEFAULT_FRAMES,
         frame_duration_ms=body.get("frame_duration_ms") or GIF_DEFAULT_FRAME_MS,
+        model_given=body.get("model") is not None,
+        size_given=body.get("size") or "auto",
+        style=body.get("style"),
+        input_fidelity=body.get("input_fidelity"),
         **extra,
     )
 
@@ -1063,6 +1174,25 @@ def check_markup(markup, first, model):
                        param="markup", code="invalid_image_dimensions")
 
 
+def _auto_edit_size(model, dimensions):
+    """The size an edit with size auto comes back in: for gpt-image-2 and later the
+    input's shape (at most 3:1) at about a megapixel, in 16-px steps; for the 1.x
+    models the fixed size nearest its shape; for other models (a compatible
+    server's own) the input's size."""
+    width, height = dimensions
+    family = model_family(model)
+    if family == "flexible":
+        ratio = min(3.0, max(1 / 3, width / height))
+        w = max(16, round(math.sqrt(1024 * 1024 * ratio) / 16) * 16)
+        h = max(16, round(w / ratio / 16) * 16)
+        return w, h
+    if family == "gpt1":
+        if width > height * 1.2:
+            return 1536, 1024
+        return (1024, 1536) if height > width * 1.2 else (1024, 1024)
+    return _fit_edge(dimensions)
+
+
 def _fit_edge(dimensions):
     scale = min(1.0, MAX_EDGE / max(dimensions))
     return tuple(max(1, round(edge * scale)) for edge in dimensions)
@@ -1073,7 +1203,7 @@ def _edit(body, model, images, mask):
     first = images[0]
     auto = (1024, 1024)  # dall-e-2 has no "auto": the schema's default
     if first.decoded and not model.startswith("dall-e"):
-        auto = _fit_edge(first.dimensions)
+        auto = _auto_edit_size(model, first.dimensions)
     identities = tuple(image.identity for image in images)
     if mask is not None:
         identities += ("mask:" + mask.identity,)
@@ -1859,10 +1989,14 @@ class Standin:
                 self._window.clear()
                 self._bucket = None
 
-    def reset(self):
-        """Back to the default config; forget recorded requests and counters."""
+    def reset(self, baseline=None):
+        """Back to the default config (with the knobs of `baseline`, which later
+        resets keep until another baseline is given); forget recorded requests and
+        counters."""
         with self._lock:
-            self._config = Config(key=self._default_key)
+            if baseline is not None:
+                self._baseline = convert_knobs(dict(baseline))
+            self._config = Config(key=self._default_key, **getattr(self, "_baseline", {}))
             self._faults_left = self._config.fault_count
             self._random = random.Random(self._config.fail_seed)
             self._window = deque()
@@ -2329,6 +2463,8 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 authenticate(config)
             generation = parse()
+            if not config.compat and config.provider == "openai":
+                check_today(generation)
             if generation.model in config.shutdown_models:
                 raise model_shut_down(generation.model)
         except ApiError as error:

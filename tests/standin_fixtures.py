@@ -21,9 +21,10 @@ def standin_fixtures(key):
             yield running
 
     @pytest.fixture
-    def standin(server):
-        """The module's server, with default config and no recorded requests."""
-        server.reset()
+    def standin(server, request):
+        """The module's server, with default config and no recorded requests (a
+        compatible server with @pytest.mark.compat)."""
+        server.reset(baseline={"compat": bool(request.node.get_closest_marker("compat"))})
         return server
 
     return server, standin

@@ -189,7 +189,7 @@ def test_a_chroma_edit_gets_the_chroma_picture_of_the_requested_size(standin):
     boundary = "chromaboundary"
     parts = [(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
               f"{value}\r\n").encode()
-             for name, value in [("model", "gpt-image-1.5"), ("size", "1024x1024"),
+             for name, value in [("model", "gpt-image-2"), ("size", "1024x1024"),
                                  ("prompt", chroma_prompt("#FF00FF"))]]
     parts.append((f'--{boundary}\r\nContent-Disposition: form-data; name="image"; '
                   f'filename="in.png"\r\nContent-Type: image/png\r\n\r\n').encode()

@@ -286,7 +286,7 @@ def test_multipart_edit_honours_any_size(azure):
 def test_multipart_edit_size_auto_follows_the_input(azure):
     reply = edit_form(deployment_url(azure, "img", "edits"), image=png(80, 40))
     assert reply.status == 200, reply.body[:300]
-    assert decode(reply.json()["data"][0]).size == (80, 40)
+    assert decode(reply.json()["data"][0]).size == (1456, 736)   # its shape, ~1 MP
 
 
 def test_json_edit_on_a_deployment_path(azure, spec):
@@ -494,7 +494,7 @@ def test_v1_form_json_edit(azure, spec):
     "/openai/v1/images/variations", "/openai/images/generations",
 ])
 def test_other_paths_are_resource_not_found(azure, path):
-    body = json.dumps({"model": "gpt-image-2", "prompt": "x", "size": "64x64"}).encode()
+    body = json.dumps({"model": "gpt-image-2", "prompt": "x", "size": "1024x640"}).encode()
     for auth in ({"key": None, "bearer": KEY}, {"key": KEY}):
         reply = send(azure.origin + path, body, **auth)
         assert (reply.status, reply.json()) == (404, RESOURCE_NOT_FOUND)
@@ -515,12 +515,12 @@ def test_reset_returns_to_the_openai_mode(azure):
     assert azure.config.provider == "openai"
     assert generate(azure).status == 404  # an OpenAI "Invalid URL"
     assert generate(azure).error()["type"] == "invalid_request_error"
-    body = json.dumps({"model": "gpt-image-2", "prompt": "x", "size": "64x64"}).encode()
+    body = json.dumps({"model": "gpt-image-2", "prompt": "x", "size": "1024x640"}).encode()
     assert send(azure.url + "/images/generations", body, key=None, bearer=KEY).status == 200
 
 
 def test_openai_mode_refuses_an_api_key_header(standin):
-    body = json.dumps({"model": "gpt-image-2", "prompt": "x", "size": "64x64"}).encode()
+    body = json.dumps({"model": "gpt-image-2", "prompt": "x", "size": "1024x640"}).encode()
     reply = send(standin.url + "/images/generations", body, key=KEY)
     assert reply.status == 401
     error = reply.error()

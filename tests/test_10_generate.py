@@ -84,7 +84,9 @@ def test_format_alias_sets_the_output_format(run, standin, tmp_path):
     assert open_image(tmp_path / "a-kite.webp").format == "WEBP"
 
 
+@pytest.mark.compat
 @pytest.mark.parametrize("fmt, ext", [("png", "png"), ("webp", "webp")])
+@pytest.mark.compat
 def test_transparent_background_gives_an_rgba_image(run, standin, tmp_path, fmt, ext):
     result = run(["generate", "a glass teapot", "--model", "gpt-image-1.5",
                   "--size", "1024x1024", "--background", "transparent",
@@ -259,6 +261,7 @@ def test_force_overwrites_an_existing_out_file(run, tmp_path):
     assert files_in(tmp_path) == ["keep.png"]
 
 
+@pytest.mark.compat
 def test_short_options(run, standin, tmp_path):
     result = run(["generate", "-p", OTTER, "-m", "gpt-image-1.5", "-s", "1536x1024",
                   "-n", "2", "-o", "short.png", "-q"])
@@ -397,7 +400,9 @@ def test_no_augment_sends_the_prompt_as_given(run, standin):
     assert only_body(standin)["prompt"] == "A plain prompt"
 
 
+@pytest.mark.compat
 @pytest.mark.parametrize("style", ["vivid", "natural"])
+@pytest.mark.compat
 def test_style_vivid_or_natural_is_dalle3s_api_parameter(run, standin, tmp_path, style):
     result = run(["generate", "--model", "dall-e-3", "--size", "1024x1024",
                   "--style", style, "--prompt", "a castle"])
@@ -417,6 +422,7 @@ def test_other_style_text_goes_into_the_prompt(run, standin):
     assert any("oil painting" in line for line in body["prompt"].split("\n"))
 
 
+@pytest.mark.compat
 def test_other_style_text_on_dalle3_also_goes_into_the_prompt(run, standin):
     result = run(["generate", "--model", "dall-e-3", "--size", "1024x1024",
                   "--prompt", "a castle", "--style", "watercolour"])
@@ -574,6 +580,7 @@ def test_there_is_no_key_option(run, standin):
 # --- dall-e
 
 
+@pytest.mark.compat
 def test_dalle2_url_responses_are_downloaded(run, standin, tmp_path):
     result = run(["generate", "a robot", "--model", "dall-e-2", "--size", "256x256",
                   "--n", "2"])
@@ -588,6 +595,7 @@ def test_dalle2_url_responses_are_downloaded(run, standin, tmp_path):
     assert body.get("response_format", "url") == "url"
 
 
+@pytest.mark.compat
 def test_dalle3_url_response_is_downloaded(run, standin, tmp_path):
     result = run(["generate", "a castle", "--model", "dall-e-3", "--size", "1792x1024",
                   "--quality", "hd"])
@@ -597,6 +605,7 @@ def test_dalle3_url_response_is_downloaded(run, standin, tmp_path):
     assert only_body(standin)["quality"] == "hd"
 
 
+@pytest.mark.compat
 def test_dalle_b64_json_response_is_saved(run, standin, tmp_path):
     result = run(["generate", "a castle", "--model", "dall-e-3", "--size", "1024x1792",
                   "--response-format", "b64_json"])
@@ -605,12 +614,14 @@ def test_dalle_b64_json_response_is_saved(run, standin, tmp_path):
     assert only_body(standin)["response_format"] == "b64_json"
 
 
+@pytest.mark.compat
 def test_dalle2_default_size_is_one_dalle2_supports(run, standin, tmp_path):
     result = run(["generate", "a robot", "--model", "dall-e-2"])
     assert result.rc == 0, result
     assert only_body(standin).get("size") in (None, "256x256", "512x512", "1024x1024")
 
 
+@pytest.mark.compat
 def test_dalle_no_save_writes_no_files(run, standin, tmp_path):
     result = run(["generate", "a robot", "--model", "dall-e-2", "--size", "256x256",
                   "--n", "2", "--no-save"])
@@ -619,6 +630,7 @@ def test_dalle_no_save_writes_no_files(run, standin, tmp_path):
     assert files_in(tmp_path) == []
 
 
+@pytest.mark.compat
 def test_dalle_json_prints_the_urls_and_still_saves(run, standin, tmp_path):
     result = run(["generate", "a robot", "--model", "dall-e-2", "--size", "256x256",
                   "--n", "2", "--json"])
@@ -629,6 +641,7 @@ def test_dalle_json_prints_the_urls_and_still_saves(run, standin, tmp_path):
     assert "a-robot-1.png" in result.stderr
 
 
+@pytest.mark.compat
 def test_url_downloads_do_not_carry_the_api_key(run, standin):
     result = run(["generate", "a robot", "--model", "dall-e-2", "--size", "256x256"])
     assert result.rc == 0, result
@@ -649,6 +662,7 @@ def test_quiet_silences_stderr_on_success(run, tmp_path):
     assert result.stdout == f"{SLUG}.png\n"
 
 
+@pytest.mark.compat
 def test_quiet_hides_warnings(run, standin):
     result = run(["generate", OTTER, "--model", "acme-image-7", "--size", "1024x1024",
                   "-q"])
@@ -781,6 +795,7 @@ def test_user_is_sent(run, standin):
     assert only_body(standin)["user"] == "user-1234"
 
 
+@pytest.mark.compat
 def test_gpt_parameters_are_sent_as_given(run, standin, tmp_path):
     result = run(["generate", OTTER, "--model", "gpt-image-1", "--size", "1536x1024",
                   "--quality", "high", "--background", "opaque", "--output-format", "jpeg",
@@ -819,6 +834,7 @@ BODY_RUNS = [
 ]
 
 
+@pytest.mark.compat
 def test_every_request_body_fits_create_image_request(run, standin, spec):
     schema = spec["components"]["schemas"]["CreateImageRequest"]
     for args in BODY_RUNS:

@@ -177,6 +177,7 @@ def test_validation_comes_before_the_key_check(run, standin):
         "prompt-1000-characters-not-bytes", "fewest-pixels", "ratio-3-to-1",
         "ratio-1-to-3", "largest-non-experimental", "gpt-image-1-portrait",
         "dalle3-portrait", "n-10", "compression-0", "compression-100"])
+@pytest.mark.compat
 def test_edge_values_are_accepted(run, standin, args, sent):
     result = run(["generate", *args, "--no-save", "-q"])
     assert result.rc == 0, result
@@ -189,6 +190,7 @@ def test_edge_values_are_accepted(run, standin, args, sent):
 # --- accepted with a warning
 
 
+@pytest.mark.compat
 def test_an_unknown_model_passes_through_with_a_warning(run, standin, tmp_path):
     result = run(["generate", *P, "--model", "acme-image-7", "--size", "1024x1024"])
     assert result.rc == 0, result
@@ -235,6 +237,7 @@ def test_gpt_image_2_transparent_background_warns_preview(run, standin, tmp_path
     assert result.lines == ["a-lighthouse.png"]
 
 
+@pytest.mark.compat
 def test_transparent_on_gpt_image_1_5_does_not_warn(run, standin):
     result = run(["generate", *P, "--model", "gpt-image-1.5", "--size", "1024x1024",
                   "--background", "transparent", "--no-save"])

@@ -27,6 +27,11 @@ PNG_SIGNATURE = "\x89PNG"
 # --- helpers
 
 
+# What gpt-image-2 answers a 64x48 input with size auto: the stand-in, like the
+# API, keeps the input's shape at about a megapixel, in 16-px steps.
+EDIT_AUTO = (1184, 896)
+
+
 def picture(size=(64, 48), mode="RGB", seed=0):
     """A small picture that differs by seed (so every input has its own bytes)."""
     color = ((seed * 53) % 256, (seed * 97 + 40) % 256, (seed * 31 + 90) % 256)
@@ -175,7 +180,7 @@ def test_one_image_goes_as_the_image_field_and_saves_photo_edit_png(
     assert result.stdout == "photo-edit.png\n"
     assert outputs(tmp_path) == ["photo-edit.png"]
     image = open_image(tmp_path / "photo-edit.png")
-    assert (image.format, image.size) == ("PNG", (64, 48))
+    assert (image.format, image.size) == ("PNG", EDIT_AUTO)
     request = only_edit(standin)
     assert request["method"] == "POST"
     assert is_multipart(request), request["content_type"]
@@ -221,7 +226,7 @@ def test_sixteen_images_go_as_sixteen_image_array_parts(run, standin, tmp_path, 
     result = run(args)
     assert result.rc == 0, result
     assert result.lines == ["ref00-edit.png"]
-    assert open_image(tmp_path / "ref00-edit.png").size == (64, 48)
+    assert open_image(tmp_path / "ref00-edit.png").size == EDIT_AUTO
     files = only_edit(standin)["body"]["files"]
     expected = [part(p, "image[]", MIME[Image.open(p).format]) for p in paths]
     assert [f for f in files if f["field"] != "mask"] == expected
@@ -300,6 +305,7 @@ def test_an_absolute_input_path_sends_only_the_base_name(run, standin, tmp_path,
 # --- parameters
 
 
+@pytest.mark.compat
 def test_input_fidelity_high_with_gpt_image_1_5_is_sent(run, standin, tmp_path, inputs):
     result = run(["edit", "--image", "in/photo.png", "--mask", "in/mask.png",
                   "--input-fidelity", "high", "--model", "gpt-image-1.5", PROMPT])
@@ -310,6 +316,7 @@ def test_input_fidelity_high_with_gpt_image_1_5_is_sent(run, standin, tmp_path, 
     assert outputs(tmp_path) == ["photo-edit.png"]
 
 
+@pytest.mark.compat
 def test_common_parameters_are_sent_as_form_fields(run, standin, tmp_path, inputs):
     result = run(["edit", "--image", "in/photo.png", PROMPT, "--model", "gpt-image-1",
                   "--size", "1536x1024", "--quality", "low", "--background", "opaque",
@@ -387,6 +394,7 @@ def test_no_save_writes_nothing(run, standin, tmp_path, inputs):
     assert len(edit_requests(standin)) == 1
 
 
+@pytest.mark.compat
 def test_dalle2_edit_takes_a_square_png_and_its_url_answer_is_downloaded(
         run, standin, tmp_path):
     square = save(tmp_path / "in" / "sq.png", "PNG", size=(256, 256), seed=4)
@@ -405,6 +413,7 @@ def test_dalle2_edit_takes_a_square_png_and_its_url_answer_is_downloaded(
     assert "output_format" not in body and "input_fidelity" not in body
 
 
+@pytest.mark.compat
 def test_dalle2_edit_b64_json_is_saved(run, standin, tmp_path):
     save(tmp_path / "in" / "sq.png", "PNG", size=(256, 256), seed=4)
     result = run(["edit", "--image", "in/sq.png", "--model", "dall-e-2", "--size",
@@ -428,6 +437,7 @@ MULTIPART_BODY_RUNS = [
 ]
 
 
+@pytest.mark.compat
 def test_every_multipart_edit_fits_create_image_edit_request(run, standin, tmp_path,
                                                               inputs, spec):
     save(inputs / "sq.png", "PNG", size=(256, 256), seed=9)
@@ -497,7 +507,7 @@ def test_out_out_dir_and_prefix_name_the_edits(run, standin, tmp_path, inputs, a
     assert outputs(tmp_path) == sorted(names)
     for name in names:
         image = open_image(tmp_path / name)
-        assert (image.format, image.size) == (pil_format, (64, 48))
+        assert (image.format, image.size) == (pil_format, EDIT_AUTO)
 
 
 def test_outputs_go_to_the_current_folder_not_the_inputs_folder(run, standin, tmp_path,
@@ -561,7 +571,7 @@ def test_data_url_input_is_sent_as_given(run, standin, tmp_path, inputs):
     assert full_json_body(request)["images"] == [{"image_url": url}]
     [line] = result.lines
     assert line.endswith("-edit.png") and "base64" not in line and "/" not in line
-    assert open_image(tmp_path / line).size == (64, 48)
+    assert open_image(tmp_path / line).size == EDIT_AUTO
 
 
 def test_a_file_named_like_a_file_id_is_uploaded_as_a_file(run, standin, tmp_path):
@@ -599,7 +609,7 @@ def test_mixed_local_and_url_sends_the_local_file_as_a_data_url(
     assert schema_errors(spec, schema, body, "body") == []
     stem = local.rsplit(".", 1)[0]
     assert result.lines == [f"{stem}-edit.png"]
-    assert open_image(tmp_path / f"{stem}-edit.png").size == (64, 48)
+    assert open_image(tmp_path / f"{stem}-edit.png").size == EDIT_AUTO
 
 
 def test_mask_as_a_url_makes_a_json_edit(run, standin, tmp_path, inputs, spec):
@@ -658,6 +668,7 @@ JSON_BODY_RUNS = [
 ]
 
 
+@pytest.mark.compat
 def test_every_json_edit_has_only_edit_image_body_json_param_keys(run, standin, inputs,
                                                                   spec):
     schema = spec["components"]["schemas"]["EditImageBodyJsonParam"]
@@ -1018,7 +1029,7 @@ def test_a_500_is_retried_with_the_same_upload(run, standin, tmp_path, inputs, f
     else:
         assert full_json_body(first) == full_json_body(second)
     assert outputs(tmp_path) == ["photo-edit.png"]
-    assert open_image(tmp_path / "photo-edit.png").size == (64, 48)
+    assert open_image(tmp_path / "photo-edit.png").size == EDIT_AUTO
     assert temp_files(tmp_path) == []
 
 

@@ -12,6 +12,9 @@ from PIL import Image
 
 from conftest import digest, files_in, open_image, temp_files
 
+# The older models and variations: a compatible server of the seeds' days.
+pytestmark = pytest.mark.compat
+
 VARIATIONS = "/v1/images/variations"
 HTTPS_URL = "https://example.com/icons/icon.png"
 

@@ -256,6 +256,7 @@ def test_a_missing_key_is_refused_before_any_request(run, standin, tmp_path):
 # --- per-job overrides
 
 
+@pytest.mark.compat
 def test_job_overrides_win_over_the_command_line_defaults(run, standin, tmp_path):
     write_jobs(
         tmp_path,
@@ -331,6 +332,7 @@ def test_no_augment_sends_every_prompt_as_given(run, standin, tmp_path):
     assert [b["prompt"] for b in bodies(standin)] == ["a mug"]
 
 
+@pytest.mark.compat
 def test_style_vivid_is_the_dall_e_3_parameter(run, standin, tmp_path):
     write_jobs(tmp_path, {"prompt": "a lion", "model": "dall-e-3", "style": "vivid",
                           "size": "1024x1024"})

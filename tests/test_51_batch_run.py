@@ -101,6 +101,7 @@ def test_a_429_pauses_every_launch_until_retry_after(run, standin, tmp_path):
     assert result.elapsed >= 1.2
 
 
+@pytest.mark.compat
 def test_a_429_with_retry_after_ms_pauses_the_batch(run, standin, tmp_path):
     standin.configure(latency=0.1, fault="429", fault_count=1, retry_after=None,
                       retry_after_ms="700")

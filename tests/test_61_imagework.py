@@ -138,6 +138,7 @@ def test_downscaled_copy_keeps_the_format(run, standin, tmp_path, fmt, ext, pil_
 
 @pytest.mark.parametrize("fmt, ext, pil_format", [("png", "png", "PNG"),
                                                    ("webp", "webp", "WEBP")])
+@pytest.mark.compat
 def test_downscaled_copy_keeps_transparency(run, standin, tmp_path, fmt, ext, pil_format):
     result = run(["generate", "a glass teapot", "--model", "gpt-image-1.5", "--size",
                   "1024x1024", "--background", "transparent", "--format", fmt,

@@ -122,6 +122,7 @@ def test_the_description_is_the_prompt_as_sent(run, standin, tmp_path):
     assert open_image(tmp_path / f"{SLUG}.png").text["Description"] == sent
 
 
+@pytest.mark.compat
 def test_dalle3_revised_prompt_is_recorded(run, standin, tmp_path):
     result = run(["generate", PROMPT, "--model", "dall-e-3", "--response-format",
                   "b64_json"])
@@ -132,6 +133,7 @@ def test_dalle3_revised_prompt_is_recorded(run, standin, tmp_path):
     assert text["Description"] == PROMPT
 
 
+@pytest.mark.compat
 def test_a_downloaded_dalle3_url_image_records_its_revised_prompt_too(run, standin,
                                                                      tmp_path):
     result = run(["generate", PROMPT, "--model", "dall-e-3", "--sidecar"])

@@ -65,6 +65,7 @@ def test_a_shut_down_model_is_refused_at_openai(run, standin, model, size, date,
 
 @pytest.mark.parametrize("model, size, date, replacement", SHUT_DOWN,
                          ids=[row[0] for row in SHUT_DOWN])
+@pytest.mark.compat
 def test_a_shut_down_model_is_warned_once_and_sent_elsewhere(run, standin, model, size,
                                                              date, replacement):
     result = run(["generate", "a red fox", "--model", model, "--size", size])
@@ -99,6 +100,7 @@ def test_the_default_model_is_always_sent(run, standin):
     assert only_body(standin)["model"] == "gpt-image-2"
 
 
+@pytest.mark.compat
 def test_a_shut_down_model_in_a_batch_is_warned_once(run, standin, tmp_path):
     (tmp_path / "jobs.jsonl").write_text("".join(
         json.dumps({"prompt": f"cat {i}", "model": "gpt-image-1", "size": "1024x1024"}) + "\n"
@@ -209,6 +211,7 @@ def write_photo(tmp_path, size=(64, 48)):
 @pytest.mark.parametrize("model, fidelity", [("gpt-image-1.5", "high"),
                                              ("gpt-image-1.5", "low"),
                                              ("gpt-image-1-mini", "low")])
+@pytest.mark.compat
 def test_input_fidelity_is_sent_where_the_table_allows(run, standin, tmp_path, model,
                                                         fidelity):
     write_photo(tmp_path)
