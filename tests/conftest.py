@@ -97,6 +97,26 @@ def assert_no_key_leak(text, where):
     assert KEY[8:30] not in text, f"part of the API key appeared on {where}"
 
 
+def assert_no_key_in_files(folder):
+    """No file under folder holds the key, or a long part of it, in any form it
+    could be written in: images and their text chunks, GIF comments, SVG
+    metadata, manifests, sidecars, index.html, thumbnails."""
+    needles = [KEY.encode(), KEY[8:30].encode(), KEY.encode("utf-16-le")]
+    for path in Path(folder).rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            for needle in needles:
+                assert needle not in data, f"the API key is in {path}"
+
+
+@pytest.fixture(autouse=True)
+def no_key_in_written_files(tmp_path):
+    """Every test's folder, whatever ran in it (the run helper, Popen, a batch):
+    checked for the key once the test is done."""
+    yield
+    assert_no_key_in_files(tmp_path)
+
+
 def temp_files(folder):
     """Hidden temp files left anywhere under folder."""
     return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob(".*")

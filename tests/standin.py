@@ -64,7 +64,8 @@ Requests are checked in the API's order: key, then body, then rate limit and inj
 faults.
 Set STANDIN_VERBOSE=1 to log each request.
 
-Recorded requests (`requests`, GET /_control/requests) are dicts: method, path, headers
+Recorded requests (`requests`, GET /_control/requests; downloads of GET /files/...
+apart, in `downloads`) are dicts: method, path, headers
 (lower-case names), content_type (the request's Content-Type or None), body, raw, time.
 `body` is the parsed JSON body, with data: URLs longer than 100 characters cut to
 their first 100 and "...(N chars)"; for multipart bodies it is the text fields by name
@@ -2003,6 +2004,7 @@ class Standin:
             self._bucket = None
             self._statuses = {}
             self._recorded = []
+            self._downloads = []
             self._epoch = getattr(self, "_epoch", 0) + 1
             self._inflight = 0
             self._peak_inflight = 0
@@ -2014,9 +2016,16 @@ class Standin:
 
     @property
     def requests(self):
-        """A copy of the recorded requests, oldest first."""
+        """A copy of the recorded API requests, oldest first."""
         with self._lock:
             return list(self._recorded)
+
+    @property
+    def downloads(self):
+        """A copy of the recorded GET /files/... requests (dall-e URL answers),
+        oldest first, each as a request is recorded."""
+        with self._lock:
+            return list(self._downloads)
 
     def stats(self):
         with self._lock:
@@ -2031,8 +2040,9 @@ class Standin:
 
     # -- used by the request handler
 
-    def record(self, method, path, headers, raw, form=None):
-        """Keep a request; `form` is its parsed multipart body, if it has one."""
+    def record(self, method, path, headers, raw, form=None, download=False):
+        """Keep a request (a download apart); `form` is its parsed multipart body,
+        if it has one."""
         if isinstance(form, Form):
             body, text = form.recording(), form.skeleton()
         else:
@@ -2051,7 +2061,7 @@ class Standin:
             "time": time.time(),
         }
         with self._lock:
-            self._recorded.append(entry)
+            (self._downloads if download else self._recorded).append(entry)
 
     @contextlib.contextmanager
     def inflight(self):
@@ -2363,6 +2373,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/_control/"):
             return self._control(method, path[len("/_control/"):], raw)
         if method == "GET" and path.startswith("/files/"):
+            # Recorded, so a test can see what a download carried (never a key).
+            self.standin.record(method, self.path, self.headers, raw, download=True)
             return self._download(path[len("/files/"):])
         content_type = self.headers.get("Content-Type")
         form = None

@@ -344,3 +344,18 @@ def test_info_reports_the_files_it_can_read_and_exits_2_for_the_missing_one(run,
     [record] = [json.loads(line) for line in result.lines]
     assert record["metadata"]["Description"] == PROMPT
     assert "missing.png" in result.stderr
+
+
+def test_the_key_check_finds_a_key_in_any_written_file(tmp_path):
+    # The check every test's folder gets (conftest.no_key_in_written_files) would
+    # catch a key written in a PNG text chunk, in plain or UTF-16 text.
+    from conftest import KEY, assert_no_key_in_files
+    sub = tmp_path / "deep" / "thumbs"
+    sub.mkdir(parents=True)
+    for data in (b"\x89PNG...iTXt" + KEY.encode(), KEY.encode("utf-16-le"),
+                 ("key " + KEY[8:30]).encode()):
+        (sub / "x.png").write_bytes(data)
+        with pytest.raises(AssertionError, match="the API key is in"):
+            assert_no_key_in_files(tmp_path)
+    (sub / "x.png").unlink()
+    assert_no_key_in_files(tmp_path)
