@@ -28,15 +28,15 @@ BIN = os.environ.get("IMAGEGEN_BIN", str(REPO / "build" / "imagegen"))
 WRAPPER = shlex.split(os.environ.get("IMAGEGEN_WRAPPER", ""))
 
 
+# The images part of OpenAI's published OpenAPI spec, as ../shared/reference has it,
+# vendored so a clone without ../shared runs every test (test_00 checks the copy).
+VENDORED_SPEC = Path(TESTS_DIR) / "reference" / "openai-images-openapi.json"
+SHARED_SPEC = REPO.parent / "shared" / "reference" / "openai-images-openapi.json"
+
+
 def _find_spec():
-    """The API reference beside the project (../shared), or where IMAGEGEN_SPEC says."""
-    candidates = [os.environ.get("IMAGEGEN_SPEC"),
-                  REPO.parent / "shared" / "reference" / "openai-images-openapi.json",
-                  "/work/shared/reference/openai-images-openapi.json"]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    raise RuntimeError("cannot find openai-images-openapi.json; set IMAGEGEN_SPEC")
+    """The API reference: where IMAGEGEN_SPEC says, else the vendored copy."""
+    return Path(os.environ.get("IMAGEGEN_SPEC") or VENDORED_SPEC)
 
 
 

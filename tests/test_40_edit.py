@@ -8,11 +8,17 @@ import base64
 import hashlib
 import json
 import os
+import shutil
+import subprocess
+import tempfile
+
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from conftest import digest, files_in, open_image, resolve, schema_errors, temp_files
+from conftest import (BIN, clean_env, digest, files_in, open_image, resolve, schema_errors,
+                      temp_files)
 
 EDITS = "/v1/images/edits"
 PROMPT = "Replace the background with a warm sunset"
@@ -858,19 +864,29 @@ def test_refusals_hold_with_dry_run_too(run, standin, refusal_folder):
 
 
 def test_an_unreadable_file_is_refused(run, standin, tmp_path, inputs):
-    path = inputs / "locked.png"
-    path.write_bytes((inputs / "photo.png").read_bytes())
-    path.chmod(0)
+    """Root reads a mode-000 file, so as root (CI) imagegen runs as nobody, in a
+    folder nobody may enter (pytest's own are private)."""
+    folder = Path(tempfile.mkdtemp(prefix="imagegen-unreadable-"))
     try:
-        if os.access(path, os.R_OK):
-            pytest.skip("running as a user who can read a mode-000 file (root)")
-        result = run(["edit", "--image", "in/locked.png", PROMPT])
-        assert result.rc == 2, result
-        assert "in/locked.png" in result.stderr
+        folder.chmod(0o755)
+        path = folder / "locked.png"
+        path.write_bytes((inputs / "photo.png").read_bytes())
+        path.chmod(0)
+        command = [BIN, "edit", "--image", "locked.png", PROMPT]
+        if os.geteuid() == 0:
+            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                       *command]
+        assert not os.access(path, os.R_OK) or os.geteuid() == 0
+        completed = subprocess.run(command, cwd=folder, env=clean_env(standin),
+                                   stdin=subprocess.DEVNULL, capture_output=True,
+                                   timeout=60)
+        stderr = completed.stderr.decode()
+        assert completed.returncode == 2, stderr
+        assert "locked.png" in stderr and "Permission denied" in stderr, stderr
         assert standin.requests == []
-        assert outputs(tmp_path) == []
+        assert sorted(p.name for p in folder.iterdir()) == ["locked.png"]
     finally:
-        path.chmod(0o644)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_edit_without_a_prompt_is_refused(run, standin, tmp_path, inputs):
