@@ -11,11 +11,11 @@ export IMAGEGEN_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full \
 --errors-for-leak-kinds=definite --show-leak-kinds=definite \
 --suppressions=$PWD/tests/valgrind.supp"
 # Tests that signal or kill the process (Popen) run it without the wrapper,
-# and tight timing tests are left out: valgrind is 20-50 times slower.
+# and the timing tests are left out: valgrind is 20-50 times slower.
 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests \
-	-k "${VALGRIND_TESTS:-test_a_prompt_gives_one_image or dall_e or n_3 or json or dry_run \
+	-k "${VALGRIND_TESTS:-test_defaults_are_gpt_image_2 or dall_e or n_3 or json or dry_run \
 or retried or not_retried or invalid or truncat or reset or edit_with or mask or json_form \
-or variation_ or fail_fast or fail_rate or quota or stream or downscale or chroma \
+or variation_ or fail_fast or quota or stream or downscale or chroma \
 or metadata or sidecar or gallery or azure or engine_alone or header_value or provenance \
 or base_url_credentials or a_gif_is_requested or gif_records or gif_downscaled \
 or an_svg_records or cut_short or markup_line or signed_image or resumes_by_its_input \

