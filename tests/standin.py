@@ -86,7 +86,8 @@ are answered normally and do not count): "stream_split" writes each event in tin
 end lines in CRLF), "stream_crlf" ends every line in CRLF, "stream_error" sends one partial
 image then an `error` event and closes, "stream_truncated" closes after the first image's
 partial images (at least one), "stream_malformed" cuts the data of the first completed
-event in half (not JSON), "stream_comments" adds ": keep-alive" comment blocks between
+event in half (not JSON), "stream_odd_index" sends partial_image_index values no
+client should trust (-1, 10**15, "1", 0.5), "stream_comments" adds ": keep-alive" comment blocks between
 events and `id:` fields and a comment line inside each event.
 
 Azure mode (provider "azure"; reset() goes back to "openai"): the stand-in answers as
@@ -202,8 +203,12 @@ TOKENS_PER_1024_SQUARE = {"low": 272, "medium": 1056, "high": 4160}
 # Faults of a streamed answer: only streaming requests get (and count) them.
 STREAM_FAULTS = frozenset({
     "stream_split", "stream_crlf", "stream_error", "stream_truncated",
-    "stream_malformed", "stream_comments",
+    "stream_malformed", "stream_comments", "stream_odd_index",
 })
+
+# What the stream_odd_index fault puts in partial_image_index, in turn: a
+# negative number, a huge one, a string and a fraction.
+ODD_PARTIAL_INDEXES = (-1, 10 ** 15, "1", 0.5)
 
 FAULTS = frozenset({
     "500", "502", "503", "429", "quota", "moderation", "400",
@@ -1832,6 +1837,9 @@ def stream_blocks(events, fault):
     for index, (name, payload) in enumerate(events):
         if fault == "invalid_b64" and "b64_json" in payload:
             payload = {**payload, "b64_json": INVALID_B64}
+        if fault == "stream_odd_index" and "partial_image_index" in payload:
+            odd = ODD_PARTIAL_INDEXES[payload["partial_image_index"] % len(ODD_PARTIAL_INDEXES)]
+            payload = {**payload, "partial_image_index": odd}
         data = json.dumps(payload, separators=(",", ":"))
         if fault == "stream_malformed" and name.endswith(".completed") and not any(
                 n.endswith(".completed") for n, _ in events[:index]):

@@ -233,6 +233,23 @@ def test_awkward_but_valid_streams_succeed(run, standin, tmp_path, fault, n):
     assert temp_files(tmp_path) == []
 
 
+def test_partial_indexes_a_server_should_not_send_never_name_a_file(run, standin,
+                                                                    tmp_path):
+    # partial_image_index goes into NAME.partial-K.png: -1, 10**15, "1" and 0.5
+    # are each warned about and not saved; the final image is saved as ever.
+    standin.configure(fault="stream_odd_index")
+    result = run(["generate", PROMPT, *SMALL, "--partial-images", "3", "--keep-partials"])
+    assert result.rc == 0, result
+    assert result.lines == [f"{SLUG}.png"]
+    assert files_in(tmp_path) == [f"{SLUG}.png"]
+    warned = [line for line in result.stderr.splitlines()
+              if "partial_image_index" in line and "not saved" in line]
+    assert len(warned) == 3, result.stderr
+    assert any("-1" in line for line in warned) and any('"1"' in line for line in warned)
+    assert any("1000000000000000" in line for line in warned)
+    assert temp_files(tmp_path) == []
+
+
 @pytest.mark.parametrize("fault, message", [
     ("stream_error", "The server had an error while processing your request"),
     ("stream_truncated", "ended before"),

@@ -216,8 +216,12 @@ int http_loop_run(struct http_loop *l)
 /* "Name: value\r\n" -> stores value when Name is one we act on. */
 static size_t on_header(char *line, size_t size, size_t count, void *data)
 {
-	struct http_xfer *x = data;
-	size_t len = size * count;
+	http_header_line(data, line, size * count);
+	return size * count;
+}
+
+void http_header_line(struct http_xfer *x, const char *line, size_t len)
+{
 	static const struct { const char *name; size_t offset; } wanted[] = {
 		{ "x-request-id", offsetof(struct http_resp_headers, request_id) },
 		{ "retry-after", offsetof(struct http_resp_headers, retry_after) },
@@ -232,10 +236,10 @@ static size_t on_header(char *line, size_t size, size_t count, void *data)
 
 	if (len >= 5 && !strncmp(line, "HTTP/", 5)) {
 		http_xfer_reset(x);   /* a new response (after 100 or a redirect) */
-		return len;
+		return;
 	}
 	if (!colon)
-		return len;
+		return;
 	size_t name_len = (size_t)(colon - line);
 	const char *v = colon + 1, *end = line + len;
 	while (v < end && (*v == ' ' || *v == '\t'))
@@ -250,7 +254,6 @@ static size_t on_header(char *line, size_t size, size_t count, void *data)
 		free(*slot);
 		*slot = xstrndup(v, (size_t)(end - v));
 	}
-	return len;
 }
 
 static size_t on_write(char *data, size_t size, size_t count, void *p)

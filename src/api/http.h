@@ -94,6 +94,10 @@ int http_xfer_setup(struct http_xfer *x, const char *url, struct curl_slist *hea
 void http_xfer_set_json(struct http_xfer *x, const char *body);
 /* POST a multipart form; x takes ownership of mime. */
 void http_xfer_set_mime(struct http_xfer *x, curl_mime *mime);
+/* One response header line as curl gives it ("Name: value\r\n", or a status
+ * line, which starts a new response): the headers imagegen reads are kept in
+ * x->resp (names case-insensitive, the value trimmed). */
+void http_header_line(struct http_xfer *x, const char *line, size_t len);
 /* Clears the last attempt's status and headers before a retry. */
 void http_xfer_reset(struct http_xfer *x);
 void http_xfer_release(struct http_xfer *x);

@@ -48,6 +48,11 @@ long pace_parse_duration(const char *s)
 		return -1;
 	while (*s) {
 		char *end;
+		/* Digits (and a point) only: strtod would also take a sign,
+		 * "inf", "nan" and hex, none of which is a duration. */
+		if (!((*s >= '0' && *s <= '9') || *s == '.') ||
+		    (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')))
+			return -1;
 		double v = strtod(s, &end);
 		if (end == s)
 			return -1;
@@ -61,6 +66,8 @@ long pace_parse_duration(const char *s)
 			total += v * 1000, end += *end == 's';
 		else
 			return -1;
+		if (!(total <= PACE_DURATION_MAX_MS))
+			return -1;   /* past any real window (and never out of range) */
 		s = end;
 	}
 	return (long)total;

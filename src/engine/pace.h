@@ -30,7 +30,11 @@ void pace_retry(struct pace *p, long status, long delay_ms);
 /* A request succeeded. */
 void pace_success(struct pace *p);
 
-/* "1s", "6m0s", "250ms", "1.5s" (the API's reset format) in ms, or -1. */
+/* The longest reset a rate-limit header may announce: a day. */
+#define PACE_DURATION_MAX_MS 86400000.0
+
+/* "1s", "6m0s", "250ms", "1.5s" (the API's reset format) in ms, or -1 when
+ * it is not one, or longer than PACE_DURATION_MAX_MS. */
 long pace_parse_duration(const char *s);
 
 #endif

@@ -10,6 +10,9 @@
 #include "msg.h"
 #include "stream.h"
 
+/* partial_images is 0 to 3, so a partial's index is 0, 1 or 2. */
+#define STREAM_PARTIALS_MAX 3
+
 static size_t current(const struct job *job)
 {
 	return job_image_slot(job);
@@ -50,11 +53,23 @@ static int save_partial(struct job *job, json_t *event)
 {
 	size_t i = current(job);
 	struct job_image *im = &job->images[i];
-	json_int_t k = json_integer_value(json_object_get(event, "partial_image_index"));
+	json_t *index = json_object_get(event, "partial_image_index");
+	json_int_t k = json_integer_value(index);
 	char *path;
 
 	if (job->env->no_save || !im->complete)
 		return 0;
+	/* The index goes into a file name: only what the API sends (0 to 2). */
+	if (!json_is_integer(index) || k < 0 || k >= STREAM_PARTIALS_MAX) {
+		char *shown = json_dumps(index, JSON_ENCODE_ANY | JSON_COMPACT);
+		job_warn(job, "%sa partial image with partial_image_index %s was not saved "
+			 "(the API sends 0 to %d)", job->label ? job->label : "",
+			 shown ? shown : "(none)", STREAM_PARTIALS_MAX - 1);
+		free(shown);
+		afile_abort(&im->file);
+		im->complete = false;
+		return 0;
+	}
 	if (job_check_image(job, i))
 		return -1;
 	path = partial_name(job->names.paths[i], (long)k);

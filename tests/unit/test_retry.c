@@ -1,5 +1,6 @@
 #include "unit.h"
 
+#include "pace.h"
 #include "retry.h"
 
 static void test_status_table(void **state)
@@ -63,12 +64,33 @@ static void test_hints(void **state)
 	assert_int_equal(retry_hint_ms(NULL, now), -1);
 }
 
+/* x-ratelimit-reset-requests: the API's durations, and nothing a server could
+ * send to make a negative, endless or out-of-range wait (found by fuzzing:
+ * "1e30s" overflowed a long). */
+static void test_reset_durations(void **state)
+{
+	static const struct { const char *s; long ms; } rows[] = {
+		{ "1s", 1000 }, { "6m0s", 360000 }, { "250ms", 250 }, { "1.5s", 1500 },
+		{ "1h", 3600000 }, { "2", 2000 }, { "24h", 86400000 },
+		{ "24h1s", -1 }, { "1e30s", -1 }, { "-5s", -1 }, { "inf", -1 }, { "nan", -1 },
+		{ "0x10s", -1 }, { "5 s", -1 }, { "s", -1 }, { "", -1 }, { "1q", -1 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (pace_parse_duration(rows[i].s) != rows[i].ms)
+			fail_msg("'%s': %ld, wanted %ld", rows[i].s, pace_parse_duration(rows[i].s),
+				 rows[i].ms);
+	assert_int_equal(pace_parse_duration(NULL), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status_table),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_hints),
+		cmocka_unit_test(test_reset_durations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
