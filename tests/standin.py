@@ -76,7 +76,8 @@ their first 100 and "...(N chars)"; for multipart bodies it is the text fields b
 "content_type", "size", "sha256"}, ...] in order, and `raw` is the body with each file's
 bytes replaced by "<N bytes>".  Unparseable bodies record body None.
 
-Faults (the `fault` knob, the first `fault_count` requests): "500", "502", "503",
+Faults (the `fault` knob, the first `fault_count` requests): "500", "502", "503", "408",
+"409",
 "quota", "moderation", "400" and "429" answer that error; "reset" resets the connection;
 "slow" waits slow_seconds first; "truncate" sends half of the body (or of the stream);
 "invalid_json" sends a broken body (a stream: like stream_malformed); "invalid_b64" puts
@@ -211,7 +212,7 @@ STREAM_FAULTS = frozenset({
 ODD_PARTIAL_INDEXES = (-1, 10 ** 15, "1", 0.5)
 
 FAULTS = frozenset({
-    "500", "502", "503", "429", "quota", "moderation", "400",
+    "500", "502", "503", "408", "409", "429", "quota", "moderation", "400",
     "reset", "truncate", "invalid_json", "invalid_b64", "slow",
 }) | STREAM_FAULTS
 
@@ -1876,6 +1877,9 @@ ERROR_FAULTS = {
     "500": lambda request_id: _server_error(
         500, "The server had an error while processing your request. Sorry about that!"),
     "502": lambda request_id: _server_error(502, "Bad gateway."),
+    "408": lambda request_id: ApiError(408, "Request timed out.", type_="timeout"),
+    "409": lambda request_id: ApiError(
+        409, "Another request is modifying this resource; retry it.", type_="conflict"),
     "503": lambda request_id: _server_error(
         503, "The engine is currently overloaded, please try again later."),
     "quota": lambda request_id: ApiError(

@@ -37,7 +37,7 @@ def request_times(standin):
 # --- transient errors are retried
 
 
-@pytest.mark.parametrize("fault", ["500", "502", "503"])
+@pytest.mark.parametrize("fault", ["500", "502", "503", "408", "409"])
 def test_server_errors_are_retried_then_succeed(run, standin, folder, fault):
     standin.configure(fault=fault, fault_count=2)
     result = run(FAST)
@@ -47,7 +47,7 @@ def test_server_errors_are_retried_then_succeed(run, standin, folder, fault):
     assert standin.stats()["requests"] == 3
 
 
-@pytest.mark.parametrize("fault", ["500", "502", "503"])
+@pytest.mark.parametrize("fault", ["500", "502", "503", "408", "409"])
 @pytest.mark.parametrize("limit", [["--max-attempts", "1"], ["--retries", "0"]],
                          ids=["max-attempts-1", "retries-0"])
 def test_server_errors_without_retries_fail(run, standin, folder, fault, limit):
