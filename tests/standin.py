@@ -35,7 +35,8 @@ until release(): wait_held() tells a test it is there),
 fail_seed, stream_interval, key, shutdown_models (models answered 404 model_not_found
 in the standard envelope, as a model OpenAI shut down), stream_usage ("split" or
 "total": the usage shape of the completed events), c2pa, cut_documents (GIF and SVG
-answers cut in half), and for Azure mode provider
+answers cut in half), chroma_noise (a chroma-key background with a gradient and
+noise), and for Azure mode provider
 ("openai" or "azure"), azure_deployments, azure_api_versions, azure_ad_token.
 
 Newer models (reference §2.0-§2.3): quality xhigh/max only on gpt-image-2.5-* and
@@ -257,6 +258,9 @@ class Config:
                                       # /_control/release); -1: off
     hold_after: int = 0               # image answers sent whole before the held ones
     hold_count: int = 1               # how many answers are held
+    chroma_noise: int = 0             # > 0: a chroma-key picture's background is not
+                                      # flat: a gradient of +-N per channel across
+                                      # it, and noise of +-N/2 on every pixel
     cut_documents: bool = False       # GIF and SVG answers are cut in half (valid
                                       # base64 of a document that ends too soon)
 
@@ -396,6 +400,7 @@ KNOB_CONVERTERS = {
     "stream_usage": _stream_usage,
     "c2pa": _truth,
     "cut_documents": _truth,
+    "chroma_noise": _integer,
     "hold_body": float,
     "hold_after": _integer,
     "hold_count": _integer,
@@ -1662,7 +1667,24 @@ def chroma_pixel(x, y, width, height, key, subject=CHROMA_SUBJECT):
                  for c, k in zip(colour, key))
 
 
-def render_chroma_image(key, width, height, image_format, compression=100):
+def _uneven(image, key, amplitude):
+    """The picture with its key-coloured background made uneven, as a real render's
+    is: a left-to-right gradient of +-amplitude per channel and noise of
+    +-amplitude/2; the subject (every pixel not exactly the key) is untouched."""
+    width, height = image.size
+    ramp = Image.linear_gradient("L").rotate(90).resize((width, height))
+    noise = Image.effect_noise((width, height), max(1, amplitude // 2))
+    # 128 is no change; the ramp spans 128 - amplitude .. 128 + amplitude.
+    shift = Image.eval(ramp, lambda v: 128 - amplitude + v * 2 * amplitude // 255)
+    shift = ImageChops.add(shift, noise, offset=-128)
+    tinted = ImageChops.add(image, Image.merge("RGB", (shift, shift, shift)), offset=-128)
+    flat = Image.new("RGB", (width, height), tuple(key))
+    is_key = ImageChops.difference(image, flat).convert("L").point(lambda v: 255 if v == 0
+                                                                   else 0)
+    return Image.composite(tinted, image, is_key)
+
+
+def render_chroma_image(key, width, height, image_format, compression=100, noise=0):
     """A flat background of exactly `key` with a disc of CHROMA_SUBJECT in the
     centre (chroma_pixel gives every pixel).  Only the pixels near the disc's
     edge are computed one by one; the rest are filled in spans."""
@@ -1689,6 +1711,8 @@ def render_chroma_image(key, width, height, image_format, compression=100):
         for x in range(first, last + 1):
             if not span[0] <= x <= span[1]:
                 pixels[x, y] = chroma_pixel(x, y, width, height, key)
+    if noise:
+        image = _uneven(image, key, noise)
     return _encode(image, image_format, compression)
 
 
@@ -2212,7 +2236,7 @@ class Standin:
         key = (generation.seed(index), generation.width, generation.height,
                generation.image_format, generation.transparent,
                generation.output_compression, generation.frame_count,
-               generation.frame_duration_ms)
+               generation.frame_duration_ms, self.config.chroma_noise)
         with self._lock:
             if key in self._image_cache:
                 self._image_cache.move_to_end(key)
@@ -2228,7 +2252,8 @@ class Standin:
         elif key_color is not None:
             data = render_chroma_image(key_color, generation.width, generation.height,
                                        generation.image_format,
-                                       generation.output_compression)
+                                       generation.output_compression,
+                                       noise=key[-1])
         else:
             data = render_image(generation.seed(index), generation.width,
                                 generation.height, generation.image_format,

@@ -3,6 +3,8 @@
 stand-in's known chroma pictures, and `imagegen remove-bg` on pictures made here,
 checking the alpha of pixels at a known distance from the key (src/chroma.c)."""
 
+import base64
+import io
 import json
 import math
 
@@ -222,6 +224,29 @@ def test_chroma_key_asks_for_a_flat_key_background_and_keys_it_out(run, standin,
     assert image.getpixel((512, 320)) == (*CHROMA_SUBJECT, 255)
     assert files_in(tmp_path) == ["a-red-ball.png"]
     assert temp_files(tmp_path) == []
+
+
+@pytest.mark.parametrize("noise", [6, 12])
+def test_chroma_key_clears_an_uneven_background(run, standin, tmp_path, noise):
+    # A real render's background is never exactly the key: here a gradient of
+    # +-noise per channel across it and noise on every pixel. All of it goes;
+    # the subject stays whole.
+    standin.configure(chroma_noise=noise)
+    result = run(["generate", "a red ball", *SMALL, "--chroma-key"])
+    assert result.rc == 0, result
+    raw = Image.open(io.BytesIO(base64.b64decode(json.loads(
+        run(["generate", "a red ball", *SMALL, "--chroma-key", "--json", "--no-save"]
+            ).stdout)["data"][0]["b64_json"]))).convert("RGB")
+    assert raw.getpixel((0, 0)) != raw.getpixel((1023, 0))   # the background is uneven
+    image = open_image(tmp_path / "a-red-ball.png")
+    alpha = image.getchannel("A")
+    width, height = image.size
+    background = [alpha.getpixel((x, y)) for x in range(0, width, 8)
+                  for y in range(0, height, 8)
+                  if math.hypot(x + 0.5 - width / 2, y + 0.5 - height / 2) >
+                  min(width, height) // 4 + 4]
+    assert max(background) == 0, f"{sum(1 for a in background if a)} background pixels kept"
+    assert image.getpixel((512, 320)) == (*CHROMA_SUBJECT, 255)
 
 
 def test_chroma_key_alpha_follows_the_distance_to_the_key(run, standin, tmp_path):
