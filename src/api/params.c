@@ -22,14 +22,14 @@ static const char *const all_qualities[] = {
 
 /* GIF (reference §2.1-§2.3): 2-16 frames, each at least 20 ms (the API
  * rounds to 10 ms; 655,350 ms is the most a GIF can encode). The frames
- * share one sheet within the model's pixel budget, which OpenAI does not
- * publish; third-party measurements fit frame pixels x frames into it. */
+ * share one sheet within the model's total pixel budget (its size rules'
+ * max_pixels; OpenAI publishes no GIF numbers, third-party measurements
+ * fit frame pixels x frames into it). */
 #define GIF_FRAMES_MIN 2
 #define GIF_FRAMES_MAX 16
 #define GIF_FRAMES_DEFAULT 9
 #define GIF_FRAME_MS_MIN 20
 #define GIF_FRAME_MS_MAX 655350
-#define GIF_SHEET_PIXELS 8294400L
 
 bool one_of(const char *s, const char *const *values)
 {
@@ -125,9 +125,10 @@ static int check_enums(const struct img_params *p, struct buf *err)
 	    (p->output_compression < 0 || p->output_compression > 100))
 		return buf_addf(err, "--output-compression: %ld is out of range (0 to 100)",
 				p->output_compression), -1;
-	if (p->partial_images != -1 && (p->partial_images < 0 || p->partial_images > 3))
-		return buf_addf(err, "--partial-images: %ld is out of range (0 to 3)",
-				p->partial_images), -1;
+	if (p->partial_images != -1 &&
+	    (p->partial_images < 0 || p->partial_images > PARTIAL_IMAGES_MAX))
+		return buf_addf(err, "--partial-images: %ld is out of range (0 to %d)",
+				p->partial_images, PARTIAL_IMAGES_MAX), -1;
 	if (p->size && strcmp(p->size, "auto")) {
 		int w, h;
 		if (size_parse(p->size, &w, &h))
@@ -143,17 +144,14 @@ static bool is_format(const struct img_params *p, const char *format)
 }
 
 /* A GIF's frames: any WxH the flexible rules allow but the pixel minimum
- * (third-party tables show 384-px frames), and a warning when the frames
- * may not fit the sheet. */
-static int check_gif_frame(int w, int h, long frames, struct buf *warn)
+ * (third-party tables show 384-px frames), with a warning when the frames
+ * may not fit the sheet of budget pixels. */
+static void check_gif_frame(int w, int h, long frames, long budget, struct buf *warn)
 {
-	long px = (long)w * h;
-
-	if (px * frames > GIF_SHEET_PIXELS)
+	if ((long)w * h * frames > budget)
 		buf_addf(warn, "--size %dx%d: %ld frames of it may not fit the GIF's pixel "
 			 "budget (OpenAI publishes none; measured: %ld pixels in all, e.g. "
-			 "960x960 up to 9 frames)\n", w, h, frames, GIF_SHEET_PIXELS);
-	return 0;
+			 "960x960 up to 9 frames)\n", w, h, frames, budget);
 }
 
 static int check_flexible_size(const struct model *m, const struct img_params *p,
@@ -177,9 +175,11 @@ static int check_flexible_size(const struct model *m, const struct img_params *p
 	else if (hi > (long)lo * r->max_ratio)
 		buf_addf(err, "--size: %s: the long edge may be at most %d times the short edge",
 			 size, r->max_ratio);
-	else if (is_format(p, "gif") && px <= r->max_pixels)
-		return check_gif_frame(w, h, p->frame_count != -1 ? p->frame_count :
-				       GIF_FRAMES_DEFAULT, warn);
+	else if (is_format(p, "gif") && px <= r->max_pixels) {
+		check_gif_frame(w, h, p->frame_count != -1 ? p->frame_count : GIF_FRAMES_DEFAULT,
+				r->max_pixels, warn);
+		return 0;
+	}
 	else if (px < r->min_pixels || px > r->max_pixels)
 		buf_addf(err, "--size: %s has %ld pixels; %s needs %ld to %ld",
 			 size, px, m->name, r->min_pixels, r->max_pixels);

@@ -43,6 +43,8 @@ struct img_params {
 			  .frame_count = -1, .frame_duration_ms = -1 }
 
 #define DEFAULT_MODEL "gpt-image-2"
+/* partial_images is 0 to this, so a partial's index is below it. */
+#define PARTIAL_IMAGES_MAX 3
 #define DEFAULT_FORMAT "png"
 
 /* Parses "WIDTHxHEIGHT" (digits only, each 1..65535). 0 or -1. */

@@ -87,7 +87,7 @@ struct cli {
 	OPT_STRING(0, "safety-identifier", &(c)->spec.params.safety_identifier, "ID", "a stable, hashed id of your end user (replaces --user)"), \
 	OPT_BOOL(0, "allow-retired", &(c)->spec.allow_retired, "send a model OpenAI shut down (accounts that still have it)"), \
 	OPT_BOOL(0, "stream", &(c)->spec.params.stream, "stream the answer; partial images are saved as they arrive"), \
-	OPT_INT(0, "partial-images", &(c)->spec.params.partial_images, "N", 0, 3, "partial images to stream (0-3; implies --stream)"), \
+	OPT_INT(0, "partial-images", &(c)->spec.params.partial_images, "N", 0, PARTIAL_IMAGES_MAX, "partial images to stream (0-3; implies --stream)"), \
 	OPT_INT(0, "frame-count", &(c)->spec.params.frame_count, "N", 2, 16, "GIF: frames (2-16; the API's default 9)"), \
 	OPT_INT(0, "frame-duration-ms", &(c)->spec.params.frame_duration_ms, "MS", 20, 655350, "GIF: each frame's time in ms (at least 20, in 10s; default 200)"), \
 	OPT_STRING(0, "svg-model", &(c)->spec.params.svg_model, "MODEL", "SVG: the text model that writes the SVG"), \

@@ -191,6 +191,16 @@ static int embed_copy_meta(struct afile *f, void *data, struct buf *err)
 	return c->job->env->metadata ? meta_embed(c->job, c->index, f, c->format, err) : 0;
 }
 
+/* A copy beside an image was saved (rc 0) as written: said, then the names
+ * freed. */
+static void extra_saved(struct job *job, int rc, char *written, char *name)
+{
+	if (rc == 0 && job->env->on_saved)
+		job->env->on_saved(job, JOB_EXTRA_FILE, written);
+	free(written);
+	free(name);
+}
+
 /* The downscaled copy of a saved image. */
 static int save_copy(struct job *job, size_t i, const char *path, const char *format)
 {
@@ -201,10 +211,7 @@ static int save_copy(struct job *job, size_t i, const char *path, const char *fo
 				job->names.replace, embed_copy_meta, &meta, &written,
 				&job->error);
 
-	if (rc == 0 && job->env->on_saved)
-		job->env->on_saved(job, JOB_EXTRA_FILE, written);
-	free(written);
-	free(name);
+	extra_saved(job, rc, written, name);
 	return rc;
 }
 
@@ -236,10 +243,7 @@ static int keep_original(struct job *job, struct afile *f)
 	char *written = NULL;
 	int rc = work_copy_file(f->tmp, name, job->names.replace, &written, &job->error);
 
-	if (rc == 0 && job->env->on_saved)
-		job->env->on_saved(job, JOB_EXTRA_FILE, written);
-	free(written);
-	free(name);
+	extra_saved(job, rc, written, name);
 	return rc;
 }
 
@@ -247,7 +251,9 @@ static int keep_original(struct job *job, struct afile *f)
  * not keyed, saved untouched with its record in the sidecar. 0 or -1. */
 static int settle_signed(struct job *job, size_t i, struct afile *f, const char *format)
 {
-	bool signed_file = f->fd >= 0 && c2pa_present(f->tmp, format);
+	/* Only metadata or keying would change the file: else nothing to look for. */
+	bool signed_file = f->fd >= 0 && (job->env->metadata || job->env->chroma.enabled) &&
+			   c2pa_present(f->tmp, format);
 
 	job->images[i].signed_kept = signed_file && !job->env->chroma.enabled;
 	if (job->images[i].signed_kept && job->env->metadata && !job->env->sidecar && i == 0) {

@@ -10,9 +10,6 @@
 #include "msg.h"
 #include "stream.h"
 
-/* partial_images is 0 to 3, so a partial's index is 0, 1 or 2. */
-#define STREAM_PARTIALS_MAX 3
-
 static size_t current(const struct job *job)
 {
 	return job_image_slot(job);
@@ -60,11 +57,11 @@ static int save_partial(struct job *job, json_t *event)
 	if (job->env->no_save || !im->complete)
 		return 0;
 	/* The index goes into a file name: only what the API sends (0 to 2). */
-	if (!json_is_integer(index) || k < 0 || k >= STREAM_PARTIALS_MAX) {
+	if (!json_is_integer(index) || k < 0 || k >= PARTIAL_IMAGES_MAX) {
 		char *shown = json_dumps(index, JSON_ENCODE_ANY | JSON_COMPACT);
 		job_warn(job, "%sa partial image with partial_image_index %s was not saved "
 			 "(the API sends 0 to %d)", job->label ? job->label : "",
-			 shown ? shown : "(none)", STREAM_PARTIALS_MAX - 1);
+			 shown ? shown : "(none)", PARTIAL_IMAGES_MAX - 1);
 		free(shown);
 		afile_abort(&im->file);
 		im->complete = false;

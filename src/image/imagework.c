@@ -73,22 +73,31 @@ static int commit_free(struct afile *f, bool replace, char **written, struct buf
 	return 0;
 }
 
+/* Writes bytes to copy_path atomically (hook, or NULL, runs before the
+ * commit), taking the next free name unless replace. 0 or -1. */
+static int save_bytes(const struct buf *bytes, const char *copy_path, bool replace,
+		      work_hook hook, void *hook_data, char **written, struct buf *err)
+{
+	struct afile f = AFILE_INIT;
+	int rc = -1;
+
+	if (!afile_open(&f, copy_path, err) && !afile_write(&f, bytes->data, bytes->len, err) &&
+	    !(hook && hook(&f, hook_data, err)))
+		rc = commit_free(&f, replace, written, err);
+	afile_release(&f);
+	return rc;
+}
+
 int work_copy_file(const char *from, const char *copy_path, bool replace, char **written,
 		   struct buf *err)
 {
 	struct buf bytes = BUF_INIT;
-	struct afile f = AFILE_INIT;
 	int rc = -1;
 
-	if (read_file(from, (size_t)1 << 30, &bytes)) {
+	if (read_file(from, (size_t)1 << 30, &bytes))
 		buf_addf(err, "cannot read '%s': %s", from, strerror(errno));
-		goto cleanup;
-	}
-	if (afile_open(&f, copy_path, err) || afile_write(&f, bytes.data, bytes.len, err))
-		goto cleanup;
-	rc = commit_free(&f, replace, written, err);
-cleanup:
-	afile_release(&f);
+	else
+		rc = save_bytes(&bytes, copy_path, replace, NULL, NULL, written, err);
 	buf_release(&bytes);
 	return rc;
 }
@@ -106,16 +115,9 @@ int work_downscale(const char *path, const char *format, int max_dim, const char
 		   struct buf *err)
 {
 	struct buf bytes = BUF_INIT;
-	struct afile f = AFILE_INIT;
-	int rc = -1;
+	int rc = imgvips_downscale(path, max_dim, format, &bytes, err) ? -1 :
+		 save_bytes(&bytes, copy_path, replace, hook, hook_data, written, err);
 
-	if (imgvips_downscale(path, max_dim, format, &bytes, err) ||
-	    afile_open(&f, copy_path, err) || afile_write(&f, bytes.data, bytes.len, err) ||
-	    (hook && hook(&f, hook_data, err)))
-		goto cleanup;
-	rc = commit_free(&f, replace, written, err);
-cleanup:
-	afile_release(&f);
 	buf_release(&bytes);
 	return rc;
 }
