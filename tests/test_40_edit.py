@@ -1060,6 +1060,8 @@ def test_a_400_on_an_edit_is_not_retried(run, standin, tmp_path, inputs):
     assert result.rc == 1, result
     assert len(standin.requests) == 1
     assert result.stdout == ""
-    assert "error" in result.stderr.lower()
+    assert "error: the API refused the request (HTTP 400 invalid_request_error)" \
+        in result.stderr, result.stderr
+    assert "retrying" not in result.stderr
     assert outputs(tmp_path) == []
     assert temp_files(tmp_path) == []

@@ -4,12 +4,13 @@ pacing launches, quota exhaustion, --fail-fast, failed jobs in the summary and
 retried 5xx answers."""
 
 import json
+import subprocess
 import threading
 
 import pytest
 from PIL import Image
 
-from conftest import files_in, is_batch_extra, temp_files
+from conftest import BIN, assert_no_key_leak, clean_env, files_in, is_batch_extra, temp_files
 
 SMALL = ["--size", "1024x640"]
 OUT = ["--out-dir", "out"]
@@ -47,6 +48,35 @@ def sent_prompts(standin):
 
 def json_lines(result):
     return {o["index"]: o for o in map(json.loads, result.lines)}
+
+
+def released_after_a_failure(standin, tmp_path, args):
+    """Runs `imagegen batch --json ARGS` and releases the held answers only once its
+    stdout has reported a failed job: whatever it launches after that failure, it
+    launched knowing of it.  Returns (exit status, JSON lines by index, stderr)."""
+    process = subprocess.Popen([BIN, "batch", "--json", *args], cwd=tmp_path,
+                               env=clean_env(standin), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+    stderr = []
+    drain = threading.Thread(target=lambda: stderr.append(process.stderr.read()))
+    drain.start()
+    try:
+        for line in process.stdout:
+            lines.append(json.loads(line))
+            if lines[-1]["status"] == "failed":
+                assert standin.wait_held(2, timeout=30), "the other answers were not held"
+                standin.release()
+        process.wait(timeout=60)
+    finally:
+        standin.release()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        drain.join()
+    assert_no_key_leak(json.dumps(lines), "stdout")
+    assert_no_key_leak(stderr[0], "stderr")
+    return process.returncode, {o["index"]: o for o in lines}, stderr[0]
 
 
 # --- concurrency
@@ -202,70 +232,22 @@ def test_exhausted_quota_stops_the_batch_after_the_jobs_in_flight(run, standin, 
     assert images_in(tmp_path / "out") == []
 
 
-def test_jobs_in_flight_when_quota_runs_out_are_still_saved(run, standin, tmp_path):
-    standin.configure(latency=0.5, fault="quota", fault_count=1)
-    result = run(["batch", *prompts(8), "--concurrency", "3", *SMALL, *OUT])
-    assert result.rc == 1, result
-    times = request_times(standin)
-    # Nothing is launched once the quota answer is in (0.5 s after the first wave);
-    # a job launched in the same instant by a success just before it may be sent.
-    assert len(times) in (3, 4), times
+def test_jobs_in_flight_when_quota_runs_out_are_still_saved(standin, tmp_path):
+    # The first request runs out of quota; the other two of the first wave are held
+    # half-way through their bodies until the failure has been reported, so none of
+    # them can finish first and make room for a fourth launch.
+    standin.configure(fault="quota", fault_count=1, hold_body=0.5, hold_count=2)
+    rc, by_index, stderr = released_after_a_failure(
+        standin, tmp_path, [*prompts(8), "--concurrency", "3", *SMALL, *OUT])
+    assert rc == 1, stderr
+    assert len(request_times(standin)) == 3, stderr   # nothing launched after the 429
+    assert "5 jobs not sent" in stderr, stderr
+    failed = [o for o in by_index.values() if o["status"] == "failed"]
+    assert len(failed) == 1 and "quota" in failed[0]["error"].lower(), by_index
     saved = images_in(tmp_path / "out")
-    assert len(saved) == len(times) - 1
-    assert sorted(result.lines) == [f"out/{name}" for name in saved]
-    assert "quota" in result.stderr.lower()
-
-
-def test_quota_json_lines_show_failed_and_not_sent_jobs(run, standin, tmp_path):
-    standin.configure(latency=0.3, fault="quota")
-    result = run(["batch", *prompts(5), "--concurrency", "2", "--json", *SMALL, *OUT])
-    assert result.rc == 1, result
-    lines = json_lines(result)
-    assert sorted(lines) == [1, 2, 3, 4, 5]
-    assert [lines[i]["status"] for i in (1, 2)] == ["failed", "failed"]
-    assert all("quota" in lines[i]["error"] for i in (1, 2))
-    assert [lines[i]["attempts"] for i in (1, 2)] == [1, 1]
-    for i in (3, 4, 5):
-        assert (lines[i]["status"], lines[i]["files"]) == ("not sent", [])
-        assert lines[i]["attempts"] == 0, lines[i]  # never sent: no attempt made
-
-
-def test_a_failed_job_does_not_stop_the_others_and_is_listed_in_the_summary(
-        run, standin, tmp_path):
-    standin.configure(fault="400", fault_count=1)
-    result = run(["batch", *prompts(4), "--concurrency", "1", *SMALL, *OUT])
-    assert result.rc == 1, result
-    assert standin.stats()["requests"] == 4  # a 400 is not retried
-    assert images_in(tmp_path / "out") == names(4)[1:]
-    assert sorted(result.lines) == [f"out/{name}" for name in names(4)[1:]]
-    summary = result.stderr[result.stderr.index("1 job failed"):]
-    assert "job 1:" in summary
-    assert "Invalid value: '1000x1000'" in summary
-
-
-def test_jobs_that_fail_every_attempt_are_listed_with_their_errors(run, standin, tmp_path):
-    standin.configure(fault="503")
-    result = run(["batch", *prompts(2), "--json", *FAST, *SMALL, *OUT])
-    assert result.rc == 1, result
-    assert standin.stats()["requests"] == 6  # three attempts each
-    lines = json_lines(result)
-    for i in (1, 2):
-        assert (lines[i]["status"], lines[i]["attempts"], lines[i]["files"]) == (
-            "failed", 3, [])
-        assert "503" in lines[i]["error"]
-    summary = result.stderr[result.stderr.index("2 jobs failed"):]
-    assert "job 1:" in summary and "job 2:" in summary
-    assert "overloaded" in summary
-    assert images_in(tmp_path / "out") == []
-
-
-def test_a_moderation_block_fails_only_that_job(run, standin, tmp_path):
-    standin.configure(fault="moderation", fault_count=1)
-    result = run(["batch", *prompts(3), "--concurrency", "1", *SMALL, *OUT])
-    assert result.rc == 1, result
-    assert standin.stats()["requests"] == 3
-    assert "moderation_blocked" in result.stderr
-    assert images_in(tmp_path / "out") == names(3)[1:]
+    assert len(saved) == 2
+    assert sorted(p for o in by_index.values() for p in o["files"]) == \
+        [f"out/{name}" for name in saved]
 
 
 def test_fail_fast_stops_launching_after_the_first_failure(run, standin, tmp_path):
@@ -280,14 +262,16 @@ def test_fail_fast_stops_launching_after_the_first_failure(run, standin, tmp_pat
     assert images_in(tmp_path / "out") == []
 
 
-def test_fail_fast_lets_the_jobs_in_flight_finish(run, standin, tmp_path):
-    standin.configure(latency=0.5, fault="400", fault_count=1)
-    result = run(["batch", *prompts(6), "--concurrency", "3", "--fail-fast",
-                  *SMALL, *OUT])
-    assert result.rc == 1, result
-    times = request_times(standin)
-    assert len(times) in (3, 4), times   # 6 jobs: the rest were never launched
-    assert len(images_in(tmp_path / "out")) == len(times) - 1
+def test_fail_fast_lets_the_jobs_in_flight_finish(standin, tmp_path):
+    standin.configure(fault="400", fault_count=1, hold_body=0.5, hold_count=2)
+    rc, by_index, stderr = released_after_a_failure(
+        standin, tmp_path, [*prompts(6), "--concurrency", "3", "--fail-fast", *SMALL, *OUT])
+    assert rc == 1, stderr
+    assert len(request_times(standin)) == 3, stderr   # the rest were never launched
+    assert "3 jobs not sent" in stderr, stderr
+    assert sorted(o["status"] for o in by_index.values()) == \
+        ["done", "done", "failed", "not sent", "not sent", "not sent"]
+    assert len(images_in(tmp_path / "out")) == 2
 
 
 def test_without_fail_fast_every_job_is_tried(run, standin, tmp_path):

@@ -162,18 +162,16 @@ def test_a_changed_job_with_an_out_name_keeps_that_name(run, standin, tmp_path):
     standin.reset()
     write_jobs(tmp_path, {"prompt": "job 1", "out": "hero.webp", "quality": "low"})
     result = run(args)
-    # The job asked for hero.webp: a silent hero-2.webp leaves the stale image under
-    # the name the user relies on.  Either the job replaces its own earlier image, or
-    # the tool refuses before sending (an explicit name that exists).
-    assert "hero-2.webp" not in batch_files(tmp_path / "out"), result
-    if result.rc == 0:
-        assert result.lines == ["out/hero.webp"]
-        assert standin.stats()["requests"] == 1
-        assert (tmp_path / "out/hero.webp").stat().st_ino != before
-    else:
-        assert result.rc == 2, result
-        assert standin.stats()["requests"] == 0
-        assert "hero.webp" in result.stderr
+    # The job asked for hero.webp: a silent hero-2.webp would leave the stale image
+    # under the name the user relies on.  The manifest records that this file is the
+    # job's own earlier image, so the changed job replaces it (an unknown file of that
+    # name is refused instead: test_an_existing_out_name_from_elsewhere_is_refused).
+    assert result.rc == 0, result
+    assert [n for n in batch_files(tmp_path / "out") if n.endswith(".webp")] == ["hero.webp"]
+    assert result.lines == ["out/hero.webp"]
+    assert standin.stats()["requests"] == 1
+    assert standin.requests[0]["body"]["quality"] == "low"
+    assert (tmp_path / "out/hero.webp").stat().st_ino != before
 
 
 def test_a_changed_command_line_option_redoes_every_job(run, standin, tmp_path):
@@ -422,3 +420,15 @@ def images_in_flight(folder):
     """Some final-named image is there already."""
     return any(name.endswith(".png") and not name.startswith(".")
                for name in files_in(folder))
+
+
+def test_an_existing_out_name_from_elsewhere_is_refused(run, standin, tmp_path):
+    # hero.webp was not made by this batch (no manifest names it): it is the user's.
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out/hero.webp").write_bytes(b"the user's own picture")
+    write_jobs(tmp_path, {"prompt": "job 1", "out": "hero.webp"})
+    result = run(["batch", "--input", "jobs.jsonl", *SMALL, *OUT])
+    assert result.rc == 2, result
+    assert standin.stats()["requests"] == 0
+    assert "hero.webp" in result.stderr and "--force" in result.stderr, result.stderr
+    assert (tmp_path / "out/hero.webp").read_bytes() == b"the user's own picture"

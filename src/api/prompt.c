@@ -96,9 +96,18 @@ int prompt_read(const struct prompt_sources *s, char **out, struct buf *err)
 	int rc = 0;
 
 	if (given > 1) {
-		buf_addf(err, "--prompt: give the prompt once: %s%s%s",
-			 s->prompt ? "--prompt " : "", s->file ? "--prompt-file " : "",
-			 words ? "and words on the command line" : "");
+		const char *named[3];
+		int k = 0;
+
+		if (s->prompt)
+			named[k++] = "--prompt";
+		if (s->file)
+			named[k++] = "--prompt-file";
+		if (words)
+			named[k++] = "words on the command line";
+		buf_adds(err, "--prompt: give the prompt one way only; it came from ");
+		for (int i = 0; i < k; i++)
+			buf_addf(err, "%s%s", i == 0 ? "" : i == k - 1 ? " and " : ", ", named[i]);
 		return -1;
 	}
 	if (s->prompt) {
