@@ -2061,6 +2061,7 @@ class Standin:
             self._epoch = getattr(self, "_epoch", 0) + 1
             self._inflight = 0
             self._peak_inflight = 0
+            self._arrivals = []
 
     @property
     def config(self):
@@ -2118,14 +2119,17 @@ class Standin:
             (self._downloads if download else self._recorded).append(entry)
 
     @contextlib.contextmanager
-    def inflight(self):
+    def inflight(self, arrival=False):
         """Count a request in flight.  Requests that began before the last reset
         (a killed client's, still sleeping) belong to an earlier test: they are
-        not counted against the next one."""
+        not counted against the next one.  On an image request's arrival, the count
+        (this one included) is kept in order, for arrivals()."""
         with self._lock:
             epoch = self._epoch
             self._inflight += 1
             self._peak_inflight = max(self._peak_inflight, self._inflight)
+            if arrival:
+                self._arrivals.append(self._inflight)
         try:
             yield
         finally:
@@ -2158,6 +2162,12 @@ class Standin:
         with self._lock:
             self._release.set()
             self._release = threading.Event()
+
+    def arrivals(self):
+        """How many image requests were in flight as each one arrived (itself
+        included), in order of arrival, since the last reset."""
+        with self._lock:
+            return list(self._arrivals)
 
     def wait_held(self, count=1, timeout=20.0):
         """Wait until `count` answers are held mid-body; False on timeout."""
@@ -2565,7 +2575,7 @@ class _Handler(BaseHTTPRequestHandler):
         # client that starts its next request on receiving this one is never seen
         # overlapping it: peak_inflight never overstates the client's concurrency.
         # A stream counts again while it sends all but its last event.
-        with self.standin.inflight():
+        with self.standin.inflight(arrival=True):
             if config is None:
                 config = self.standin.config
             started = time.monotonic()

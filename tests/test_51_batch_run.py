@@ -89,6 +89,7 @@ def held_while(standin, count, action):
 
     def release_when_held():
         reached.append(standin.wait_held(count, timeout=30))
+        standin.configure(hold_body=-1)   # on a timeout, hold nothing more
         standin.release()
 
     releaser = threading.Thread(target=release_when_held)
@@ -175,9 +176,29 @@ def test_a_429_storm_is_waited_out_and_every_job_completes(run, standin, tmp_pat
     assert result.rc == 0, result
     assert images_in(tmp_path / "out") == names(8)
     assert standin.stats()["requests"] == 14
-    assert standin.stats()["peak_inflight"] <= 4
     assert result.elapsed >= 1.0
     assert sorted(set(sent_prompts(standin))) == sorted(prompts(8))
+
+
+def test_429s_halve_the_requests_in_flight_and_successes_win_them_back(run, standin,
+                                                                       tmp_path):
+    # The first wave of four all get 429: the batch cuts to two in flight.  Two
+    # successes win back a third slot, three more a fourth; the last four answers are
+    # held half-way until all four are in flight at once, which only a batch that
+    # won its slots back can reach.
+    standin.configure(latency=0.05, fault="429", fault_count=4, retry_after=None,
+                      retry_after_ms="200", hold_body=0.5, hold_after=12, hold_count=4)
+    reached, result = held_while(standin, 4, lambda: run(
+        ["batch", *prompts(16), "--concurrency", "4", *SMALL, *OUT]))
+    assert result.rc == 0, result
+    assert images_in(tmp_path / "out") == names(16)
+    assert standin.stats()["requests"] == 20
+    arrivals = standin.arrivals()
+    assert len(arrivals) == 20
+    # Each request stays 50 ms at the stand-in: without the cut, the four retries of
+    # the first wave would be there at once.  They went two at a time.
+    assert max(arrivals[4:8]) <= 2, arrivals
+    assert reached, "four requests were never in flight again after the cut"
 
 
 def test_the_rate_limit_headers_pace_launches_before_a_429(run, standin, tmp_path):
@@ -191,6 +212,21 @@ def test_the_rate_limit_headers_pace_launches_before_a_429(run, standin, tmp_pat
     first, second, third = request_times(standin)
     assert second - first >= 0.8
     assert third - second >= 0.8
+
+
+def test_a_stated_request_limit_paces_launches_with_requests_to_spare(run, standin,
+                                                                     tmp_path):
+    # As the API sends them on every answer: a limit of 120 a minute, with most of it
+    # remaining.  The first wave goes at once; from the first answer on, launches
+    # keep to one every half second, so the limit is never reached.
+    standin.configure(rpm_limit=120, rpm_mode="window", ratelimit_headers=True)
+    result = run(["batch", *prompts(6), "--concurrency", "4", *SMALL, *OUT])
+    assert result.rc == 0, result
+    assert images_in(tmp_path / "out") == names(6)
+    assert standin.stats()["requests"] == 6   # no 429 was answered
+    times = request_times(standin)
+    gaps = [later - earlier for earlier, later in zip(times[3:], times[4:])]
+    assert min(gaps) >= 0.45, gaps
 
 
 # --- --rpm
