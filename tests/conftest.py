@@ -1,6 +1,8 @@
 """Shared fixtures for the integration tests: the stand-in server and a helper
 that runs the imagegen binary in a clean environment (curl tests/http/testenv style)."""
 
+import copy
+import functools
 import hashlib
 import json
 import os
@@ -91,6 +93,25 @@ def clean_env(standin, overrides=None):
     return env
 
 
+# libvips' own leak check (VIPS_LEAK=1): at vips_shutdown it lists every VipsObject,
+# VipsArea, tracked allocation, open file and thread still alive, and what is left in
+# its error buffer.  Valgrind cannot see those as lost (libvips keeps a table of
+# every live object), so every run through `run` has the check on.
+VIPS_LEAK_REPORT = re.compile(r"^(\d+ objects alive:|\d+ VipsArea alive|memory: \d+ "
+                              r"allocations|files: \d+ open|threads: |error buffer: )", re.M)
+VIPS_HIGH_WATER = re.compile(r"^memory: high-water mark [^\n]*\n", re.M)
+# ... and in leak mode libvips also prints its thread pool's peak on stdout.
+VIPS_THREADSET = re.compile(r"^vips_threadset_free: peak of \d+ threads\n", re.M)
+
+
+def without_vips_leak_report(stderr):
+    """stderr of a run with VIPS_LEAK=1, checked for libvips' leak report and with
+    its closing high-water line (written whenever libvips was used) taken out."""
+    report = VIPS_LEAK_REPORT.search(stderr)
+    assert report is None, f"libvips reports a leak:\n{stderr[report.start():][:3000]}"
+    return VIPS_HIGH_WATER.sub("", stderr)
+
+
 def assert_no_key_leak(text, where):
     assert KEY not in text, f"the API key appeared on {where}"
     # Also a long fragment of it: a half-redacted key is still a leak.
@@ -161,6 +182,8 @@ def standin(standin_server, request):
     compat = bool(request.node.get_closest_marker("compat"))
     standin_server.reset(baseline={"compat": compat})
     yield standin_server
+    # Whatever the test did, every answer it was given was one the API could give.
+    assert answer_errors(today_spec(), standin_server.responses()) == []
     standin_server.reset(baseline={})
 
 
@@ -178,13 +201,16 @@ def run(standin, tmp_path):
             stdin = stdin.encode()
         started = time.monotonic()
         completed = subprocess.run(
-            [*WRAPPER, BIN, *args], cwd=cwd or tmp_path, env=clean_env(standin, env),
+            [*WRAPPER, BIN, *args], cwd=cwd or tmp_path,
+            env=clean_env(standin, {"VIPS_LEAK": "1", **(env or {})}),
             input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
             capture_output=True, timeout=timeout * (10 if WRAPPER else 1))
         elapsed = time.monotonic() - started
         result = Result(args, completed.returncode,
-                        completed.stdout.decode("utf-8", errors="replace"),
-                        completed.stderr.decode("utf-8", errors="replace"),
+                        VIPS_THREADSET.sub("", completed.stdout.decode("utf-8",
+                                                                      errors="replace")),
+                        without_vips_leak_report(
+                            completed.stderr.decode("utf-8", errors="replace")),
                         elapsed, Path(cwd or tmp_path))
         assert_no_key_leak(result.stdout, "stdout")
         assert_no_key_leak(result.stderr, "stderr")
@@ -193,10 +219,19 @@ def run(standin, tmp_path):
     return run_imagegen
 
 
+@functools.lru_cache(maxsize=1)
+def _load_spec_text():
+    return _find_spec().read_text(encoding="utf-8")
+
+
+def load_spec():
+    """The API reference (a fresh copy: callers may change it)."""
+    return json.loads(_load_spec_text())
+
+
 @pytest.fixture(scope="session")
 def spec():
-    with open(_find_spec(), encoding="utf-8") as stream:
-        return json.load(stream)
+    return load_spec()
 
 
 # --- helpers shared by the test files
@@ -211,6 +246,105 @@ def open_image(path):
 
 def digest(path):
     return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+# The error envelope every API error answer has: the reference (images-api-2026-11.md
+# §1, "parse the standard {"error":{message,type,param,code}} envelope") gives it;
+# the OpenAPI subset has no schema for it.
+ERROR_RESPONSE = {
+    "type": "object", "required": ["error"],
+    "properties": {"error": {
+        "type": "object", "required": ["message", "type"],
+        "properties": {"message": {"type": "string"}, "type": {"type": "string"},
+                       "param": {"type": "string", "nullable": True},
+                       "code": {"type": "string", "nullable": True},
+                       # In no reference: only the moderation_details fault sends it.
+                       "moderation_details": {
+                           "type": "object",
+                           "properties": {"stage": {"type": "string"},
+                                          "categories": {"type": "array"}}}}}},
+}
+# Azure OpenAI's own errors (a missing deployment, a bad api-version, denied access)
+# carry a code and a message, no type (Microsoft's REST reference, ErrorResponse).
+AZURE_ERROR_RESPONSE = {
+    "type": "object", "required": ["error"],
+    "properties": {"error": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                       "param": {"type": "string", "nullable": True},
+                       "type": {"type": "string", "nullable": True},
+                       "inner_error": {"type": "object"}}}},
+}
+# A stream that fails part-way: no reference documents the images stream's error
+# event.  The stand-in sends what the SDKs' stream readers expect of any OpenAI
+# stream: an `error` event whose data is the error envelope, with type "error".
+STREAM_ERROR_EVENT = {
+    "type": "object", "required": ["type", "error"],
+    "properties": {"type": {"type": "string", "enum": ["error"]},
+                   "error": ERROR_RESPONSE["properties"]["error"]},
+}
+STREAM_EVENT_SCHEMAS = {
+    "image_generation.partial_image": "ImageGenPartialImageEvent",
+    "image_generation.completed": "ImageGenCompletedEvent",
+    "image_edit.partial_image": "ImageEditPartialImageEvent",
+    "image_edit.completed": "ImageEditCompletedEvent",
+}
+IMAGE_PATHS = ("/images/generations", "/images/edits", "/images/variations")
+
+
+def spec_of_today(spec):
+    """The OpenAPI subset with its response schemas brought to the API of late 2026,
+    each change as images-api-2026-11.md documents it: `size` is any WxH (§2.5),
+    `output_format` may be gif or svg (§2.5, §4), a stream's usage has the same
+    sub-objects as a response's (§4: output_tokens_details), and a completed event
+    names the effective safety_identifier (§4)."""
+    today = copy.deepcopy(spec)
+    schemas = today["components"]["schemas"]
+    for name in ("ImagesResponse", *STREAM_EVENT_SCHEMAS.values()):
+        properties = schemas[name]["properties"]
+        properties["size"] = {"type": "string", "pattern": r"auto|[1-9][0-9]*x[1-9][0-9]*"}
+        properties["output_format"]["enum"] = [*properties["output_format"]["enum"],
+                                               "gif", "svg"]
+    schemas["ImagesUsage"]["properties"]["output_tokens_details"] = {
+        "$ref": "#/components/schemas/ImageGenOutputTokensDetails"}
+    for name in ("ImageGenCompletedEvent", "ImageEditCompletedEvent"):
+        schemas[name]["properties"]["safety_identifier"] = {"type": "string"}
+    return today
+
+
+@functools.lru_cache(maxsize=1)
+def today_spec():
+    """spec_of_today of the reference, made once (never to be changed)."""
+    return spec_of_today(load_spec())
+
+
+def answer_errors(today, answers):
+    """Where the stand-in's recorded answers (Standin.responses()) leave the API's
+    response schemas: image answers against ImagesResponse, stream events against
+    their event's schema, errors against the error envelope."""
+    errors = []
+    for number, answer in enumerate(answers, 1):
+        path = answer["path"].split("?")[0]
+        if not path.endswith(IMAGE_PATHS):
+            continue   # the provenance check and control answers have no schema here
+        where = f"answer {number} ({path}{', ' + answer['event'] if 'event' in answer else ''})"
+        azure = answer.get("azure", False)
+        if answer["status"] != 200:
+            body = answer["body"]
+            # On Azure, errors of the service itself have Azure's shape; errors the
+            # model's checks find come back in OpenAI's envelope.
+            schema = AZURE_ERROR_RESPONSE if azure and "type" not in body.get("error", {}) \
+                else ERROR_RESPONSE
+        elif "event" in answer:
+            if answer["event"] == "error":
+                schema = STREAM_ERROR_EVENT
+            else:
+                schema = {"$ref": "#/components/schemas/"
+                                  + STREAM_EVENT_SCHEMAS[answer["event"]]}
+        else:
+            schema = {"$ref": "#/components/schemas/ImagesResponse"}
+        errors.extend(schema_errors(today, schema, answer["body"], where))
+    return errors
 
 
 def resolve(spec, schema):
@@ -243,12 +377,17 @@ def schema_errors(spec, schema, value, where):
               "null": lambda v: v is None}
     if kind and not checks[kind](value):
         return [f"{where}: {value!r} is not {kind}"]
+    if "pattern" in schema and not re.fullmatch(schema["pattern"], value):
+        errors.append(f"{where}: {value!r} does not match {schema['pattern']}")
     if "enum" in schema and value not in schema["enum"]:
         errors.append(f"{where}: {value!r} not in {schema['enum']}")
     if "minimum" in schema and value < schema["minimum"]:
         errors.append(f"{where}: {value!r} < {schema['minimum']}")
     if "maximum" in schema and value > schema["maximum"]:
         errors.append(f"{where}: {value!r} > {schema['maximum']}")
+    if kind == "array" and "items" in schema:
+        for index, item in enumerate(value):
+            errors.extend(schema_errors(spec, schema["items"], item, f"{where}[{index}]"))
     if kind == "object":
         properties = schema.get("properties", {})
         for name in schema.get("required", []):

@@ -79,7 +79,9 @@ bytes replaced by "<N bytes>".  Unparseable bodies record body None.
 
 Faults (the `fault` knob, the first `fault_count` requests): "500", "502", "503", "408",
 "409",
-"quota", "moderation", "400" and "429" answer that error; "reset" resets the connection;
+"quota", "moderation", "moderation_details", "400" and "429" answer that error
+("moderation_details" adds the block's stage and categories, in a shape no reference
+documents); "reset" resets the connection;
 "slow" waits slow_seconds first; "truncate" sends half of the body (or of the stream);
 "invalid_json" sends a broken body (a stream: like stream_malformed); "invalid_b64" puts
 non-base64 in every b64_json.  The stream faults apply to streaming requests only (others
@@ -213,7 +215,8 @@ STREAM_FAULTS = frozenset({
 ODD_PARTIAL_INDEXES = (-1, 10 ** 15, "1", 0.5)
 
 FAULTS = frozenset({
-    "500", "502", "503", "408", "409", "429", "quota", "moderation", "400",
+    "500", "502", "503", "408", "409", "429", "quota", "moderation", "moderation_details",
+    "400",
     "reset", "truncate", "invalid_json", "invalid_b64", "slow",
 }) | STREAM_FAULTS
 
@@ -436,6 +439,13 @@ class ApiError(Exception):
         self.body = {"error": {"message": message, "type": type_, "param": param,
                                "code": code, **extra}}
         self.headers = list(headers)
+
+
+def _moderation_blocked(request_id, **extra):
+    return ApiError(400, "Your request was rejected by the safety system. If you believe "
+                         "this is an error, contact us and include the request ID "
+                         f"{request_id}.",
+                    type_="image_generation_user_error", code="moderation_blocked", **extra)
 
 
 def model_shut_down(model):
@@ -1909,11 +1919,12 @@ ERROR_FAULTS = {
     "quota": lambda request_id: ApiError(
         429, "You exceeded your current quota, please check your plan and billing details.",
         type_="insufficient_quota", code="insufficient_quota"),
-    "moderation": lambda request_id: ApiError(
-        400, "Your request was rejected by the safety system. If you believe this is an "
-             f"error, contact us and include the request ID {request_id}.",
-        type_="image_generation_user_error", code="moderation_blocked",
-        moderation={"stage": "input", "categories": ["violence"]}),
+    # The envelope is all any reference documents of a moderation block.
+    "moderation": lambda request_id: _moderation_blocked(request_id),
+    # Details of the block, in a shape no reference documents (moderation_details
+    # with a stage and categories): the tool shows them when a server sends them.
+    "moderation_details": lambda request_id: _moderation_blocked(
+        request_id, moderation_details={"stage": "input", "categories": ["violence"]}),
     "400": lambda request_id: invalid_value(
         "size", "Invalid value: '1000x1000'. Supported values are: '1024x1024', "
                 "'1024x1536', '1536x1024', and 'auto'."),
@@ -2051,6 +2062,7 @@ class Standin:
             self._bucket = None
             self._statuses = {}
             self._recorded = []
+            self._responses = []
             self._downloads = []
             # Answers held by an earlier test go on; this test's holds start anew.
             getattr(self, "_release", threading.Event()).set()
@@ -2162,6 +2174,22 @@ class Standin:
         with self._lock:
             self._release.set()
             self._release = threading.Event()
+
+    def record_response(self, path, status, payload, event=None, azure=False):
+        """Keep what an API answer said (a stream's events one by one, each with its
+        event name), long strings cut short, for the tests that hold the stand-in's
+        answers to the API's response schemas; `azure` when it answered as Azure."""
+        entry = {"path": path, "status": status, "body": _shorten_strings(payload),
+                 "azure": azure}
+        if event is not None:
+            entry["event"] = event
+        with self._lock:
+            self._responses.append(entry)
+
+    def responses(self):
+        """The API answers sent since the last reset (record_response), in order."""
+        with self._lock:
+            return list(self._responses)
 
     def arrivals(self):
         """How many image requests were in flight as each one arrived (itself
@@ -2296,6 +2324,18 @@ def _shorten_data_urls(value):
     return value
 
 
+def _shorten_strings(value):
+    """A JSON value with each long string (base64 images) cut short: what its
+    types and shape are, without the megabytes."""
+    if isinstance(value, dict):
+        return {key: _shorten_strings(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shorten_strings(item) for item in value]
+    if isinstance(value, str) and len(value) > RECORDED_DATA_URL_CHARS:
+        return f"{value[:RECORDED_DATA_URL_CHARS]}...({len(value)} chars)"
+    return value
+
+
 PROVENANCE_PATH = "/content_provenance_checks"
 C2PA_CHUNK = b"caBX"  # the PNG chunk type C2PA uses for its manifest store
 
@@ -2407,6 +2447,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "standin/1"
     azure_api = False  # set by _dispatch for each request
+    azure = False      # the same: the server answers as an Azure resource
 
     # -- plumbing
 
@@ -2469,6 +2510,8 @@ class _Handler(BaseHTTPRequestHandler):
             pass  # the client is gone (killed or interrupted): nothing to finish
 
     def _send_json(self, status, payload, headers=()):
+        if self.path.startswith(API_PREFIX) or self.azure_api:
+            self.standin.record_response(self.path, status, payload, azure=self.azure)
         self._send(status, json.dumps(payload).encode("utf-8"), headers=headers)
 
     def _send_api_error(self, error, headers=()):
@@ -2489,6 +2532,7 @@ class _Handler(BaseHTTPRequestHandler):
         azure = config.provider == "azure"
         # Answers on Azure's API paths are tallied in the stats, as those under /v1 are.
         self.azure_api = azure and path.startswith(AZURE_PREFIX + "/")
+        self.azure = azure
         if path.startswith("/_control/"):
             return self._control(method, path[len("/_control/"):], raw)
         if method == "GET" and path.startswith("/files/"):
@@ -2610,7 +2654,9 @@ class _Handler(BaseHTTPRequestHandler):
         headers = standin.ratelimit_headers(config) if config.ratelimit_headers else []
         if generation.stream:
             return self._stream_reply(generation, config, headers)
-        body = json.dumps(self._images(generation)).encode("utf-8")
+        payload = self._images(generation)
+        self.standin.record_response(self.path, 200, payload, azure=self.azure)
+        body = json.dumps(payload).encode("utf-8")
         return functools.partial(self._send_images, body, headers)
 
     def _check_key(self, key):
@@ -2691,6 +2737,9 @@ class _Handler(BaseHTTPRequestHandler):
             events = [events[0], stream_error_event(self.request_id)]
         elif fault == "stream_truncated":
             events = events[:steps]
+        for name, payload in events:
+            self.standin.record_response(self.path, 200, payload, event=name,
+                                         azure=self.azure)
         return functools.partial(self._send_stream, stream_blocks(events, fault), headers,
                                  config.stream_interval, fault == "stream_split")
 

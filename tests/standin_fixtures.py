@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from conftest import answer_errors, today_spec
 from standin import Standin
 
 
@@ -23,9 +24,12 @@ def standin_fixtures(key):
     @pytest.fixture
     def standin(server, request):
         """The module's server, with default config and no recorded requests (a
-        compatible server with @pytest.mark.compat)."""
+        compatible server with @pytest.mark.compat); after the test, every answer it
+        sent is held to the API's response schemas."""
         server.reset(baseline={"compat": bool(request.node.get_closest_marker("compat"))})
-        return server
+        yield server
+        # Every answer the test was given is one the API could give.
+        assert answer_errors(today_spec(), server.responses()) == []
 
     return server, standin
 

@@ -315,6 +315,7 @@ def test_model_defaults_to_dalle2_unless_a_gpt_parameter_is_used(standin):
     ("503", 503, "server_error", None),
     ("quota", 429, "insufficient_quota", "insufficient_quota"),
     ("moderation", 400, "image_generation_user_error", "moderation_blocked"),
+    ("moderation_details", 400, "image_generation_user_error", "moderation_blocked"),
     ("400", 400, "invalid_request_error", "invalid_value"),
 ])
 def test_error_faults(standin, fault, status, type_, code):
@@ -324,9 +325,12 @@ def test_error_faults(standin, fault, status, type_, code):
     error = reply.error()
     assert (error["type"], error["code"]) == (type_, code)
     assert "x-should-retry" not in reply.headers
-    if fault == "moderation":
-        assert error["moderation"] == {"stage": "input", "categories": ["violence"]}
+    if fault.startswith("moderation"):
         assert reply.headers["x-request-id"] in error["message"]
+        details = {"stage": "input", "categories": ["violence"]}
+        expected = {"moderation_details": details} if fault == "moderation_details" else {}
+        assert {k: v for k, v in error.items()
+                if k not in ("message", "type", "param", "code")} == expected
     if fault == "400":
         assert error["param"] == "size"
 
@@ -598,3 +602,48 @@ def test_the_vendored_spec_is_the_shared_one():
                     f"without ../shared runs on the vendored copy)")
     assert VENDORED_SPEC.read_bytes() == SHARED_SPEC.read_bytes(), \
         "tests/reference/openai-images-openapi.json differs from ../shared: copy it again"
+
+
+# --- the answers are held to the API's response schemas
+
+
+def test_the_answer_check_finds_answers_the_api_would_not_give(standin):
+    # The check every test's answers go through (conftest.answer_errors) must fail
+    # on what the API would not send.
+    from conftest import answer_errors, today_spec
+    good = {"created": 1, "data": [{"b64_json": "AAAA"}], "size": "1024x640",
+            "output_format": "gif", "quality": "high", "background": "opaque"}
+    bad = [
+        {"data": []},                                      # no created
+        {**good, "size": "big"},
+        {**good, "output_format": "bmp"},
+        {**good, "colour": "red"},                          # not a property
+        {**good, "data": [{"b64_json": 5}]},
+    ]
+    path = "/v1/images/generations"
+    assert answer_errors(today_spec(), [{"path": path, "status": 200, "body": good}]) == []
+    for body in bad:
+        assert answer_errors(today_spec(), [{"path": path, "status": 200, "body": body}]), body
+    event = {"type": "image_generation.partial_image", "b64_json": "AAAA", "created_at": 1,
+             "size": "1024x640", "quality": "low", "background": "opaque",
+             "output_format": "png", "partial_image_index": 0}
+    streamed = {"path": path, "status": 200, "event": event["type"], "body": event}
+    assert answer_errors(today_spec(), [streamed]) == []
+    del event["partial_image_index"]
+    assert answer_errors(today_spec(), [streamed])
+    error = {"path": path, "status": 400, "body": {"error": {"message": "no"}}}
+    assert answer_errors(today_spec(), [error])            # no type
+
+
+def test_every_kind_of_answer_is_recorded_for_the_check(standin):
+    small(standin)
+    standin.configure(fault="400")
+    small(standin)
+    standin.configure(fault=None)
+    reply = small(standin, stream=True, partial_images=1)
+    assert reply.status == 200
+    kinds = [(a["status"], a.get("event")) for a in standin.responses()]
+    assert kinds == [(200, None), (400, None), (200, "image_generation.partial_image"),
+                     (200, "image_generation.completed")]
+    # Kept short: the base64 is cut, its type and the shape are what is checked.
+    assert all(len(json.dumps(a["body"])) < 2000 for a in standin.responses())

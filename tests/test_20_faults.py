@@ -211,16 +211,28 @@ def test_insufficient_quota_is_not_retried(run, standin, folder):
     assert result.stdout == ""
 
 
-def test_moderation_block_is_not_retried_and_shows_stage_and_categories(run, standin,
-                                                                        folder):
+def test_moderation_block_is_not_retried_and_says_so(run, standin, folder):
+    # The envelope alone, as documented: no stage or categories to show.
     standin.configure(fault="moderation")
     result = run(FAST)
     assert result.rc == 1, result
     assert standin.stats()["requests"] == 1
-    assert "moderation_blocked" in result.stderr
-    assert "input" in result.stderr
-    assert "violence" in result.stderr
+    assert "error: the API refused the request (HTTP 400 image_generation_user_error)" \
+        in result.stderr, result.stderr
+    assert "  code: moderation_blocked   param: -\n" in result.stderr
+    assert "  hint: the safety system refused the request; rephrase the prompt " \
+        "(not retried)\n" in result.stderr
+    assert "moderation: stage" not in result.stderr
     assert REQUEST_ID.search(result.stderr)
+    assert files_in(folder) == []
+
+
+def test_moderation_details_when_a_server_sends_them_are_shown(run, standin, folder):
+    standin.configure(fault="moderation_details")
+    result = run(FAST)
+    assert result.rc == 1, result
+    assert standin.stats()["requests"] == 1
+    assert "  moderation: stage input, categories violence\n" in result.stderr, result.stderr
     assert files_in(folder) == []
 
 

@@ -46,10 +46,15 @@ static char *join_strings(json_t *array)
 	return b.len ? buf_detach(&b) : NULL;
 }
 
+/* No reference documents the details of a moderation block; servers have
+ * been seen to send them as "moderation_details" or "moderation" objects, or
+ * as stage and categories in the error itself. Whichever is there is shown. */
 static void parse_moderation(struct api_error *e, json_t *err)
 {
-	json_t *m = json_object_get(err, "moderation");
+	json_t *m = json_object_get(err, "moderation_details");
 
+	if (!json_is_object(m))
+		m = json_object_get(err, "moderation");
 	if (!json_is_object(m))
 		m = err;
 	e->stage = string_field(m, "stage");

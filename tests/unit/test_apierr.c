@@ -27,6 +27,18 @@ static void test_summaries(void **state)
 	      "\"categories\":[\"violence\",\"hate\"]}}}", 400, NULL,
 	      "HTTP 400 image_generation_user_error (code moderation_blocked): Blocked "
 	      "[moderation stage input; categories violence, hate]");
+	check("{\"error\":{\"message\":\"Blocked\",\"type\":\"image_generation_user_error\","
+	      "\"code\":\"moderation_blocked\",\"moderation_details\":{\"stage\":\"output\","
+	      "\"categories\":[\"sexual\"]}}}", 400, NULL,
+	      "HTTP 400 image_generation_user_error (code moderation_blocked): Blocked "
+	      "[moderation stage output; categories sexual]");
+	check("{\"error\":{\"message\":\"Blocked\",\"type\":\"image_generation_user_error\","
+	      "\"code\":\"moderation_blocked\",\"stage\":\"input\"}}", 400, NULL,
+	      "HTTP 400 image_generation_user_error (code moderation_blocked): Blocked "
+	      "[moderation stage input; categories ?]");
+	check("{\"error\":{\"message\":\"Blocked\",\"type\":\"image_generation_user_error\","
+	      "\"code\":\"moderation_blocked\",\"param\":null}}", 400, NULL,
+	      "HTTP 400 image_generation_user_error (code moderation_blocked): Blocked");
 	check("<html>Bad\tGateway\n</html>", 502, "req_2",
 	      "HTTP 502: <html>Bad Gateway </html> [request req_2]");
 	check("{\"error\":\"plain text\"}", 500, NULL, "HTTP 500: plain text");
