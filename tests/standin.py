@@ -91,7 +91,10 @@ end lines in CRLF), "stream_crlf" ends every line in CRLF, "stream_error" sends 
 image then an `error` event and closes, "stream_truncated" closes after the first image's
 partial images (at least one), "stream_malformed" cuts the data of the first completed
 event in half (not JSON), "stream_odd_index" sends partial_image_index values no
-client should trust (-1, 10**15, "1", 0.5), "stream_comments" adds ": keep-alive" comment blocks between
+client should trust (-1, 10**15, "1", 0.5), "stream_final_early" sends the last
+image's completed event after its first partial image and before the others (the
+reference allows a final image before all partials), "stream_extra_completed" repeats
+the last completed event until there are 50 of them, "stream_comments" adds ": keep-alive" comment blocks between
 events and `id:` fields and a comment line inside each event.
 
 Azure mode (provider "azure"; reset() goes back to "openai"): the stand-in answers as
@@ -207,8 +210,11 @@ TOKENS_PER_1024_SQUARE = {"low": 272, "medium": 1056, "high": 4160}
 # Faults of a streamed answer: only streaming requests get (and count) them.
 STREAM_FAULTS = frozenset({
     "stream_split", "stream_crlf", "stream_error", "stream_truncated",
-    "stream_malformed", "stream_comments", "stream_odd_index",
+    "stream_malformed", "stream_comments", "stream_odd_index", "stream_final_early",
+    "stream_extra_completed",
 })
+# How many completed events the stream_extra_completed fault sends in all.
+EXTRA_COMPLETED_EVENTS = 50
 
 # What the stream_odd_index fault puts in partial_image_index, in turn: a
 # negative number, a huge one, a string and a fraction.
@@ -2737,6 +2743,14 @@ class _Handler(BaseHTTPRequestHandler):
             events = [events[0], stream_error_event(self.request_id)]
         elif fault == "stream_truncated":
             events = events[:steps]
+        elif fault == "stream_final_early" and steps > 1:
+            # The last image's events are its partials then its completed event:
+            # move the completed one to just after the first partial.
+            last = len(events) - 1
+            first_partial = last - steps
+            events.insert(first_partial + 1, events.pop(last))
+        elif fault == "stream_extra_completed":
+            events += [events[-1]] * (EXTRA_COMPLETED_EVENTS - len(finals))
         for name, payload in events:
             self.standin.record_response(self.path, 200, payload, event=name,
                                          azure=self.azure)

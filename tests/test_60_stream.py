@@ -4,6 +4,7 @@ NAME.partial-K.ext while the stream runs and removed after the final image unles
 --keep-partials, the final image under its normal name, usage from the completed
 events, n=2, every stream fault of the stand-in, and edits' image_edit.* events."""
 
+import base64
 import json
 import subprocess
 import time
@@ -252,6 +253,45 @@ def test_partial_indexes_a_server_should_not_send_never_name_a_file(run, standin
     assert any("-1" in line for line in warned) and any('"1"' in line for line in warned)
     assert any("1000000000000000" in line for line in warned)
     assert temp_files(tmp_path) == []
+
+
+@pytest.mark.parametrize("keep", [[], ["--keep-partials"]], ids=["default", "keep-partials"])
+def test_a_final_image_before_its_partials_is_kept_and_late_partials_dropped(
+        run, standin, tmp_path, keep):
+    # The events: partial 0, the completed image, partials 1 and 2.  The final image
+    # is the one saved; the two partials that come after it are stale and neither
+    # replace it nor leave a file (kept or temporary) behind.
+    standin.configure(fault="stream_final_early")
+    result = run(["generate", PROMPT, *SMALL, "--partial-images", "3", *keep])
+    assert result.rc == 0, result
+    assert result.lines == [f"{SLUG}.png"]
+    expected = [f"{SLUG}.png"] + ([f"{SLUG}.partial-0.png"] if keep else [])
+    assert files_in(tmp_path) == sorted(expected)
+    assert temp_files(tmp_path) == []
+    [completed] = [a for a in standin.responses() if a.get("event", "").endswith("completed")]
+    # The saved file is the completed event's image (as far as the stand-in keeps
+    # its base64), whole.
+    final = (tmp_path / f"{SLUG}.png").read_bytes()
+    sent = completed["body"]["b64_json"].split("...")[0]
+    assert base64.b64encode(final).decode().startswith(sent)
+    assert open_image(tmp_path / f"{SLUG}.png").size == (1024, 640)
+    if keep:
+        assert (tmp_path / f"{SLUG}.partial-0.png").read_bytes() != final
+    assert "partial image 1" not in result.stderr and "partial image 2" not in result.stderr
+
+
+def test_completed_events_past_the_images_asked_for_leave_nothing_behind(run, standin,
+                                                                         tmp_path):
+    # 50 completed events for --n 1: one image saved, the rest ignored with a warning,
+    # and none of their data left in hidden temp files.
+    standin.configure(fault="stream_extra_completed")
+    result = run(["generate", PROMPT, *SMALL, "--stream"])
+    assert result.rc == 0, result
+    assert result.lines == [f"{SLUG}.png"]
+    assert files_in(tmp_path) == [f"{SLUG}.png"]
+    assert temp_files(tmp_path) == []
+    assert "the stream sent more images than asked for" in result.stderr
+    open_image(tmp_path / f"{SLUG}.png")
 
 
 @pytest.mark.parametrize("fault, message", [

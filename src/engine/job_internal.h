@@ -22,7 +22,8 @@ int job_commit_image(struct job *job, size_t i);
 void job_warn(struct job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Fills u from a response's usage object (u->present when there is one). */
 void job_usage_parse(struct usage *u, json_t *usage);
-/* The image a streamed event belongs to: the next one not completed. */
+/* The image a streamed event belongs to: the next one not completed, or
+ * names.n once every image has its final (later events are not saved). */
 size_t job_image_slot(const struct job *job);
 
 /* job.c. Ends the job as failed (reason, or the one already in job->error). */

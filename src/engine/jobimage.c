@@ -34,7 +34,7 @@ void job_warn(struct job *job, const char *fmt, ...)
 
 size_t job_image_slot(const struct job *job)
 {
-	return job->completed < job->names.n ? job->completed : job->names.n - 1;
+	return job->completed;
 }
 
 /* Which image a scanned value is: its place in the response, or for a

@@ -49,11 +49,14 @@ static char *partial_name(const char *path, long k)
 static int save_partial(struct job *job, json_t *event)
 {
 	size_t i = current(job);
-	struct job_image *im = &job->images[i];
 	json_t *index = json_object_get(event, "partial_image_index");
 	json_int_t k = json_integer_value(index);
+	struct job_image *im;
 	char *path;
 
+	if (i >= job->names.n)
+		return 0;   /* after the last image's final: stale, its data was not kept */
+	im = &job->images[i];
 	if (job->env->no_save || !im->complete)
 		return 0;
 	/* The index goes into a file name: only what the API sends (0 to 2). */
@@ -162,7 +165,7 @@ static int save_completed(struct job *job, json_t *event)
 {
 	size_t i = current(job);
 
-	if (job->completed >= job->names.n) {
+	if (i >= job->names.n) {
 		job_warn(job, "the stream sent more images than asked for; ignoring one");
 		return 0;
 	}
