@@ -1,8 +1,10 @@
-/* The batch manifest as a rerun finds it, whatever a crash, a disk or a
- * person left in it: loaded, then every entry asked "is this job done?" and
- * "does it own this file?". The folder holds one image, a.png, and the
- * manifest: a job may only count as done through files that are there, and
- * never through a name that leaves the folder. */
+/* An old batch manifest as the job ledger imports it, whatever a crash, a
+ * disk or a person left in it: imported into a ledger (in memory, as before
+ * a run makes it on disk), then every entry asked "was this job paid for?"
+ * and "does it own this file?", and every name asked who owns it. The folder
+ * holds one image, a.png, and the manifest: a job may only count as paid
+ * through files that are there, never through a name that leaves the folder. */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "jobfile.h"
+#include "ledger.h"
 #include "manifest.h"
 
 static char dir[64];
@@ -27,24 +31,29 @@ static void setup(void)
 		fclose(f);
 }
 
-/* Only a.png and the manifest exist, and only plain names count. */
+/* Only a.png (and the manifest) exist: a paid job lists a.png, and no name
+ * of it may leave the folder. */
 static void check_done(json_t *entry)
 {
 	json_t *files = json_object_get(entry, "files"), *f;
+	bool found = false;
 	size_t i;
 
 	json_array_foreach(files, i, f) {
 		const char *name = json_string_value(f);
-		if (!name || (strcmp(name, "a.png") && strcmp(name, MANIFEST_NAME)))
-			abort();   /* done through a file that is not in the folder */
+		if (!name || !jobfile_safe_name(name))
+			abort();   /* paid through a name that leaves the folder */
+		found |= !strcmp(name, "a.png") || !strcmp(name, MANIFEST_NAME);
 	}
+	if (!found)
+		abort();       /* paid through a file that is not there */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct manifest m = MANIFEST_INIT;
+	struct ledger l = LEDGER_INIT;
 	struct buf err = BUF_INIT;
 	char path[128];
 	FILE *f;
@@ -57,18 +66,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fwrite(data, 1, size, f);
 	fclose(f);
-	if (manifest_load(&m, dir, &err) == 0) {
-		const char *key;
-		json_t *entry;
-		json_object_foreach(json_object_get(m.root, "jobs"), key, entry) {
+	if (ledger_open(&l, dir, &err) == 0) {
+		json_t *imported = ledger_imported(&l), *entry;
+		size_t i;
+
+		json_array_foreach(imported, i, entry) {
 			const char *hash = json_string_value(json_object_get(entry, "hash"));
-			if (manifest_entry_done(entry, hash ? hash : "", dir))
+			const char *key = json_string_value(json_object_get(entry, "key"));
+			if (ledger_entry_paid(entry, hash ? hash : "", dir))
 				check_done(entry);
-			(void)manifest_entry_owns(entry, "a.png");
-			(void)manifest_get(&m, key);
+			(void)ledger_entry_owns(entry, "a.png");
+			json_decref(ledger_get(&l, key ? key : ""));
 		}
+		free(ledger_owner(&l, "a.png"));
+		json_decref(imported);
 	}
-	manifest_release(&m);
+	ledger_release(&l);
 	buf_release(&err);
 	return 0;
 }

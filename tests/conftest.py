@@ -1,6 +1,7 @@
 """Shared fixtures for the integration tests: the stand-in server and a helper
 that runs the imagegen binary in a clean environment (curl tests/http/testenv style)."""
 
+import contextlib
 import copy
 import functools
 import hashlib
@@ -8,6 +9,7 @@ import json
 import os
 import re
 import shlex
+import sqlite3
 import subprocess
 import sys
 import time
@@ -144,10 +146,26 @@ def temp_files(folder):
                   if TEMP_FILE.match(p.name))
 
 
+# The job ledger a batch keeps in its folder (SQLite, hidden).
+LEDGER = ".imagegen/ledger.db"
+
+
+def ledger_jobs(folder):
+    """The entries of the job ledger in folder (each with its "state"), read with
+    Python's own SQLite; [] when there is none."""
+    path = Path(folder) / LEDGER
+    if not path.exists():
+        return []
+    # Read only, but not opened mode=ro: a read-only WAL reader leaves its -shm
+    # file behind, and tests compare the folder's files.
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        rows = db.execute("SELECT key, state, entry FROM jobs").fetchall()
+    return [{**json.loads(entry), "key": key, "state": state} for key, state, entry in rows]
+
+
 def is_batch_extra(name):
-    """What a batch writes beside its images: the manifest and the gallery."""
-    return (name in ("imagegen-manifest.json", "index.html")
-            or name.startswith("thumbs/"))
+    """What a batch writes beside its images: the ledger and the gallery."""
+    return (name == "index.html" or name.startswith(("thumbs/", ".imagegen/")))
 
 
 def batch_files(folder):

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import BIN, ESCAPE, batch_files, clean_env, files_in, open_image, temp_files
+from conftest import BIN, ESCAPE, LEDGER, batch_files, clean_env, files_in, open_image, temp_files
 
 SMALL = ["--size", "1024x640"]  # the fewest pixels gpt-image-2 takes: a quick image
 OUT = ["--out-dir", "out"]
@@ -67,8 +67,8 @@ def test_positional_prompts_are_one_job_each(run, standin, tmp_path):
     assert result.rc == 0, result
     names = ["out/01-red-fox.png", "out/02-blue-whale.png", "out/03-green-frog.png"]
     assert sorted(result.lines) == names
-    assert batch_files(tmp_path / "out") == ["01-red-fox.png", "02-blue-whale.png",
-                                          "03-green-frog.png", "imagegen-manifest.json"]
+    assert batch_files(tmp_path / "out") == [LEDGER, "01-red-fox.png", "02-blue-whale.png",
+                                          "03-green-frog.png"]
     for name in names:
         image = open_image(tmp_path / name)
         assert (image.format, image.size) == ("PNG", (1024, 640))
@@ -354,7 +354,7 @@ def test_default_folder_is_named_from_the_first_three_prompts(run, standin, tmp_
     assert sorted(result.lines) == [f"{folder}/01-red-fox.png",
                                     f"{folder}/02-blue-whale.png",
                                     f"{folder}/03-green-frog.png"]
-    assert (tmp_path / folder / "imagegen-manifest.json").is_file()
+    assert (tmp_path / folder / LEDGER).is_file()
 
 
 def test_default_folder_counts_the_other_prompts(run, standin, tmp_path):

@@ -11,11 +11,12 @@ import time
 import pytest
 from PIL import Image
 
-from conftest import BIN, assert_no_key_leak, batch_files, clean_env, files_in, is_batch_extra, temp_files
+from conftest import (BIN, LEDGER, assert_no_key_leak, batch_files, clean_env, files_in,
+                      is_batch_extra, ledger_jobs, temp_files)
 
 SMALL = ["--size", "1024x640"]
 OUT = ["--out-dir", "out"]
-MANIFEST = "imagegen-manifest.json"
+MANIFEST = "imagegen-manifest.json"   # the old format, imported once
 
 
 def prompts(count):
@@ -88,7 +89,7 @@ def finish(process, timeout=15):
 def test_rerunning_a_finished_batch_sends_nothing(run, standin, tmp_path):
     args = ["batch", *prompts(4), *SMALL, *OUT]
     assert run(args).rc == 0
-    assert (tmp_path / "out" / MANIFEST).is_file()
+    assert (tmp_path / "out" / LEDGER).is_file()
     before = {name: (tmp_path / "out" / name).read_bytes() for name in names(4)}
     standin.reset()
     result = run(args)
@@ -99,11 +100,10 @@ def test_rerunning_a_finished_batch_sends_nothing(run, standin, tmp_path):
     assert {name: (tmp_path / "out" / name).read_bytes() for name in names(4)} == before
 
 
-def test_the_manifest_records_every_job(run, standin, tmp_path):
+def test_the_ledger_records_every_job(run, standin, tmp_path):
     write_jobs(tmp_path, "job 1", {"prompt": "job 2", "id": "two"})
     assert run(["batch", "--input", "jobs.jsonl", *SMALL, *OUT]).rc == 0
-    manifest = json.loads((tmp_path / "out" / MANIFEST).read_text())
-    entries = list(manifest["jobs"].values())
+    entries = ledger_jobs(tmp_path / "out")
     assert len(entries) == 2
     assert sorted(e["prompt"] for e in entries) == ["job 1", "job 2"]
     assert all(e["state"] == "done" for e in entries)
@@ -152,35 +152,48 @@ def test_a_changed_job_is_redone_and_the_others_are_not(run, standin, tmp_path):
     assert standin.stats()["requests"] == 0
 
 
-def test_a_changed_job_with_an_out_name_keeps_that_name(run, standin, tmp_path):
+def test_a_changed_job_never_replaces_its_earlier_image_unasked(run, standin, tmp_path):
     write_jobs(tmp_path, {"prompt": "job 1", "out": "hero.webp"})
     args = ["batch", "--input", "jobs.jsonl", *SMALL, *OUT]
     assert run(args).rc == 0
-    # The stand-in draws from the prompt alone, so the new image may have the same
-    # bytes: a new inode shows the file was written again.
-    before = (tmp_path / "out/hero.webp").stat().st_ino
+    earlier = (tmp_path / "out/hero.webp").read_bytes()
+    inode = (tmp_path / "out/hero.webp").stat().st_ino
     standin.reset()
     write_jobs(tmp_path, {"prompt": "job 1", "out": "hero.webp", "quality": "low"})
+    # A changed request is a new job.  hero.webp holds the earlier job's image,
+    # which was paid for: it is kept, and a silent hero-2.webp would leave the
+    # stale image under the name the user relies on.  So the run is refused
+    # before anything is sent, saying why and how to replace it.
     result = run(args)
-    # The job asked for hero.webp: a silent hero-2.webp would leave the stale image
-    # under the name the user relies on.  The manifest records that this file is the
-    # job's own earlier image, so the changed job replaces it (an unknown file of that
-    # name is refused instead: test_an_existing_out_name_from_elsewhere_is_refused).
+    assert result.rc == 2, result
+    assert standin.stats()["requests"] == 0
+    assert "'out/hero.webp' already exists" in result.stderr, result.stderr
+    assert "--force" in result.stderr
+    assert "an earlier run made it for a job whose request was different; it is kept" \
+        in result.stderr
+    assert (tmp_path / "out/hero.webp").read_bytes() == earlier
+    # Asked to, it replaces it.
+    result = run([*args, "--force"])
     assert result.rc == 0, result
-    assert [n for n in batch_files(tmp_path / "out") if n.endswith(".webp")] == ["hero.webp"]
     assert result.lines == ["out/hero.webp"]
-    assert standin.stats()["requests"] == 1
     assert standin.requests[0]["body"]["quality"] == "low"
-    assert (tmp_path / "out/hero.webp").stat().st_ino != before
+    assert (tmp_path / "out/hero.webp").stat().st_ino != inode
+    assert [n for n in batch_files(tmp_path / "out") if n.endswith(".webp")] == ["hero.webp"]
 
 
 def test_a_changed_command_line_option_redoes_every_job(run, standin, tmp_path):
     assert run(["batch", *prompts(3), *SMALL, *OUT]).rc == 0
     standin.reset()
+    earlier = {name: (tmp_path / "out" / name).read_bytes() for name in names(3)}
     result = run(["batch", *prompts(3), "--quality", "low", *SMALL, *OUT])
     assert result.rc == 0, result
     assert sent_prompts(standin) == prompts(3)
     assert all(r["body"]["quality"] == "low" for r in standin.requests)
+    # New jobs: the earlier images stay as they were, the new ones beside them.
+    assert sorted(result.lines) == [f"out/{n[:-4]}-2.png" for n in names(3)]
+    assert {name: (tmp_path / "out" / name).read_bytes() for name in names(3)} == earlier
+    states = sorted(e["state"] for e in ledger_jobs(tmp_path / "out"))
+    assert states == ["done"] * 6
 
 
 def test_a_job_whose_image_was_deleted_is_redone(run, standin, tmp_path):
@@ -200,7 +213,7 @@ def test_force_redoes_every_job_and_replaces_its_files(run, standin, tmp_path):
     args = ["batch", "--input", "jobs.jsonl", *SMALL, *OUT]
     assert run(args).rc == 0
     first = batch_files(tmp_path / "out")
-    assert first == ["01-job-1.png", MANIFEST, "three.webp", "two-1.png", "two-2.png"]
+    assert first == [LEDGER, "01-job-1.png", "three.webp", "two-1.png", "two-2.png"]
     standin.reset()
     result = run([*args, "--force"])
     assert result.rc == 0, result
@@ -400,9 +413,7 @@ def test_after_kill_9_during_writes_no_final_name_is_partial(run, standin, tmp_p
         with Image.open(folder / name) as image:
             image.load()
             assert image.size == (2048, 2048)
-    manifest = folder / MANIFEST
-    if manifest.exists():
-        json.loads(manifest.read_text())  # never a half-written manifest
+    ledger_jobs(folder)   # the ledger reads back whole (SQLite rolls back what was cut)
     done = {name for name in files_in(folder)
             if name.endswith(".png") and not name.startswith(("thumbs/", "."))}
     assert 0 < len(done) < count

@@ -115,11 +115,14 @@ def test_an_edit_line_resumes_by_its_input_bytes(run, standin, tmp_path):
     assert len(standin.requests) == 1
     assert run(["batch", "--input", jobs, "--out-dir", "out"]).rc == 0
     assert len(standin.requests) == 1          # done: not paid for again
+    earlier = (tmp_path / "out/01-move-it.png").read_bytes()
     write_photo(tmp_path, colour=(250, 250, 0))  # same name, new picture
     result = run(["batch", "--input", jobs, "--out-dir", "out"])
     assert result.rc == 0, result
     assert len(standin.requests) == 2          # a different request: sent
-    assert files_in(tmp_path / "out")[0] == "01-move-it.png"
+    # A new job: the earlier one's image is kept, the new one takes the next name.
+    assert result.lines == ["out/01-move-it-2.png"]
+    assert (tmp_path / "out/01-move-it.png").read_bytes() == earlier
 
 
 def test_a_dry_run_shows_the_edit_form(run, standin, tmp_path):

@@ -12,7 +12,7 @@ import time
 import pytest
 from PIL import Image
 
-from conftest import BIN, clean_env, files_in, open_image, temp_files
+from conftest import BIN, LEDGER, clean_env, files_in, open_image, temp_files
 
 SMALL = ["--size", "1024x640"]  # the fewest pixels gpt-image-2 takes: a quick image
 GENERATIONS = "/v1/images/generations"
@@ -384,8 +384,7 @@ def test_batch_jobs_stream_and_leave_only_final_images(run, standin, tmp_path):
                   "--out-dir", "out", "--json", "--no-gallery"])
     assert result.rc == 0, result
     assert [(b["stream"], b["partial_images"]) for b in bodies(standin)] == [(True, 1)] * 2
-    assert files_in(tmp_path / "out") == ["01-red-fox.png", "02-blue-whale.png",
-                                          "imagegen-manifest.json"]
+    assert files_in(tmp_path / "out") == [LEDGER, "01-red-fox.png", "02-blue-whale.png"]
     lines = [json.loads(line) for line in result.lines]
     assert sorted(line["status"] for line in lines) == ["done", "done"]
     standin.reset()
@@ -403,7 +402,7 @@ def test_a_batch_job_whose_stream_breaks_fails_alone(run, standin, tmp_path):
     assert result.lines == ["out/02-blue-whale.png"]
     # The broken job may leave the partial image it got, never a final one.
     assert [p for p in files_in(tmp_path / "out") if ".partial-" not in p] == [
-        "02-blue-whale.png", "imagegen-manifest.json"]
+        LEDGER, "02-blue-whale.png"]
     assert temp_files(tmp_path) == []
 
 

@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from conftest import batch_files, files_in, open_image, temp_files
+from conftest import LEDGER, batch_files, files_in, open_image, temp_files
 
 SMALL = ["--size", "1024x640"]  # the fewest pixels gpt-image-2 takes: a quick image
 OUT = ["--out-dir", "out"]
@@ -144,9 +144,9 @@ def test_batch_writes_index_html_and_one_thumbnail_per_image(run, standin, tmp_p
     assert result.rc == 0, result
     images = ["01-red-fox.png", "02-blue-whale-1.png", "02-blue-whale-2.png",
               "03-green-frog.png"]
-    assert batch_files(tmp_path / "out") == sorted(images + ["imagegen-manifest.json"])
+    assert batch_files(tmp_path / "out") == sorted(images + [LEDGER])
     assert files_in(tmp_path / "out") == sorted(
-        images + ["imagegen-manifest.json", "index.html"] + [f"thumbs/{n}" for n in images])
+        images + [LEDGER, "index.html"] + [f"thumbs/{n}" for n in images])
     for name in images:
         full = open_image(tmp_path / "out" / name)
         thumb = open_image(tmp_path / "out" / "thumbs" / name)
@@ -171,8 +171,7 @@ def test_thumbnails_of_jpeg_and_webp_images(run, standin, tmp_path, fmt, ext):
 def test_no_gallery_writes_neither_page_nor_thumbnails(run, standin, tmp_path):
     result = run(["batch", "red fox", "blue whale", *SMALL, *OUT, "--no-gallery"])
     assert result.rc == 0, result
-    assert files_in(tmp_path / "out") == ["01-red-fox.png", "02-blue-whale.png",
-                                          "imagegen-manifest.json"]
+    assert files_in(tmp_path / "out") == [LEDGER, "01-red-fox.png", "02-blue-whale.png"]
 
 
 def test_dry_run_writes_no_gallery(run, standin, tmp_path):

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ledger.h"
 #include "naming.h"
 #include "request.h"
 #include "slug.h"
@@ -148,13 +149,11 @@ static int build_job(struct batch_job *bj, const struct job_spec *d, size_t inde
 	warn_job(item, index, &warn, warnings);
 	if (bj->form.n) {
 		json_t *identity = form_identity(&bj->form);
-		bj->hash = manifest_hash(bj->endpoint, identity);
+		bj->hash = ledger_hash(bj->endpoint, identity);
 		json_decref(identity);
 	} else {
-		bj->hash = manifest_hash(bj->endpoint, bj->body);
+		bj->hash = ledger_hash(bj->endpoint, bj->body);
 	}
-	/* Named and numbered jobs never share a key, whatever the id. */
-	bj->key = item->id ? xasprintf("id:%s", item->id) : xasprintf("#%zu", index + 1);
 	bj->label = xasprintf("job %zu: ", index + 1);
 	rc = 0;
 	goto cleanup;
@@ -201,22 +200,22 @@ static bool taken_by_other(const char *path, const void *data)
 {
 	const struct ownership *own = data;
 
-	return path_exists(path) && !manifest_entry_owns(own->entry, path_basename(path));
+	return path_exists(path) && !ledger_entry_owns(own->entry, path_basename(path));
 }
 
 static bool owns_any(json_t *entry, const struct name_plan *names)
 {
 	for (size_t i = 0; i < names->n; i++)
-		if (manifest_entry_owns(entry, path_basename(names->paths[i])))
+		if (ledger_entry_owns(entry, path_basename(names->paths[i])))
 			return true;
 	return false;
 }
 
 static int name_job(struct batch_job *bj, size_t index, size_t count, const char *dir,
-		    const struct manifest *m, bool force, struct buf *err)
+		    const struct ledger *l, bool force, struct buf *err)
 {
 	const struct batch_item *item = bj->item;
-	struct ownership own = { manifest_get(m, bj->key) };
+	struct ownership own = { bj->earlier };
 	char *stem = job_stem(bj, index, count);
 	struct name_request r = {
 		.out_dir = dir, .format = params_format(&bj->params), .n = bj->params.n,
@@ -234,8 +233,16 @@ static int name_job(struct batch_job *bj, size_t index, size_t count, const char
 		r.prefix = stem;
 	rc = naming_plan(&r, taken_by_other, &own, &bj->names, &why);
 	if (rc) {
+		char *owner = item->out ? ledger_owner(l, item->out) : NULL;
+
 		where(err, item, index);
 		buf_addf(err, "%s", why.data);
+		/* Kept, never replaced unasked: another job's, or this job's
+		 * from before its request changed. */
+		if (owner)
+			buf_addf(err, " (an earlier run made it for a job whose request was "
+				 "different; it is kept)");
+		free(owner);
 	}
 	if (owns_any(own.entry, &bj->names))
 		bj->names.replace = true;
@@ -267,15 +274,95 @@ static int check_unique(const struct batch_plan *plan, struct buf *err)
 	return 0;
 }
 
-int batch_name_files(struct batch_plan *plan, const struct manifest *m, bool force,
+int batch_name_files(struct batch_plan *plan, const struct ledger *l, bool force,
 		     struct buf *err)
 {
 	for (size_t i = 0; i < plan->n; i++) {
 		struct batch_job *bj = &plan->jobs[i];
-		if (!bj->resumed && name_job(bj, i, plan->n, plan->dir, m, force, err))
+		if (!bj->resumed && name_job(bj, i, plan->n, plan->dir, l, force, err))
 			return -1;
 	}
 	return check_unique(plan, err);
+}
+
+/* NULL sorts before any string. */
+static int compare_names(const char *a, const char *b)
+{
+	if (!a || !b)
+		return (a != NULL) - (b != NULL);
+	return strcmp(a, b);
+}
+
+/* By request, id and "out"; identical jobs in plan order. */
+static int by_identity(const void *a, const void *b)
+{
+	const struct batch_job *x = *(struct batch_job *const *)a;
+	const struct batch_job *y = *(struct batch_job *const *)b;
+	int c = strcmp(x->hash, y->hash);
+
+	if (!c)
+		c = compare_names(x->item->id, y->item->id);
+	if (!c)
+		c = compare_names(x->item->out, y->item->out);
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+static bool same_identity(const struct batch_job *x, const struct batch_job *y)
+{
+	return !strcmp(x->hash, y->hash) && !compare_names(x->item->id, y->item->id) &&
+	       !compare_names(x->item->out, y->item->out);
+}
+
+/* Each job's key: its request, id and "out", and which of the identical
+ * jobs it is, counted in plan order (sorted, so a plan of many lines stays
+ * quick). */
+static void key_jobs(struct batch_plan *plan)
+{
+	struct batch_job **order = xcalloc(plan->n ? plan->n : 1, sizeof(*order));
+	size_t occurrence = 0;
+
+	for (size_t i = 0; i < plan->n; i++)
+		order[i] = &plan->jobs[i];
+	qsort(order, plan->n, sizeof(*order), by_identity);
+	for (size_t i = 0; i < plan->n; i++) {
+		struct batch_job *bj = order[i];
+		occurrence = i && same_identity(order[i - 1], bj) ? occurrence + 1 : 1;
+		bj->key = ledger_key(bj->hash, bj->item->id, bj->item->out, occurrence);
+	}
+	free(order);
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const struct batch_job *x = *(struct batch_job *const *)a;
+	const struct batch_job *y = *(struct batch_job *const *)b;
+	int c = strcmp(x->item->id, y->item->id);
+
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* An id names one job: a second one is refused, naming both lines. */
+static int check_ids(const struct batch_plan *plan, struct buf *err)
+{
+	struct batch_job **ided = xcalloc(plan->n ? plan->n : 1, sizeof(*ided));
+	size_t n = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < plan->n; i++)
+		if (plan->jobs[i].item->id)
+			ided[n++] = &plan->jobs[i];
+	qsort(ided, n, sizeof(*ided), by_id);
+	for (size_t i = 1; i < n && rc == 0; i++) {
+		const struct batch_job *a = ided[i - 1], *b = ided[i];
+		if (strcmp(a->item->id, b->item->id))
+			continue;
+		where(err, b->item, b->index);
+		buf_addf(err, "the id '%s' is already the id of line %zu; each job needs its own",
+			 b->item->id, a->item->line);
+		rc = -1;
+	}
+	free(ided);
+	return rc;
 }
 
 int batch_plan(struct batch_plan *plan, const struct batch_items *items,
@@ -297,20 +384,66 @@ int batch_plan(struct batch_plan *plan, const struct batch_items *items,
 	plan->dir = defaults->out_dir ? xstrdup(defaults->out_dir)
 				     : slug_folder(prompts, items->n);
 	free(prompts);
+	if (check_ids(plan, err))
+		return -1;
+	key_jobs(plan);
 	return 0;
 }
 
-void batch_resume(struct batch_plan *plan, const struct manifest *m, bool force)
+static int by_entry_index(const void *a, const void *b)
 {
-	for (size_t i = 0; i < plan->n; i++) {
-		struct batch_job *bj = &plan->jobs[i];
-		json_t *entry = manifest_get(m, bj->key);
+	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "index"));
+	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "index"));
 
-		if (!force && manifest_entry_done(entry, bj->hash, plan->dir)) {
-			bj->resumed = true;
-			bj->earlier = entry;
+	return (x > y) - (x < y);
+}
+
+/* An old manifest's entry for the job: the first one not yet taken with the
+ * same request and id, in the old plan's order (a new reference). */
+static json_t *imported_entry(json_t *imported, const struct batch_job *bj)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(imported, i, e) {
+		const char *id = json_string_value(json_object_get(e, "id"));
+		const char *hash = json_string_value(json_object_get(e, "hash"));
+		if (!json_is_true(json_object_get(e, "taken")) && hash &&
+		    !strcmp(hash, bj->hash) && !compare_names(id, bj->item->id)) {
+			json_object_set_new(e, "taken", json_true());
+			json_t *copy = json_deep_copy(e);
+			json_object_del(copy, "taken");
+			json_object_del(copy, "key");
+			return copy;
 		}
 	}
+	return NULL;
+}
+
+void batch_resume(struct batch_plan *plan, const struct ledger *l, bool force)
+{
+	json_t *imported = ledger_imported(l);
+	size_t count = json_array_size(imported);
+	json_t **sorted = xcalloc(count ? count : 1, sizeof(*sorted));
+	json_t *ordered = json_array();
+
+	for (size_t i = 0; i < count; i++)
+		sorted[i] = json_array_get(imported, i);
+	qsort(sorted, count, sizeof(*sorted), by_entry_index);
+	for (size_t i = 0; i < count; i++)
+		json_array_append(ordered, sorted[i]);
+	free(sorted);
+	json_decref(imported);
+	for (size_t i = 0; i < plan->n; i++) {
+		struct batch_job *bj = &plan->jobs[i];
+		json_t *entry = ledger_get(l, bj->key);
+
+		if (!entry && json_array_size(ordered))
+			entry = imported_entry(ordered, bj);
+		bj->earlier = entry;
+		bj->resumed = !force && ledger_entry_paid(entry, bj->hash, plan->dir);
+	}
+	json_decref(ordered);
 }
 
 void batch_plan_release(struct batch_plan *plan)
@@ -323,6 +456,7 @@ void batch_plan_release(struct batch_plan *plan)
 		form_release(&bj->form);
 		free(bj->key);
 		free(bj->hash);
+		json_decref(bj->earlier);
 		free(bj->label);
 		name_plan_release(&bj->names);
 	}

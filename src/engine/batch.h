@@ -9,7 +9,7 @@
 
 #include "job.h"
 #include "jobfile.h"
-#include "manifest.h"
+#include "ledger.h"
 #include "spec.h"
 
 
@@ -23,12 +23,12 @@ struct batch_job {
 	char *sent;                  /* the prompt as sent */
 	json_t *body;                /* the JSON request, or NULL for a form */
 	struct form form;            /* an edit of local files: the multipart request */
-	char *key;                   /* manifest key: the id, or "#N" */
+	char *key;                   /* ledger key: request, id, out, occurrence */
 	char *hash;
 	char *label;                 /* "job N: " */
 	struct name_plan names;
 	bool resumed;                /* done by an earlier run: not sent */
-	json_t *earlier;             /* its manifest entry (borrowed) */
+	json_t *earlier;             /* its entry from an earlier run, or NULL (owned) */
 };
 
 struct batch_plan {
@@ -46,15 +46,16 @@ struct batch_plan {
 int batch_plan(struct batch_plan *plan, const struct batch_items *items,
 	       const struct job_spec *defaults, struct buf *warn, struct buf *err);
 
-/* Marks the jobs a manifest shows done with the same request (unless force). */
-void batch_resume(struct batch_plan *plan, const struct manifest *m, bool force);
+/* Finds each job's entry in the ledger (or an imported manifest's) and marks
+ * the jobs an earlier run paid for and saved an image of (unless force). */
+void batch_resume(struct batch_plan *plan, const struct ledger *l, bool force);
 
 /* Plans the output names of the jobs still to do: "NN-slug.ext", "<id>.ext"
  * or the job's "out", inside the folder. A job's own files from an earlier
  * run are replaced; a derived name another file holds takes the next free
  * one; an "out" another file holds is refused; --force fixes every name and
  * replaces. 0, or -1 (also when two jobs would write the same file). */
-int batch_name_files(struct batch_plan *plan, const struct manifest *m, bool force,
+int batch_name_files(struct batch_plan *plan, const struct ledger *l, bool force,
 		     struct buf *err);
 
 void batch_plan_release(struct batch_plan *plan);

@@ -71,7 +71,7 @@ const char *batch_job_status(const struct batch_job *bj)
 	}
 }
 
-/* The manifest entry of a job in state, with its request's hash. */
+/* The ledger entry of a job in state, with its request's hash. */
 static json_t *entry(const struct batch_job *bj, const char *state)
 {
 	json_t *e = batch_job_json(bj, state, NULL);
@@ -82,12 +82,18 @@ static json_t *entry(const struct batch_job *bj, const char *state)
 	return e;
 }
 
-static void put(struct batch_run *r, const struct batch_job *bj, json_t *e)
+/* Records a job in the ledger. A ledger that cannot be written stops the
+ * run (nothing more is sent: what it paid for could not be recorded) and
+ * fails it. */
+static void put(struct batch_run *r, const struct batch_job *bj, const char *state, json_t *e)
 {
 	struct buf err = BUF_INIT;
 
-	if (manifest_put(&r->manifest, bj->key, e, &err))
-		warn(r, "", err.data);
+	if (ledger_put(&r->ledger, bj->key, state, e, &err) && !r->ledger_error.len) {
+		buf_addf(&r->ledger_error, "%s%s; no more jobs were sent", bj->label, err.data);
+		r->stop_reason = r->ledger_error.data;
+		http_loop_stop(&r->engine->loop);
+	}
 	buf_release(&err);
 }
 
@@ -102,7 +108,7 @@ static void on_saved(struct job *job, size_t index, const char *path)
 		r->events->saved(r->events->ud, as_batch_job(job), index, path);
 }
 
-/* Before an image takes its final name, the manifest says which name it
+/* Before an image takes its final name, the ledger says which name it
  * will be: a kill right after the rename still leaves the job recorded. */
 static void on_committing(struct job *job, size_t index, const char *path)
 {
@@ -113,7 +119,7 @@ static void on_committing(struct job *job, size_t index, const char *path)
 	(void)index;
 	json_array_append_new(json_object_get(e, "files"), json_string(path_basename(path)));
 	json_object_set_new(e, "images", json_integer((json_int_t)job->names.n));
-	put(r, bj, e);
+	put(r, bj, "saving", e);
 }
 
 /* A job that failed for want of quota stops the run (nothing else can
@@ -146,7 +152,7 @@ static void on_finished(struct job *job)
 		json_t *e = entry(bj, batch_job_status(bj));
 		json_t *params = request_generation_body(&bj->params, NULL);
 		json_object_set_new(e, "parameters", params);
-		put(r, bj, e);
+		put(r, bj, batch_job_status(bj), e);
 	}
 	if (r->events->finished)
 		r->events->finished(r->events->ud, bj);
@@ -176,7 +182,7 @@ int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
 
 	if (spec_image_work(d, &d->params, &r->chroma, err) ||
 	    batch_plan(&r->plan, items, d, warn_buf, err) ||
-	    manifest_load(&r->manifest, r->plan.dir, err))
+	    ledger_open(&r->ledger, r->plan.dir, err))
 		return -1;
 	struct said_models models = { .n = 0 };
 
@@ -195,10 +201,10 @@ int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
 		if (bad)
 			return -1;
 	}
-	batch_resume(&r->plan, &r->manifest, d->force);
+	batch_resume(&r->plan, &r->ledger, d->force);
 	for (size_t i = 0; i < r->plan.n; i++)
 		r->resumed += r->plan.jobs[i].resumed;
-	return batch_name_files(&r->plan, &r->manifest, d->force, err);
+	return batch_name_files(&r->plan, &r->ledger, d->force, err);
 }
 
 json_t *batch_job_request(const struct batch_run *r, const struct batch_job *bj, char **url,
@@ -247,6 +253,8 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 		buf_addf(err, "--out-dir: cannot write into '%s': %s", r->plan.dir, strerror(errno));
 		return -1;
 	}
+	if (ledger_create(&r->ledger, err))
+		return -1;
 	*env = (struct job_env)JOB_ENV_INIT;
 	env->loop = &r->engine->loop;
 	env->api = &r->engine->api;
@@ -277,11 +285,12 @@ int batch_run_finish(struct batch_run *r, struct buf *err)
 	if (!r->gallery)
 		return 0;
 	thumbq_finish(&r->thumbs);
-	return gallery_write(r->plan.dir, &r->manifest, err);
+	return gallery_write(r->plan.dir, &r->ledger, err);
 }
 
 void batch_run_release(struct batch_run *r)
 {
 	batch_plan_release(&r->plan);
-	manifest_release(&r->manifest);
+	ledger_release(&r->ledger);
+	buf_release(&r->ledger_error);
 }

@@ -1,6 +1,6 @@
 /* A batch on the engine, for any front end: its jobs planned from items and
- * defaults, resumed from the manifest, started on the engine's loop,
- * recorded in the manifest before each image takes its name and when each
+ * defaults, resumed from the job ledger, started on the engine's loop,
+ * recorded in the ledger before each image takes its name and when each
  * job ends, stopped when the quota is gone (or at the first failure when
  * asked), thumbnails made as images arrive and the gallery written at the
  * end. The front end hears about it through batch_events and prints. */
@@ -12,7 +12,7 @@
 #include "batch.h"
 #include "engine.h"
 #include "jobfile.h"
-#include "manifest.h"
+#include "ledger.h"
 #include "thumbq.h"
 
 struct batch_events {
@@ -35,7 +35,8 @@ struct batch_run {
 	const struct batch_events *events;
 	/* filled by the run */
 	struct batch_plan plan;
-	struct manifest manifest;
+	struct ledger ledger;
+	struct buf ledger_error;     /* why the ledger could not be written */
 	struct chroma_opts chroma;
 	struct thumbq thumbs;
 	struct job_env env;
@@ -46,7 +47,7 @@ struct batch_run {
 };
 
 /* Plans the jobs of items (borrowed until the run is released) with
- * r->defaults, loads the folder's manifest, marks the jobs an earlier run
+ * r->defaults, opens the folder's ledger, marks the jobs an earlier run
  * did and names the files of the others. Warnings one a line in warn. 0, or
  * -1 with a message in err (nothing was sent). */
 int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
@@ -64,7 +65,7 @@ int batch_run_finish(struct batch_run *r, struct buf *err);
 void batch_run_release(struct batch_run *r);
 
 /* A job as one JSON object (index, id, prompt, status, files, usage, error,
- * attempts): files as paths inside dir, or with dir NULL (the manifest) as
+ * attempts): files as paths inside dir, or with dir NULL (the ledger) as
  * names inside the folder. A new reference. */
 json_t *batch_job_json(const struct batch_job *bj, const char *status, const char *dir);
 /* The body a job sends (a new reference; NULL for a form, then in *form,

@@ -178,12 +178,12 @@ static int by_index(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int gallery_write(const char *dir, const struct manifest *m, struct buf *err)
+int gallery_write(const char *dir, const struct ledger *l, struct buf *err)
 {
 	struct buf h = BUF_INIT, problems = BUF_INIT;
 	struct afile f = AFILE_INIT;
-	json_t *jobs = json_object_get(m->root, "jobs");
-	size_t count = json_object_size(jobs), shown = 0;
+	json_t *jobs = ledger_entries(l);
+	size_t count = json_array_size(jobs), shown = 0;
 	char *path = xasprintf("%s/%s", dir, GALLERY_NAME);
 	int rc = -1;
 
@@ -193,16 +193,17 @@ int gallery_write(const char *dir, const struct manifest *m, struct buf *err)
 	buf_adds(&h, "<h1>");
 	gallery_escape(&h, path_basename(dir));
 	buf_addf(&h, "</h1>\n<p id=\"status\"></p>\n<div class=\"grid\">\n");
-	/* In job order, whatever the manifest's order. */
-	json_t **sorted = xcalloc(count, sizeof(*sorted));
-	const char *key;
+	/* In job order, whatever the ledger's order. */
+	json_t **sorted = xcalloc(count ? count : 1, sizeof(*sorted));
+	size_t at;
 	json_t *entry;
-	json_object_foreach(jobs, key, entry)
+	json_array_foreach(jobs, at, entry)
 		sorted[shown++] = entry;
 	qsort(sorted, shown, sizeof(*sorted), by_index);
 	for (size_t i = 0; i < shown; i++)
 		card(&h, dir, sorted[i], &problems);
 	free(sorted);
+	json_decref(jobs);
 	buf_addf(&h, "</div>\n%s</body></html>\n", page_script);
 	if (afile_open(&f, path, err) || afile_write(&f, h.data, h.len, err) ||
 	    afile_commit(&f, AFILE_REPLACE, err))

@@ -4,16 +4,16 @@
 #ifndef IMAGEGEN_GALLERY_H
 #define IMAGEGEN_GALLERY_H
 
-#include "manifest.h"
+#include "ledger.h"
 #include "util.h"
 
 #define GALLERY_NAME "index.html"
 #define GALLERY_THUMB_DIR "thumbs"
 #define GALLERY_THUMB_SIZE 320
 
-/* Writes DIR/index.html (atomically) from the manifest's jobs, making any
+/* Writes DIR/index.html (atomically) from the ledger's jobs, making any
  * missing thumbnails. 0, or -1 with the reason in err. */
-int gallery_write(const char *dir, const struct manifest *m, struct buf *err);
+int gallery_write(const char *dir, const struct ledger *l, struct buf *err);
 
 /* Makes thumbs/NAME for DIR/NAME when it is missing or older than the
  * image (a GIF's is animated; an SVG, NAME.svg, needs none: the gallery

@@ -1,0 +1,391 @@
+#include "ledger.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "jobfile.h"
+#include "manifest.h"
+
+/* Version 1: jobs and the files they own. */
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS jobs ("
+	"  key TEXT PRIMARY KEY,"
+	"  state TEXT NOT NULL,"
+	"  entry TEXT NOT NULL,"      /* JSON: index, id, prompt, hash, files, usage, ... */
+	"  updated INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS files ("
+	"  name TEXT PRIMARY KEY,"    /* inside the folder */
+	"  job TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS files_by_job ON files (job);"
+	"INSERT OR IGNORE INTO meta VALUES ('schema', '1');";
+
+static int fail(struct buf *err, sqlite3 *db, const char *what)
+{
+	buf_addf(err, "the job ledger: %s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+	return -1;
+}
+
+static int exec(sqlite3 *db, const char *sql, struct buf *err)
+{
+	char *why = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &why) == SQLITE_OK)
+		return 0;
+	buf_addf(err, "the job ledger: %s", why ? why : sqlite3_errmsg(db));
+	sqlite3_free(why);
+	return -1;
+}
+
+/* Opens path (or ":memory:") with the schema in place. */
+static int connect(sqlite3 **db, const char *path, struct buf *err)
+{
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+
+	if (sqlite3_open_v2(path, db, flags, NULL) != SQLITE_OK) {
+		fail(err, *db, path);
+		sqlite3_close(*db);
+		*db = NULL;
+		return -1;
+	}
+	sqlite3_busy_timeout(*db, LEDGER_BUSY_MS);
+	sqlite3_extended_result_codes(*db, 1);
+	/* WAL: readers never block the writer; FULL: a commit is on disk
+	 * before the step that depends on it is taken. */
+	if (exec(*db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", err) ||
+	    exec(*db, schema, err)) {
+		sqlite3_close(*db);
+		*db = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int put_row(sqlite3 *db, const char *key, const char *state, json_t *entry,
+		   struct buf *err)
+{
+	char *text = json_dumps(entry, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	sqlite3_stmt *st = NULL;
+	json_t *files = json_object_get(entry, "files"), *f;
+	size_t i;
+	int rc = -1;
+
+	if (!text)
+		return fail(err, NULL, "cannot record a job");
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO jobs VALUES (?1, ?2, ?3, ?4)", -1,
+			       &st, NULL) != SQLITE_OK)
+		goto sql;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto sql;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO files VALUES (?1, ?2)", -1, &st,
+			       NULL) != SQLITE_OK)
+		goto sql;
+	json_array_foreach(files, i, f) {
+		if (!json_is_string(f))
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, json_string_value(f), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto sql;
+	}
+	rc = 0;
+	goto done;
+sql:
+	fail(err, db, "cannot record a job");
+done:
+	sqlite3_finalize(st);
+	free(text);
+	return rc;
+}
+
+/* The old manifest's jobs, in one transaction; marks it imported. */
+static int import_manifest(sqlite3 *db, const char *dir, struct buf *err)
+{
+	struct manifest m = MANIFEST_INIT;
+	const char *key;
+	json_t *entry;
+	char *path = xasprintf("%s/%s", dir, MANIFEST_NAME);
+	bool there = path_exists(path);
+	int rc = -1;
+
+	free(path);
+	if (!there)
+		return 0;
+	if (manifest_load(&m, dir, err) || exec(db, "BEGIN IMMEDIATE", err))
+		goto cleanup;
+	json_object_foreach(json_object_get(m.root, "jobs"), key, entry) {
+		const char *state = json_string_value(json_object_get(entry, "state"));
+		if (!json_is_object(entry) || !state)
+			continue;
+		char *imported = xasprintf("import:%s", key);
+		int bad = put_row(db, imported, state, entry, err);
+
+		free(imported);
+		if (bad) {
+			exec(db, "ROLLBACK", err);
+			goto cleanup;
+		}
+	}
+	rc = exec(db, "INSERT OR REPLACE INTO meta VALUES ('imported', '" MANIFEST_NAME "');"
+		      "COMMIT", err);
+cleanup:
+	manifest_release(&m);
+	return rc;
+}
+
+static char *ledger_path(const char *dir)
+{
+	return xasprintf("%s/" LEDGER_DIR "/" LEDGER_NAME, dir);
+}
+
+int ledger_open(struct ledger *l, const char *dir, struct buf *err)
+{
+	char *path = ledger_path(dir);
+	int rc;
+
+	l->dir = xstrdup(dir);
+	l->on_disk = path_exists(path);
+	rc = connect(&l->db, l->on_disk ? path : ":memory:", err);
+	if (rc == 0 && !l->on_disk)
+		rc = import_manifest(l->db, dir, err);
+	free(path);
+	return rc;
+}
+
+int ledger_create(struct ledger *l, struct buf *err)
+{
+	char *folder, *path;
+	sqlite3 *disk = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (l->on_disk)
+		return 0;
+	folder = xasprintf("%s/" LEDGER_DIR, l->dir);
+	path = ledger_path(l->dir);
+	if (mkdir(folder, 0777) && errno != EEXIST) {
+		buf_addf(err, "the job ledger: cannot make '%s': %s", folder, strerror(errno));
+		goto cleanup;
+	}
+	/* Another run may have made it meanwhile: its records stay, the
+	 * import adds only what it lacks. */
+	if (connect(&disk, path, err) || exec(disk, "BEGIN IMMEDIATE", err))
+		goto cleanup;
+	if (sqlite3_prepare_v2(disk, "SELECT 1 FROM meta WHERE name = 'imported'", -1, &st,
+			       NULL) != SQLITE_OK) {
+		fail(err, disk, path);
+		goto rollback;
+	}
+	bool imported = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (exec(disk, "COMMIT", err) || (!imported && import_manifest(disk, l->dir, err)))
+		goto cleanup;
+	sqlite3_close(l->db);
+	l->db = disk;
+	disk = NULL;
+	l->on_disk = true;
+	rc = 0;
+	goto cleanup;
+rollback:
+	exec(disk, "ROLLBACK", err);
+cleanup:
+	sqlite3_close(disk);
+	free(folder);
+	free(path);
+	return rc;
+}
+
+json_t *ledger_get(const struct ledger *l, const char *key)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *entry = NULL;
+
+	if (!l->db || sqlite3_prepare_v2(l->db, "SELECT entry FROM jobs WHERE key = ?1", -1,
+					 &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		entry = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+	sqlite3_finalize(st);
+	if (entry && !json_is_object(entry)) {
+		json_decref(entry);
+		entry = NULL;
+	}
+	return entry;
+}
+
+int ledger_put(struct ledger *l, const char *key, const char *state, json_t *entry,
+	       struct buf *err)
+{
+	int rc;
+
+	if (exec(l->db, "BEGIN IMMEDIATE", err)) {
+		json_decref(entry);
+		return -1;
+	}
+	rc = put_row(l->db, key, state, entry, err);
+	if (rc == 0)
+		rc = exec(l->db, "COMMIT", err);
+	if (rc)
+		exec(l->db, "ROLLBACK", err);
+	json_decref(entry);
+	return rc;
+}
+
+char *ledger_owner(const struct ledger *l, const char *name)
+{
+	sqlite3_stmt *st = NULL;
+	char *key = NULL;
+
+	if (!l->db || sqlite3_prepare_v2(l->db, "SELECT job FROM files WHERE name = ?1", -1,
+					 &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		key = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return key;
+}
+
+json_t *ledger_entries(const struct ledger *l)
+{
+	json_t *all = json_array();
+	sqlite3_stmt *st = NULL;
+
+	if (!l->db || sqlite3_prepare_v2(l->db, "SELECT entry FROM jobs", -1, &st, NULL) !=
+			      SQLITE_OK)
+		return all;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *e = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+		if (json_is_object(e))
+			json_array_append(all, e);
+		json_decref(e);
+	}
+	sqlite3_finalize(st);
+	return all;
+}
+
+void ledger_release(struct ledger *l)
+{
+	sqlite3_close(l->db);
+	l->db = NULL;
+	FREE_AND_NULL(l->dir);
+	l->on_disk = false;
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+#define FNV_OFFSET 14695981039346656037ULL
+
+char *ledger_hash(const char *endpoint, json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+	uint64_t h = fnv1a(FNV_OFFSET, endpoint, strlen(endpoint));
+
+	h = fnv1a(h, "\n", 1);
+	if (text)
+		h = fnv1a(h, text, strlen(text));
+	free(text);
+	return xasprintf("%016llx", (unsigned long long)h);
+}
+
+char *ledger_key(const char *hash, const char *id, const char *out, size_t occurrence)
+{
+	/* The names are hashed with their lengths, so no two pairs collide by
+	 * concatenation. */
+	uint64_t h = FNV_OFFSET;
+	char lens[48];
+
+	snprintf(lens, sizeof(lens), "%zu:%zu:", id ? strlen(id) + 1 : 0,
+		 out ? strlen(out) + 1 : 0);
+	h = fnv1a(h, lens, strlen(lens));
+	if (id)
+		h = fnv1a(h, id, strlen(id));
+	if (out)
+		h = fnv1a(h, out, strlen(out));
+	return xasprintf("%s-%016llx-%zu", hash, (unsigned long long)h, occurrence);
+}
+
+json_t *ledger_imported(const struct ledger *l)
+{
+	json_t *all = json_array();
+	sqlite3_stmt *st = NULL;
+
+	if (!l->db || sqlite3_prepare_v2(l->db, "SELECT key, entry FROM jobs WHERE key LIKE "
+					 "'import:%' ORDER BY key", -1, &st, NULL) != SQLITE_OK)
+		return all;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *e = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+		if (json_is_object(e)) {
+			json_object_set_new(e, "key", json_string((const char *)
+								  sqlite3_column_text(st, 0)));
+			json_array_append(all, e);
+		}
+		json_decref(e);
+	}
+	sqlite3_finalize(st);
+	return all;
+}
+
+static bool string_is(json_t *v, const char *want)
+{
+	return json_is_string(v) && !strcmp(json_string_value(v), want);
+}
+
+bool ledger_entry_owns(json_t *entry, const char *name)
+{
+	json_t *files = json_object_get(entry, "files");
+	size_t i;
+	json_t *f;
+
+	json_array_foreach(files, i, f)
+		if (json_is_string(f) && !strcmp(json_string_value(f), name))
+			return true;
+	return false;
+}
+
+bool ledger_entry_paid(json_t *entry, const char *hash, const char *dir)
+{
+	json_t *files = json_object_get(entry, "files");
+	json_t *state = json_object_get(entry, "state");
+	size_t i;
+	json_t *f;
+
+	/* "saving": the images were being renamed when the run stopped; those
+	 * present are whole (renames are atomic). */
+	if (!(string_is(state, "done") || string_is(state, "saving")) ||
+	    !string_is(json_object_get(entry, "hash"), hash))
+		return false;
+	/* An entry naming anything but plain names inside the folder is not
+	 * the tool's: it is not trusted at all. */
+	json_array_foreach(files, i, f)
+		if (!json_is_string(f) || !jobfile_safe_name(json_string_value(f)))
+			return false;
+	json_array_foreach(files, i, f) {
+		char *path = xasprintf("%s/%s", dir, json_string_value(f));
+		bool there = path_exists(path);
+
+		free(path);
+		if (there)
+			return true;
+	}
+	return false;
+}

@@ -1,0 +1,65 @@
+/* The job ledger: an SQLite database in the output folder's hidden
+ * .imagegen/ folder (WAL mode, a busy timeout) recording each job by its key
+ * (what it sends, and which of its identical jobs it is), its state, files,
+ * usage and error, and which job owns each file name, so that a rerun pays
+ * only for what is not done yet. A folder holding an old JSON manifest is
+ * imported once, when the ledger is made. */
+#ifndef IMAGEGEN_LEDGER_H
+#define IMAGEGEN_LEDGER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "util.h"
+
+#define LEDGER_DIR ".imagegen"
+#define LEDGER_NAME "ledger.db"
+/* How long a write waits for another process's transaction, in ms. */
+#define LEDGER_BUSY_MS 10000
+
+struct sqlite3;
+
+struct ledger {
+	struct sqlite3 *db;   /* the folder's ledger, or an in-memory one until made */
+	char *dir;
+	bool on_disk;
+};
+#define LEDGER_INIT { NULL, NULL, false }
+
+/* Opens DIR's ledger when there is one; otherwise an empty ledger in memory
+ * (with DIR's old manifest imported, if it has one) that nothing writes to
+ * disk until ledger_create. 0, or -1 with the reason in err. */
+int ledger_open(struct ledger *l, const char *dir, struct buf *err);
+/* Makes the ledger on disk (DIR must exist) if it is still in memory,
+ * importing the old manifest once. 0 or -1. */
+int ledger_create(struct ledger *l, struct buf *err);
+/* The entry of a job key, or NULL: a new reference the caller releases. */
+json_t *ledger_get(const struct ledger *l, const char *key);
+/* Records a job's entry (the reference is taken) in state, and that it owns
+ * every name in the entry's "files"; committed before it returns. 0 or -1. */
+int ledger_put(struct ledger *l, const char *key, const char *state, json_t *entry,
+	       struct buf *err);
+/* The key of the job that owns a file name in the folder, or NULL; the
+ * caller frees. */
+char *ledger_owner(const struct ledger *l, const char *name);
+/* Every entry, in no order: a new array. */
+json_t *ledger_entries(const struct ledger *l);
+void ledger_release(struct ledger *l);
+
+/* A stable hash of what a request sends (endpoint and body): 16 hex digits;
+ * the caller frees. */
+char *ledger_hash(const char *endpoint, json_t *body);
+/* A job's key: its request's hash, the id and "out" it names (either may be
+ * NULL) and which of the identical jobs it is (1, 2, ...); caller frees. */
+char *ledger_key(const char *hash, const char *id, const char *out, size_t occurrence);
+/* The entries imported from an old manifest (keys "import:..."): a new array. */
+json_t *ledger_imported(const struct ledger *l);
+
+/* Was the job of this entry paid for and is any of its images there? (A job
+ * with a saved image is never sent again, even if a kill left the others
+ * unsaved.) Only plain names inside dir count. */
+bool ledger_entry_paid(json_t *entry, const char *hash, const char *dir);
+/* Does the entry list this file name (inside the folder) as its own? */
+bool ledger_entry_owns(json_t *entry, const char *name);
+
+#endif

@@ -1,0 +1,198 @@
+"""The job ledger (an SQLite database in the batch folder's .imagegen/): jobs keyed
+by what they send, so that lines inserted, deleted or moved never make a rerun pay
+again; ids unique; a job with any saved image never sent again; an old JSON
+manifest imported once."""
+
+import contextlib
+import json
+import sqlite3
+import subprocess
+
+from conftest import BIN, LEDGER, batch_files, clean_env, ledger_jobs
+
+SMALL = ["--size", "1024x640"]
+OUT = ["--out-dir", "out"]
+
+
+def write_jobs(folder, *lines):
+    path = folder / "jobs.jsonl"
+    path.write_text("".join((line if isinstance(line, str) else json.dumps(line)) + "\n"
+                            for line in lines))
+    return "jobs.jsonl"
+
+
+def sent_prompts(standin):
+    return [r["body"]["prompt"] for r in standin.requests
+            if r["path"] == "/v1/images/generations"]
+
+
+def images(folder):
+    return [name for name in batch_files(folder) if not name.startswith(".imagegen/")]
+
+
+def test_the_ledger_is_sqlite_in_wal_mode_in_a_hidden_folder(run, standin, tmp_path):
+    assert run(["batch", "a cat", "a dog", *SMALL, *OUT]).rc == 0
+    path = tmp_path / "out" / LEDGER
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        owners = dict(db.execute("SELECT name, job FROM files").fetchall())
+    assert sorted(owners) == ["01-a-cat.png", "02-a-dog.png"]
+    jobs = {e["key"]: e for e in ledger_jobs(tmp_path / "out")}
+    assert {jobs[k]["prompt"] for k in owners.values()} == {"a cat", "a dog"}
+
+
+def test_inserting_a_line_at_the_top_sends_only_that_line(run, standin, tmp_path):
+    prompts = [f"job {i}" for i in range(1, 6)]
+    args = ["batch", "--input", "jobs.jsonl", *SMALL, *OUT]
+    write_jobs(tmp_path, *prompts)
+    assert run(args).rc == 0
+    before = {n: (tmp_path / "out" / n).read_bytes() for n in images(tmp_path / "out")}
+    standin.reset()
+    write_jobs(tmp_path, "a new first job", *prompts)
+    result = run(args)
+    assert result.rc == 0, result
+    assert sent_prompts(standin) == ["a new first job"]
+    assert "5 jobs done by an earlier run" in result.stderr
+    # Nothing was renamed or replaced; the new job took a free name.
+    after = {n: (tmp_path / "out" / n).read_bytes() for n in images(tmp_path / "out")}
+    assert {n: after[n] for n in before} == before
+    assert result.lines == ["out/01-a-new-first-job.png"]
+
+
+def test_deleting_and_reordering_lines_sends_nothing(run, standin, tmp_path):
+    prompts = [f"job {i}" for i in range(1, 6)]
+    args = ["batch", "--input", "jobs.jsonl", *SMALL, *OUT]
+    write_jobs(tmp_path, *prompts)
+    assert run(args).rc == 0
+    standin.reset()
+    write_jobs(tmp_path, "job 5", "job 1", "job 4", "job 2")   # job 3 deleted
+    result = run(args)
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 0
+    assert "4 jobs done by an earlier run" in result.stderr
+
+
+def test_two_identical_lines_are_two_jobs_and_a_third_is_one_more(run, standin, tmp_path):
+    args = ["batch", "--input", "jobs.jsonl", *SMALL, *OUT]
+    write_jobs(tmp_path, "a cat", "a cat")
+    result = run(args)
+    assert result.rc == 0, result
+    assert sent_prompts(standin) == ["a cat", "a cat"]
+    assert sorted(result.lines) == ["out/01-a-cat.png", "out/02-a-cat.png"]
+    standin.reset()
+    write_jobs(tmp_path, "a cat", "a cat", "a cat")
+    result = run(args)
+    assert result.rc == 0, result
+    assert sent_prompts(standin) == ["a cat"]
+    assert "2 jobs done by an earlier run" in result.stderr
+    assert result.lines == ["out/03-a-cat.png"]
+
+
+def test_a_duplicate_id_is_refused_naming_both_lines(run, standin, tmp_path):
+    write_jobs(tmp_path, {"id": "a", "prompt": "cat"}, "a dog",
+               {"id": "a", "prompt": "dog", "n": 2})
+    result = run(["batch", "--input", "jobs.jsonl", *SMALL, *OUT])
+    assert result.rc == 2, result
+    assert standin.stats()["requests"] == 0
+    assert result.stderr == ("imagegen: error: line 3: the id 'a' is already the id of "
+                             "line 1; each job needs its own\n")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_job_with_one_of_two_images_saved_is_never_sent_again(run, standin, tmp_path):
+    # What kill -9 between a job's two renames leaves: the ledger says "saving",
+    # with the first image recorded and on disk, the second never saved.
+    args = ["batch", "a cat", "--n", "2", *SMALL, *OUT]
+    assert run(args).rc == 0
+    folder = tmp_path / "out"
+    first = (folder / "01-a-cat-1.png").read_bytes()
+    (folder / "01-a-cat-2.png").unlink()
+    with contextlib.closing(sqlite3.connect(folder / LEDGER)) as db, db:
+        [(key, entry)] = db.execute("SELECT key, entry FROM jobs").fetchall()
+        entry = json.loads(entry)
+        entry.update(state="saving", files=["01-a-cat-1.png"])
+        db.execute("UPDATE jobs SET state = 'saving', entry = ? WHERE key = ?",
+                   (json.dumps(entry), key))
+        db.execute("DELETE FROM files WHERE name = '01-a-cat-2.png'")
+    standin.reset()
+    result = run(args)
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 0     # paid once: never again
+    assert (folder / "01-a-cat-1.png").read_bytes() == first
+
+
+def test_an_old_manifest_is_imported_once_and_its_jobs_not_paid_again(run, standin,
+                                                                      tmp_path):
+    # A folder from before the ledger: the run that made it is replayed from its
+    # manifest, which is then read once into the new ledger.
+    assert run(["batch", "job 1", "job 2", *SMALL, *OUT]).rc == 0
+    folder = tmp_path / "out"
+    old = {f"#{e['index']}": {k: v for k, v in e.items() if k != "key"}
+           for e in ledger_jobs(folder)}
+    (folder / LEDGER).unlink()
+    (folder / ".imagegen").rmdir()
+    (folder / "imagegen-manifest.json").write_text(json.dumps({"version": 1, "jobs": old}))
+    standin.reset()
+    result = run(["batch", "job 1", "job 2", "job 3", *SMALL, *OUT])
+    assert result.rc == 0, result
+    assert sent_prompts(standin) == ["job 3"]
+    assert "2 jobs done by an earlier run" in result.stderr
+    with contextlib.closing(sqlite3.connect(folder / LEDGER)) as db:
+        assert db.execute("SELECT value FROM meta WHERE name = 'imported'").fetchone() \
+            == ("imagegen-manifest.json",)
+    # Once: a manifest changed afterwards is not read again.
+    (folder / "imagegen-manifest.json").write_text("{not json")
+    standin.reset()
+    result = run(["batch", "job 1", "job 2", "job 3", *SMALL, *OUT])
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 0
+
+
+def test_a_ledger_that_is_not_a_database_is_refused_before_any_request(run, standin,
+                                                                       tmp_path):
+    (tmp_path / "out" / ".imagegen").mkdir(parents=True)
+    (tmp_path / "out" / LEDGER).write_bytes(b"this is not SQLite" * 100)
+    result = run(["batch", "a cat", *SMALL, *OUT])
+    assert result.rc == 2, result
+    assert standin.stats()["requests"] == 0
+    assert "the job ledger" in result.stderr and "not a database" in result.stderr, \
+        result.stderr
+
+
+def test_a_dry_run_writes_no_ledger(run, standin, tmp_path):
+    result = run(["batch", "a cat", *SMALL, *OUT, "--dry-run"])
+    assert result.rc == 0, result
+    assert not (tmp_path / "out").exists()
+
+
+def test_two_runs_with_different_jobs_in_one_folder_keep_all_their_records(standin,
+                                                                           tmp_path):
+    # Both run at once (each answer held until all four requests are in flight);
+    # each records its own jobs in the one ledger, so a rerun of either pays nothing.
+    standin.configure(hold_body=0.5, hold_count=4)
+    runs = [["batch", "a cat", "a dog", *SMALL, *OUT, "--concurrency", "2"],
+            ["batch", "a cow", "a hen", *SMALL, *OUT, "--concurrency", "2"]]
+    processes = [subprocess.Popen([BIN, *args], cwd=tmp_path, env=clean_env(standin),
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE) for args in runs]
+    try:
+        assert standin.wait_held(4, timeout=30), "the two runs were not in flight at once"
+        standin.release()
+        for process in processes:
+            _, stderr = process.communicate(timeout=60)
+            assert process.returncode == 0, stderr.decode()
+    finally:
+        standin.release()
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert sorted(e["prompt"] for e in ledger_jobs(tmp_path / "out")) == [
+        "a cat", "a cow", "a dog", "a hen"]
+    standin.reset()
+    for args in runs:
+        result = subprocess.run([BIN, *args], cwd=tmp_path, env=clean_env(standin),
+                                stdin=subprocess.DEVNULL, capture_output=True)
+        assert result.returncode == 0, result.stderr.decode()
+    assert standin.stats()["requests"] == 0
