@@ -196,3 +196,65 @@ def test_two_runs_with_different_jobs_in_one_folder_keep_all_their_records(stand
                                 stdin=subprocess.DEVNULL, capture_output=True)
         assert result.returncode == 0, result.stderr.decode()
     assert standin.stats()["requests"] == 0
+
+
+# --- every name reserved before sending: partials and sidecars too
+
+
+def test_a_partial_name_that_is_another_jobs_image_is_refused_before_sending(run, standin,
+                                                                             tmp_path):
+    # B1: job 2's partial image would be job 1's image.
+    write_jobs(tmp_path, {"id": "x.partial-0", "prompt": "first job"},
+               {"id": "x", "prompt": "second job"})
+    result = run(["batch", "--input", "jobs.jsonl", *SMALL, *OUT, "--partial-images", "1",
+                  "--concurrency", "1"])
+    assert result.rc == 2, result
+    assert standin.stats()["requests"] == 0
+    assert result.stderr == ("imagegen: error: line 2: 'out/x.partial-0.png' would also "
+                             "be written by line 1\n")
+
+
+def test_a_sidecar_never_replaces_a_file_that_is_not_its_own(run, standin, tmp_path):
+    # B7: the user's NAME.json beside a derived name moves the job to a free name;
+    # an explicit "out" whose sidecar name is taken is refused.
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "01-a-cat.json").write_text("the user's notes")
+    result = run(["batch", "a cat", *SMALL, *OUT, "--sidecar"])
+    assert result.rc == 0, result
+    assert result.lines == ["out/01-a-cat-2.png"]
+    assert (tmp_path / "out" / "01-a-cat.json").read_text() == "the user's notes"
+    assert json.loads((tmp_path / "out" / "01-a-cat-2.json").read_text())["prompt"] == "a cat"
+    write_jobs(tmp_path, {"prompt": "a dog", "out": "01-a-cat.png"})
+    standin.reset()
+    result = run(["batch", "--input", "jobs.jsonl", *SMALL, *OUT, "--sidecar"])
+    assert result.rc == 2, result
+    assert standin.stats()["requests"] == 0
+    assert (tmp_path / "out" / "01-a-cat.json").read_text() == "the user's notes"
+
+
+def test_a_job_named_like_the_ledger_cannot_touch_it(run, standin, tmp_path):
+    # The ledger lives in .imagegen/, which no job name can reach.
+    write_jobs(tmp_path, {"id": "imagegen-manifest", "prompt": "a cat"},
+               {"out": ".imagegen/ledger.db", "prompt": "a dog"})
+    result = run(["batch", "--input", "jobs.jsonl", *SMALL, *OUT])
+    assert result.rc == 2, result
+    assert standin.stats()["requests"] == 0
+
+
+def test_a_users_partial_file_is_never_replaced_or_deleted(run, standin, tmp_path):
+    # B8: an existing a-dog.partial-0.png stays; the stream's partials go beside a
+    # free name, and an --out whose partial name is taken is refused.
+    (tmp_path / "a-dog.partial-0.png").write_bytes(b"the user's file")
+    result = run(["generate", "a dog", *SMALL, "--partial-images", "1"])
+    assert result.rc == 0, result
+    assert result.lines == ["a-dog-2.png"]
+    assert (tmp_path / "a-dog.partial-0.png").read_bytes() == b"the user's file"
+    standin.reset()
+    result = run(["generate", "a dog", *SMALL, "--partial-images", "1", "--out", "a-dog.png"])
+    assert result.rc == 2, result
+    assert result.stderr == ("imagegen: error: --out: a file that 'a-dog.png' brings beside "
+                             "it (a partial image, the sidecar or a copy) already exists "
+                             "(use --force to overwrite it)\n")
+    assert standin.stats()["requests"] == 0
+    assert (tmp_path / "a-dog.partial-0.png").read_bytes() == b"the user's file"
+    assert not (tmp_path / "a-dog.png").exists()

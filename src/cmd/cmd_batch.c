@@ -1,5 +1,5 @@
 /* imagegen batch: many generation jobs at once on one curl multi loop,
- * rate-limit aware, resumable from its manifest, never paying twice. The
+ * rate-limit aware, resumable from its job ledger, never paying twice. The
  * engine runs the batch (engine/batchrun.c); this file reads the jobs,
  * prints paths, JSON lines, progress and the summary. */
 #include <errno.h>
@@ -22,8 +22,9 @@ static const char usage[] =
 static const char about[] =
 	"Generate many images at once. Each prompt (or JSONL line) is a job; jobs run\n"
 	"concurrently, wait out rate limits together and resume where they stopped:\n"
-	"running the same command again sends only the jobs not yet done. A JSONL\n"
-	"line with \"image\" (and \"mask\", \"markup\") is an edit.";
+	"running the same command again sends only the jobs not yet done (the folder's\n"
+	".imagegen/ledger.db knows each job by what it sends, not by its line). A\n"
+	"JSONL line with \"image\" (and \"mask\", \"markup\") is an edit.";
 
 #define DEFAULT_CONCURRENCY 5
 #define JOBFILE_MAX (64L * 1024 * 1024)

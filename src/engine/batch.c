@@ -190,17 +190,41 @@ static char *job_stem(const struct batch_job *bj, size_t index, size_t count)
 	return stem;
 }
 
-/* A name is in the way when a file has it that is not the job's own from
- * an earlier run (those are replaced: the job's request changed). */
+/* A name is in the way when a file has it, or a file its image brings
+ * beside it (partials, sidecar, copies), that is not the job's own: listed
+ * in its entry or reserved for it in the ledger. */
 struct ownership {
 	json_t *entry;
+	const struct ledger *ledger;
+	const char *key;
+	const struct job_spec *spec;
+	const struct img_params *params;
 };
+
+static bool owned(const struct ownership *own, const char *path)
+{
+	char *owner;
+	bool mine;
+
+	if (ledger_entry_owns(own->entry, path_basename(path)))
+		return true;
+	owner = ledger_owner(own->ledger, path_basename(path));
+	mine = owner && !strcmp(owner, own->key);
+	free(owner);
+	return mine;
+}
+
+static bool extra_taken(const char *name, void *data)
+{
+	return path_exists(name) && !owned(data, name);
+}
 
 static bool taken_by_other(const char *path, const void *data)
 {
-	const struct ownership *own = data;
+	struct ownership own = *(const struct ownership *)data;
 
-	return path_exists(path) && !ledger_entry_owns(own->entry, path_basename(path));
+	return (path_exists(path) && !owned(&own, path)) ||
+	       spec_each_extra(own.spec, own.params, path, extra_taken, &own);
 }
 
 static bool owns_any(json_t *entry, const struct name_plan *names)
@@ -212,10 +236,11 @@ static bool owns_any(json_t *entry, const struct name_plan *names)
 }
 
 static int name_job(struct batch_job *bj, size_t index, size_t count, const char *dir,
-		    const struct ledger *l, bool force, struct buf *err)
+		    const struct ledger *l, const struct job_spec *d, struct buf *err)
 {
 	const struct batch_item *item = bj->item;
-	struct ownership own = { bj->earlier };
+	bool force = d->force;
+	struct ownership own = { bj->earlier, l, bj->key, d, &bj->params };
 	char *stem = job_stem(bj, index, count);
 	struct name_request r = {
 		.out_dir = dir, .format = params_format(&bj->params), .n = bj->params.n,
@@ -251,38 +276,94 @@ static int name_job(struct batch_job *bj, size_t index, size_t count, const char
 	return rc;
 }
 
-/* Two jobs may never plan the same file. */
-static int check_unique(const struct batch_plan *plan, struct buf *err)
+/* Every name a job plans: its images and what each brings beside it. */
+struct planned {
+	char *name;
+	size_t job;
+};
+
+struct planned_list {
+	struct planned *v;
+	size_t n, cap;
+};
+
+static void plan_one(struct planned_list *l, const char *name, size_t job)
 {
-	for (size_t i = 0; i < plan->n; i++) {
-		const struct name_plan *a = &plan->jobs[i].names;
-		for (size_t k = 0; k < i; k++) {
-			const struct name_plan *b = &plan->jobs[k].names;
-			for (size_t x = 0; x < a->n; x++) {
-				for (size_t y = 0; y < b->n; y++) {
-					if (strcmp(a->paths[x], b->paths[y]))
-						continue;
-					where(err, plan->jobs[i].item, i);
-					buf_addf(err, "'%s' would also be written by %s %zu",
-						 a->paths[x], plan->jobs[k].item->line ? "line" : "prompt",
-						 plan->jobs[k].item->line ? plan->jobs[k].item->line : k + 1);
-					return -1;
-				}
-			}
-		}
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64;
+		struct planned *grown = realloc(l->v, l->cap * sizeof(*l->v));
+		if (!grown)
+			abort();
+		l->v = grown;
 	}
-	return 0;
+	l->v[l->n++] = (struct planned){ xstrdup(name), job };
 }
 
-int batch_name_files(struct batch_plan *plan, const struct ledger *l, bool force,
-		     struct buf *err)
+struct extra_sink {
+	struct planned_list *list;
+	size_t job;
+};
+
+static bool collect_extra(const char *name, void *data)
+{
+	struct extra_sink *sink = data;
+
+	plan_one(sink->list, name, sink->job);
+	return false;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	const struct planned *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->job > y->job) - (x->job < y->job);
+}
+
+/* Two jobs may never plan the same file, an image or one beside it (sorted:
+ * a plan of many lines stays quick). */
+static int check_unique(const struct batch_plan *plan, const struct job_spec *d,
+			struct buf *err)
+{
+	struct planned_list all = { NULL, 0, 0 };
+	int rc = 0;
+
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct batch_job *bj = &plan->jobs[i];
+		struct extra_sink sink = { &all, i };
+
+		for (size_t x = 0; x < bj->names.n; x++) {
+			plan_one(&all, bj->names.paths[x], i);
+			spec_each_extra(d, &bj->params, bj->names.paths[x], collect_extra, &sink);
+		}
+	}
+	qsort(all.v, all.n, sizeof(*all.v), by_name);
+	for (size_t i = 1; i < all.n && rc == 0; i++) {
+		const struct planned *a = &all.v[i - 1], *b = &all.v[i];
+		if (strcmp(a->name, b->name) || a->job == b->job)
+			continue;
+		const struct batch_job *first = &plan->jobs[a->job];
+		where(err, plan->jobs[b->job].item, b->job);
+		buf_addf(err, "'%s' would also be written by %s %zu", a->name,
+			 first->item->line ? "line" : "prompt",
+			 first->item->line ? first->item->line : a->job + 1);
+		rc = -1;
+	}
+	for (size_t i = 0; i < all.n; i++)
+		free(all.v[i].name);
+	free(all.v);
+	return rc;
+}
+
+int batch_name_files(struct batch_plan *plan, const struct ledger *l,
+		     const struct job_spec *d, struct buf *err)
 {
 	for (size_t i = 0; i < plan->n; i++) {
 		struct batch_job *bj = &plan->jobs[i];
-		if (!bj->resumed && name_job(bj, i, plan->n, plan->dir, l, force, err))
+		if (!bj->resumed && name_job(bj, i, plan->n, plan->dir, l, d, err))
 			return -1;
 	}
-	return check_unique(plan, err);
+	return check_unique(plan, d, err);
 }
 
 /* NULL sorts before any string. */

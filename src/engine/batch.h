@@ -55,8 +55,8 @@ void batch_resume(struct batch_plan *plan, const struct ledger *l, bool force);
  * run are replaced; a derived name another file holds takes the next free
  * one; an "out" another file holds is refused; --force fixes every name and
  * replaces. 0, or -1 (also when two jobs would write the same file). */
-int batch_name_files(struct batch_plan *plan, const struct ledger *l, bool force,
-		     struct buf *err);
+int batch_name_files(struct batch_plan *plan, const struct ledger *l,
+		     const struct job_spec *d, struct buf *err);
 
 void batch_plan_release(struct batch_plan *plan);
 

@@ -122,6 +122,79 @@ static void on_committing(struct job *job, size_t index, const char *path)
 	put(r, bj, "saving", e);
 }
 
+/* Is path (in the folder) the job's own by the ledger: reserved for it? */
+static bool owns(const struct job *job, const char *path)
+{
+	const struct batch_run *r = job->env->data;
+	const struct batch_job *bj = (const struct batch_job *)job;
+	char *owner = ledger_owner(&r->ledger, path_basename(path));
+	bool mine = owner && !strcmp(owner, bj->key);
+
+	free(owner);
+	return mine;
+}
+
+/* Every name a job to send will write, reserved for it in the ledger before
+ * the first request leaves. */
+struct reservations {
+	const char **keys;     /* borrowed from the plan */
+	char **names;
+	size_t n, cap;
+};
+
+static void reserve_one(struct reservations *res, const char *key, const char *path)
+{
+	if (res->n == res->cap) {
+		res->cap = res->cap ? 2 * res->cap : 64;
+		char **names = realloc(res->names, res->cap * sizeof(*names));
+		const char **keys = names ? realloc(res->keys, res->cap * sizeof(*keys)) : NULL;
+		if (!names || !keys)
+			abort();
+		res->names = names;
+		res->keys = keys;
+	}
+	res->keys[res->n] = key;
+	res->names[res->n++] = xstrdup(path_basename(path));
+}
+
+struct reserve_sink {
+	struct reservations *res;
+	const char *key;
+};
+
+static bool reserve_extra(const char *name, void *data)
+{
+	struct reserve_sink *sink = data;
+
+	reserve_one(sink->res, sink->key, name);
+	return false;
+}
+
+static int reserve_names(struct batch_run *r, struct buf *err)
+{
+	struct reservations res = { NULL, NULL, 0, 0 };
+	int rc;
+
+	for (size_t i = 0; i < r->plan.n; i++) {
+		const struct batch_job *bj = &r->plan.jobs[i];
+		struct reserve_sink sink = { &res, bj->key };
+
+		if (bj->resumed)
+			continue;
+		for (size_t k = 0; k < bj->names.n; k++) {
+			reserve_one(&res, bj->key, bj->names.paths[k]);
+			spec_each_extra(r->defaults, &bj->params, bj->names.paths[k], reserve_extra,
+					&sink);
+		}
+	}
+	rc = ledger_reserve(&r->ledger, res.n, res.keys, (const char *const *)res.names, err);
+	for (size_t i = 0; i < res.n; i++)
+		free(res.names[i]);
+	free(res.names);
+	free(res.keys);
+	return rc;
+}
+
 /* A job that failed for want of quota stops the run (nothing else can
  * succeed); so does any failure with fail_fast. */
 static void maybe_stop(struct batch_run *r, const struct job *job)
@@ -204,7 +277,7 @@ int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
 	batch_resume(&r->plan, &r->ledger, d->force);
 	for (size_t i = 0; i < r->plan.n; i++)
 		r->resumed += r->plan.jobs[i].resumed;
-	return batch_name_files(&r->plan, &r->ledger, d->force, err);
+	return batch_name_files(&r->plan, &r->ledger, d, err);
 }
 
 json_t *batch_job_request(const struct batch_run *r, const struct batch_job *bj, char **url,
@@ -253,7 +326,7 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 		buf_addf(err, "--out-dir: cannot write into '%s': %s", r->plan.dir, strerror(errno));
 		return -1;
 	}
-	if (ledger_create(&r->ledger, err))
+	if (ledger_create(&r->ledger, err) || reserve_names(r, err))
 		return -1;
 	*env = (struct job_env)JOB_ENV_INIT;
 	env->loop = &r->engine->loop;
@@ -265,6 +338,7 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 	env->on_saved = on_saved;
 	env->on_finished = on_finished;
 	env->on_committing = on_committing;
+	env->owns = owns;
 	r->engine->loop.graceful = true;
 	if (r->gallery && thumbq_start(&r->thumbs, r->plan.dir, &why))
 		warn(r, "gallery: thumbnails will be made at the end: ", why.data);

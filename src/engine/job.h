@@ -56,6 +56,9 @@ struct job_env {
 	void (*on_warning)(struct job *job, const char *text);
 	/* Partial image k of image index was saved as path (streaming). */
 	void (*on_partial)(struct job *job, size_t index, long k, const char *path);
+	/* Is the file at path this job's own from an earlier run, to replace
+	 * (batch: the ledger says so)? NULL: only with force. */
+	bool (*owns)(const struct job *job, const char *path);
 	struct pace *pace;         /* the run's pacing, or NULL */
 	void *data;
 	unsigned int seed;         /* jitter */

@@ -33,4 +33,7 @@ void job_finish(struct job *job);
 
 void job_download_start(struct job *job, size_t i, const char *url);
 
+/* May the job write over an existing file at path (--force, or its own)? */
+bool job_may_replace(const struct job *job, const char *path);
+
 #endif

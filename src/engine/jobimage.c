@@ -32,6 +32,11 @@ void job_warn(struct job *job, const char *fmt, ...)
 	free(text);
 }
 
+bool job_may_replace(const struct job *job, const char *path)
+{
+	return job->env->force || (job->env->owns && job->env->owns(job, path));
+}
+
 size_t job_image_slot(const struct job *job)
 {
 	return job->completed;
@@ -293,9 +298,22 @@ int job_commit_image(struct job *job, size_t i)
 		free(next);
 	}
 	job->saved[i] = xstrdup(f->path);
-	if ((job->env->sidecar || (job->env->metadata && job->images[i].signed_kept)) &&
-	    meta_write_sidecar(job, i, f->path, &job->error))
-		return -1;
+	if (job->env->sidecar || (job->env->metadata && job->images[i].signed_kept)) {
+		struct buf why = BUF_INIT;
+		int bad = meta_write_sidecar(job, i, f->path, &why);
+		bool there = bad && errno == EEXIST;
+
+		/* A file that appeared under the sidecar's name since the plan
+		 * stays; the image is saved, so the job is not failed for it. */
+		if (there)
+			job_warn(job, "%sthe sidecar was not written: %s", job->label ? job->label : "",
+				 why.data);
+		else if (bad)
+			buf_adds(&job->error, why.data);
+		buf_release(&why);
+		if (bad && !there)
+			return -1;
+	}
 	if (job->env->on_saved)
 		job->env->on_saved(job, i, f->path);
 	return job->env->downscale_max ? save_copy(job, i, f->path, format) : 0;

@@ -245,6 +245,32 @@ int ledger_put(struct ledger *l, const char *key, const char *state, json_t *ent
 	return rc;
 }
 
+int ledger_reserve(struct ledger *l, size_t n, const char *const *keys,
+		   const char *const *names, struct buf *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (exec(l->db, "BEGIN IMMEDIATE", err))
+		return -1;
+	if (sqlite3_prepare_v2(l->db, "INSERT OR REPLACE INTO files VALUES (?1, ?2)", -1, &st,
+			       NULL) != SQLITE_OK)
+		goto sql;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, names[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, keys[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto sql;
+	}
+	sqlite3_finalize(st);
+	return exec(l->db, "COMMIT", err);
+sql:
+	fail(err, l->db, "cannot reserve the jobs' file names");
+	sqlite3_finalize(st);
+	exec(l->db, "ROLLBACK", err);
+	return -1;
+}
+
 char *ledger_owner(const struct ledger *l, const char *name)
 {
 	sqlite3_stmt *st = NULL;

@@ -39,6 +39,11 @@ json_t *ledger_get(const struct ledger *l, const char *key);
  * every name in the entry's "files"; committed before it returns. 0 or -1. */
 int ledger_put(struct ledger *l, const char *key, const char *state, json_t *entry,
 	       struct buf *err);
+/* Reserves names (inside the folder) for the jobs of keys, names[i] for
+ * keys[i], in one transaction, before any of them is sent: a name belongs to
+ * one job. 0 or -1. */
+int ledger_reserve(struct ledger *l, size_t n, const char *const *keys,
+		   const char *const *names, struct buf *err);
 /* The key of the job that owns a file name in the folder, or NULL; the
  * caller frees. */
 char *ledger_owner(const struct ledger *l, const char *name);

@@ -6,6 +6,8 @@
 
 #include "config.h"
 #include "gifmeta.h"
+#include "job_internal.h"
+#include "naming.h"
 #include "pngmeta.h"
 #include "svgmeta.h"
 #include "request.h"
@@ -117,7 +119,7 @@ int meta_embed(const struct job *job, size_t i, struct afile *f, const char *for
 
 char *meta_sidecar_path(const char *path)
 {
-	return xasprintf("%.*s.json", path_stem_len(path), path);
+	return naming_sidecar(path);
 }
 
 int meta_write_sidecar(const struct job *job, size_t i, const char *path, struct buf *err)
@@ -133,8 +135,11 @@ int meta_write_sidecar(const struct job *job, size_t i, const char *path, struct
 		json_object_set_new(d, "usage", job_usage_json(&job->usage));
 	job_partials_json(&job->usage, d);
 	text = json_dumps(d, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	/* Never over a file that is not this job's (B7: not even the ledger). */
 	rc = afile_open(&f, side, err) || afile_write(&f, text, strlen(text), err) ||
-	     afile_write(&f, "\n", 1, err) || afile_commit(&f, AFILE_REPLACE, err) ? -1 : 0;
+	     afile_write(&f, "\n", 1, err) ||
+	     afile_commit(&f, job_may_replace(job, side) ? AFILE_REPLACE : AFILE_NO_CLOBBER, err)
+		     ? -1 : 0;
 	afile_release(&f);
 	free(text);
 	free(side);

@@ -5,7 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "imagework.h"
 #include "input.h"
+#include "naming.h"
 #include "request.h"
 
 /* Sizes the JSON edit body takes (EditImageBodyJsonParam). */
@@ -255,9 +257,54 @@ static bool never_exists(const char *path, const void *data)
 	return false;
 }
 
+bool spec_each_extra(const struct job_spec *s, const struct img_params *p, const char *path,
+		     bool (*fn)(const char *name, void *data), void *data)
+{
+	char *names[PARTIAL_IMAGES_MAX + 3];
+	size_t n = 0;
+	bool hit = false;
+
+	for (long k = 0; k < p->partial_images && k < PARTIAL_IMAGES_MAX; k++)
+		names[n++] = naming_partial(path, k);
+	/* A signed image that is keyed keeps its record in the sidecar. */
+	if (s->sidecar || s->chroma_key)
+		names[n++] = naming_sidecar(path);
+	if (s->downscale_max > 0)
+		names[n++] = work_copy_name(path, s->downscale_suffix ? s->downscale_suffix
+								      : SPEC_DEFAULT_SUFFIX);
+	if (s->chroma_key)
+		names[n++] = work_copy_name(path, "-original");
+	for (size_t i = 0; i < n; i++) {
+		hit = hit || fn(names[i], data);
+		free(names[i]);
+	}
+	return hit;
+}
+
+/* A name is in the way when it, or a file its image would bring beside it,
+ * is on disk. */
+struct single_names {
+	const struct job_spec *s;
+	const struct img_params *p;
+};
+
+static bool on_disk(const char *name, void *data)
+{
+	(void)data;
+	return path_exists(name);
+}
+
+static bool taken_with_extras(const char *path, const void *data)
+{
+	const struct single_names *sn = data;
+
+	return path_exists(path) || spec_each_extra(sn->s, sn->p, path, on_disk, NULL);
+}
+
 static int plan_names(const struct job_spec *s, struct job_plan *plan, const char *stem,
 		      struct buf *err)
 {
+	struct single_names sn = { s, &plan->params };
 	static const char *const suffixes[] = { [OP_EDIT] = "-edit", [OP_VARIATION] = "-var" };
 	struct name_request names = {
 		.out = s->out, .out_dir = s->out_dir,
@@ -273,7 +320,7 @@ static int plan_names(const struct job_spec *s, struct job_plan *plan, const cha
 		return -1;
 	}
 	/* With --no-save nothing is written, so nothing can be in the way. */
-	return naming_plan(&names, s->no_save ? never_exists : naming_exists_on_disk, NULL,
+	return naming_plan(&names, s->no_save ? never_exists : taken_with_extras, &sn,
 			   &plan->names, err);
 }
 

@@ -53,6 +53,14 @@ struct job_spec {
 
 #define SPEC_DEFAULT_SUFFIX "-web"
 
+/* The other files a job of spec s with parameters p may write beside its
+ * image at path: each partial image (NAME.partial-K.ext), the sidecar
+ * (NAME.json), the downscaled copy (NAME-web.ext) and, when keying, the
+ * original (NAME-original.ext). Calls fn with each name (freed after the
+ * call) until it returns true; returns whether one did. */
+bool spec_each_extra(const struct job_spec *s, const struct img_params *p, const char *path,
+		     bool (*fn)(const char *name, void *data), void *data);
+
 /* A validated request and where its images go: what the engine made of a
  * spec. The prompt, body, form and names are owned by the plan; the
  * parameters' strings are the spec's. */

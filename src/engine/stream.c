@@ -2,12 +2,14 @@
  * with one image each. Each event's base64 is decoded into a temp file as it
  * arrives; a partial image then replaces NAME.partial-K.ext, a completed one
  * takes the final name. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "job_internal.h"
 #include "msg.h"
+#include "naming.h"
 #include "stream.h"
 
 static size_t current(const struct job *job)
@@ -37,15 +39,6 @@ static bool ends_with(const char *s, const char *suffix)
 	return a >= b && !strcmp(s + a - b, suffix);
 }
 
-/* "cat.png" -> "cat.partial-2.png"; the caller frees. */
-static char *partial_name(const char *path, long k)
-{
-	const char *dot = path_ext(path);
-	int stem = path_stem_len(path);
-
-	return xasprintf("%.*s.partial-%ld%s", stem, path, k, dot ? dot : "");
-}
-
 static int save_partial(struct job *job, json_t *event)
 {
 	size_t i = current(job);
@@ -72,11 +65,26 @@ static int save_partial(struct job *job, json_t *event)
 	}
 	if (job_check_image(job, i))
 		return -1;
-	path = partial_name(job->names.paths[i], (long)k);
+	path = naming_partial(job->names.paths[i], (long)k);
 	afile_rename(&im->file, path);
-	if (afile_commit(&im->file, AFILE_REPLACE, &job->error)) {
+	/* Never over a file that is not this job's: one written earlier in this
+	 * stream, or (batch) one the ledger gives it. */
+	bool mine = job_may_replace(job, path);
+	for (size_t p = 0; p < job->npartials && !mine; p++)
+		mine = !strcmp(job->partials[p], path);
+	if (afile_commit(&im->file, mine ? AFILE_REPLACE : AFILE_NO_CLOBBER, &job->error)) {
+		if (errno != EEXIST) {
+			free(path);
+			return -1;
+		}
+		buf_reset(&job->error);
+		job_warn(job, "%spartial image %lld not saved: '%s' is not imagegen's to replace",
+			 job->label ? job->label : "", (long long)k, path);
+		afile_abort(&im->file);
+		afile_rename(&im->file, job->names.paths[i]);
+		im->complete = false;
 		free(path);
-		return -1;
+		return 0;
 	}
 	if (job->env->on_partial)
 		job->env->on_partial(job, i, (long)k, path);

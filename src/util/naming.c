@@ -94,8 +94,13 @@ static int plan_explicit(const struct name_request *r, exists_fn exists,
 	plan->explicit_names = true;
 	for (size_t i = 0; i < plan->n && !r->force; i++) {
 		if (exists(plan->paths[i], data)) {
-			buf_addf(err, "--out: '%s' already exists (use --force to "
-				 "overwrite it)", plan->paths[i]);
+			if (path_exists(plan->paths[i]))
+				buf_addf(err, "--out: '%s' already exists (use --force to "
+					 "overwrite it)", plan->paths[i]);
+			else
+				buf_addf(err, "--out: a file that '%s' brings beside it (a partial "
+					 "image, the sidecar or a copy) already exists (use --force "
+					 "to overwrite it)", plan->paths[i]);
 			return -1;
 		}
 	}
@@ -162,4 +167,16 @@ char *naming_next_free(const char *path, exists_fn exists, const void *data)
 	}
 	free(stem);
 	return candidate;
+}
+
+char *naming_partial(const char *path, long k)
+{
+	const char *dot = path_ext(path);
+
+	return xasprintf("%.*s.partial-%ld%s", path_stem_len(path), path, k, dot ? dot : "");
+}
+
+char *naming_sidecar(const char *path)
+{
+	return xasprintf("%.*s.json", path_stem_len(path), path);
 }

@@ -50,4 +50,10 @@ char *naming_next_free(const char *path, exists_fn exists, const void *data);
 /* The default existence test: lstat(). */
 bool naming_exists_on_disk(const char *path, const void *data);
 
+/* "cat.png" -> "cat.partial-2.png": the name of a streamed partial image;
+ * the caller frees. */
+char *naming_partial(const char *path, long k);
+/* "cat.png" -> "cat.json": the sidecar's name; the caller frees. */
+char *naming_sidecar(const char *path);
+
 #endif
