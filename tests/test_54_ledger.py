@@ -258,3 +258,56 @@ def test_a_users_partial_file_is_never_replaced_or_deleted(run, standin, tmp_pat
     assert standin.stats()["requests"] == 0
     assert (tmp_path / "a-dog.partial-0.png").read_bytes() == b"the user's file"
     assert not (tmp_path / "a-dog.png").exists()
+
+
+# --- claims: two runs on one folder never send the same job
+
+
+def test_two_runs_with_the_same_jobs_pay_each_job_once(run, standin, tmp_path):
+    standin.configure(hold_body=0.5, hold_count=2)
+    args = ["batch", "a cat", "a dog", *SMALL, *OUT]
+    first = subprocess.Popen([BIN, *args], cwd=tmp_path, env=clean_env(standin),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    try:
+        # The first run has both jobs in flight, claimed in the ledger.
+        assert standin.wait_held(2, timeout=30)
+        second = run(args)
+        assert second.rc == 1, second
+        assert second.stdout == ""
+        assert (f"2 jobs were left to another imagegen run (pid {first.pid}) that is "
+                "making them") in second.stderr, second.stderr
+        standin.release()
+        _, stderr = first.communicate(timeout=60)
+        assert first.returncode == 0, stderr.decode()
+    finally:
+        standin.release()
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert sorted(sent_prompts(standin)) == ["a cat", "a dog"]   # once each
+    standin.reset()
+    again = run(args)
+    assert again.rc == 0, again
+    assert standin.stats()["requests"] == 0
+    assert "2 jobs done by an earlier run" in again.stderr
+
+
+def test_the_claims_of_a_dead_run_are_taken_over(run, standin, tmp_path):
+    # What kill -9 before the first answer leaves: a job claimed by a process that
+    # is gone (a pid and start time no live process has), nothing saved.
+    args = ["batch", "a cat", *SMALL, *OUT]
+    assert run(args).rc == 0
+    [cat] = ledger_jobs(tmp_path / "out")
+    with contextlib.closing(sqlite3.connect(tmp_path / "out" / LEDGER)) as db, db:
+        db.execute("DELETE FROM jobs WHERE key = ?", (cat["key"],))
+        db.execute("DELETE FROM files WHERE job = ?", (cat["key"],))
+        db.execute("INSERT INTO claims VALUES (?, 999999, 12345, 0)", (cat["key"],))
+    (tmp_path / "out" / "01-a-cat.png").unlink()
+    standin.reset()
+    result = run(args)
+    assert result.rc == 0, result
+    assert sent_prompts(standin) == ["a cat"]
+    # A run gives back its claims when it ends.
+    with contextlib.closing(sqlite3.connect(tmp_path / "out" / LEDGER)) as db:
+        assert db.execute("SELECT count(*) FROM claims").fetchone() == (0,)

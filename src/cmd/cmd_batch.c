@@ -178,7 +178,8 @@ static int summarize(struct batch_cli *b, int64_t started)
 
 	progress_clear(&b->progress);
 	for (size_t i = 0; i < r->plan.n; i++)
-		not_sent += !r->plan.jobs[i].resumed && !r->plan.jobs[i].job.call.xfer.launches &&
+		not_sent += !r->plan.jobs[i].resumed && !r->plan.jobs[i].elsewhere &&
+			    !r->plan.jobs[i].job.call.xfer.launches &&
 			    r->plan.jobs[i].job.state != JOB_FAILED;
 	notef("done: %zu image%s from %zu of %zu jobs in %.1f s, %ld tokens%s", r->images,
 	      r->images == 1 ? "" : "s", r->done, r->plan.n, (now_ms() - started) / 1000.0,
@@ -201,9 +202,14 @@ static int summarize(struct batch_cli *b, int64_t started)
 	if (not_sent)
 		notef("%zu job%s not sent; run the same command again to finish", not_sent,
 		      not_sent == 1 ? "" : "s");
+	/* Not this run's to pay for, nor done as far as it knows. */
+	if (r->elsewhere)
+		errorf("%zu job%s left to another imagegen run (pid %ld) that is making them; "
+		       "run the same command again once it ends", r->elsewhere,
+		       r->elsewhere == 1 ? " was" : "s were", r->other_pid);
 	if (cli_interrupts)
 		return EXIT_INTERRUPTED;
-	return r->failed || r->stop_reason ? EXIT_FAILED : EXIT_OK;
+	return r->failed || r->stop_reason || r->elsewhere ? EXIT_FAILED : EXIT_OK;
 }
 
 static int run_batch(struct batch_cli *b, struct buf *err)

@@ -28,6 +28,7 @@ struct batch_job {
 	char *label;                 /* "job N: " */
 	struct name_plan names;
 	bool resumed;                /* done by an earlier run: not sent */
+	bool elsewhere;              /* another live imagegen run has claimed it */
 	json_t *earlier;             /* its entry from an earlier run, or NULL (owned) */
 };
 

@@ -67,7 +67,7 @@ const char *batch_job_status(const struct batch_job *bj)
 	case JOB_INTERRUPTED:
 		return bj->job.call.xfer.launches ? "interrupted" : "not sent";
 	default:
-		return bj->resumed ? "done" : "not sent";
+		return bj->resumed ? "done" : bj->elsewhere ? "claimed" : "not sent";
 	}
 }
 
@@ -192,6 +192,42 @@ static int reserve_names(struct batch_run *r, struct buf *err)
 		free(res.names[i]);
 	free(res.names);
 	free(res.keys);
+	return rc;
+}
+
+/* Claims the jobs to send: a job another live run has claimed is left to
+ * it, one it finished meanwhile is done. */
+static int claim_jobs(struct batch_run *r, struct buf *err)
+{
+	const char **keys = xcalloc(r->plan.n ? r->plan.n : 1, sizeof(*keys));
+	size_t *which = xcalloc(r->plan.n ? r->plan.n : 1, sizeof(*which));
+	enum ledger_claim *out = xcalloc(r->plan.n ? r->plan.n : 1, sizeof(*out));
+	size_t n = 0;
+	int rc;
+
+	for (size_t i = 0; i < r->plan.n; i++) {
+		if (r->plan.jobs[i].resumed)
+			continue;
+		which[n] = i;
+		keys[n++] = r->plan.jobs[i].key;
+	}
+	rc = ledger_claim(&r->ledger, n, keys, r->plan.dir, r->defaults->force, out,
+			  &r->other_pid, err);
+	for (size_t k = 0; rc == 0 && k < n; k++) {
+		struct batch_job *bj = &r->plan.jobs[which[k]];
+		if (out[k] == LEDGER_PAID) {
+			json_decref(bj->earlier);
+			bj->earlier = ledger_get(&r->ledger, bj->key);
+			bj->resumed = true;
+			r->resumed++;
+		} else if (out[k] == LEDGER_ELSEWHERE) {
+			bj->elsewhere = true;
+			r->elsewhere++;
+		}
+	}
+	free(keys);
+	free(which);
+	free(out);
 	return rc;
 }
 
@@ -326,7 +362,7 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 		buf_addf(err, "--out-dir: cannot write into '%s': %s", r->plan.dir, strerror(errno));
 		return -1;
 	}
-	if (ledger_create(&r->ledger, err) || reserve_names(r, err))
+	if (ledger_create(&r->ledger, err) || reserve_names(r, err) || claim_jobs(r, err))
 		return -1;
 	*env = (struct job_env)JOB_ENV_INIT;
 	env->loop = &r->engine->loop;
@@ -345,6 +381,8 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 	buf_release(&why);
 	for (size_t i = 0; i < r->plan.n; i++) {
 		struct batch_job *bj = &r->plan.jobs[i];
+		if (bj->elsewhere)
+			continue;
 		if (!bj->resumed)
 			start_job(r, bj);
 		else if (r->events->resumed)
@@ -364,6 +402,7 @@ int batch_run_finish(struct batch_run *r, struct buf *err)
 
 void batch_run_release(struct batch_run *r)
 {
+	ledger_unclaim(&r->ledger);
 	batch_plan_release(&r->plan);
 	ledger_release(&r->ledger);
 	buf_release(&r->ledger_error);

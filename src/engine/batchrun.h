@@ -41,6 +41,8 @@ struct batch_run {
 	struct thumbq thumbs;
 	struct job_env env;
 	size_t images, done, failed, resumed;
+	size_t elsewhere;            /* jobs left to another run that claimed them */
+	long other_pid;              /* one such run's process */
 	long tokens;
 	long partial_tokens;         /* billed for streamed partial images */
 	const char *stop_reason;     /* why launching stopped (quota, fail-fast) */

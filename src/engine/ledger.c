@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "jobfile.h"
 #include "manifest.h"
@@ -24,7 +25,42 @@ static const char schema[] =
 	"  name TEXT PRIMARY KEY,"    /* inside the folder */
 	"  job TEXT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS files_by_job ON files (job);"
+	/* Which process is making a job: its pid and start time, so a reused
+	 * pid is never taken for the process that claimed it. */
+	"CREATE TABLE IF NOT EXISTS claims ("
+	"  key TEXT PRIMARY KEY,"
+	"  pid INTEGER NOT NULL,"
+	"  started INTEGER NOT NULL,"
+	"  claimed INTEGER NOT NULL);"
 	"INSERT OR IGNORE INTO meta VALUES ('schema', '1');";
+
+struct ledger_statements {
+	sqlite3_stmt *get, *owner;
+};
+
+/* The statement in *slot on l's database, prepared on first use. */
+static sqlite3_stmt *statement(const struct ledger *l, sqlite3_stmt **slot, const char *sql)
+{
+	if (!l->db || !l->st)
+		return NULL;
+	if (!*slot && sqlite3_prepare_v3(l->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) !=
+			      SQLITE_OK) {
+		sqlite3_finalize(*slot);
+		*slot = NULL;
+	}
+	if (*slot)
+		sqlite3_reset(*slot);
+	return *slot;
+}
+
+static void finalize_statements(struct ledger *l)
+{
+	if (!l->st)
+		return;
+	sqlite3_finalize(l->st->get);
+	sqlite3_finalize(l->st->owner);
+	l->st->get = l->st->owner = NULL;
+}
 
 static int fail(struct buf *err, sqlite3 *db, const char *what)
 {
@@ -157,6 +193,7 @@ int ledger_open(struct ledger *l, const char *dir, struct buf *err)
 	int rc;
 
 	l->dir = xstrdup(dir);
+	l->st = xcalloc(1, sizeof(*l->st));
 	l->on_disk = path_exists(path);
 	rc = connect(&l->db, l->on_disk ? path : ":memory:", err);
 	if (rc == 0 && !l->on_disk)
@@ -193,6 +230,7 @@ int ledger_create(struct ledger *l, struct buf *err)
 	sqlite3_finalize(st);
 	if (exec(disk, "COMMIT", err) || (!imported && import_manifest(disk, l->dir, err)))
 		goto cleanup;
+	finalize_statements(l);
 	sqlite3_close(l->db);
 	l->db = disk;
 	disk = NULL;
@@ -210,16 +248,16 @@ cleanup:
 
 json_t *ledger_get(const struct ledger *l, const char *key)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = statement(l, l->st ? &l->st->get : NULL,
+				     "SELECT entry FROM jobs WHERE key = ?1");
 	json_t *entry = NULL;
 
-	if (!l->db || sqlite3_prepare_v2(l->db, "SELECT entry FROM jobs WHERE key = ?1", -1,
-					 &st, NULL) != SQLITE_OK)
+	if (!st)
 		return NULL;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		entry = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (entry && !json_is_object(entry)) {
 		json_decref(entry);
 		entry = NULL;
@@ -271,18 +309,124 @@ sql:
 	return -1;
 }
 
-char *ledger_owner(const struct ledger *l, const char *name)
+/* A process's start time, field 22 of /proc/PID/stat; 0 when unknown. */
+static unsigned long long start_time(long pid)
+{
+	char path[64], text[1024];
+	unsigned long long start = 0;
+	FILE *f;
+	size_t len;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	len = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[len] = '\0';
+	/* The name, field 2, is in parentheses and may hold anything: count
+	 * from the last ')'. */
+	char *p = strrchr(text, ')');
+	for (int field = 2; p && field < 22; field++) {
+		p = strchr(p + 1, ' ');
+		if (p && field == 21)
+			start = strtoull(p + 1, NULL, 10);
+	}
+	return start;
+}
+
+bool ledger_process_alive(long pid, unsigned long long start)
+{
+	unsigned long long now = pid > 0 ? start_time(pid) : 0;
+
+	return now != 0 && now == start;
+}
+
+int ledger_claim(struct ledger *l, size_t n, const char *const *keys, const char *dir,
+		 bool redo, enum ledger_claim *out, long *other, struct buf *err)
+{
+	long me = (long)getpid();
+	unsigned long long started = start_time(me);
+	sqlite3_stmt *who = NULL, *claim = NULL;
+	int rc = -1;
+
+	*other = 0;
+	if (exec(l->db, "BEGIN IMMEDIATE", err))
+		return -1;
+	if (sqlite3_prepare_v2(l->db, "SELECT pid, started FROM claims WHERE key = ?1", -1, &who,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(l->db, "INSERT OR REPLACE INTO claims VALUES (?1, ?2, ?3, ?4)", -1,
+			       &claim, NULL) != SQLITE_OK)
+		goto sql;
+	for (size_t i = 0; i < n; i++) {
+		/* Finished by a run that claimed it after this one planned? */
+		json_t *entry = ledger_get(l, keys[i]);
+		const char *hash = json_string_value(json_object_get(entry, "hash"));
+		bool paid = !redo && hash && ledger_entry_paid(entry, hash, dir);
+
+		json_decref(entry);
+		out[i] = LEDGER_CLAIMED;
+		if (paid) {
+			out[i] = LEDGER_PAID;
+			continue;
+		}
+		sqlite3_reset(who);
+		sqlite3_bind_text(who, 1, keys[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(who) == SQLITE_ROW) {
+			long pid = (long)sqlite3_column_int64(who, 0);
+			unsigned long long when = (unsigned long long)sqlite3_column_int64(who, 1);
+			if (!(pid == me && when == started) && ledger_process_alive(pid, when)) {
+				out[i] = LEDGER_ELSEWHERE;
+				*other = pid;
+				continue;
+			}
+		}
+		sqlite3_reset(claim);
+		sqlite3_bind_text(claim, 1, keys[i], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(claim, 2, me);
+		sqlite3_bind_int64(claim, 3, (sqlite3_int64)started);
+		sqlite3_bind_int64(claim, 4, (sqlite3_int64)time(NULL));
+		if (sqlite3_step(claim) != SQLITE_DONE)
+			goto sql;
+	}
+	rc = 0;
+	goto done;
+sql:
+	fail(err, l->db, "cannot claim the jobs");
+done:
+	sqlite3_finalize(who);
+	sqlite3_finalize(claim);
+	if (exec(l->db, rc ? "ROLLBACK" : "COMMIT", err))
+		rc = -1;
+	return rc;
+}
+
+void ledger_unclaim(struct ledger *l)
 {
 	sqlite3_stmt *st = NULL;
+
+	if (!l->db || !l->on_disk ||
+	    sqlite3_prepare_v2(l->db, "DELETE FROM claims WHERE pid = ?1 AND started = ?2", -1,
+			       &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)getpid());
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)start_time((long)getpid()));
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
+char *ledger_owner(const struct ledger *l, const char *name)
+{
+	sqlite3_stmt *st = statement(l, l->st ? &l->st->owner : NULL,
+				     "SELECT job FROM files WHERE name = ?1");
 	char *key = NULL;
 
-	if (!l->db || sqlite3_prepare_v2(l->db, "SELECT job FROM files WHERE name = ?1", -1,
-					 &st, NULL) != SQLITE_OK)
+	if (!st)
 		return NULL;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		key = xstrdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return key;
 }
 
@@ -306,6 +450,8 @@ json_t *ledger_entries(const struct ledger *l)
 
 void ledger_release(struct ledger *l)
 {
+	finalize_statements(l);
+	FREE_AND_NULL(l->st);
 	sqlite3_close(l->db);
 	l->db = NULL;
 	FREE_AND_NULL(l->dir);

@@ -18,13 +18,15 @@
 #define LEDGER_BUSY_MS 10000
 
 struct sqlite3;
+struct ledger_statements;
 
 struct ledger {
 	struct sqlite3 *db;   /* the folder's ledger, or an in-memory one until made */
 	char *dir;
 	bool on_disk;
+	struct ledger_statements *st;   /* prepared once: a plan asks per job */
 };
-#define LEDGER_INIT { NULL, NULL, false }
+#define LEDGER_INIT { NULL, NULL, false, NULL }
 
 /* Opens DIR's ledger when there is one; otherwise an empty ledger in memory
  * (with DIR's old manifest imported, if it has one) that nothing writes to
@@ -44,6 +46,26 @@ int ledger_put(struct ledger *l, const char *key, const char *state, json_t *ent
  * one job. 0 or -1. */
 int ledger_reserve(struct ledger *l, size_t n, const char *const *keys,
 		   const char *const *names, struct buf *err);
+/* What claiming a job found. */
+enum ledger_claim {
+	LEDGER_CLAIMED,      /* ours now: send it */
+	LEDGER_PAID,         /* another run finished it meanwhile: not sent */
+	LEDGER_ELSEWHERE,    /* a live imagegen process has it: left to that run */
+};
+
+/* Claims the jobs of keys for this process (its pid and start time) in one
+ * transaction, before any is sent; claims of dead processes are taken over.
+ * A job finished meanwhile is LEDGER_PAID unless redo (--force). out[i] says
+ * what became of keys[i]; *other is a pid that holds one it could not claim
+ * (0 if none). 0 or -1. */
+int ledger_claim(struct ledger *l, size_t n, const char *const *keys, const char *dir,
+		 bool redo, enum ledger_claim *out, long *other, struct buf *err);
+/* Gives back every claim of this process (its jobs done, failed or unsent). */
+void ledger_unclaim(struct ledger *l);
+/* Is process pid, started at start (clock ticks after boot, as /proc shows
+ * it), alive? */
+bool ledger_process_alive(long pid, unsigned long long start);
+
 /* The key of the job that owns a file name in the folder, or NULL; the
  * caller frees. */
 char *ledger_owner(const struct ledger *l, const char *name);
