@@ -435,3 +435,38 @@ def test_a_signal_while_an_image_is_written_leaves_nothing_partial(standin, fold
     assert process.returncode == 130, stderr   # Ctrl-C and SIGTERM alike (README)
     assert stdout == b""
     assert files_in(folder) == []
+    assert b"imagegen: error: interrupted; no image was saved\n" in stderr, stderr
+
+
+@pytest.mark.parametrize("keep", [False, True], ids=["default", "keep-partials"])
+def test_ctrl_c_during_a_stream_removes_its_partial_images(standin, folder, keep):
+    # B11: the stream has sent its first partial image and waits before the next;
+    # Ctrl-C then leaves no NAME.partial-K file (unless --keep-partials), and the
+    # message says what is left.
+    standin.configure(stream_interval=30)
+    args = [*FAST, "--partial-images", "2", *(["--keep-partials"] if keep else [])]
+    process = subprocess.Popen([BIN, *args], cwd=folder, env=clean_env(standin),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    partial = folder / f"{NAME[:-4]}.partial-0.png"
+    try:
+        deadline = time.monotonic() + 20
+        while not partial.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert partial.exists(), "the first partial image was never saved"
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert stdout == b""
+    if keep:
+        assert files_in(folder) == [partial.name]
+        assert (b"imagegen: error: interrupted; no image was saved; partial images kept: "
+                + partial.name.encode() + b"\n") in stderr, stderr
+    else:
+        assert files_in(folder) == []
+        assert b"imagegen: error: interrupted; no image was saved\n" in stderr, stderr
+    assert temp_files(folder) == []

@@ -311,3 +311,44 @@ def test_the_claims_of_a_dead_run_are_taken_over(run, standin, tmp_path):
     # A run gives back its claims when it ends.
     with contextlib.closing(sqlite3.connect(tmp_path / "out" / LEDGER)) as db:
         assert db.execute("SELECT count(*) FROM claims").fetchone() == (0,)
+
+
+def test_a_derived_folder_holding_another_batch_gets_a_new_name(run, standin, tmp_path):
+    # B9: both batches derive a-red-car-a-blue-boat/, but the folder's ledger knows
+    # none of the second's jobs: another batch, so it goes to ...-2.
+    first = run(["batch", "A red car", "A blue boat", *SMALL])
+    assert first.rc == 0, first
+    made = (tmp_path / "a-red-car-a-blue-boat" / "01-a-red-car.png").read_bytes()
+    second = run(["batch", "a red car!", "a blue boat?", *SMALL])
+    assert second.rc == 0, second
+    assert sorted(second.lines) == ["a-red-car-a-blue-boat-2/01-a-red-car.png",
+                                    "a-red-car-a-blue-boat-2/02-a-blue-boat.png"]
+    assert (tmp_path / "a-red-car-a-blue-boat" / "01-a-red-car.png").read_bytes() == made
+    # A rerun of either finds its own folder and pays nothing.
+    standin.reset()
+    assert run(["batch", "A red car", "A blue boat", *SMALL]).lines == []
+    assert run(["batch", "a red car!", "a blue boat?", *SMALL]).lines == []
+    assert standin.stats()["requests"] == 0
+
+
+def test_a_batch_sharing_a_job_with_the_folder_grows_it_and_replaces_nothing(
+        run, standin, tmp_path):
+    # The same batch, changed: it shares "A blue boat", so the folder is its own;
+    # the new job takes a free name beside the earlier image, which stays.
+    assert run(["batch", "A red car", "A blue boat", *SMALL]).rc == 0
+    made = (tmp_path / "a-red-car-a-blue-boat" / "01-a-red-car.png").read_bytes()
+    standin.reset()
+    result = run(["batch", "a red car!", "A blue boat", *SMALL])
+    assert result.rc == 0, result
+    assert sent_prompts(standin) == ["a red car!"]
+    assert result.lines == ["a-red-car-a-blue-boat/01-a-red-car-2.png"]
+    assert (tmp_path / "a-red-car-a-blue-boat" / "01-a-red-car.png").read_bytes() == made
+
+
+def test_a_derived_folder_that_is_not_a_batchs_is_left_alone(run, standin, tmp_path):
+    (tmp_path / "a-cat").mkdir()
+    (tmp_path / "a-cat" / "notes.txt").write_text("mine")
+    result = run(["batch", "a cat", *SMALL])
+    assert result.rc == 0, result
+    assert result.lines == ["a-cat-2/01-a-cat.png"]
+    assert sorted(p.name for p in (tmp_path / "a-cat").iterdir()) == ["notes.txt"]

@@ -157,7 +157,15 @@ static int run_job(struct job *job, const struct cli *c, struct engine *e)
 
 	engine_run(e);
 	if (job->state == JOB_INTERRUPTED || cli_interrupts) {
-		errorf("interrupted; nothing was saved");
+		/* Say what is left: the images saved before the signal, and any
+		 * partial images kept with --keep-partials. */
+		const char *kept = strstr(job->error.data ? job->error.data : "", "partial images kept");
+		if (run->saved)
+			errorf("interrupted; %zu of %zu image%s saved%s%s", run->saved, job->names.n,
+			       job->names.n == 1 ? "" : "s", kept ? "; " : "", kept ? kept : "");
+		else
+			errorf("interrupted; no image was saved%s%s", kept ? "; " : "",
+			       kept ? kept : "");
 		return EXIT_INTERRUPTED;
 	}
 	if (c->json && job->response) {

@@ -1,5 +1,6 @@
 #include "batchrun.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,14 +285,66 @@ static bool first_time(struct said_models *said, const char *model)
 	return true;
 }
 
+/* Does the folder hold anything at all (hidden files included)? */
+static bool has_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool any = false;
+
+	if (!d)
+		return false;
+	while (!any && (e = readdir(d)))
+		any = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	return any;
+}
+
+static bool knows_a_job(const struct batch_plan *plan)
+{
+	for (size_t i = 0; i < plan->n; i++)
+		if (plan->jobs[i].earlier)
+			return true;
+	return false;
+}
+
+/* Opens the folder's ledger and finds each job in it. A folder named from
+ * the prompts (no --out-dir) that holds another batch (its ledger knows none
+ * of these jobs) or anything else gets the next free name, "NAME-2", ...:
+ * two batches never share a folder by accident (B9). */
+static int open_folder(struct batch_run *r, struct buf *err)
+{
+	char *base = xstrdup(r->plan.dir);
+	int rc = -1;
+
+	for (int attempt = 2;; attempt++) {
+		if (ledger_open(&r->ledger, r->plan.dir, err))
+			break;
+		batch_resume(&r->plan, &r->ledger, r->defaults->force);
+		if (r->defaults->out_dir || !has_files(r->plan.dir) || knows_a_job(&r->plan)) {
+			rc = 0;
+			break;
+		}
+		ledger_release(&r->ledger);
+		for (size_t i = 0; i < r->plan.n; i++) {
+			json_decref(r->plan.jobs[i].earlier);
+			r->plan.jobs[i].earlier = NULL;
+			r->plan.jobs[i].resumed = false;
+		}
+		free(r->plan.dir);
+		r->plan.dir = xasprintf("%s-%d", base, attempt);
+	}
+	free(base);
+	return rc;
+}
+
 int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
 		      struct buf *warn_buf, struct buf *err)
 {
 	const struct job_spec *d = r->defaults;
 
 	if (spec_image_work(d, &d->params, &r->chroma, err) ||
-	    batch_plan(&r->plan, items, d, warn_buf, err) ||
-	    ledger_open(&r->ledger, r->plan.dir, err))
+	    batch_plan(&r->plan, items, d, warn_buf, err) || open_folder(r, err))
 		return -1;
 	struct said_models models = { .n = 0 };
 
@@ -310,7 +363,6 @@ int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
 		if (bad)
 			return -1;
 	}
-	batch_resume(&r->plan, &r->ledger, d->force);
 	for (size_t i = 0; i < r->plan.n; i++)
 		r->resumed += r->plan.jobs[i].resumed;
 	return batch_name_files(&r->plan, &r->ledger, d, err);

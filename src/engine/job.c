@@ -257,6 +257,8 @@ static void job_done(struct call *c, enum call_result r)
 
 	if (r == CALL_INTERRUPTED) {
 		job->state = JOB_INTERRUPTED;
+		if (job->streaming)
+			job_stream_interrupted(job);
 		job_fail(job, "interrupted");
 		return;
 	}

@@ -278,6 +278,14 @@ int job_stream_end(struct job *job)
 	return 0;
 }
 
+void job_stream_interrupted(struct job *job)
+{
+	if (job->env->keep_partials && job->npartials && !job->error.len)
+		buf_addf(&job->error, "interrupted; partial images kept: %s%s", job->partials[0],
+			 job->npartials > 1 ? ", ..." : "");
+	remove_partials(job);   /* unlinks them unless --keep-partials */
+}
+
 void job_stream_release(struct job *job)
 {
 	json_decref(job->first_usage);

@@ -13,4 +13,8 @@ int job_stream_feed(struct job *job, const char *data, size_t len);
 int job_stream_end(struct job *job);
 void job_stream_release(struct job *job);
 
+/* Ctrl-C during the stream: its partial images are removed unless
+ * --keep-partials (then the job's error names them). */
+void job_stream_interrupted(struct job *job);
+
 #endif
