@@ -417,10 +417,14 @@ def test_after_kill_9_during_writes_no_final_name_is_partial(run, standin, tmp_p
     done = {name for name in files_in(folder)
             if name.endswith(".png") and not name.startswith(("thumbs/", "."))}
     assert 0 < len(done) < count
-    assert temp_files(folder)   # kill -9 leaves temp files, only ever hidden ones
+    left = temp_files(folder)
+    assert left   # kill -9 leaves temp files, only ever hidden ones
     standin.reset()
     result = run(args, cwd=workdir)
     assert result.rc == 0, result
+    # The rerun sweeps what the killed run left (its pid is gone), and only that.
+    assert temp_files(folder) == []
+    assert f"removed {len(left)} temp file" in result.stderr, result.stderr
     resent = {f"{int(p.split()[1]):02d}-job-{p.split()[1]}.png"
               for p in sent_prompts(standin)}
     assert not resent & done, "an image already saved was paid for again"

@@ -5,6 +5,7 @@ manifest imported once."""
 
 import contextlib
 import json
+import os
 import sqlite3
 import subprocess
 
@@ -352,3 +353,20 @@ def test_a_derived_folder_that_is_not_a_batchs_is_left_alone(run, standin, tmp_p
     assert result.rc == 0, result
     assert result.lines == ["a-cat-2/01-a-cat.png"]
     assert sorted(p.name for p in (tmp_path / "a-cat").iterdir()) == ["notes.txt"]
+
+
+def test_only_temp_files_of_runs_that_are_gone_are_swept(run, standin, tmp_path):
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    folder = tmp_path / "out"
+    folder.mkdir()
+    dead = folder / f".01-a-cat.png.tmp-{gone.pid}-Ab3dE9"
+    live = folder / f".01-a-cat.png.tmp-{os.getpid()}-Xy7wQ2"   # this test's: alive
+    other = folder / ".notes.tmp-save"                            # not imagegen's
+    for path in (dead, live, other):
+        path.write_bytes(b"half an image")
+    result = run(["batch", "a cat", *SMALL, *OUT])
+    assert result.rc == 0, result
+    assert not dead.exists()
+    assert live.exists() and other.exists()
+    assert "removed 1 temp file left by a run that was killed" in result.stderr

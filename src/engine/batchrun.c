@@ -400,6 +400,21 @@ static void start_job(struct batch_run *r, struct batch_job *bj)
 	}
 }
 
+/* The temp files a killed run left in the folder (and its thumbnails). */
+static void sweep(struct batch_run *r)
+{
+	char *thumbs = xasprintf("%s/%s", r->plan.dir, GALLERY_THUMB_DIR);
+	size_t swept = afile_sweep(r->plan.dir) + afile_sweep(thumbs);
+
+	if (swept) {
+		char *text = xasprintf("removed %zu temp file%s left by a run that was killed",
+				       swept, swept == 1 ? "" : "s");
+		warn(r, "", text);
+		free(text);
+	}
+	free(thumbs);
+}
+
 int batch_run_start(struct batch_run *r, struct buf *err)
 {
 	const char *missing = provider_missing_auth(&r->engine->api);
@@ -416,6 +431,7 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 	}
 	if (ledger_create(&r->ledger, err) || reserve_names(r, err) || claim_jobs(r, err))
 		return -1;
+	sweep(r);
 	*env = (struct job_env)JOB_ENV_INIT;
 	env->loop = &r->engine->loop;
 	env->api = &r->engine->api;

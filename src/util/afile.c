@@ -1,7 +1,9 @@
 #include "afile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +42,9 @@ int afile_open(struct afile *f, const char *path, struct buf *err)
 		buf_addf(err, "cannot create folder '%s': %s", dir, strerror(errno));
 		goto cleanup;
 	}
-	f->tmp = xasprintf("%s/.%s.tmp-XXXXXX", dir, path_basename(path));
+	/* The pid in the name tells a later run whether the writer is gone
+	 * (afile_sweep). */
+	f->tmp = xasprintf("%s/.%s.tmp-%ld-XXXXXX", dir, path_basename(path), (long)getpid());
 	f->fd = mkostemp(f->tmp, O_CLOEXEC);
 	if (f->fd < 0) {
 		buf_addf(err, "cannot create a file in '%s': %s", dir, strerror(errno));
@@ -165,4 +169,46 @@ void afile_cleanup_all(void)
 		if (f->tmp)
 			unlink(f->tmp);
 	active = NULL;
+}
+
+/* ".NAME.tmp-PID-XXXXXX": the pid, or -1 when the name is not one of ours. */
+static long temp_pid(const char *name)
+{
+	const char *mark = strstr(name, ".tmp-");
+	char *end;
+	long pid;
+
+	if (name[0] != '.' || !mark)
+		return -1;
+	for (const char *next; (next = strstr(mark + 1, ".tmp-"));)
+		mark = next;   /* the last one: NAME may hold ".tmp-" too */
+	errno = 0;
+	pid = strtol(mark + 5, &end, 10);
+	if (errno || pid <= 0 || end == mark + 5 || *end != '-' || strlen(end + 1) != 6)
+		return -1;
+	return pid;
+}
+
+size_t afile_sweep(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t swept = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		long pid = temp_pid(e->d_name);
+		/* Only a writer that is gone: kill(pid, 0) fails with ESRCH. A pid
+		 * reused by a live process keeps its file (swept another time). */
+		if (pid < 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		char *path = xasprintf("%s/%s", dir, e->d_name);
+		struct stat st;
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && unlink(path) == 0)
+			swept++;
+		free(path);
+	}
+	closedir(d);
+	return swept;
 }

@@ -44,4 +44,9 @@ void afile_release(struct afile *f);
 /* Removes every temp file still open (for exit and signal paths). */
 void afile_cleanup_all(void);
 
+/* Removes the temp files in dir that a writer which is no longer running
+ * left (kill -9): only our own names, ".NAME.tmp-PID-XXXXXX", and only when
+ * no process has that pid. Returns how many. */
+size_t afile_sweep(const char *dir);
+
 #endif
