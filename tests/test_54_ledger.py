@@ -8,6 +8,7 @@ import json
 import os
 import sqlite3
 import subprocess
+from pathlib import Path
 
 from conftest import BIN, LEDGER, batch_files, clean_env, ledger_jobs
 
@@ -370,3 +371,33 @@ def test_only_temp_files_of_runs_that_are_gone_are_swept(run, standin, tmp_path)
     assert not dead.exists()
     assert live.exists() and other.exists()
     assert "removed 1 temp file left by a run that was killed" in result.stderr
+
+
+# --- a ledger that cannot be written
+
+
+DISK_FULL = Path(BIN).parent / "tests" / "libdisk_full.so"
+
+
+def test_a_full_disk_for_the_ledger_stops_the_run_and_never_exits_0(run, standin,
+                                                                    tmp_path):
+    # B5: the disk fills up once the first image is saved, so its "done" record
+    # cannot be written.  The run stops sending, says what was saved and exits 1;
+    # after space is freed, the rerun pays only for the jobs not saved.
+    assert DISK_FULL.exists(), f"{DISK_FULL} is not built (tests/meson.build)"
+    args = ["batch", "job 1", "job 2", "job 3", *SMALL, *OUT, "--concurrency", "1"]
+    env = {"LD_PRELOAD": str(DISK_FULL),
+           # the sanitizer runtime need not come first for a test preload
+           "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+    result = run(args, env=env)
+    assert result.rc == 1, result
+    assert sent_prompts(standin) == ["job 1"]
+    assert ("imagegen: error: job 1: the job ledger: database or disk is full; no more "
+            "jobs were sent\n") in result.stderr, result.stderr
+    assert "done: 1 image from 1 of 3 jobs" in result.stderr
+    assert "2 jobs not sent; run the same command again to finish" in result.stderr
+    assert result.lines == ["out/01-job-1.png"]
+    standin.reset()
+    result = run(args)
+    assert result.rc == 0, result
+    assert sorted(sent_prompts(standin)) == ["job 2", "job 3"]

@@ -79,6 +79,14 @@ static int exec(sqlite3 *db, const char *sql, struct buf *err)
 	return -1;
 }
 
+/* Ends a failed transaction, if SQLite has not ended it already (a full
+ * disk rolls back by itself); the reason given is the failure's, not this. */
+static void rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
 /* Opens path (or ":memory:") with the schema in place. */
 static int connect(sqlite3 **db, const char *path, struct buf *err)
 {
@@ -171,7 +179,7 @@ static int import_manifest(sqlite3 *db, const char *dir, struct buf *err)
 
 		free(imported);
 		if (bad) {
-			exec(db, "ROLLBACK", err);
+			rollback(db);
 			goto cleanup;
 		}
 	}
@@ -238,7 +246,7 @@ int ledger_create(struct ledger *l, struct buf *err)
 	rc = 0;
 	goto cleanup;
 rollback:
-	exec(disk, "ROLLBACK", err);
+	rollback(disk);
 cleanup:
 	sqlite3_close(disk);
 	free(folder);
@@ -278,7 +286,7 @@ int ledger_put(struct ledger *l, const char *key, const char *state, json_t *ent
 	if (rc == 0)
 		rc = exec(l->db, "COMMIT", err);
 	if (rc)
-		exec(l->db, "ROLLBACK", err);
+		rollback(l->db);
 	json_decref(entry);
 	return rc;
 }
@@ -305,7 +313,7 @@ int ledger_reserve(struct ledger *l, size_t n, const char *const *keys,
 sql:
 	fail(err, l->db, "cannot reserve the jobs' file names");
 	sqlite3_finalize(st);
-	exec(l->db, "ROLLBACK", err);
+	rollback(l->db);
 	return -1;
 }
 
@@ -396,7 +404,9 @@ sql:
 done:
 	sqlite3_finalize(who);
 	sqlite3_finalize(claim);
-	if (exec(l->db, rc ? "ROLLBACK" : "COMMIT", err))
+	if (rc)
+		rollback(l->db);
+	else if (exec(l->db, "COMMIT", err))
 		rc = -1;
 	return rc;
 }

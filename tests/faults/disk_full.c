@@ -1,0 +1,86 @@
+/* A full disk for the job ledger, where it hurts: preloaded into imagegen
+ * (LD_PRELOAD), it lets everything through until the first image takes its
+ * final name (a rename to a name that is not a temp file), and from then on
+ * every write to the ledger's files (ledger.db and its -wal) fails with
+ * ENOSPC, as a disk that filled up mid-run would. Test equipment only. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+static bool full;
+
+static bool is_ledger(int fd)
+{
+	char link[64], path[4096];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n <= 0)
+		return false;
+	path[n] = '\0';
+	return strstr(path, "/.imagegen/ledger.db") != NULL;
+}
+
+/* An image took its final name: the disk is full from now on. */
+static void saw(const char *to)
+{
+	if (!strstr(to, ".tmp-") && !strstr(to, "/.imagegen/") && strstr(to, ".png"))
+		full = true;
+}
+
+/* imagegen gives an image its name with link() (never replacing), or
+ * rename() with --force. */
+int link(const char *from, const char *to)
+{
+	int (*real)(const char *, const char *);
+	int rc;
+
+	*(void **)&real = dlsym(RTLD_NEXT, "link");
+	rc = real(from, to);
+
+	if (rc == 0)
+		saw(to);
+	return rc;
+}
+
+int rename(const char *from, const char *to)
+{
+	int (*real)(const char *, const char *);
+	int rc;
+
+	*(void **)&real = dlsym(RTLD_NEXT, "rename");
+	rc = real(from, to);
+
+	if (rc == 0)
+		saw(to);
+	return rc;
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t len, off_t at)
+{
+	ssize_t (*real)(int, const void *, size_t, off_t);
+
+	*(void **)&real = dlsym(RTLD_NEXT, "pwrite64");
+	if (full && is_ledger(fd)) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return real(fd, buf, len, at);
+}
+
+ssize_t write(int fd, const void *buf, size_t len)
+{
+	ssize_t (*real)(int, const void *, size_t);
+
+	*(void **)&real = dlsym(RTLD_NEXT, "write");
+	if (full && is_ledger(fd)) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return real(fd, buf, len);
+}
