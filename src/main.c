@@ -21,6 +21,7 @@ static const struct command {
 	{ "generate-batch", cmd_batch, NULL },
 	{ "remove-bg", cmd_removebg, "make a flat background colour transparent (chroma key)" },
 	{ "info", cmd_info, "show how an image was made (prompt, model, parameters)" },
+	{ "status", cmd_status, "a batch folder's jobs by state, from its ledger" },
 };
 
 static void usage(FILE *out)

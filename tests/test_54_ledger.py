@@ -401,3 +401,43 @@ def test_a_full_disk_for_the_ledger_stops_the_run_and_never_exits_0(run, standin
     result = run(args)
     assert result.rc == 0, result
     assert sorted(sent_prompts(standin)) == ["job 2", "job 3"]
+
+
+# --- imagegen status
+
+
+def test_status_shows_jobs_by_state_files_tokens_and_the_last_error(run, standin, tmp_path):
+    standin.configure(fault="400", fault_count=1)
+    assert run(["batch", "job 1", "job 2", *SMALL, *OUT, "--concurrency", "1"]).rc == 1
+    result = run(["status", "out"])
+    assert result.rc == 0, result
+    lines = result.stdout.splitlines()
+    assert lines[0] == "out: 2 jobs: 1 done, 1 failed"
+    assert lines[1].startswith("images: 1 recorded, 1 present; tokens: ")
+    assert lines[2].startswith("last error: job 1: ") and "Invalid value" in lines[2]
+    status = run(["status", "--json", "out"]).json
+    assert status["states"] == {"done": 1, "failed": 1, "interrupted": 0, "claimed": 0,
+                                "superseded": 0}
+    assert sorted((e["index"], e["state"]) for e in status["entries"]) == [
+        (1, "failed"), (2, "done")]
+    assert status["tokens"] > 0
+    assert standin.stats()["requests"] == 2   # status sends nothing
+
+
+def test_status_marks_a_replaced_job_superseded(run, standin, tmp_path):
+    write_jobs(tmp_path, {"prompt": "job 1", "out": "hero.png"})
+    args = ["batch", "--input", "jobs.jsonl", *SMALL, *OUT]
+    assert run(args).rc == 0
+    write_jobs(tmp_path, {"prompt": "job 1, bluer", "out": "hero.png"})
+    assert run([*args, "--force"]).rc == 0
+    status = run(["status", "--json", "out"]).json
+    assert status["states"]["superseded"] == 1 and status["states"]["done"] == 1
+    assert {e["prompt"]: e["state"] for e in status["entries"]} == {
+        "job 1": "superseded", "job 1, bluer": "done"}
+
+
+def test_status_without_a_ledger_says_so(run, standin, tmp_path):
+    result = run(["status", "nowhere"])
+    assert result.rc == 2, result
+    assert result.stderr == ("imagegen: error: status: 'nowhere' holds no batch ledger "
+                             "(nowhere/.imagegen/ledger.db)\n")

@@ -280,3 +280,9 @@ cleanup:
 	buf_release(&err);
 	return rc;
 }
+
+void cli_put_safe(FILE *out, const char *s)
+{
+	for (; s && *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
+}

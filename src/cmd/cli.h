@@ -6,6 +6,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "chroma.h"
 #include "http.h"
@@ -126,6 +127,10 @@ struct cli {
 	OPT_SECONDS(0, "backoff", &(c)->backoff, "SECONDS", 0, 600, "first retry delay, doubling up to 8 s (default 0.5)")
 
 void cli_release(struct cli *c);
+
+/* Writes one line of text from a server or a file to out, with control
+ * characters made harmless ('?'), so it cannot drive the terminal. */
+void cli_put_safe(FILE *out, const char *s);
 
 /* Parses argv into c; prints help or the usage error. Returns -1 to go on,
  * or the exit status. Sets up messages (quiet, colour). */

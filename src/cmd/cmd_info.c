@@ -126,11 +126,9 @@ cleanup:
 	return o;
 }
 
-/* One line of a value from a server or a file: control characters made harmless. */
 static void print_safe(const char *s)
 {
-	for (; *s; s++)
-		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+	cli_put_safe(stdout, s);
 }
 
 /* A recorded text (a prompt may have several lines): each line indented,

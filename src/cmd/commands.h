@@ -9,5 +9,6 @@ int cmd_variation(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_removebg(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif

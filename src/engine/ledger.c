@@ -440,18 +440,42 @@ char *ledger_owner(const struct ledger *l, const char *name)
 	return key;
 }
 
+json_t *ledger_live_claims(const struct ledger *l)
+{
+	json_t *all = json_array();
+	sqlite3_stmt *st = NULL;
+
+	if (!l->db || sqlite3_prepare_v2(l->db, "SELECT key, pid, started FROM claims", -1, &st,
+					 NULL) != SQLITE_OK)
+		return all;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		long pid = (long)sqlite3_column_int64(st, 1);
+		if (ledger_process_alive(pid, (unsigned long long)sqlite3_column_int64(st, 2)))
+			json_array_append_new(all, json_pack("{s:s,s:I}", "key",
+							     (const char *)sqlite3_column_text(st, 0),
+							     "pid", (json_int_t)pid));
+	}
+	sqlite3_finalize(st);
+	return all;
+}
+
 json_t *ledger_entries(const struct ledger *l)
 {
 	json_t *all = json_array();
 	sqlite3_stmt *st = NULL;
 
-	if (!l->db || sqlite3_prepare_v2(l->db, "SELECT entry FROM jobs", -1, &st, NULL) !=
-			      SQLITE_OK)
+	if (!l->db || sqlite3_prepare_v2(l->db, "SELECT key, state, entry FROM jobs", -1, &st,
+					 NULL) != SQLITE_OK)
 		return all;
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *e = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-		if (json_is_object(e))
+		json_t *e = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+		if (json_is_object(e)) {
+			json_object_set_new(e, "key", json_string((const char *)
+								  sqlite3_column_text(st, 0)));
+			json_object_set_new(e, "state", json_string((const char *)
+								    sqlite3_column_text(st, 1)));
 			json_array_append(all, e);
+		}
 		json_decref(e);
 	}
 	sqlite3_finalize(st);

@@ -69,7 +69,9 @@ bool ledger_process_alive(long pid, unsigned long long start);
 /* The key of the job that owns a file name in the folder, or NULL; the
  * caller frees. */
 char *ledger_owner(const struct ledger *l, const char *name);
-/* Every entry, in no order: a new array. */
+/* The claims held by live processes: [{"key", "pid"}], a new array. */
+json_t *ledger_live_claims(const struct ledger *l);
+/* Every entry, in no order, each with its "key": a new array. */
 json_t *ledger_entries(const struct ledger *l);
 void ledger_release(struct ledger *l);
 

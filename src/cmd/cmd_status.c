@@ -1,0 +1,193 @@
+/* imagegen status [DIR]: a batch folder's jobs by state, files, tokens and
+ * the last error, read from its job ledger (nothing is sent or written). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "ledger.h"
+#include "msg.h"
+
+static const char usage[] = "imagegen status [--json] [DIR]";
+static const char about[] =
+	"Show a batch folder's jobs from its ledger (DIR/.imagegen/ledger.db; DIR is\n"
+	"the current folder if not given): how many are done, failed, interrupted,\n"
+	"claimed by a run that is still going, or superseded (a job whose request\n"
+	"changed, its images now another job's), their images and tokens, and the\n"
+	"last error. Nothing is sent and nothing is written.";
+
+/* The states status counts, in the order it shows them. */
+static const char *const states[] = { "done", "failed", "interrupted", "claimed", "superseded" };
+
+static bool claimed(json_t *claims, const char *key)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(claims, i, c)
+		if (!strcmp(json_string_value(json_object_get(c, "key")), key))
+			return true;
+	return false;
+}
+
+/* Does every file of the entry belong to another job now? */
+static bool superseded(const struct ledger *l, json_t *entry, const char *key)
+{
+	json_t *files = json_object_get(entry, "files"), *f;
+	size_t i, others = 0;
+
+	json_array_foreach(files, i, f) {
+		char *owner = ledger_owner(l, json_string_value(f));
+		others += owner && strcmp(owner, key);
+		free(owner);
+	}
+	return others && others == json_array_size(files);
+}
+
+/* A job's state as status shows it. */
+static const char *state_of(const struct ledger *l, json_t *entry, json_t *claims,
+			    const char *dir)
+{
+	const char *key = json_string_value(json_object_get(entry, "key"));
+	const char *state = json_string_value(json_object_get(entry, "state"));
+	const char *hash = json_string_value(json_object_get(entry, "hash"));
+
+	if (superseded(l, entry, key))
+		return "superseded";
+	if (claimed(claims, key))
+		return "claimed";
+	if (ledger_entry_paid(entry, hash ? hash : "", dir))
+		return "done";
+	if (state && !strcmp(state, "interrupted"))
+		return "interrupted";
+	return "failed";
+}
+
+static json_t *summarize(const struct ledger *l, const char *dir)
+{
+	json_t *entries = ledger_entries(l), *claims = ledger_live_claims(l);
+	json_t *counts = json_object(), *jobs = json_array(), *e;
+	json_t *last_error = json_null();
+	json_int_t tokens = 0, files = 0, present = 0, last_index = -1;
+	size_t i, f;
+	json_t *name;
+
+	for (size_t s = 0; s < ARRAY_SIZE(states); s++)
+		json_object_set_new(counts, states[s], json_integer(0));
+	json_array_foreach(entries, i, e) {
+		const char *state = state_of(l, e, claims, dir);
+		json_t *used = json_object_get(e, "usage");
+		const char *error = json_string_value(json_object_get(e, "error"));
+		json_int_t index = json_integer_value(json_object_get(e, "index"));
+
+		json_object_set_new(counts, state,
+				    json_integer(json_integer_value(json_object_get(counts, state)) + 1));
+		tokens += json_integer_value(json_object_get(used, "total_tokens"));
+		json_array_foreach(json_object_get(e, "files"), f, name) {
+			char *path = xasprintf("%s/%s", dir, json_string_value(name));
+			files++;
+			present += path_exists(path);
+			free(path);
+		}
+		if (error && strcmp(state, "done") && index >= last_index) {
+			json_decref(last_error);
+			last_error = json_pack("{s:I,s:s}", "index", index, "error", error);
+			last_index = index;
+		}
+		json_array_append_new(jobs, json_pack("{s:I,s:s,s:O,s:O,s:O}", "index", index,
+						      "state", state, "prompt",
+						      json_object_get(e, "prompt"), "files",
+						      json_object_get(e, "files"), "error",
+						      json_object_get(e, "error") ?
+							      json_object_get(e, "error") : json_null()));
+	}
+	json_t *o = json_pack("{s:s,s:I,s:o,s:I,s:I,s:I,s:o,s:o,s:o}", "folder", dir, "jobs",
+			      (json_int_t)json_array_size(entries), "states", counts, "files",
+			      files, "files_present", present, "tokens", tokens, "last_error",
+			      last_error, "claimed_by", json_deep_copy(claims), "entries", jobs);
+	json_decref(entries);
+	json_decref(claims);
+	return o;
+}
+
+static void print_human(json_t *o)
+{
+	json_t *counts = json_object_get(o, "states");
+	json_t *last = json_object_get(o, "last_error");
+	bool first = true;
+
+	printf("%s: %lld job%s", json_string_value(json_object_get(o, "folder")),
+	       (long long)json_integer_value(json_object_get(o, "jobs")),
+	       json_integer_value(json_object_get(o, "jobs")) == 1 ? "" : "s");
+	for (size_t s = 0; s < ARRAY_SIZE(states); s++) {
+		json_int_t n = json_integer_value(json_object_get(counts, states[s]));
+		if (!n)
+			continue;
+		printf("%s %lld %s", first ? ":" : ",", (long long)n, states[s]);
+		first = false;
+	}
+	printf("\nimages: %lld recorded, %lld present; tokens: %lld\n",
+	       (long long)json_integer_value(json_object_get(o, "files")),
+	       (long long)json_integer_value(json_object_get(o, "files_present")),
+	       (long long)json_integer_value(json_object_get(o, "tokens")));
+	if (json_array_size(json_object_get(o, "claimed_by")))
+		printf("being made by: imagegen pid %lld\n",
+		       (long long)json_integer_value(json_object_get(
+			       json_array_get(json_object_get(o, "claimed_by"), 0), "pid")));
+	if (json_is_object(last)) {
+		printf("last error: job %lld: ", (long long)json_integer_value(json_object_get(last, "index")));
+		cli_put_safe(stdout, json_string_value(json_object_get(last, "error")));
+		putchar('\n');
+	}
+}
+
+int cmd_status(int argc, char **argv)
+{
+	struct cli c = CLI_INIT;
+	struct opt opts[] = {
+		OPT_BOOL(0, "json", &c.json, "one JSON object: counts, files, tokens and every job"),
+		OPT_END(),
+	};
+	struct ledger l = LEDGER_INIT;
+	struct buf err = BUF_INIT;
+	const char *dir;
+	char *path;
+	int rc = cli_parse(&c, opts, usage, about, argc, argv);
+
+	if (rc != -1)
+		goto cleanup;
+	if (c.words.n > 1) {
+		errorf("status: give one folder");
+		rc = EXIT_USAGE;
+		goto cleanup;
+	}
+	dir = c.words.n ? c.words.v[0] : ".";
+	path = xasprintf("%s/" LEDGER_DIR "/" LEDGER_NAME, dir);
+	if (!path_exists(path)) {
+		errorf("status: '%s' holds no batch ledger (%s)", dir, path);
+		free(path);
+		rc = EXIT_USAGE;
+		goto cleanup;
+	}
+	free(path);
+	if (ledger_open(&l, dir, &err)) {
+		errorf("%s", err.data);
+		rc = EXIT_USAGE;
+		goto cleanup;
+	}
+	json_t *o = summarize(&l, dir);
+	if (c.json) {
+		json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		putchar('\n');
+	} else {
+		print_human(o);
+	}
+	json_decref(o);
+	rc = EXIT_OK;
+cleanup:
+	ledger_release(&l);
+	buf_release(&err);
+	cli_release(&c);
+	return rc;
+}
