@@ -328,8 +328,9 @@ def test_slow_reply_past_the_timeout_fails_quickly(run, standin, folder):
     result = run([*FAST, "--timeout", "1", "--max-attempts", "1"])
     # Failed, not saved: it gave up before the reply (20 s away) came.
     assert result.rc == 1, result
-    assert "error: request failed: Operation timed out after 1000 milliseconds" \
-        in result.stderr, result.stderr
+    # curl's own words, with the time it measured (which a loaded machine stretches).
+    assert re.search(r"error: request failed: Operation timed out after \d+ milliseconds",
+                     result.stderr), result.stderr
     assert standin.stats()["requests"] == 1
     assert files_in(folder) == []
 
