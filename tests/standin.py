@@ -2166,14 +2166,18 @@ class Standin:
                 return None
             self._holds += 1
             self._held += 1
-            return min(1.0, config.hold_body), self._release
+            return min(1.0, config.hold_body), (self._release, self._epoch)
 
-    def wait_for_release(self, event):
-        """Block a held answer until release(), a reset or the server stops."""
+    def wait_for_release(self, hold):
+        """Block a held answer until release(), a reset or the server stops.  An
+        answer held by an earlier test (before the last reset) no longer counts:
+        its end must not take one off this test's count of held answers."""
+        event, epoch = hold
         while not event.wait(0.05) and not self._stopping.is_set():
             pass
         with self._lock:
-            self._held -= 1
+            if self._epoch == epoch:
+                self._held -= 1
 
     def release(self):
         """Let every held answer finish."""
@@ -2502,14 +2506,14 @@ class _Handler(BaseHTTPRequestHandler):
         hold = self.standin.take_hold()
         if hold is None:
             return self._send(200, body, headers=headers)
-        fraction, release = hold
+        fraction, token = hold
         cut = int(len(body) * fraction)
         self._send_head(200, "application/json", len(body), headers)
         try:
             self.wfile.write(body[:cut])
             self.wfile.flush()
         finally:
-            self.standin.wait_for_release(release)
+            self.standin.wait_for_release(token)
         try:
             self.wfile.write(body[cut:])
         except (BrokenPipeError, ConnectionResetError):

@@ -647,3 +647,44 @@ def test_every_kind_of_answer_is_recorded_for_the_check(standin):
                      (200, "image_generation.completed")]
     # Kept short: the base64 is cut, its type and the shape are what is checked.
     assert all(len(json.dumps(a["body"])) < 2000 for a in standin.responses())
+
+
+# --- the hold knobs: an answer stopped half-way until release()
+
+
+def held_request(standin, results):
+    thread = threading.Thread(target=lambda: results.append(small(standin)))
+    thread.start()
+    return thread
+
+
+def test_a_held_answer_waits_half_way_until_released(standin):
+    standin.configure(hold_body=0.5)
+    results = []
+    thread = held_request(standin, results)
+    assert standin.wait_held(1, timeout=10)
+    assert standin.stats()["held"] == 1 and results == []
+    standin.release()
+    thread.join(timeout=10)
+    assert results[0].status == 200 and decode(results[0].json()["data"][0]).size == (64, 64)
+    assert standin.stats()["held"] == 0
+
+
+def test_an_answer_held_by_an_earlier_test_does_not_upset_the_next_ones_count(standin):
+    # The earlier test's held answer ends after the reset that starts the next
+    # test: that end must not be taken off the new test's count (a count of -1
+    # made wait_held(1) wait out its timeout, under load).
+    standin.configure(hold_body=0.5)
+    results = []
+    earlier = held_request(standin, results)
+    assert standin.wait_held(1, timeout=10)
+    standin.reset()                     # the next test begins; the old answer goes on
+    earlier.join(timeout=10)
+    assert results and results[0].status == 200
+    standin.configure(hold_body=0.5)
+    thread = held_request(standin, results)
+    try:
+        assert standin.wait_held(1, timeout=10), standin.stats()
+    finally:
+        standin.release()
+        thread.join(timeout=10)
