@@ -203,15 +203,8 @@ struct ownership {
 
 static bool owned(const struct ownership *own, const char *path)
 {
-	char *owner;
-	bool mine;
-
-	if (ledger_entry_owns(own->entry, path_basename(path)))
-		return true;
-	owner = ledger_owner(own->ledger, path_basename(path));
-	mine = owner && !strcmp(owner, own->key);
-	free(owner);
-	return mine;
+	return ledger_entry_owns(own->entry, path_basename(path)) ||
+	       ledger_owned_by(own->ledger, path_basename(path), own->key);
 }
 
 static bool extra_taken(const char *name, void *data)

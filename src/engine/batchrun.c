@@ -127,12 +127,9 @@ static void on_committing(struct job *job, size_t index, const char *path)
 static bool owns(const struct job *job, const char *path)
 {
 	const struct batch_run *r = job->env->data;
-	const struct batch_job *bj = (const struct batch_job *)job;
-	char *owner = ledger_owner(&r->ledger, path_basename(path));
-	bool mine = owner && !strcmp(owner, bj->key);
 
-	free(owner);
-	return mine;
+	return ledger_owned_by(&r->ledger, path_basename(path),
+			       ((const struct batch_job *)job)->key);
 }
 
 /* Every name a job to send will write, reserved for it in the ledger before

@@ -440,6 +440,15 @@ char *ledger_owner(const struct ledger *l, const char *name)
 	return key;
 }
 
+bool ledger_owned_by(const struct ledger *l, const char *name, const char *key)
+{
+	char *owner = ledger_owner(l, name);
+	bool mine = owner && !strcmp(owner, key);
+
+	free(owner);
+	return mine;
+}
+
 json_t *ledger_live_claims(const struct ledger *l)
 {
 	json_t *all = json_array();

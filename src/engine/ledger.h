@@ -71,6 +71,8 @@ bool ledger_process_alive(long pid, unsigned long long start);
 char *ledger_owner(const struct ledger *l, const char *name);
 /* The claims held by live processes: [{"key", "pid"}], a new array. */
 json_t *ledger_live_claims(const struct ledger *l);
+/* Is a file name in the folder reserved for, or saved by, the job of key? */
+bool ledger_owned_by(const struct ledger *l, const char *name, const char *key);
 /* Every entry, in no order, each with its "key": a new array. */
 json_t *ledger_entries(const struct ledger *l);
 void ledger_release(struct ledger *l);
