@@ -8,7 +8,10 @@ import json
 import os
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
+
+import pytest
 
 from conftest import BIN, LEDGER, batch_files, clean_env, ledger_jobs
 
@@ -168,6 +171,50 @@ def test_a_dry_run_writes_no_ledger(run, standin, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def has_open(process, path, timeout=30):
+    """Whether the running process has path open, waiting up to timeout seconds
+    or until it ends."""
+    deadline = time.monotonic() + timeout
+    fds = Path(f"/proc/{process.pid}/fd")
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(OSError):
+            if any(os.path.realpath(fd) == str(path) for fd in fds.iterdir()):
+                return True
+        time.sleep(0.01)
+    return False
+
+
+def test_a_run_waits_for_one_that_is_making_the_ledger_at_the_same_moment(standin,
+                                                                         tmp_path):
+    # Two runs starting at once on a new folder: one has just made the ledger
+    # and holds it while it sets it up. Turning on WAL is answered "locked" at
+    # once, without SQLite's busy wait; the second run waits its turn instead
+    # of exiting 2 with "database is locked". (SQLite skips the busy wait where
+    # waiting could deadlock: here the other run is the one holding the lock
+    # to write.)
+    ledger = tmp_path / "out" / LEDGER
+    ledger.parent.mkdir(parents=True)
+    other = sqlite3.connect(ledger, isolation_level=None)
+    other.execute("CREATE TABLE setting_up (x)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO setting_up VALUES (1)")
+    process = subprocess.Popen([BIN, "batch", "a cat", *SMALL, *OUT], cwd=tmp_path,
+                               env=clean_env(standin), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        if has_open(process, ledger):
+            time.sleep(0.5)
+        other.execute("COMMIT")
+        other.close()
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, stderr.decode()
+    assert [e["prompt"] for e in ledger_jobs(tmp_path / "out")] == ["a cat"]
+
+
 def test_two_runs_with_different_jobs_in_one_folder_keep_all_their_records(standin,
                                                                            tmp_path):
     # Both run at once (each answer held until all four requests are in flight);
@@ -179,7 +226,10 @@ def test_two_runs_with_different_jobs_in_one_folder_keep_all_their_records(stand
                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE) for args in runs]
     try:
-        assert standin.wait_held(4, timeout=30), "the two runs were not in flight at once"
+        if not standin.wait_held(4, timeout=30):
+            standin.release()
+            said = [process.communicate(timeout=60)[1].decode() for process in processes]
+            pytest.fail(f"the two runs were not in flight at once: {said}")
         standin.release()
         for process in processes:
             _, stderr = process.communicate(timeout=60)

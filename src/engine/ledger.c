@@ -87,6 +87,21 @@ static void rollback(sqlite3 *db)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* Turns on WAL. Switching a new file's journal mode needs the file to
+ * itself, and SQLite answers "locked" at once rather than calling the busy
+ * handler while another run has it open (two runs starting at once on a
+ * new folder), so this waits as the busy handler would. */
+static int use_wal(sqlite3 *db, struct buf *err)
+{
+	const char *sql = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;";
+	int waited = 0, rc;
+
+	while ((rc = sqlite3_exec(db, sql, NULL, NULL, NULL)) != SQLITE_OK &&
+	       (rc & 0xff) == SQLITE_BUSY && waited < LEDGER_BUSY_MS)
+		waited += sqlite3_sleep(10);
+	return rc == SQLITE_OK ? 0 : fail(err, db, "cannot use it");
+}
+
 /* Opens path (or ":memory:") with the schema in place. */
 static int connect(sqlite3 **db, const char *path, struct buf *err)
 {
@@ -102,8 +117,7 @@ static int connect(sqlite3 **db, const char *path, struct buf *err)
 	sqlite3_extended_result_codes(*db, 1);
 	/* WAL: readers never block the writer; FULL: a commit is on disk
 	 * before the step that depends on it is taken. */
-	if (exec(*db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", err) ||
-	    exec(*db, schema, err)) {
+	if (use_wal(*db, err) || exec(*db, schema, err)) {
 		sqlite3_close(*db);
 		*db = NULL;
 		return -1;
