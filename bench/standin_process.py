@@ -1,5 +1,7 @@
-"""The stand-in server in its own process for the benchmarks (so its memory
-and CPU are not counted as the client's), driven through its control API."""
+"""The servers the benchmarks run against, each in its own process (so its
+memory and CPU are not counted as the client's), driven through a control API:
+the stand-in (tests/standin.py, as strict as the API and as slow as Python) and
+a near-free server (bench/fast_server.mjs, prebuilt responses)."""
 
 import json
 import subprocess
@@ -9,7 +11,18 @@ import time
 import urllib.request
 from pathlib import Path
 
-STANDIN = Path(__file__).resolve().parent.parent / "tests" / "standin.py"
+ROOT = Path(__file__).resolve().parent.parent
+STANDIN = ROOT / "tests" / "standin.py"
+FAST_SERVER = ROOT / "bench" / "fast_server.mjs"
+
+
+def wait_for_port(proc, port_file):
+    deadline = time.monotonic() + 20
+    while not (port_file.exists() and port_file.read_text().strip()):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return None
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port_file.read_text().strip()}"
 
 
 class StandinProcess:
@@ -22,13 +35,10 @@ class StandinProcess:
         self.proc = subprocess.Popen(
             [sys.executable, str(STANDIN), "--port", "0", "--port-file", str(port_file),
              "--key", key], stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 20
-        while not (port_file.exists() and port_file.read_text().strip()):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.close()
-                raise RuntimeError("the stand-in did not start (is python3-pil installed?)")
-            time.sleep(0.05)
-        self.origin = f"http://127.0.0.1:{port_file.read_text().strip()}"
+        self.origin = wait_for_port(self.proc, port_file)
+        if not self.origin:
+            self.close()
+            raise RuntimeError("the stand-in did not start (is python3-pil installed?)")
         self.url = self.origin + "/v1"
 
     def _call(self, method, path, payload=None):
@@ -55,3 +65,31 @@ class StandinProcess:
                 self.proc.kill()
                 self.proc.wait()
         self.state.cleanup()
+
+
+class FastServer(StandinProcess):
+    """bench/fast_server.mjs: the generations endpoint answered from one prebuilt
+    response per size (drawn here once, as the stand-in draws its images), after
+    a latency; knobs: latency only. Its CPU per request is a small fraction of
+    the stand-in's, so a benchmark against it measures the client."""
+
+    def __init__(self, key, sizes=("1024x1024",)):
+        sys.path.insert(0, str(ROOT / "tests"))
+        from standin import render_image
+        self.state = tempfile.TemporaryDirectory()
+        state = Path(self.state.name)
+        images = []
+        for size in sizes:
+            width, height = map(int, size.split("x"))
+            path = state / f"{size}.png"
+            path.write_bytes(render_image(f"benchmark {size}", width, height, "png", False))
+            images += ["--image", f"{size}={path}"]
+        port_file = state / "port"
+        self.proc = subprocess.Popen(
+            ["node", str(FAST_SERVER), "--port-file", str(port_file), "--key", key, *images],
+            stderr=subprocess.DEVNULL, start_new_session=True)
+        self.origin = wait_for_port(self.proc, port_file)
+        if not self.origin:
+            self.close()
+            raise RuntimeError("bench/fast_server.mjs did not start (is node installed?)")
+        self.url = self.origin + "/v1"
