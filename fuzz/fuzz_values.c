@@ -1,5 +1,6 @@
 /* Option and value parsers: sizes, numbers, seconds, colours, retry-after
- * headers, UTF-8 lengths, slugs and naming from arbitrary text. */
+ * headers, UTF-8 lengths, slugs and naming from arbitrary text; and image
+ * sizes read from arbitrary header bytes. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "params.h"
 #include "retry.h"
 #include "slug.h"
+#include "sniff.h"
 
 static bool nothing_exists(const char *path, const void *data)
 {
@@ -32,6 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memcpy(s, data, size);
 	s[size] = '\0';
+	long sw, sh;
+	if (sniff_dimensions(data, size, &sw, &sh) == 0 && (sw <= 0 || sh <= 0))
+		abort();   /* a size is read only when it is one */
 	(void)size_parse(s, &w, &h);
 	(void)value_parse_long(s, -1e9, 1e9, &l);
 	(void)value_parse_seconds(s, 0, 1e9, &d);

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, LEDGER, batch_files, clean_env, ledger_jobs
+from conftest import BIN, LEDGER, batch_files, clean_env, ledger_jobs, open_image
 
 SMALL = ["--size", "1024x640"]
 OUT = ["--out-dir", "out"]
@@ -427,30 +427,105 @@ def test_only_temp_files_of_runs_that_are_gone_are_swept(run, standin, tmp_path)
 
 
 DISK_FULL = Path(BIN).parent / "tests" / "libdisk_full.so"
+SLOW_DISK = Path(BIN).parent / "tests" / "libslow_disk.so"
+
+
+def test_the_next_request_goes_out_while_the_last_image_is_still_being_written(standin,
+                                                                              tmp_path):
+    # One slot, two jobs; the first image's fsync waits at a gate that opens only
+    # once the second request has arrived. A loop that did its own disk work
+    # could never send it: the slot is refilled first, the commit is the worker's.
+    assert SLOW_DISK.exists(), f"{SLOW_DISK} is not built (tests/meson.build)"
+    gate = tmp_path / "gate"
+    env = clean_env(standin, {
+        "LD_PRELOAD": str(SLOW_DISK), "IMAGEGEN_TEST_GATE": str(gate),
+        "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"})
+    process = subprocess.Popen([BIN, "batch", "job 1", "job 2", *SMALL, *OUT,
+                                "--concurrency", "1"], cwd=tmp_path, env=env,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while standin.stats()["requests"] < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        sent_while_writing = standin.stats()["requests"]
+        gate.touch()
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        gate.touch()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert sent_while_writing == 2, "the second request waited for the first image's disk"
+    assert process.returncode == 0, stderr.decode()
+    assert stdout.decode().splitlines() == ["out/01-job-1.png", "out/02-job-2.png"]
+    assert sorted(e["state"] for e in ledger_jobs(tmp_path / "out")) == ["done", "done"]
 
 
 def test_a_full_disk_for_the_ledger_stops_the_run_and_never_exits_0(run, standin,
                                                                     tmp_path):
     # B5: the disk fills up once the first image is saved, so its "done" record
-    # cannot be written.  The run stops sending, says what was saved and exits 1;
-    # after space is freed, the rerun pays only for the jobs not saved.
+    # cannot be written.  A finished transfer's slot is refilled before its disk
+    # work, so job 2 is already in flight (each answer takes 0.5 s, job 1's
+    # records far less); it is saved, though neither of its records could be
+    # written.  The run stops sending, says what was saved and exits 1; after
+    # space is freed, the rerun knows job 2's image by the name reserved for it
+    # and pays only for job 3.
     assert DISK_FULL.exists(), f"{DISK_FULL} is not built (tests/meson.build)"
+    standin.configure(latency=0.5)
     args = ["batch", "job 1", "job 2", "job 3", *SMALL, *OUT, "--concurrency", "1"]
     env = {"LD_PRELOAD": str(DISK_FULL),
            # the sanitizer runtime need not come first for a test preload
            "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
     result = run(args, env=env)
     assert result.rc == 1, result
-    assert sent_prompts(standin) == ["job 1"]
+    assert sent_prompts(standin) == ["job 1", "job 2"]
     assert ("imagegen: error: job 1: the job ledger: database or disk is full; no more "
             "jobs were sent\n") in result.stderr, result.stderr
-    assert "done: 1 image from 1 of 3 jobs" in result.stderr
-    assert "2 jobs not sent; run the same command again to finish" in result.stderr
-    assert result.lines == ["out/01-job-1.png"]
+    assert "done: 2 images from 2 of 3 jobs" in result.stderr
+    assert "1 job not sent; run the same command again to finish" in result.stderr
+    assert result.lines == ["out/01-job-1.png", "out/02-job-2.png"]
     standin.reset()
     result = run(args)
     assert result.rc == 0, result
-    assert sorted(sent_prompts(standin)) == ["job 2", "job 3"]
+    assert sent_prompts(standin) == ["job 3"]
+    assert "2 jobs done by an earlier run (not sent again)" in result.stderr
+    states = {e["prompt"]: e["state"] for e in ledger_jobs(tmp_path / "out")}
+    assert states == {"job 1": "saving", "job 2": "saving", "job 3": "done"}
+    # and the made-up record says what it is
+    recovered = [e for e in ledger_jobs(tmp_path / "out") if e["prompt"] == "job 2"][0]
+    assert recovered["recovered"] is True and recovered["files"] == ["02-job-2.png"]
+
+
+def test_a_rerun_finishes_locally_the_sidecar_and_copy_a_kill_left_unmade(run, standin,
+                                                                        tmp_path):
+    # B3: a kill between an image taking its name and its sidecar or downscaled
+    # copy being written leaves a paid job without them; the rerun makes them from
+    # the image and the job's record, and sends nothing.
+    args = ["batch", "job 1", "job 2", *SMALL, *OUT, "--sidecar", "--downscale-max-dim", "256"]
+    first = run(args)
+    assert first.rc == 0, first
+    out = tmp_path / "out"
+    sidecar = json.loads((out / "01-job-1.json").read_text())
+    copy_text = open_image(out / "02-job-2-web.png").text
+    (out / "01-job-1.json").unlink()
+    (out / "02-job-2-web.png").unlink()
+    standin.reset()
+    result = run(args)
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 0
+    assert result.lines == ["out/01-job-1.json", "out/02-job-2-web.png"]
+    assert "2 jobs done by an earlier run (not sent again)" in result.stderr
+    remade = json.loads((out / "01-job-1.json").read_text())
+    # The same record, but for when it was made: the image's time.
+    assert {k: v for k, v in remade.items() if k != "created"} == \
+        {k: v for k, v in sidecar.items() if k != "created"}
+    copy = open_image(out / "02-job-2-web.png")
+    assert max(copy.size) == 256
+    assert copy.text["Description"] == copy_text["Description"] == "job 2"
+    # Nothing left to finish: the next rerun makes nothing.
+    again = run(args)
+    assert again.rc == 0 and again.lines == [], again
 
 
 # --- imagegen status

@@ -1,5 +1,6 @@
-"""The batch gallery against the stand-in: index.html and thumbs/ in the batch's
-folder (one libvips thumbnail per image, longer edge at most 320), `--no-gallery`,
+"""The batch gallery against the stand-in: index.html in the batch's folder, images
+of up to 1536x1536 pixels' worth shown as themselves and larger ones by a libvips
+thumbnail in thumbs/ (longer edge at most 320), `--no-gallery`,
 every job's prompt (HTML-escaped), parameters, tokens and error on the page, resumed
 reruns, and the page opened as a plain file in headless Chromium, where every image
 must load."""
@@ -16,6 +17,7 @@ import pytest
 from conftest import LEDGER, batch_files, files_in, open_image, temp_files
 
 SMALL = ["--size", "1024x640"]  # the fewest pixels gpt-image-2 takes: a quick image
+LARGE = "2048x1280"  # more than 1536x1536 pixels' worth: shown by a thumbnail
 OUT = ["--out-dir", "out"]
 THUMB_EDGE = 320
 TRICKY = "a <b>&\"' tag"  # must show as text, never as markup
@@ -137,17 +139,23 @@ def chromium_status(page_path):
 # --- files
 
 
-def test_batch_writes_index_html_and_one_thumbnail_per_image(run, standin, tmp_path):
+def test_batch_writes_index_html_and_thumbnails_of_large_images_only(run, standin,
+                                                                     tmp_path):
     write_jobs(tmp_path, {"prompt": "red fox"}, {"prompt": "blue whale", "n": 2},
-               {"prompt": "green frog", "size": "1536x1024"})
+               {"prompt": "green frog", "size": "1536x1536"},
+               {"prompt": "grey heron", "size": LARGE}, {"prompt": "tall pine", "size": "1280x2048"})
     result = run(["batch", "--input", "jobs.jsonl", *SMALL, *OUT])
     assert result.rc == 0, result
     images = ["01-red-fox.png", "02-blue-whale-1.png", "02-blue-whale-2.png",
-              "03-green-frog.png"]
+              "03-green-frog.png", "04-grey-heron.png", "05-tall-pine.png"]
+    large = ["04-grey-heron.png", "05-tall-pine.png"]
     assert batch_files(tmp_path / "out") == sorted(images + [LEDGER])
     assert files_in(tmp_path / "out") == sorted(
-        images + [LEDGER, "index.html"] + [f"thumbs/{n}" for n in images])
-    for name in images:
+        images + [LEDGER, "index.html"] + [f"thumbs/{n}" for n in large])
+    page = gallery(tmp_path / "out")
+    sources = {href: src for card in page.cards for src, href in card.images}
+    assert sources == {name: f"thumbs/{name}" if name in large else name for name in images}
+    for name in large:
         full = open_image(tmp_path / "out" / name)
         thumb = open_image(tmp_path / "out" / "thumbs" / name)
         assert thumb.format == full.format
@@ -162,7 +170,7 @@ def test_batch_writes_index_html_and_one_thumbnail_per_image(run, standin, tmp_p
 
 @pytest.mark.parametrize("fmt, ext", [("jpeg", "jpg"), ("webp", "webp")])
 def test_thumbnails_of_jpeg_and_webp_images(run, standin, tmp_path, fmt, ext):
-    result = run(["batch", "red fox", *SMALL, *OUT, "--format", fmt])
+    result = run(["batch", "red fox", "--size", LARGE, *OUT, "--format", fmt])
     assert result.rc == 0, result
     thumb = open_image(tmp_path / "out" / "thumbs" / f"01-red-fox.{ext}")
     assert (thumb.format, thumb.size) == (fmt.upper(), (320, 200))
@@ -184,15 +192,17 @@ def test_dry_run_writes_no_gallery(run, standin, tmp_path):
 
 
 def test_the_page_links_every_image_and_its_thumbnail_relatively(run, standin, tmp_path):
-    write_jobs(tmp_path, {"prompt": "red fox"}, {"prompt": "blue whale", "n": 2})
+    write_jobs(tmp_path, {"prompt": "red fox"}, {"prompt": "blue whale", "n": 2},
+               {"prompt": "grey heron", "size": LARGE})
     result = run(["batch", "--input", "jobs.jsonl", *SMALL, *OUT])
     assert result.rc == 0, result
     page = gallery(tmp_path / "out")
-    assert len(page.cards) == 2
+    assert len(page.cards) == 3
     links = [href for card in page.cards for href in card.links]
     sources = [src for card in page.cards for src, _ in card.images]
-    assert links == ["01-red-fox.png", "02-blue-whale-1.png", "02-blue-whale-2.png"]
-    assert sources == [f"thumbs/{name}" for name in links]
+    assert links == ["01-red-fox.png", "02-blue-whale-1.png", "02-blue-whale-2.png",
+                     "03-grey-heron.png"]
+    assert sources == links[:3] + ["thumbs/03-grey-heron.png"]
     for target in links + sources:
         assert not target.startswith(("/", "http:", "https:", "file:")), target
         assert (tmp_path / "out" / target).is_file(), target
@@ -234,8 +244,8 @@ def test_a_failed_job_shows_its_error_and_no_image(run, standin, tmp_path):
     assert failed.details["size"] == "1024x640"
     assert "tokens" not in failed.details
     assert whale.error is None
-    assert whale.images == [("thumbs/02-blue-whale.png", "02-blue-whale.png")]
-    assert files_in(tmp_path / "out" / "thumbs") == ["02-blue-whale.png"]
+    assert whale.images == [("02-blue-whale.png", "02-blue-whale.png")]
+    assert not (tmp_path / "out" / "thumbs").exists()
 
 
 def test_a_resumed_rerun_keeps_every_job_on_the_page(run, standin, tmp_path):
@@ -254,11 +264,9 @@ def test_a_resumed_rerun_keeps_every_job_on_the_page(run, standin, tmp_path):
     for n, prompt in enumerate(["red fox", "blue whale", "green frog"], start=1):
         card = card_for(page, prompt)
         name = f"0{n}-{prompt.replace(' ', '-')}.png"
-        assert card.images == [(f"thumbs/{name}", name)], prompt
+        assert card.images == [(name, name)], prompt
         assert card.error is None, prompt
         assert int(card.details["tokens"]) > 0, prompt
-    assert files_in(tmp_path / "out" / "thumbs") == ["01-red-fox.png", "02-blue-whale.png",
-                                                     "03-green-frog.png"]
     # A rerun with nothing left to do keeps the page whole too.
     third = run(args)
     assert third.rc == 0, third
@@ -270,15 +278,18 @@ def test_a_resumed_rerun_keeps_every_job_on_the_page(run, standin, tmp_path):
 
 def test_every_image_loads_in_headless_chromium(run, standin, tmp_path):
     write_jobs(tmp_path, *[{"prompt": f"creature number {i}"} for i in range(1, 8)],
-               {"prompt": "twins", "n": 2}, {"prompt": TRICKY})
+               {"prompt": "twins", "n": 2}, {"prompt": TRICKY},
+               {"prompt": "a large one", "size": LARGE})
     result = run(["batch", "--input", "jobs.jsonl", *SMALL, *OUT, "--concurrency", "8"])
     assert result.rc == 0, result
-    images = len(list((tmp_path / "out" / "thumbs").iterdir()))
-    assert images == 10
+    images = 11
+    assert [p.name for p in (tmp_path / "out" / "thumbs").iterdir()] == ["10-a-large-one.png"]
     assert chromium_status(tmp_path / "out" / "index.html") == (images, 0)
-    # The check can fail: a missing thumbnail is noticed.
-    (tmp_path / "out" / "thumbs" / "03-creature-number-3.png").unlink()
+    # The check can fail: a missing image, or a missing thumbnail, is noticed.
+    (tmp_path / "out" / "03-creature-number-3.png").unlink()
     assert chromium_status(tmp_path / "out" / "index.html") == (images - 1, 1)
+    (tmp_path / "out" / "thumbs" / "10-a-large-one.png").unlink()
+    assert chromium_status(tmp_path / "out" / "index.html") == (images - 2, 2)
 
 
 def test_a_gallery_with_a_failed_job_loads_every_image_it_shows(run, standin, tmp_path):

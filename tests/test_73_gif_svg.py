@@ -274,7 +274,7 @@ def test_an_svg_is_not_an_input_image(run, standin, tmp_path):
 def test_a_batch_makes_gifs_and_svgs_and_the_gallery_shows_both(run, standin, tmp_path):
     jobs = tmp_path / "jobs.jsonl"
     jobs.write_text("\n".join(json.dumps(job) for job in [
-        {"prompt": "a spinning top", "output_format": "gif", "size": "256x256",
+        {"prompt": "a spinning top", "output_format": "gif", "size": "2048x1280",
          "frame_count": 3, "frame_duration_ms": 60},
         {"prompt": "a logo", "output_format": "svg", "svg_model": "gpt-5.2",
          "svg_effort": "minimal"},
@@ -293,7 +293,7 @@ def test_a_batch_makes_gifs_and_svgs_and_the_gallery_shows_both(run, standin, tm
     page = (out / "index.html").read_text()
     assert 'src="thumbs/01-a-spinning-top.gif"' in page
     assert 'src="02-a-logo.svg"' in page      # an SVG is its own thumbnail
-    assert 'src="thumbs/03-a-cat.png"' in page
+    assert 'src="03-a-cat.png"' in page      # a 1024x1024 image is shown as itself
 
 
 def test_a_batch_line_with_a_gif_rule_broken_is_refused_by_line(run, standin, tmp_path):

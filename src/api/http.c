@@ -188,11 +188,16 @@ void http_loop_stop(struct http_loop *l)
 	l->stopped = true;
 }
 
+void http_loop_wake(struct http_loop *l)
+{
+	curl_multi_wakeup(l->multi);
+}
+
 int http_loop_run(struct http_loop *l)
 {
 	int still = 0;
 
-	while (waiting(l) || l->running) {
+	while (waiting(l) || l->running || l->held) {
 		int interrupts = l->interrupts ? *l->interrupts : 0;
 
 		if (interrupts && (!l->graceful || interrupts > 1)) {
@@ -204,9 +209,11 @@ int http_loop_run(struct http_loop *l)
 		start_ready(l, now_ms());
 		curl_multi_perform(l->multi, &still);
 		drain(l);
+		if (l->collect)
+			l->collect(l->collect_data);
 		if (l->tick)
 			l->tick(l->tick_data);
-		if (!waiting(l) && !l->running)
+		if (!waiting(l) && !l->running && !l->held)
 			break;
 		curl_multi_poll(l->multi, NULL, 0, poll_timeout(l, now_ms()), NULL);
 	}

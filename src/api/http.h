@@ -69,6 +69,12 @@ struct http_loop {
 	bool graceful;                 /* first interrupt only stops launches */
 	void (*tick)(void *data);      /* called on every turn (progress display) */
 	void *tick_data;
+	/* Work handed off the loop that will come back to it (a batch's
+	 * commits on their worker thread): while any is out, the loop runs,
+	 * and on every turn collect takes back what is done. */
+	size_t held;
+	void (*collect)(void *data);
+	void *collect_data;
 };
 
 int http_global_init(void);
@@ -81,7 +87,10 @@ void http_loop_add(struct http_loop *l, struct http_xfer *x);
 /* Launch no more API requests: those not yet started end as aborted
  * (downloads of images already paid for go on). */
 void http_loop_stop(struct http_loop *l);
-/* Runs until nothing waits or runs. Returns 0, or -1 when interrupted (every
+/* Wakes the loop from its poll, from any thread (work held off the loop
+ * is done). */
+void http_loop_wake(struct http_loop *l);
+/* Runs until nothing waits, runs or is held. Returns 0, or -1 when interrupted (every
  * unfinished transfer then ended with CURLE_ABORTED_BY_CALLBACK). */
 int http_loop_run(struct http_loop *l);
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jobfile.h"
 #include "ledger.h"
 #include "naming.h"
 #include "request.h"
@@ -494,6 +495,37 @@ static json_t *imported_entry(json_t *imported, const struct batch_job *bj)
 	return NULL;
 }
 
+/* A job with no record of a saved image but a file at a name reserved for
+ * one of its images: an earlier run saved it and could not record it (the
+ * disk filled up). The names were free when reserved, and only the job's
+ * own commit gives a file one of them, so it is paid for. Its entry, made
+ * up from what is there (a new reference), or NULL. */
+static json_t *recovered_entry(const struct ledger *l, const struct batch_job *bj,
+			       const char *dir)
+{
+	json_t *names = ledger_reserved_images(l, bj->key), *files = json_array(), *name, *e;
+	size_t i;
+
+	json_array_foreach(names, i, name) {
+		const char *s = json_string_value(name);
+		char *path = s && jobfile_safe_name(s) ? xasprintf("%s/%s", dir, s) : NULL;
+		if (path && path_exists(path))
+			json_array_append(files, name);
+		free(path);
+	}
+	json_decref(names);
+	if (!json_array_size(files)) {
+		json_decref(files);
+		return NULL;
+	}
+	e = json_pack("{s:I,s:s,s:s,s:s,s:o,s:n,s:n,s:b}", "index", (json_int_t)bj->index + 1,
+		      "prompt", bj->item->prompt, "hash", bj->hash, "state", "saving", "files",
+		      files, "usage", "error", "recovered", 1);
+	if (bj->item->id)
+		json_object_set_new(e, "id", json_string(bj->item->id));
+	return e;
+}
+
 void batch_resume(struct batch_plan *plan, const struct ledger *l, bool force)
 {
 	json_t *imported = ledger_imported(l);
@@ -516,6 +548,12 @@ void batch_resume(struct batch_plan *plan, const struct ledger *l, bool force)
 			entry = imported_entry(ordered, bj);
 		bj->earlier = entry;
 		bj->resumed = !force && ledger_entry_paid(entry, bj->hash, plan->dir);
+		json_t *found = bj->resumed || force ? NULL : recovered_entry(l, bj, plan->dir);
+		if (found) {
+			json_decref(bj->earlier);
+			bj->earlier = found;
+			bj->resumed = bj->recovered = true;
+		}
 	}
 	json_decref(ordered);
 }

@@ -29,6 +29,9 @@ struct batch_job {
 	struct name_plan names;
 	bool resumed;                /* done by an earlier run: not sent */
 	bool elsewhere;              /* another live imagegen run has claimed it */
+	bool recovered;              /* resumed from an image at a name reserved for it
+					that an earlier run could not record: the
+					record (earlier) is written at start */
 	json_t *earlier;             /* its entry from an earlier run, or NULL (owned) */
 };
 

@@ -4,9 +4,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gallery.h"
+#include "job_internal.h"
+#include "jobfile.h"
+#include "imgvips.h"
 #include "request.h"
 
 static struct batch_job *as_batch_job(struct job *job)
@@ -83,19 +87,85 @@ static json_t *entry(const struct batch_job *bj, const char *state)
 	return e;
 }
 
-/* Records a job in the ledger. A ledger that cannot be written stops the
- * run (nothing more is sent: what it paid for could not be recorded) and
- * fails it. */
-static void put(struct batch_run *r, const struct batch_job *bj, const char *state, json_t *e)
+/* A ledger write failed (on either thread): the run stops launching (what
+ * it paid for could not be recorded), at the loop's next turn, and fails. */
+static void ledger_failed(struct batch_run *r, const char *label, const char *why)
 {
-	struct buf err = BUF_INIT;
+	pthread_mutex_lock(&r->ledger_lock);
+	if (!r->ledger_error.len)
+		buf_addf(&r->ledger_error, "%s%s; no more jobs were sent", label, why);
+	r->ledger_failed = true;
+	pthread_mutex_unlock(&r->ledger_lock);
+	http_loop_wake(&r->engine->loop);
+}
 
-	if (ledger_put(&r->ledger, bj->key, state, e, &err) && !r->ledger_error.len) {
-		buf_addf(&r->ledger_error, "%s%s; no more jobs were sent", bj->label, err.data);
+/* On the loop thread, every turn: stops launching once the ledger failed. */
+static void check_ledger(void *data)
+{
+	struct batch_run *r = data;
+	bool failed;
+
+	pthread_mutex_lock(&r->ledger_lock);
+	failed = r->ledger_failed;
+	pthread_mutex_unlock(&r->ledger_lock);
+	if (failed && !r->engine->loop.stopped) {
 		r->stop_reason = r->ledger_error.data;
 		http_loop_stop(&r->engine->loop);
 	}
+}
+
+/* Writes a job's entry now, on whichever thread needs it written before
+ * its next step. */
+static void put_now(struct batch_run *r, const struct batch_job *bj, const char *state,
+		    json_t *e)
+{
+	struct buf err = BUF_INIT;
+	int rc;
+
+	pthread_mutex_lock(&r->ledger_lock);
+	rc = ledger_put(&r->ledger, bj->key, state, e, &err);
+	pthread_mutex_unlock(&r->ledger_lock);
+	if (rc)
+		ledger_failed(r, bj->label, err.data);
 	buf_release(&err);
+}
+
+/* Records a job in the ledger: behind its commit on the worker when there
+ * is one (nothing waits for it), else now. */
+static void put(struct batch_run *r, const struct batch_job *bj, const char *state, json_t *e)
+{
+	if (r->commits.started)
+		commitq_record(&r->commits, bj->key, state, bj->label, e);
+	else
+		put_now(r, bj, state, e);
+	check_ledger(r);
+}
+
+/* On the worker: the records that queued up, in one transaction. */
+static void record(void *data, struct commitq_record *records, size_t n)
+{
+	struct batch_run *r = data;
+	struct ledger_row *rows = xcalloc(n, sizeof(*rows));
+	struct buf err = BUF_INIT;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		rows[i] = (struct ledger_row){ records[i].key, records[i].state, records[i].entry };
+	pthread_mutex_lock(&r->ledger_lock);
+	rc = ledger_put_rows(&r->ledger, rows, n, &err);
+	pthread_mutex_unlock(&r->ledger_lock);
+	/* Which job's record it was, when one is alone. */
+	if (rc)
+		ledger_failed(r, n == 1 ? records[0].label : "", err.data);
+	buf_release(&err);
+	free(rows);
+}
+
+static void hand_over(struct job *job)
+{
+	struct batch_run *r = job->env->data;
+
+	commitq_commit(&r->commits, job);
 }
 
 static void on_saved(struct job *job, size_t index, const char *path)
@@ -120,16 +190,20 @@ static void on_committing(struct job *job, size_t index, const char *path)
 	(void)index;
 	json_array_append_new(json_object_get(e, "files"), json_string(path_basename(path)));
 	json_object_set_new(e, "images", json_integer((json_int_t)job->names.n));
-	put(r, bj, "saving", e);
+	put_now(r, bj, "saving", e);
 }
 
 /* Is path (in the folder) the job's own by the ledger: reserved for it? */
 static bool owns(const struct job *job, const char *path)
 {
-	const struct batch_run *r = job->env->data;
+	struct batch_run *r = job->env->data;
+	bool own;
 
-	return ledger_owned_by(&r->ledger, path_basename(path),
-			       ((const struct batch_job *)job)->key);
+	pthread_mutex_lock(&r->ledger_lock);
+	own = ledger_owned_by(&r->ledger, path_basename(path),
+			      ((const struct batch_job *)job)->key);
+	pthread_mutex_unlock(&r->ledger_lock);
+	return own;
 }
 
 /* Every name a job to send will write, reserved for it in the ledger before
@@ -137,21 +211,26 @@ static bool owns(const struct job *job, const char *path)
 struct reservations {
 	const char **keys;     /* borrowed from the plan */
 	char **names;
+	bool *image;
 	size_t n, cap;
 };
 
-static void reserve_one(struct reservations *res, const char *key, const char *path)
+static void reserve_one(struct reservations *res, const char *key, const char *path,
+			bool image)
 {
 	if (res->n == res->cap) {
 		res->cap = res->cap ? 2 * res->cap : 64;
 		char **names = realloc(res->names, res->cap * sizeof(*names));
 		const char **keys = names ? realloc(res->keys, res->cap * sizeof(*keys)) : NULL;
-		if (!names || !keys)
+		bool *images = keys ? realloc(res->image, res->cap * sizeof(*images)) : NULL;
+		if (!names || !keys || !images)
 			abort();
 		res->names = names;
 		res->keys = keys;
+		res->image = images;
 	}
 	res->keys[res->n] = key;
+	res->image[res->n] = image;
 	res->names[res->n++] = xstrdup(path_basename(path));
 }
 
@@ -164,13 +243,13 @@ static bool reserve_extra(const char *name, void *data)
 {
 	struct reserve_sink *sink = data;
 
-	reserve_one(sink->res, sink->key, name);
+	reserve_one(sink->res, sink->key, name, false);
 	return false;
 }
 
 static int reserve_names(struct batch_run *r, struct buf *err)
 {
-	struct reservations res = { NULL, NULL, 0, 0 };
+	struct reservations res = { NULL, NULL, NULL, 0, 0 };
 	int rc;
 
 	for (size_t i = 0; i < r->plan.n; i++) {
@@ -180,16 +259,18 @@ static int reserve_names(struct batch_run *r, struct buf *err)
 		if (bj->resumed)
 			continue;
 		for (size_t k = 0; k < bj->names.n; k++) {
-			reserve_one(&res, bj->key, bj->names.paths[k]);
+			reserve_one(&res, bj->key, bj->names.paths[k], true);
 			spec_each_extra(r->defaults, &bj->params, bj->names.paths[k], reserve_extra,
 					&sink);
 		}
 	}
-	rc = ledger_reserve(&r->ledger, res.n, res.keys, (const char *const *)res.names, err);
+	rc = ledger_reserve(&r->ledger, res.n, res.keys, (const char *const *)res.names,
+			    res.image, err);
 	for (size_t i = 0; i < res.n; i++)
 		free(res.names[i]);
 	free(res.names);
 	free(res.keys);
+	free(res.image);
 	return rc;
 }
 
@@ -226,6 +307,24 @@ static int claim_jobs(struct batch_run *r, struct buf *err)
 	free(keys);
 	free(which);
 	free(out);
+	return rc;
+}
+
+/* The records an earlier run could not write, of images it saved: written
+ * before anything is sent. 0 or -1. */
+static int record_recovered(struct batch_run *r, struct buf *err)
+{
+	struct ledger_row *rows = xcalloc(r->plan.n ? r->plan.n : 1, sizeof(*rows));
+	size_t n = 0;
+	int rc;
+
+	for (size_t i = 0; i < r->plan.n; i++) {
+		struct batch_job *bj = &r->plan.jobs[i];
+		if (bj->recovered)
+			rows[n++] = (struct ledger_row){ bj->key, "saving", json_incref(bj->earlier) };
+	}
+	rc = n ? ledger_put_rows(&r->ledger, rows, n, err) : 0;
+	free(rows);
 	return rc;
 }
 
@@ -397,6 +496,60 @@ static void start_job(struct batch_run *r, struct batch_job *bj)
 	}
 }
 
+/* Will an image of the run want a thumbnail: one larger than the gallery
+ * shows as itself, or of a size not known before it arrives? If not, the
+ * thumbnail thread (and libvips) is never started. */
+static bool may_want_thumbnails(const struct batch_run *r)
+{
+	for (size_t i = 0; i < r->plan.n; i++) {
+		const struct batch_job *bj = &r->plan.jobs[i];
+		int w, h;
+
+		if (bj->resumed || bj->elsewhere)
+			continue;
+		if (!bj->params.size || size_parse(bj->params.size, &w, &h) ||
+		    (long)w * h > GALLERY_ITSELF_PIXELS)
+			return true;
+	}
+	return false;
+}
+
+/* What an earlier run left unfinished of a job it paid for: a sidecar or a
+ * downscaled copy that a kill came before (the image itself is whole: its
+ * metadata goes in before it takes its name). Made from the image and the
+ * job's record (the same request: the key says so), before anything is
+ * sent; a failure is a warning, the image stays done. */
+static void finish_locally(struct batch_run *r, struct batch_job *bj)
+{
+	struct job_request none = { NULL, NULL, FORM_INIT };
+	struct name_plan no_names = NAME_PLAN_INIT;
+	json_t *files = json_object_get(bj->earlier, "files"), *f;
+	struct job *job = &bj->job;
+	size_t i;
+
+	job_init(job, &r->env, bj->index, xstrdup(bj->sent ? bj->sent : bj->item->prompt),
+		 &bj->params, &none, &no_names);
+	job->label = bj->label;
+	job_usage_parse(&job->usage, json_object_get(bj->earlier, "usage"));
+	json_array_foreach(files, i, f) {
+		const char *name = json_string_value(f);
+		char *path = name && jobfile_safe_name(name) ? xasprintf("%s/%s", r->plan.dir, name)
+							     : NULL;
+		struct stat st;
+
+		if (path && stat(path, &st) == 0) {
+			/* The sidecar says when the image was made: its file's time. */
+			json_decref(job->response);
+			job->response = json_pack("{s:I}", "created", (json_int_t)st.st_mtime);
+			if (job_complete_image(job, path)) {
+				warn(r, bj->label, job->error.data);
+				buf_reset(&job->error);
+			}
+		}
+		free(path);
+	}
+}
+
 /* The temp files a killed run left in the folder (and its thumbnails). */
 static void sweep(struct batch_run *r)
 {
@@ -422,11 +575,14 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 		buf_addf(err, "%s (--dry-run works without it)", missing);
 		return -1;
 	}
+	pthread_mutex_init(&r->ledger_lock, NULL);
+	r->lock_made = true;
 	if (mkdir_p(r->plan.dir) || access(r->plan.dir, W_OK | X_OK)) {
 		buf_addf(err, "--out-dir: cannot write into '%s': %s", r->plan.dir, strerror(errno));
 		return -1;
 	}
-	if (ledger_create(&r->ledger, err) || reserve_names(r, err) || claim_jobs(r, err))
+	if (ledger_create(&r->ledger, err) || reserve_names(r, err) || claim_jobs(r, err) ||
+	    record_recovered(r, err))
 		return -1;
 	sweep(r);
 	*env = (struct job_env)JOB_ENV_INIT;
@@ -441,16 +597,27 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 	env->on_committing = on_committing;
 	env->owns = owns;
 	r->engine->loop.graceful = true;
-	if (r->gallery && thumbq_start(&r->thumbs, r->plan.dir, &why))
+	if (r->gallery && may_want_thumbnails(r) && thumbq_start(&r->thumbs, r->plan.dir, &why))
 		warn(r, "gallery: thumbnails will be made at the end: ", why.data);
 	buf_release(&why);
+	/* Copies and keying use libvips on the worker: started here, once. */
+	if ((env->downscale_max || env->chroma.enabled) && imgvips_ready(&why))
+		buf_reset(&why);
+	buf_release(&why);
+	struct commitq_ops ops = { job_commit_handed, record, job_committed, check_ledger, r };
+	if (commitq_start(&r->commits, &r->engine->loop, &ops) == 0)
+		env->commit = hand_over;
 	for (size_t i = 0; i < r->plan.n; i++) {
 		struct batch_job *bj = &r->plan.jobs[i];
 		if (bj->elsewhere)
 			continue;
-		if (!bj->resumed)
+		if (!bj->resumed) {
 			start_job(r, bj);
-		else if (r->events->resumed)
+			continue;
+		}
+		if (env->sidecar || env->downscale_max)
+			finish_locally(r, bj);
+		if (r->events->resumed)
 			r->events->resumed(r->events->ud, bj);
 	}
 	return 0;
@@ -459,6 +626,10 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 int batch_run_finish(struct batch_run *r, struct buf *err)
 {
 	engine_run(r->engine);
+	/* Interrupted, the loop ends with commits still out: every image
+	 * received is saved and recorded before the run says what it did. */
+	commitq_finish(&r->commits);
+	check_ledger(r);   /* the last records may have failed */
 	if (!r->gallery)
 		return 0;
 	thumbq_finish(&r->thumbs);
@@ -467,8 +638,12 @@ int batch_run_finish(struct batch_run *r, struct buf *err)
 
 void batch_run_release(struct batch_run *r)
 {
+	commitq_finish(&r->commits);
 	ledger_unclaim(&r->ledger);
 	batch_plan_release(&r->plan);
 	ledger_release(&r->ledger);
 	buf_release(&r->ledger_error);
+	if (r->lock_made)
+		pthread_mutex_destroy(&r->ledger_lock);
+	r->lock_made = false;
 }

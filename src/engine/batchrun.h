@@ -9,7 +9,10 @@
 
 #include <stdbool.h>
 
+#include <pthread.h>
+
 #include "batch.h"
+#include "commitq.h"
 #include "engine.h"
 #include "jobfile.h"
 #include "ledger.h"
@@ -37,6 +40,12 @@ struct batch_run {
 	struct batch_plan plan;
 	struct ledger ledger;
 	struct buf ledger_error;     /* why the ledger could not be written */
+	/* The disk work off the loop, and the lock the two threads take to
+	 * use the ledger and ledger_error while it runs. */
+	struct commitq commits;
+	pthread_mutex_t ledger_lock;
+	bool ledger_failed;          /* under the lock: stop launching */
+	bool lock_made;
 	struct chroma_opts chroma;
 	struct thumbq thumbs;
 	struct job_env env;

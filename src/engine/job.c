@@ -103,6 +103,7 @@ void job_release(struct job *job)
 	}
 	FREE_AND_NULL(job->images);
 	FREE_AND_NULL(job->saved);
+	job_say_notes(job, false);
 	job_stream_release(job);
 	name_plan_release(&job->names);
 	call_release(&job->call);
@@ -185,6 +186,38 @@ static int decode_kept(struct job *job, size_t i, json_t *b64)
 	return job_image_close(job, i);
 }
 
+static bool all_complete(const struct job *job, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!job->images[i].complete)
+			return false;
+	return true;
+}
+
+/* Commits images [0, n), all complete; on a failure the rest are dropped. */
+static void commit_images(struct job *job, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (job_commit_image(job, i)) {
+			for (size_t k = i; k < n; k++)
+				afile_abort(&job->images[k].file);
+			return;
+		}
+	}
+}
+
+void job_commit_handed(struct job *job)
+{
+	commit_images(job, job->to_commit);
+}
+
+void job_committed(struct job *job)
+{
+	job->off_loop = false;
+	job_say_notes(job, true);
+	job_finish(job);
+}
+
 static void job_success(struct job *job)
 {
 	json_error_t jerr;
@@ -232,6 +265,13 @@ static void job_success(struct job *job)
 			job_fail(job, NULL);
 			return;
 		}
+	}
+	if (job->env->commit && !job->env->no_save && all_complete(job, usable)) {
+		/* Committed off the loop; the job ends when it is back. */
+		job->to_commit = usable;
+		job->off_loop = true;
+		job->env->commit(job);
+		return;
 	}
 	for (size_t i = 0; i < usable; i++) {
 		json_t *url = json_object_get(json_array_get(data, i), "url");

@@ -27,6 +27,7 @@
 #include "sse.h"
 
 struct job;
+struct job_note;
 
 #define JOB_EXTRA_FILE ((size_t)-1)
 
@@ -59,6 +60,10 @@ struct job_env {
 	/* Is the file at path this job's own from an earlier run, to replace
 	 * (batch: the ledger says so)? NULL: only with force. */
 	bool (*owns)(const struct job *job, const char *path);
+	/* Hands a job whose response is whole over to be committed off the
+	 * loop (a batch's worker), which runs job_commit_handed and gives it
+	 * back to job_committed on the loop. NULL: committed on the loop. */
+	void (*commit)(struct job *job);
 	struct pace *pace;         /* the run's pacing, or NULL */
 	void *data;
 	unsigned int seed;         /* jitter */
@@ -142,6 +147,12 @@ struct job {
 	char **partials;           /* partial files on disk, for removal */
 	size_t npartials;
 
+	/* Committed off the loop: the images handed over, and what their
+	 * commit says (files saved, warnings), kept in order for the loop. */
+	size_t to_commit;
+	bool off_loop;
+	struct job_note *notes, *notes_tail;
+
 	json_t *response;          /* the parsed response (b64 emptied unless kept) */
 	char **saved;              /* final paths, index-aligned; NULL = not saved */
 	struct usage usage;
@@ -157,6 +168,16 @@ void job_init(struct job *job, struct job_env *env, size_t index, char *prompt,
  * (the plan is left empty); the request goes to the API's endpoint. */
 void job_init_plan(struct job *job, struct job_env *env, size_t index, struct job_plan *plan,
 		   const struct api_config *api);
+/* On the worker env->commit hands the job to: commits the images handed
+ * over (fsync, metadata, rename, copies), saying nothing yet. */
+void job_commit_handed(struct job *job);
+/* Back on the loop: says what the commit did and ends the job. */
+void job_committed(struct job *job);
+/* For an image an earlier run saved at path, of the job described (its
+ * prompt, parameters and usage): writes the sidecar and the downscaled copy
+ * env asks for when they are missing (a kill came between the image and
+ * them), each said through on_saved. 0, or -1 with the reason in job->error. */
+int job_complete_image(struct job *job, const char *path);
 /* Queues the first attempt on env->loop. */
 int job_start(struct job *job);
 void job_release(struct job *job);

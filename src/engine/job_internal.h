@@ -20,6 +20,9 @@ int job_check_image(struct job *job, size_t i);
 int job_commit_image(struct job *job, size_t i);
 /* A warning about the job, through env->on_warning (or warnf). */
 void job_warn(struct job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Says (when say) and empties what a commit off the loop noted, in order:
+ * through env->on_saved and on_warning. */
+void job_say_notes(struct job *job, bool say);
 /* Fills u from a response's usage object (u->present when there is one). */
 void job_usage_parse(struct usage *u, json_t *usage);
 /* The image a streamed event belongs to: the next one not completed, or

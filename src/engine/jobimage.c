@@ -16,6 +16,36 @@
 
 #define DECODE_CHUNK 49152
 
+/* What a commit off the loop said, for the loop to say: a saved file
+ * (path) or a warning (text). */
+struct job_note {
+	size_t index;
+	char *path;
+	char *text;
+	struct job_note *next;
+};
+
+/* Takes path or text. */
+static void note(struct job *job, size_t index, char *path, char *text)
+{
+	struct job_note *n = xcalloc(1, sizeof(*n));
+
+	*n = (struct job_note){ index, path, text, NULL };
+	if (job->notes_tail)
+		job->notes_tail->next = n;
+	else
+		job->notes = n;
+	job->notes_tail = n;
+}
+
+static void say_warning(struct job *job, const char *text)
+{
+	if (job->env->on_warning)
+		job->env->on_warning(job, text);
+	else
+		warnf("%s", text);
+}
+
 void job_warn(struct job *job, const char *fmt, ...)
 {
 	va_list ap;
@@ -25,11 +55,39 @@ void job_warn(struct job *job, const char *fmt, ...)
 	if (vasprintf(&text, fmt, ap) < 0)
 		abort();
 	va_end(ap);
-	if (job->env->on_warning)
-		job->env->on_warning(job, text);
-	else
-		warnf("%s", text);
+	if (job->off_loop) {
+		note(job, 0, NULL, text);
+		return;
+	}
+	say_warning(job, text);
 	free(text);
+}
+
+/* A file was saved: said now, or by the loop after a commit off it. */
+static void said_saved(struct job *job, size_t index, const char *path)
+{
+	if (job->off_loop)
+		note(job, index, xstrdup(path), NULL);
+	else if (job->env->on_saved)
+		job->env->on_saved(job, index, path);
+}
+
+void job_say_notes(struct job *job, bool say)
+{
+	struct job_note *n = job->notes;
+
+	job->notes = job->notes_tail = NULL;
+	while (n) {
+		struct job_note *next = n->next;
+		if (say && n->text)
+			say_warning(job, n->text);
+		else if (say && job->env->on_saved)
+			job->env->on_saved(job, n->index, n->path);
+		free(n->path);
+		free(n->text);
+		free(n);
+		n = next;
+	}
 }
 
 bool job_may_replace(const struct job *job, const char *path)
@@ -200,8 +258,8 @@ static int embed_copy_meta(struct afile *f, void *data, struct buf *err)
  * freed. */
 static void extra_saved(struct job *job, int rc, char *written, char *name)
 {
-	if (rc == 0 && job->env->on_saved)
-		job->env->on_saved(job, JOB_EXTRA_FILE, written);
+	if (rc == 0)
+		said_saved(job, JOB_EXTRA_FILE, written);
 	free(written);
 	free(name);
 }
@@ -314,7 +372,40 @@ int job_commit_image(struct job *job, size_t i)
 		if (bad && !there)
 			return -1;
 	}
-	if (job->env->on_saved)
-		job->env->on_saved(job, i, f->path);
+	said_saved(job, i, f->path);
 	return job->env->downscale_max ? save_copy(job, i, f->path, format) : 0;
+}
+
+int job_complete_image(struct job *job, const char *path)
+{
+	unsigned char head[SNIFF_BYTES];
+	FILE *f = fopen(path, "rb");
+	size_t got = f ? fread(head, 1, sizeof(head), f) : 0;
+	const char *format = sniff_format(head, got);
+	int rc = 0;
+
+	if (f)
+		fclose(f);
+	if (!format) {
+		buf_addf(&job->error, "'%s' is not an image", path);
+		return -1;
+	}
+	if (job->env->sidecar) {
+		char *side = meta_sidecar_path(path);
+		if (!path_exists(side)) {
+			if (meta_write_sidecar(job, 0, path, &job->error))
+				rc = -1;
+			else
+				said_saved(job, JOB_EXTRA_FILE, side);
+		}
+		free(side);
+	}
+	if (rc == 0 && job->env->downscale_max) {
+		char *copy = work_copy_name(path, job->env->downscale_suffix);
+		bool there = path_exists(copy);
+		free(copy);
+		if (!there && save_copy(job, 0, path, format))
+			rc = -1;
+	}
+	return rc;
 }

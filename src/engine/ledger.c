@@ -25,6 +25,13 @@ static const char schema[] =
 	"  name TEXT PRIMARY KEY,"    /* inside the folder */
 	"  job TEXT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS files_by_job ON files (job);"
+	/* Of those, the names reserved for a job's images (not its partials,
+	 * sidecars or copies): a file at one is that job's paid image, even
+	 * if no record of it could be written. */
+	"CREATE TABLE IF NOT EXISTS images ("
+	"  name TEXT PRIMARY KEY,"
+	"  job TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS images_by_job ON images (job);"
 	/* Which process is making a job: its pid and start time, so a reused
 	 * pid is never taken for the process that claimed it. */
 	"CREATE TABLE IF NOT EXISTS claims ("
@@ -287,48 +294,76 @@ json_t *ledger_get(const struct ledger *l, const char *key)
 	return entry;
 }
 
-int ledger_put(struct ledger *l, const char *key, const char *state, json_t *entry,
-	       struct buf *err)
+int ledger_put_rows(struct ledger *l, const struct ledger_row *rows, size_t n,
+		    struct buf *err)
 {
-	int rc;
+	int rc = exec(l->db, "BEGIN IMMEDIATE", err);
 
-	if (exec(l->db, "BEGIN IMMEDIATE", err)) {
-		json_decref(entry);
-		return -1;
-	}
-	rc = put_row(l->db, key, state, entry, err);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = put_row(l->db, rows[i].key, rows[i].state, rows[i].entry, err);
 	if (rc == 0)
 		rc = exec(l->db, "COMMIT", err);
 	if (rc)
 		rollback(l->db);
-	json_decref(entry);
+	for (size_t i = 0; i < n; i++)
+		json_decref(rows[i].entry);
 	return rc;
 }
 
-int ledger_reserve(struct ledger *l, size_t n, const char *const *keys,
-		   const char *const *names, struct buf *err)
+int ledger_put(struct ledger *l, const char *key, const char *state, json_t *entry,
+	       struct buf *err)
 {
-	sqlite3_stmt *st = NULL;
+	struct ledger_row row = { key, state, entry };
+
+	return ledger_put_rows(l, &row, 1, err);
+}
+
+int ledger_reserve(struct ledger *l, size_t n, const char *const *keys,
+		   const char *const *names, const bool *image, struct buf *err)
+{
+	sqlite3_stmt *st = NULL, *im = NULL;
 
 	if (exec(l->db, "BEGIN IMMEDIATE", err))
 		return -1;
 	if (sqlite3_prepare_v2(l->db, "INSERT OR REPLACE INTO files VALUES (?1, ?2)", -1, &st,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(l->db, "INSERT OR REPLACE INTO images VALUES (?1, ?2)", -1, &im,
 			       NULL) != SQLITE_OK)
 		goto sql;
 	for (size_t i = 0; i < n; i++) {
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, names[i], -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, keys[i], -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto sql;
+		for (int pass = 0; pass < (image[i] ? 2 : 1); pass++) {
+			sqlite3_stmt *q = pass ? im : st;
+			sqlite3_reset(q);
+			sqlite3_bind_text(q, 1, names[i], -1, SQLITE_STATIC);
+			sqlite3_bind_text(q, 2, keys[i], -1, SQLITE_STATIC);
+			if (sqlite3_step(q) != SQLITE_DONE)
+				goto sql;
+		}
 	}
 	sqlite3_finalize(st);
+	sqlite3_finalize(im);
 	return exec(l->db, "COMMIT", err);
 sql:
 	fail(err, l->db, "cannot reserve the jobs' file names");
 	sqlite3_finalize(st);
+	sqlite3_finalize(im);
 	rollback(l->db);
 	return -1;
+}
+
+json_t *ledger_reserved_images(const struct ledger *l, const char *key)
+{
+	json_t *names = json_array();
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(l->db, "SELECT name FROM images WHERE job = ?1 ORDER BY name", -1,
+			       &st, NULL) != SQLITE_OK)
+		return names;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(names, json_string((const char *)sqlite3_column_text(st, 0)));
+	sqlite3_finalize(st);
+	return names;
 }
 
 /* A process's start time, field 22 of /proc/PID/stat; 0 when unknown. */

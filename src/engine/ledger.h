@@ -41,11 +41,24 @@ json_t *ledger_get(const struct ledger *l, const char *key);
  * every name in the entry's "files"; committed before it returns. 0 or -1. */
 int ledger_put(struct ledger *l, const char *key, const char *state, json_t *entry,
 	       struct buf *err);
+/* A job's entry in a state, for ledger_put_rows. */
+struct ledger_row {
+	const char *key;
+	const char *state;
+	json_t *entry;
+};
+/* Records rows as ledger_put does, all in one transaction (one sync to disk
+ * for the lot), taking every entry's reference. 0 or -1 (then none is). */
+int ledger_put_rows(struct ledger *l, const struct ledger_row *rows, size_t n,
+		    struct buf *err);
 /* Reserves names (inside the folder) for the jobs of keys, names[i] for
  * keys[i], in one transaction, before any of them is sent: a name belongs to
- * one job. 0 or -1. */
+ * one job; image[i] says it is one of the job's images (not a partial,
+ * sidecar or copy). 0 or -1. */
 int ledger_reserve(struct ledger *l, size_t n, const char *const *keys,
-		   const char *const *names, struct buf *err);
+		   const char *const *names, const bool *image, struct buf *err);
+/* The names reserved for the images of the job of key: a new array. */
+json_t *ledger_reserved_images(const struct ledger *l, const char *key);
 /* What claiming a job found. */
 enum ledger_claim {
 	LEDGER_CLAIMED,      /* ours now: send it */

@@ -19,6 +19,107 @@ const char *sniff_format(const unsigned char *head, size_t len)
 	return NULL;
 }
 
+static unsigned long be16(const unsigned char *p)
+{
+	return (unsigned long)p[0] << 8 | p[1];
+}
+
+static unsigned long le16(const unsigned char *p)
+{
+	return (unsigned long)p[1] << 8 | p[0];
+}
+
+static unsigned long le24(const unsigned char *p)
+{
+	return (unsigned long)p[2] << 16 | (unsigned long)p[1] << 8 | p[0];
+}
+
+/* A JPEG's size is in its frame header (SOF0..SOF15 but DHT, JPG and DAC),
+ * found by walking the segments from the start. */
+static int jpeg_dimensions(const unsigned char *d, size_t len, long *w, long *h)
+{
+	size_t at = 2;
+
+	while (at + 4 <= len) {
+		if (d[at] != 0xff)
+			return -1;
+		unsigned char marker = d[at + 1];
+		if (marker == 0xff) {          /* fill byte */
+			at++;
+			continue;
+		}
+		if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd8)) {
+			at += 2;               /* no length */
+			continue;
+		}
+		if (marker == 0xd9 || marker == 0xda)
+			return -1;             /* the end, or the scan: no frame header before */
+		unsigned long seg = be16(d + at + 2);
+		if (seg < 2)
+			return -1;
+		if (marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 &&
+		    marker != 0xcc) {
+			if (at + 9 > len || seg < 7)
+				return -1;
+			*h = (long)be16(d + at + 5);
+			*w = (long)be16(d + at + 7);
+			return 0;
+		}
+		at += 2 + seg;
+	}
+	return -1;
+}
+
+static int webp_dimensions(const unsigned char *d, size_t len, long *w, long *h)
+{
+	if (len >= 30 && !memcmp(d + 12, "VP8 ", 4) && !memcmp(d + 23, "\x9d\x01\x2a", 3)) {
+		*w = (long)(le16(d + 26) & 0x3fff);
+		*h = (long)(le16(d + 28) & 0x3fff);
+		return 0;
+	}
+	if (len >= 25 && !memcmp(d + 12, "VP8L", 4) && d[20] == 0x2f) {
+		unsigned long bits = (unsigned long)d[21] | (unsigned long)d[22] << 8 |
+				     (unsigned long)d[23] << 16 | (unsigned long)d[24] << 24;
+		*w = (long)(bits & 0x3fff) + 1;
+		*h = (long)((bits >> 14) & 0x3fff) + 1;
+		return 0;
+	}
+	if (len >= 30 && !memcmp(d + 12, "VP8X", 4)) {
+		*w = (long)le24(d + 24) + 1;
+		*h = (long)le24(d + 27) + 1;
+		return 0;
+	}
+	return -1;
+}
+
+int sniff_dimensions(const unsigned char *data, size_t len, long *width, long *height)
+{
+	const char *format = sniff_format(data, len < SNIFF_BYTES ? len : SNIFF_BYTES);
+	long w = 0, h = 0;
+	int rc = -1;
+
+	if (!format)
+		return -1;
+	if (!strcmp(format, "png") && len >= 24 && !memcmp(data + 12, "IHDR", 4)) {
+		w = (long)(be16(data + 16) << 16 | be16(data + 18));
+		h = (long)(be16(data + 20) << 16 | be16(data + 22));
+		rc = 0;
+	} else if (!strcmp(format, "gif") && len >= 10) {
+		w = (long)le16(data + 6);
+		h = (long)le16(data + 8);
+		rc = 0;
+	} else if (!strcmp(format, "jpeg")) {
+		rc = jpeg_dimensions(data, len, &w, &h);
+	} else if (!strcmp(format, "webp")) {
+		rc = webp_dimensions(data, len, &w, &h);
+	}
+	if (rc || w <= 0 || h <= 0)
+		return -1;
+	*width = w;
+	*height = h;
+	return 0;
+}
+
 const char *sniff_mime(const char *format)
 {
 	if (!format)

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,17 +11,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Open temp files, so an interrupted run leaves none behind. */
+/* Open temp files, so an interrupted run leaves none behind. A batch opens
+ * them on the loop thread and commits them on its worker: the list has a
+ * lock. */
 static struct afile *active;
+static pthread_mutex_t active_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void track(struct afile *f)
 {
+	pthread_mutex_lock(&active_lock);
 	f->next_active = active;
 	active = f;
+	pthread_mutex_unlock(&active_lock);
 }
 
 static void untrack(struct afile *f)
 {
+	pthread_mutex_lock(&active_lock);
 	for (struct afile **p = &active; *p; p = &(*p)->next_active) {
 		if (*p == f) {
 			*p = f->next_active;
@@ -28,6 +35,7 @@ static void untrack(struct afile *f)
 		}
 	}
 	f->next_active = NULL;
+	pthread_mutex_unlock(&active_lock);
 }
 
 int afile_open(struct afile *f, const char *path, struct buf *err)
@@ -165,10 +173,12 @@ void afile_release(struct afile *f)
 
 void afile_cleanup_all(void)
 {
+	pthread_mutex_lock(&active_lock);
 	for (struct afile *f = active; f; f = f->next_active)
 		if (f->tmp)
 			unlink(f->tmp);
 	active = NULL;
+	pthread_mutex_unlock(&active_lock);
 }
 
 /* ".NAME.tmp-PID-XXXXXX": the pid, or -1 when the name is not one of ours. */

@@ -38,6 +38,59 @@ static void test_sniff(void **state)
 	assert_null(sniff_mime(NULL));
 }
 
+static void test_sniff_dimensions(void **state)
+{
+	/* The headers as encoders write them, cut to what the size needs. */
+	static const unsigned char png[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x08\0\0\0\x05\0";
+	static const unsigned char gif[] = "GIF89a\x00\x01\x40\x00";
+	static const unsigned char vp8[] = "RIFF\0\0\0\0WEBPVP8 \0\0\0\0\0\0\0\x9d\x01\x2a"
+					   "\x00\x04\x80\x02";
+	static const unsigned char vp8l[] = "RIFF\0\0\0\0WEBPVP8L\0\0\0\0\x2f\xff\xc3\xff\x00";
+	static const unsigned char vp8x[] = "RIFF\0\0\0\0WEBPVP8X\0\0\0\0\0\0\0\0\xff\x0e\0"
+					    "\x6f\x08\0";
+	/* APP0 (16 bytes), a fill byte, then SOF2 (progressive): 1536 x 1024. */
+	static const unsigned char jpeg[] = "\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0"
+					    "\xff\xff\xc2\0\x11\x08\x04\x00\x06\x00\x03";
+	/* A DHT segment (0xc4) is not a frame header: the SOF0 after it is. */
+	static const unsigned char dht[] = "\xff\xd8\xff\xc4\0\x04\0\0\xff\xc0\0\x11\x08\x00\x10"
+					   "\x00\x20\x03";
+	static const struct {
+		const unsigned char *bytes;
+		size_t len;
+		long w, h;
+	} rows[] = {
+		{ png, sizeof(png) - 1, 2048, 1280 },
+		{ gif, sizeof(gif) - 1, 256, 64 },
+		{ vp8, sizeof(vp8) - 1, 1024, 640 },
+		{ vp8l, sizeof(vp8l) - 1, 1024, 1024 },
+		{ vp8x, sizeof(vp8x) - 1, 3840, 2160 },
+		{ jpeg, sizeof(jpeg) - 1, 1536, 1024 },
+		{ dht, sizeof(dht) - 1, 32, 16 },
+	};
+	long w = -1, h = -1;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		assert_int_equal(sniff_dimensions(rows[i].bytes, rows[i].len, &w, &h), 0);
+		assert_int_equal(w, rows[i].w);
+		assert_int_equal(h, rows[i].h);
+		/* Cut short anywhere before the size: not known, never misread. */
+		for (size_t cut = 0; cut < rows[i].len - 1; cut++) {
+			long cw = -1, ch = -1;
+			if (sniff_dimensions(rows[i].bytes, cut, &cw, &ch) == 0) {
+				assert_int_equal(cw, rows[i].w);
+				assert_int_equal(ch, rows[i].h);
+			}
+		}
+	}
+	/* No size in it: an SVG, a JPEG whose scan starts first, a zero width. */
+	assert_int_equal(sniff_dimensions((const unsigned char *)"<svg/>", 6, &w, &h), -1);
+	assert_int_equal(sniff_dimensions((const unsigned char *)"\xff\xd8\xff\xda\0\x02", 6,
+					  &w, &h), -1);
+	assert_int_equal(sniff_dimensions((const unsigned char *)"GIF89a\0\0\x40\0", 10, &w, &h),
+			 -1);
+}
+
 static void test_generation_body(void **state)
 {
 	struct img_params p = IMG_PARAMS_INIT;
@@ -251,6 +304,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sniff),
+		cmocka_unit_test(test_sniff_dimensions),
 		cmocka_unit_test(test_generation_body),
 		cmocka_unit_test(test_gif_svg_fields),
 		cmocka_unit_test(test_edit_form),
