@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, LEDGER, batch_files, clean_env, ledger_jobs, open_image
+from conftest import BIN, LEDGER, batch_files, clean_env, ledger_jobs, open_image, temp_files
 
 SMALL = ["--size", "1024x640"]
 OUT = ["--out-dir", "out"]
@@ -526,6 +526,45 @@ def test_a_rerun_finishes_locally_the_sidecar_and_copy_a_kill_left_unmade(run, s
     # Nothing left to finish: the next rerun makes nothing.
     again = run(args)
     assert again.rc == 0 and again.lines == [], again
+
+
+def test_a_disk_without_room_for_the_next_job_stops_the_run_before_sending(run, standin,
+                                                                         tmp_path):
+    # 1 MB free, and a 1024x640 image may take 2.6 MB: nothing is sent, exit 1.
+    env = {"LD_PRELOAD": str(DISK_FULL), "IMAGEGEN_TEST_FREE_BYTES": "1000000",
+           "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+    result = run(["batch", "job 1", "job 2", *SMALL, *OUT], env=env)
+    assert result.rc == 1, result
+    assert standin.stats()["requests"] == 0
+    assert ("imagegen: error: the disk holding 'out' has 1.0 MB free, and the next job's "
+            "images may need 3.3 MB; no more jobs were sent (free some space and run the "
+            "same command again)\n") in result.stderr, result.stderr
+    assert "2 jobs not sent; run the same command again to finish" in result.stderr
+
+
+def test_an_image_that_cannot_be_written_for_a_full_disk_stops_the_run(run, standin,
+                                                                      tmp_path):
+    # The disk fills up once job 1's image is saved; job 2 is already in flight
+    # (the slot is refilled before job 1's disk work) and its image cannot be
+    # written. Nothing more is sent: job 3 would be paid for and lost too.
+    env = {"LD_PRELOAD": str(DISK_FULL), "IMAGEGEN_TEST_FULL": "images",
+           "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+    standin.configure(latency=0.5)
+    args = ["batch", "job 1", "job 2", "job 3", *SMALL, *OUT, "--concurrency", "1"]
+    result = run(args, env=env)
+    assert result.rc == 1, result
+    assert sent_prompts(standin) == ["job 1", "job 2"]
+    assert ("imagegen: error: the disk is full: an image could not be saved, so no more "
+            "jobs were sent (free some space and run the same command again)\n"
+            in result.stderr), result.stderr
+    assert "No space left on device" in result.stderr
+    assert result.lines == ["out/01-job-1.png"]
+    assert "1 job not sent" in result.stderr
+    assert temp_files(tmp_path) == []
+    standin.reset()
+    result = run(args)
+    assert result.rc == 0, result
+    assert sent_prompts(standin) == ["job 2", "job 3"]
 
 
 # --- imagegen status

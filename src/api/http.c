@@ -101,6 +101,10 @@ static void start_ready(struct http_loop *l, int64_t now)
 		return;
 	while (l->paced.head && l->running < l->max_running &&
 	       l->paced.head->not_before <= now && l->next_launch <= now) {
+		if (l->may_launch && !l->may_launch(l->may_launch_data, l->running)) {
+			l->stopped = true;   /* the rest are dropped on the next turn */
+			return;
+		}
 		/* Slots follow each other exactly: a late wake-up does not push
 		 * every later launch back. */
 		if (l->launch_interval)

@@ -75,6 +75,10 @@ struct http_loop {
 	size_t held;
 	void (*collect)(void *data);
 	void *collect_data;
+	/* Asked before each API request is launched, with the number in
+	 * flight: false stops launching, as http_loop_stop does. NULL: go. */
+	bool (*may_launch)(void *data, size_t running);
+	void *may_launch_data;
 };
 
 int http_global_init(void);

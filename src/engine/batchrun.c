@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "gallery.h"
@@ -335,6 +336,10 @@ static void maybe_stop(struct batch_run *r, const struct job *job)
 	if (job->call.apierr.code && !strcmp(job->call.apierr.code, "insufficient_quota")) {
 		r->stop_reason = "the account is out of quota; the remaining jobs were not sent";
 		http_loop_stop(&r->engine->loop);
+	} else if (job->disk_full && !r->stop_reason) {
+		r->stop_reason = "the disk is full: an image could not be saved, so no more jobs "
+				 "were sent (free some space and run the same command again)";
+		http_loop_stop(&r->engine->loop);
 	} else if (r->fail_fast && !r->stop_reason) {
 		r->stop_reason = "--fail-fast: stopped after the first failure";
 		http_loop_stop(&r->engine->loop);
@@ -550,6 +555,55 @@ static void finish_locally(struct batch_run *r, struct batch_job *bj)
 	}
 }
 
+/* The most one job's images can take on disk: every image at its size
+ * uncompressed, 4 bytes a pixel (a size not known before it arrives counts
+ * as 3840x2160), copies and sidecars beside it included. */
+static unsigned long long bytes_per_job(const struct batch_run *r)
+{
+	unsigned long long most = 0;
+
+	for (size_t i = 0; i < r->plan.n; i++) {
+		const struct batch_job *bj = &r->plan.jobs[i];
+		int w = 3840, h = 2160;
+		unsigned long long bytes;
+
+		if (bj->resumed || bj->elsewhere)
+			continue;
+		if (bj->params.size && size_parse(bj->params.size, &w, &h))
+			w = 3840, h = 2160;
+		bytes = (unsigned long long)w * (unsigned long long)h * 4;
+		bytes = bytes * (unsigned long long)(bj->params.n > 0 ? bj->params.n : 1);
+		bytes += bytes / 4 + 65536;   /* a downscaled copy, a sidecar */
+		if (bytes > most)
+			most = bytes;
+	}
+	return most;
+}
+
+/* Before each request: is there room on the folder's disk for its images
+ * beside those of the requests in flight? If not, nothing more is sent (an
+ * image that cannot be saved is paid for all the same). */
+static bool room_to_launch(void *data, size_t running)
+{
+	struct batch_run *r = data;
+	struct statvfs st;
+	unsigned long long have, need = ((unsigned long long)running + 1) * r->job_bytes;
+
+	if (statvfs(r->plan.dir, &st))
+		return true;   /* not known: the writes will say */
+	have = (unsigned long long)st.f_bavail * st.f_frsize;
+	if (have >= need)
+		return true;
+	if (!r->space_error.len) {
+		buf_addf(&r->space_error, "the disk holding '%s' has %.1f MB free, and the next "
+			 "job's images%s may need %.1f MB; no more jobs were sent (free some "
+			 "space and run the same command again)", r->plan.dir, (double)have / 1e6,
+			 running ? ", with those in flight," : "", (double)need / 1e6);
+		r->stop_reason = r->space_error.data;
+	}
+	return false;
+}
+
 /* The temp files a killed run left in the folder (and its thumbnails). */
 static void sweep(struct batch_run *r)
 {
@@ -604,6 +658,9 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 	if ((env->downscale_max || env->chroma.enabled) && imgvips_ready(&why))
 		buf_reset(&why);
 	buf_release(&why);
+	r->job_bytes = bytes_per_job(r);
+	r->engine->loop.may_launch = room_to_launch;
+	r->engine->loop.may_launch_data = r;
 	struct commitq_ops ops = { job_commit_handed, record, job_committed, check_ledger, r };
 	if (commitq_start(&r->commits, &r->engine->loop, &ops) == 0)
 		env->commit = hand_over;
@@ -643,6 +700,7 @@ void batch_run_release(struct batch_run *r)
 	batch_plan_release(&r->plan);
 	ledger_release(&r->ledger);
 	buf_release(&r->ledger_error);
+	buf_release(&r->space_error);
 	if (r->lock_made)
 		pthread_mutex_destroy(&r->ledger_lock);
 	r->lock_made = false;

@@ -46,6 +46,10 @@ struct batch_run {
 	pthread_mutex_t ledger_lock;
 	bool ledger_failed;          /* under the lock: stop launching */
 	bool lock_made;
+	/* What one more job's images may take on disk (uncompressed: an upper
+	 * bound), and why launching stopped for want of it. */
+	unsigned long long job_bytes;
+	struct buf space_error;
 	struct chroma_opts chroma;
 	struct thumbq thumbs;
 	struct job_env env;

@@ -158,6 +158,9 @@ struct job {
 	struct usage usage;
 	const char *size;          /* from the response, borrowed from it */
 	struct buf error;          /* why the job failed, one line */
+	bool disk_full;            /* it failed because an image could not be written
+				      for want of space: sending more is paying for
+				      images that cannot be saved */
 };
 
 /* Takes ownership of prompt; req and plan are moved into the job. */

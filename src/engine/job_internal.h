@@ -36,6 +36,9 @@ void job_finish(struct job *job);
 
 void job_download_start(struct job *job, size_t i, const char *url);
 
+/* After a failed write: marks the job disk_full when errno says the disk
+ * (or the quota) is full. */
+void job_note_disk(struct job *job);
 /* May the job write over an existing file at path (--force, or its own)? */
 bool job_may_replace(const struct job *job, const char *path);
 

@@ -90,6 +90,12 @@ void job_say_notes(struct job *job, bool say)
 	}
 }
 
+void job_note_disk(struct job *job)
+{
+	if (errno == ENOSPC || errno == EDQUOT)
+		job->disk_full = true;
+}
+
 bool job_may_replace(const struct job *job, const char *path)
 {
 	return job->env->force || (job->env->owns && job->env->owns(job, path));
@@ -142,8 +148,10 @@ int job_image_write(struct job *job, size_t index, const char *text, size_t len)
 		size_t copy = (size_t)n < room ? (size_t)n : room;
 		memcpy(im->head + im->head_len, out, copy);
 		im->head_len += copy;
-		if (im->file.fd >= 0 && afile_write(&im->file, out, (size_t)n, &job->error))
+		if (im->file.fd >= 0 && afile_write(&im->file, out, (size_t)n, &job->error)) {
+			job_note_disk(job);
 			return -1;
+		}
 		text += take;
 		len -= take;
 	}
@@ -347,8 +355,10 @@ int job_commit_image(struct job *job, size_t i)
 			job->env->on_committing(job, i, f->path);
 		if (!afile_commit(f, replace ? AFILE_REPLACE : AFILE_NO_CLOBBER, &job->error))
 			break;
-		if (errno != EEXIST)
+		if (errno != EEXIST) {
+			job_note_disk(job);
 			return -1;
+		}
 		/* The name was taken while the request ran: never overwrite. */
 		char *next = naming_next_free(f->path, naming_exists_on_disk, NULL);
 		job_warn(job, "'%s' appeared meanwhile; saving as '%s'", f->path, next);

@@ -79,7 +79,9 @@ int afile_write(struct afile *f, const void *data, size_t len, struct buf *err)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			buf_addf(err, "cannot write '%s': %s", f->path, strerror(errno));
+			int saved = errno;
+			buf_addf(err, "cannot write '%s': %s", f->path, strerror(saved));
+			errno = saved;   /* the caller tells a full disk from the rest */
 			return -1;
 		}
 		p += n;
@@ -117,8 +119,10 @@ int afile_commit(struct afile *f, enum afile_commit_mode mode, struct buf *err)
 {
 	if (f->fd >= 0) {
 		if (fsync(f->fd) || close(f->fd)) {
-			buf_addf(err, "cannot write '%s': %s", f->path, strerror(errno));
+			int saved = errno;
+			buf_addf(err, "cannot write '%s': %s", f->path, strerror(saved));
 			f->fd = -1;
+			errno = saved;
 			return -1;
 		}
 		f->fd = -1;

@@ -1,13 +1,17 @@
-/* A full disk for the job ledger, where it hurts: preloaded into imagegen
- * (LD_PRELOAD), it lets everything through until the first image takes its
- * final name (a rename to a name that is not a temp file), and from then on
- * every write to the ledger's files (ledger.db and its -wal) fails with
- * ENOSPC, as a disk that filled up mid-run would. Test equipment only. */
+/* A full disk, where it hurts: preloaded into imagegen (LD_PRELOAD), it
+ * lets everything through until the first image takes its final name (a
+ * rename to a name that is not a temp file), and from then on every write
+ * to the ledger's files (ledger.db and its -wal) fails with ENOSPC, as a
+ * disk that filled up mid-run would; with IMAGEGEN_TEST_FULL=images, every
+ * write to an image's temp file does instead. IMAGEGEN_TEST_FREE_BYTES=N
+ * makes statvfs report N bytes free. Test equipment only. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -24,6 +28,47 @@ static bool is_ledger(int fd)
 		return false;
 	path[n] = '\0';
 	return strstr(path, "/.imagegen/ledger.db") != NULL;
+}
+
+/* Is fd a file whose writes fail once the disk is full? */
+static bool fails(int fd)
+{
+	const char *what = getenv("IMAGEGEN_TEST_FULL");
+	char link[64], path[4096];
+	ssize_t n;
+
+	if (!full)
+		return false;
+	if (!what || strcmp(what, "images"))
+		return is_ledger(fd);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n <= 0)
+		return false;
+	path[n] = '\0';
+	return strstr(path, ".tmp-") && !strstr(path, "/.imagegen/");
+}
+
+static void shrink(struct statvfs *st)
+{
+	const char *free_bytes = getenv("IMAGEGEN_TEST_FREE_BYTES");
+
+	if (free_bytes && st->f_frsize) {
+		st->f_bavail = strtoull(free_bytes, NULL, 10) / st->f_frsize;
+		st->f_bfree = st->f_bavail;
+	}
+}
+
+int statvfs(const char *path, struct statvfs *st)
+{
+	int (*real)(const char *, struct statvfs *);
+	int rc;
+
+	*(void **)&real = dlsym(RTLD_NEXT, "statvfs");
+	rc = real(path, st);
+	if (rc == 0)
+		shrink(st);
+	return rc;
 }
 
 /* An image took its final name: the disk is full from now on. */
@@ -66,7 +111,7 @@ ssize_t pwrite64(int fd, const void *buf, size_t len, off_t at)
 	ssize_t (*real)(int, const void *, size_t, off_t);
 
 	*(void **)&real = dlsym(RTLD_NEXT, "pwrite64");
-	if (full && is_ledger(fd)) {
+	if (fails(fd)) {
 		errno = ENOSPC;
 		return -1;
 	}
@@ -78,7 +123,7 @@ ssize_t write(int fd, const void *buf, size_t len)
 	ssize_t (*real)(int, const void *, size_t);
 
 	*(void **)&real = dlsym(RTLD_NEXT, "write");
-	if (full && is_ledger(fd)) {
+	if (fails(fd)) {
 		errno = ENOSPC;
 		return -1;
 	}
