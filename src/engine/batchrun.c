@@ -180,18 +180,29 @@ static void on_saved(struct job *job, size_t index, const char *path)
 		r->events->saved(r->events->ud, as_batch_job(job), index, path);
 }
 
-/* Before an image takes its final name, the ledger says which name it
- * will be: a kill right after the rename still leaves the job recorded. */
+/* Before an image takes its final name, the ledger must know the name is
+ * the job's image, so that a kill right after the rename still leaves it
+ * paid for: the name planned for it was reserved before the request was
+ * sent (nothing to write), and one it takes instead (a file appeared at
+ * the planned one meanwhile, or the server sent another format) is
+ * reserved now. */
 static void on_committing(struct job *job, size_t index, const char *path)
 {
 	struct batch_run *r = job->env->data;
 	struct batch_job *bj = as_batch_job(job);
-	json_t *e = entry(bj, "saving");
+	struct buf err = BUF_INIT;
+	int rc;
 
-	(void)index;
-	json_array_append_new(json_object_get(e, "files"), json_string(path_basename(path)));
-	json_object_set_new(e, "images", json_integer((json_int_t)job->names.n));
-	put_now(r, bj, "saving", e);
+	/* (The plan's names moved into the job when it started.) */
+	if (index >= job->names.n || !strcmp(job->names.paths[index], path))
+		return;
+	pthread_mutex_lock(&r->ledger_lock);
+	rc = ledger_move_image(&r->ledger, bj->key, path_basename(job->names.paths[index]),
+			       path_basename(path), &err);
+	pthread_mutex_unlock(&r->ledger_lock);
+	if (rc)
+		ledger_failed(r, bj->label, err.data);
+	buf_release(&err);
 }
 
 /* Is path (in the folder) the job's own by the ledger: reserved for it? */

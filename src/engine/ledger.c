@@ -42,7 +42,7 @@ static const char schema[] =
 	"INSERT OR IGNORE INTO meta VALUES ('schema', '1');";
 
 struct ledger_statements {
-	sqlite3_stmt *get, *owner;
+	sqlite3_stmt *get, *owner, *images;
 };
 
 /* The statement in *slot on l's database, prepared on first use. */
@@ -66,7 +66,8 @@ static void finalize_statements(struct ledger *l)
 		return;
 	sqlite3_finalize(l->st->get);
 	sqlite3_finalize(l->st->owner);
-	l->st->get = l->st->owner = NULL;
+	sqlite3_finalize(l->st->images);
+	l->st->get = l->st->owner = l->st->images = NULL;
 }
 
 static int fail(struct buf *err, sqlite3 *db, const char *what)
@@ -351,18 +352,53 @@ sql:
 	return -1;
 }
 
+int ledger_move_image(struct ledger *l, const char *key, const char *from, const char *to,
+		      struct buf *err)
+{
+	static const char *const sql[] = {
+		"DELETE FROM images WHERE name = ?1 AND job = ?3",
+		"DELETE FROM files WHERE name = ?1 AND job = ?3",
+		"INSERT OR REPLACE INTO images VALUES (?2, ?3)",
+		"INSERT OR REPLACE INTO files VALUES (?2, ?3)",
+	};
+
+	if (exec(l->db, "BEGIN IMMEDIATE", err))
+		return -1;
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *st = NULL;
+		int ok = sqlite3_prepare_v2(l->db, sql[i], -1, &st, NULL) == SQLITE_OK;
+		if (ok) {
+			sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
+			ok = sqlite3_step(st) == SQLITE_DONE;
+		}
+		sqlite3_finalize(st);
+		if (!ok) {
+			fail(err, l->db, "cannot reserve an image's new name");
+			rollback(l->db);
+			return -1;
+		}
+	}
+	return exec(l->db, "COMMIT", err);
+}
+
 json_t *ledger_reserved_images(const struct ledger *l, const char *key)
 {
 	json_t *names = json_array();
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v2(l->db, "SELECT name FROM images WHERE job = ?1 ORDER BY name", -1,
-			       &st, NULL) != SQLITE_OK)
+	/* A ledger not yet on disk reserves nothing. */
+	if (!l->on_disk)
+		return names;
+	st = statement(l, l->st ? &l->st->images : NULL,
+		       "SELECT name FROM images WHERE job = ?1 ORDER BY name");
+	if (!st)
 		return names;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW)
 		json_array_append_new(names, json_string((const char *)sqlite3_column_text(st, 0)));
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return names;
 }
 

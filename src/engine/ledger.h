@@ -57,6 +57,11 @@ int ledger_put_rows(struct ledger *l, const struct ledger_row *rows, size_t n,
  * sidecar or copy). 0 or -1. */
 int ledger_reserve(struct ledger *l, size_t n, const char *const *keys,
 		   const char *const *names, const bool *image, struct buf *err);
+/* An image of the job of key takes the name to instead of from (a file
+ * appeared at from, or the server sent another format): from is no longer
+ * the job's, to is its image's. One transaction. 0 or -1. */
+int ledger_move_image(struct ledger *l, const char *key, const char *from, const char *to,
+		      struct buf *err);
 /* The names reserved for the images of the job of key: a new array. */
 json_t *ledger_reserved_images(const struct ledger *l, const char *key);
 /* What claiming a job found. */
