@@ -17,6 +17,9 @@ from conftest import BIN, LEDGER, batch_files, clean_env, ledger_jobs, open_imag
 
 SMALL = ["--size", "1024x640"]
 OUT = ["--out-dir", "out"]
+# Faults preloaded into imagegen (tests/faults/, built by tests/meson.build).
+DISK_FULL = Path(BIN).parent / "tests" / "libdisk_full.so"
+SLOW_DISK = Path(BIN).parent / "tests" / "libslow_disk.so"
 
 
 def write_jobs(folder, *lines):
@@ -182,6 +185,38 @@ def has_open(process, path, timeout=30):
                 return True
         time.sleep(0.01)
     return False
+
+
+def test_a_disk_slower_than_the_network_holds_launches_back(standin, tmp_path):
+    # One slot; the first image's fsync waits at a gate. Jobs keep coming back
+    # to be committed behind it, but no more than 2 x 1 + 1 wait there: after
+    # three requests, launching pauses (each waiting job holds an open file)
+    # until the disk catches up, and then every job is done.
+    gate = tmp_path / "gate"
+    env = clean_env(standin, {
+        "LD_PRELOAD": str(SLOW_DISK), "IMAGEGEN_TEST_GATE": str(gate),
+        "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"})
+    jobs = [f"job {i}" for i in range(1, 6)]
+    process = subprocess.Popen([BIN, "batch", *jobs, *SMALL, *OUT, "--concurrency", "1"],
+                               cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while standin.stats()["requests"] < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(1.0)   # time enough for a fourth, were it to be sent
+        sent_while_blocked = standin.stats()["requests"]
+        gate.touch()
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        gate.touch()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert sent_while_blocked == 3
+    assert process.returncode == 0, stderr.decode()
+    assert standin.stats()["requests"] == 5
+    assert len(ledger_jobs(tmp_path / "out")) == 5
 
 
 def test_a_run_waits_for_one_that_is_making_the_ledger_at_the_same_moment(standin,
@@ -426,8 +461,6 @@ def test_only_temp_files_of_runs_that_are_gone_are_swept(run, standin, tmp_path)
 # --- a ledger that cannot be written
 
 
-DISK_FULL = Path(BIN).parent / "tests" / "libdisk_full.so"
-SLOW_DISK = Path(BIN).parent / "tests" / "libslow_disk.so"
 
 
 def test_the_next_request_goes_out_while_the_last_image_is_still_being_written(standin,
@@ -565,6 +598,46 @@ def test_an_image_that_cannot_be_written_for_a_full_disk_stops_the_run(run, stan
     result = run(args)
     assert result.rc == 0, result
     assert sent_prompts(standin) == ["job 2", "job 3"]
+
+
+def test_a_file_that_appears_at_the_name_meanwhile_is_kept_and_never_taken_for_the_jobs(
+        standin, tmp_path):
+    # While the request runs, a file appears at the name planned for its image:
+    # the image takes the next free name, and the ledger moves the job's image
+    # reservation there before the rename. The disk then fills up, so no record
+    # of the job is written; the rerun knows the image by its new name, pays
+    # nothing, and never lists the file that appeared as the job's.
+    assert DISK_FULL.exists(), f"{DISK_FULL} is not built (tests/meson.build)"
+    standin.configure(hold_body=0.5, hold_count=1)
+    env = clean_env(standin, {
+        "LD_PRELOAD": str(DISK_FULL),
+        "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"})
+    args = ["batch", "job 1", *SMALL, *OUT]
+    process = subprocess.Popen([BIN, *args], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert standin.wait_held(1, timeout=30), "the answer was never held"
+        (tmp_path / "out" / "01-job-1.png").write_bytes(b"not the job's")
+        standin.release()
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        standin.release()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 1, stderr.decode()
+    assert ("'out/01-job-1.png' appeared meanwhile; saving as 'out/01-job-1-2.png'"
+            in stderr.decode()), stderr.decode()
+    assert stdout.decode().splitlines() == ["out/01-job-1-2.png"]
+    assert (tmp_path / "out" / "01-job-1.png").read_bytes() == b"not the job's"
+    assert ledger_jobs(tmp_path / "out") == []      # the disk was full for the record
+    standin.reset()
+    result = subprocess.run([BIN, *args], cwd=tmp_path, env=clean_env(standin),
+                            stdin=subprocess.DEVNULL, capture_output=True)
+    assert result.returncode == 0, result.stderr.decode()
+    assert standin.stats()["requests"] == 0
+    assert [e["files"] for e in ledger_jobs(tmp_path / "out")] == [["01-job-1-2.png"]]
+    assert (tmp_path / "out" / "01-job-1.png").read_bytes() == b"not the job's"
 
 
 # --- imagegen status

@@ -90,6 +90,11 @@ static void launch(struct http_loop *l, struct http_xfer *x)
 	l->running++;
 }
 
+static size_t held_max(const struct http_loop *l)
+{
+	return 2 * l->max_running + 1;
+}
+
 /* Downloads start as soon as a slot is free; API requests also wait out a
  * pause and their launch slot. */
 static void start_ready(struct http_loop *l, int64_t now)
@@ -99,7 +104,11 @@ static void start_ready(struct http_loop *l, int64_t now)
 		launch(l, queue_pop(&l->unpaced));
 	if (l->paused_until > now)
 		return;
-	while (l->paced.head && l->running < l->max_running &&
+	/* Work held off the loop counts too: up to twice max_running (and one
+	 * more) may wait there, so a whole wave commits while the next one is
+	 * sent, but a disk slower than the network holds launches back instead
+	 * of letting jobs to commit (an open file each) pile up. */
+	while (l->paced.head && l->running < l->max_running && l->held < held_max(l) &&
 	       l->paced.head->not_before <= now && l->next_launch <= now) {
 		if (l->may_launch && !l->may_launch(l->may_launch_data, l->running)) {
 			l->stopped = true;   /* the rest are dropped on the next turn */
@@ -171,7 +180,9 @@ static int poll_timeout(const struct http_loop *l, int64_t now)
 {
 	int64_t wait = POLL_MS_MAX;
 
-	if (l->running >= l->max_running)
+	/* Full: a finished transfer, or held work coming back (a wake-up),
+	 * ends the poll. */
+	if (l->running >= l->max_running || l->held >= held_max(l))
 		return (int)wait;
 	if (l->unpaced.head && l->unpaced.head->not_before - now < wait)
 		wait = l->unpaced.head->not_before - now;

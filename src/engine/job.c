@@ -319,8 +319,34 @@ static void job_done(struct call *c, enum call_result r)
 
 static const struct call_ops job_call_ops = { job_body, job_answer, job_again, job_done };
 
+/* What an ended job no longer needs, freed at once so that a batch holds
+ * only each job's result however many it has: its curl handles (the
+ * connection stays in the loop's pool), the request, the images' transfer
+ * state, the scan, and the response unless a command prints it. What is
+ * read after the end stays: state, usage, saved paths, error, attempts. */
+static void job_shed(struct job *job)
+{
+	http_xfer_release(&job->call.xfer);
+	FREE_AND_NULL(job->req.url);
+	FREE_AND_NULL(job->req.json);
+	form_release(&job->req.form);
+	for (size_t i = 0; job->images && i < job->names.n; i++) {
+		afile_release(&job->images[i].file);
+		call_release(&job->images[i].call);
+		free(job->images[i].url);
+	}
+	FREE_AND_NULL(job->images);
+	scan_release(&job->scan);
+	if (!job->env->keep_response) {
+		json_decref(job->response);
+		job->response = NULL;
+		job->size = NULL;   /* borrowed from it */
+	}
+}
+
 void job_finish(struct job *job)
 {
+	job_shed(job);
 	job->finished_ms = now_ms();
 	if (job->state != JOB_INTERRUPTED)
 		job->state = job->error.len ? JOB_FAILED : JOB_DONE;
