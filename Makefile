@@ -8,7 +8,8 @@
 #   make fuzz      run each libFuzzer target for FUZZ_SECONDS (default 60)
 #   make fuzz-replay  run the fuzz seed corpora once (CI)
 #   make coverage  line and branch coverage of src/ from the whole suite (gcovr)
-#   make bench     batch benchmarks against the stand-in (bench/RESULTS.md)
+#   make bench     batch benchmarks: against the stand-in, and against a near-free
+#                  server with the peers (bench/RESULTS.md)
 #   make bench-peers  the same jobs with the Node SDK and a Python pool (issue 6)
 #   make install   install (honours PREFIX and DESTDIR)
 
@@ -63,7 +64,10 @@ fuzz-replay: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory build
+	ninja -C $(BUILD) ledger_cost
+	@test -d bench/node/node_modules/openai || (cd bench/node && npm ci --no-audit --no-fund)
 	$(PYTHON) bench/bench_batch.py --bin $(BUILD)/imagegen
+	$(PYTHON) bench/bench_throughput.py --bin $(BUILD)/imagegen
 
 .PHONY: bench-peers
 bench-peers: deps
