@@ -182,6 +182,22 @@ def test_no_gallery_writes_neither_page_nor_thumbnails(run, standin, tmp_path):
     assert files_in(tmp_path / "out") == [LEDGER, "01-red-fox.png", "02-blue-whale.png"]
 
 
+def test_an_index_html_that_is_not_imagegens_is_never_replaced(run, standin, tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "index.html").write_text("<h1>my own page</h1>\n")
+    result = run(["batch", "red fox", *SMALL, *OUT])
+    assert result.rc == 0, result
+    assert result.lines == ["out/01-red-fox.png"]
+    assert (tmp_path / "out" / "index.html").read_text() == "<h1>my own page</h1>\n"
+    assert ("imagegen: warning: gallery: 'out/index.html' is not a gallery imagegen wrote; "
+            "it is kept, and the gallery was not written\n") in result.stderr, result.stderr
+    # Its own gallery it replaces, as each run does.
+    (tmp_path / "out" / "index.html").unlink()
+    assert run(["batch", "red fox", "blue whale", *SMALL, *OUT]).rc == 0
+    assert run(["batch", "red fox", "blue whale", "green frog", *SMALL, *OUT]).rc == 0
+    assert len(gallery(tmp_path / "out").cards) == 3
+
+
 def test_dry_run_writes_no_gallery(run, standin, tmp_path):
     result = run(["batch", "red fox", *SMALL, *OUT, "--dry-run"])
     assert result.rc == 0, result

@@ -175,10 +175,13 @@ static void card(struct buf *h, const char *dir, json_t *entry, struct buf *prob
 	buf_adds(h, "</figcaption></figure>\n");
 }
 
+/* In every page imagegen writes: how it knows one it may replace. */
+#define GENERATOR_TAG "<meta name=\"generator\" content=\"imagegen\">"
+
 static const char page_head[] =
 	"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 	"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	"<meta name=\"generator\" content=\"imagegen\">\n<title>";
+	GENERATOR_TAG "\n<title>";
 static const char page_style[] =
 	"</title>\n<style>\n"
 	"body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;background:#f6f6f4;color:#222}\n"
@@ -212,6 +215,22 @@ static int by_index(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Is the file at path absent, or a page imagegen wrote (its generator tag
+ * in the head)? Anything else there is the user's, never replaced. */
+static bool ours_or_absent(const char *path)
+{
+	char head[1024];
+	FILE *f = fopen(path, "rb");
+	size_t got;
+
+	if (!f)
+		return !path_exists(path);
+	got = fread(head, 1, sizeof(head) - 1, f);
+	fclose(f);
+	head[got] = '\0';
+	return strstr(head, GENERATOR_TAG) != NULL;
+}
+
 int gallery_write(const char *dir, const struct ledger *l, struct buf *err)
 {
 	struct buf h = BUF_INIT, problems = BUF_INIT;
@@ -220,6 +239,14 @@ int gallery_write(const char *dir, const struct ledger *l, struct buf *err)
 	size_t count = json_array_size(jobs), shown = 0;
 	char *path = xasprintf("%s/%s", dir, GALLERY_NAME);
 	int rc = -1;
+
+	if (!ours_or_absent(path)) {
+		buf_addf(err, "'%s' is not a gallery imagegen wrote; it is kept, and the gallery "
+			 "was not written", path);
+		json_decref(jobs);
+		free(path);
+		return -1;
+	}
 
 	buf_adds(&h, page_head);
 	gallery_escape(&h, path_basename(dir));
