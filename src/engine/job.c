@@ -99,8 +99,10 @@ void job_release(struct job *job)
 		afile_release(&job->images[i].file);
 		call_release(&job->images[i].call);
 		free(job->images[i].url);
-		free(job->saved[i]);
 	}
+	/* (An ended job has shed its images already, not its saved paths.) */
+	for (size_t i = 0; job->saved && i < job->names.n; i++)
+		free(job->saved[i]);
 	FREE_AND_NULL(job->images);
 	FREE_AND_NULL(job->saved);
 	job_say_notes(job, false);
