@@ -640,6 +640,53 @@ def test_a_file_that_appears_at_the_name_meanwhile_is_kept_and_never_taken_for_t
     assert (tmp_path / "out" / "01-job-1.png").read_bytes() == b"not the job's"
 
 
+def test_a_file_at_the_name_of_a_job_that_failed_is_not_taken_for_its_image(run, standin,
+                                                                           tmp_path):
+    # The job failed, so its name was never filled and is given back; a file put
+    # there afterwards is someone else's: the rerun sends the job again and
+    # saves its image beside it.
+    standin.configure(fault="400", fault_count=1)
+    args = ["batch", "job 1", *SMALL, *OUT]
+    assert run(args).rc == 1
+    (tmp_path / "out" / "01-job-1.png").write_bytes(b"someone else's")
+    standin.reset()
+    result = run(args)
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 1
+    assert result.lines == ["out/01-job-1-2.png"]
+    assert (tmp_path / "out" / "01-job-1.png").read_bytes() == b"someone else's"
+
+
+def test_after_a_kill_an_image_another_prompt_made_is_not_taken_for_the_jobs(run, standin,
+                                                                           tmp_path):
+    # Killed with the request in flight: the job's name stays reserved. An image
+    # of another prompt is then put at that name (another imagegen run); the
+    # rerun sees by its record that it is not this job's, and sends the job.
+    assert run(["generate", "a different prompt", *SMALL, "--out", "other.png"]).rc == 0
+    standin.reset()
+    standin.configure(hold_body=0.5, hold_count=1)
+    process = subprocess.Popen([BIN, "batch", "job 1", *SMALL, *OUT], cwd=tmp_path,
+                               env=clean_env(standin), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert standin.wait_held(1, timeout=30), "the answer was never held"
+        process.kill()
+        process.wait()
+    finally:
+        standin.release()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    (tmp_path / "other.png").rename(tmp_path / "out" / "01-job-1.png")
+    standin.reset()
+    result = run(["batch", "job 1", *SMALL, *OUT])
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 1
+    assert result.lines == ["out/01-job-1-2.png"]
+    assert open_image(tmp_path / "out" / "01-job-1.png").text["Description"] == \
+        "a different prompt"
+
+
 # --- imagegen status
 
 

@@ -193,6 +193,9 @@ static int summarize(struct batch_cli *b, int64_t started)
 	notef("folder: %s", r->plan.dir);
 	if (r->stop_reason)
 		errorf("%s", r->stop_reason);
+	/* A ledger that failed after something else had stopped the run. */
+	if (r->ledger_error.len && r->stop_reason != r->ledger_error.data)
+		errorf("%s", r->ledger_error.data);
 	if (r->failed) {
 		errorf("%zu job%s failed:", r->failed, r->failed == 1 ? "" : "s");
 		for (size_t i = 0; i < r->plan.n; i++)
@@ -209,7 +212,8 @@ static int summarize(struct batch_cli *b, int64_t started)
 		       r->elsewhere == 1 ? " was" : "s were", r->other_pid);
 	if (cli_interrupts)
 		return EXIT_INTERRUPTED;
-	return r->failed || r->stop_reason || r->elsewhere ? EXIT_FAILED : EXIT_OK;
+	return r->failed || r->stop_reason || r->elsewhere || r->ledger_error.len ? EXIT_FAILED
+										     : EXIT_OK;
 }
 
 static int run_batch(struct batch_cli *b, struct buf *err)

@@ -1,13 +1,16 @@
 #include "batch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jobfile.h"
 #include "ledger.h"
 #include "naming.h"
+#include "pngmeta.h"
 #include "request.h"
 #include "slug.h"
+#include "sniff.h"
 
 /* Item values win over the command line's. */
 static void merge_params(struct img_params *p, const struct img_params *o)
@@ -495,10 +498,45 @@ static json_t *imported_entry(json_t *imported, const struct batch_job *bj)
 	return NULL;
 }
 
+struct described {
+	const char *want;
+	bool other;    /* it says another prompt made it */
+};
+
+static void on_text(const char *keyword, const char *text, void *ud)
+{
+	struct described *d = ud;
+
+	if (!strcmp(keyword, "Description") && strcmp(text, d->want))
+		d->other = true;
+}
+
+/* Does the PNG at path say that another prompt made it (imagegen's own
+ * record of another job, or another imagegen run's image)? A file with no
+ * such record cannot say, and is taken at its name's word. */
+static bool made_by_another(const char *path, const char *prompt)
+{
+	struct described d = { prompt, false };
+	struct buf data = BUF_INIT, why = BUF_INIT;
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		return false;
+	if (read_all_fd(fileno(f), 256u << 20, &data) == 0 &&
+	    sniff_format((const unsigned char *)data.data, data.len) &&
+	    !strcmp(sniff_format((const unsigned char *)data.data, data.len), "png"))
+		pngmeta_read((const unsigned char *)data.data, data.len, on_text, &d, &why);
+	fclose(f);
+	buf_release(&data);
+	buf_release(&why);
+	return d.other;
+}
+
 /* A job with no record of a saved image but a file at a name reserved for
  * one of its images: an earlier run saved it and could not record it (the
- * disk filled up). The names were free when reserved, and only the job's
- * own commit gives a file one of them, so it is paid for. Its entry, made
+ * disk filled up, or a kill came first). The names were free when reserved
+ * and are given back when a job ends without filling them, so a file at one
+ * is the job's, unless it says another prompt made it. Its entry, made
  * up from what is there (a new reference), or NULL. */
 static json_t *recovered_entry(const struct ledger *l, const struct batch_job *bj,
 			       const char *dir)
@@ -509,7 +547,8 @@ static json_t *recovered_entry(const struct ledger *l, const struct batch_job *b
 	json_array_foreach(names, i, name) {
 		const char *s = json_string_value(name);
 		char *path = s && jobfile_safe_name(s) ? xasprintf("%s/%s", dir, s) : NULL;
-		if (path && path_exists(path))
+		if (path && path_exists(path) &&
+		    !made_by_another(path, bj->sent ? bj->sent : bj->item->prompt))
 			json_array_append(files, name);
 		free(path);
 	}

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -89,30 +90,35 @@ static json_t *entry(const struct batch_job *bj, const char *state)
 }
 
 /* A ledger write failed (on either thread): the run stops launching (what
- * it paid for could not be recorded), at the loop's next turn, and fails. */
+ * it paid for could not be recorded), at the loop's next turn, and fails.
+ * Its own lock, never held across a ledger call: the loop checks it every
+ * turn and must not wait out the worker's commit to disk. */
 static void ledger_failed(struct batch_run *r, const char *label, const char *why)
 {
-	pthread_mutex_lock(&r->ledger_lock);
+	pthread_mutex_lock(&r->error_lock);
 	if (!r->ledger_error.len)
 		buf_addf(&r->ledger_error, "%s%s; no more jobs were sent", label, why);
 	r->ledger_failed = true;
-	pthread_mutex_unlock(&r->ledger_lock);
+	pthread_mutex_unlock(&r->error_lock);
 	http_loop_wake(&r->engine->loop);
 }
 
-/* On the loop thread, every turn: stops launching once the ledger failed. */
+/* On the loop thread, every turn: stops launching once the ledger failed
+ * (the summary says why, whatever else stopped the run first). */
 static void check_ledger(void *data)
 {
 	struct batch_run *r = data;
 	bool failed;
 
-	pthread_mutex_lock(&r->ledger_lock);
+	if (!r->lock_made)
+		return;
+	pthread_mutex_lock(&r->error_lock);
 	failed = r->ledger_failed;
-	pthread_mutex_unlock(&r->ledger_lock);
-	if (failed && !r->engine->loop.stopped) {
+	pthread_mutex_unlock(&r->error_lock);
+	if (failed && !r->stop_reason)
 		r->stop_reason = r->ledger_error.data;
+	if (failed)
 		http_loop_stop(&r->engine->loop);
-	}
 }
 
 /* Writes a job's entry now, on whichever thread needs it written before
@@ -186,7 +192,7 @@ static void on_saved(struct job *job, size_t index, const char *path)
  * sent (nothing to write), and one it takes instead (a file appeared at
  * the planned one meanwhile, or the server sent another format) is
  * reserved now. */
-static void on_committing(struct job *job, size_t index, const char *path)
+static int on_committing(struct job *job, size_t index, const char *path)
 {
 	struct batch_run *r = job->env->data;
 	struct batch_job *bj = as_batch_job(job);
@@ -195,14 +201,18 @@ static void on_committing(struct job *job, size_t index, const char *path)
 
 	/* (The plan's names moved into the job when it started.) */
 	if (index >= job->names.n || !strcmp(job->names.paths[index], path))
-		return;
+		return 0;
 	pthread_mutex_lock(&r->ledger_lock);
 	rc = ledger_move_image(&r->ledger, bj->key, path_basename(job->names.paths[index]),
 			       path_basename(path), &err);
 	pthread_mutex_unlock(&r->ledger_lock);
+	/* Unrecorded, the new name would be no one's and the planned one, now
+	 * holding another file, still the job's: the image is not saved. */
 	if (rc)
-		ledger_failed(r, bj->label, err.data);
+		buf_addf(&job->error, "image %zu could not be saved as '%s': %s", index + 1, path,
+			 err.data);
 	buf_release(&err);
+	return rc;
 }
 
 /* Is path (in the folder) the job's own by the ledger: reserved for it? */
@@ -338,6 +348,43 @@ static int record_recovered(struct batch_run *r, struct buf *err)
 	rc = n ? ledger_put_rows(&r->ledger, rows, n, err) : 0;
 	free(rows);
 	return rc;
+}
+
+/* Every job in flight or waiting to be committed holds an open file for
+ * each of its images: with many in flight and n > 1 that passes the usual
+ * soft limit of 1024, so the run takes what the hard limit allows. */
+static void more_files(void)
+{
+	struct rlimit lim;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+		lim.rlim_cur = lim.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &lim);
+	}
+}
+
+/* The jobs reserved for but never sent (a stop, an interrupt) give their
+ * image names back: a file that appears at one later is not theirs. */
+static void release_unsent(struct batch_run *r)
+{
+	const char **keys = xcalloc(r->plan.n ? r->plan.n : 1, sizeof(*keys));
+	struct buf err = BUF_INIT;
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->plan.n; i++) {
+		const struct batch_job *bj = &r->plan.jobs[i];
+		if (!bj->resumed && !bj->elsewhere && !bj->job.call.xfer.launches)
+			keys[n++] = bj->key;
+	}
+	int rc;
+
+	pthread_mutex_lock(&r->ledger_lock);
+	rc = ledger_release_images(&r->ledger, n, keys, &err);
+	pthread_mutex_unlock(&r->ledger_lock);
+	if (rc)
+		ledger_failed(r, "", err.data);
+	buf_release(&err);
+	free(keys);
 }
 
 /* A job that failed for want of quota stops the run (nothing else can
@@ -641,7 +688,9 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 		return -1;
 	}
 	pthread_mutex_init(&r->ledger_lock, NULL);
+	pthread_mutex_init(&r->error_lock, NULL);
 	r->lock_made = true;
+	more_files();
 	if (mkdir_p(r->plan.dir) || access(r->plan.dir, W_OK | X_OK)) {
 		buf_addf(err, "--out-dir: cannot write into '%s': %s", r->plan.dir, strerror(errno));
 		return -1;
@@ -697,6 +746,7 @@ int batch_run_finish(struct batch_run *r, struct buf *err)
 	/* Interrupted, the loop ends with commits still out: every image
 	 * received is saved and recorded before the run says what it did. */
 	commitq_finish(&r->commits);
+	release_unsent(r);
 	check_ledger(r);   /* the last records may have failed */
 	if (!r->gallery)
 		return 0;
@@ -712,7 +762,9 @@ void batch_run_release(struct batch_run *r)
 	ledger_release(&r->ledger);
 	buf_release(&r->ledger_error);
 	buf_release(&r->space_error);
-	if (r->lock_made)
+	if (r->lock_made) {
 		pthread_mutex_destroy(&r->ledger_lock);
+		pthread_mutex_destroy(&r->error_lock);
+	}
 	r->lock_made = false;
 }

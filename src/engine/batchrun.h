@@ -40,11 +40,12 @@ struct batch_run {
 	struct batch_plan plan;
 	struct ledger ledger;
 	struct buf ledger_error;     /* why the ledger could not be written */
-	/* The disk work off the loop, and the lock the two threads take to
-	 * use the ledger and ledger_error while it runs. */
+	/* The disk work off the loop, the lock the two threads take to use
+	 * the ledger while it runs, and the one for ledger_error. */
 	struct commitq commits;
 	pthread_mutex_t ledger_lock;
-	bool ledger_failed;          /* under the lock: stop launching */
+	pthread_mutex_t error_lock;
+	bool ledger_failed;          /* under error_lock: stop launching */
 	bool lock_made;
 	/* What one more job's images may take on disk (uncompressed: an upper
 	 * bound), and why launching stopped for want of it. */

@@ -50,8 +50,10 @@ struct job_env {
 	void (*on_saved)(struct job *job, size_t index, const char *path);
 	void (*on_finished)(struct job *job);
 	/* Image index is about to take the final name path (batch: record it
-	 * first, so a kill between the two never loses track of a paid image). */
-	void (*on_committing)(struct job *job, size_t index, const char *path);
+	 * first, so a kill between the two never loses track of a paid image).
+	 * Nonzero: it could not be recorded, the image is not given the name
+	 * (the reason is in job->error). */
+	int (*on_committing)(struct job *job, size_t index, const char *path);
 	/* A warning about the job (the server sent another format, a name
 	 * appeared meanwhile, a retry); NULL: printed with warnf. */
 	void (*on_warning)(struct job *job, const char *text);

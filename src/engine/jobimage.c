@@ -351,8 +351,8 @@ int job_commit_image(struct job *job, size_t i)
 	if (embed_or_check(job, i, f, format))
 		return -1;
 	for (;;) {
-		if (job->env->on_committing)
-			job->env->on_committing(job, i, f->path);
+		if (job->env->on_committing && job->env->on_committing(job, i, f->path))
+			return -1;
 		if (!afile_commit(f, replace ? AFILE_REPLACE : AFILE_NO_CLOBBER, &job->error))
 			break;
 		if (errno != EEXIST) {

@@ -133,6 +133,54 @@ static int connect(sqlite3 **db, const char *path, struct buf *err)
 	return 0;
 }
 
+/* The job of key's image names become files (an array of names). 0 or -1. */
+static int set_images(sqlite3 *db, const char *key, json_t *files)
+{
+	sqlite3_stmt *del = NULL, *add = NULL;
+	size_t i;
+	json_t *f;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(db, "DELETE FROM images WHERE job = ?1", -1, &del, NULL) ||
+	    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO images VALUES (?1, ?2)", -1, &add,
+			       NULL))
+		goto done;
+	sqlite3_bind_text(del, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(del) != SQLITE_DONE)
+		goto done;
+	json_array_foreach(files, i, f) {
+		if (!json_is_string(f))
+			continue;
+		sqlite3_reset(add);
+		sqlite3_bind_text(add, 1, json_string_value(f), -1, SQLITE_STATIC);
+		sqlite3_bind_text(add, 2, key, -1, SQLITE_STATIC);
+		if (sqlite3_step(add) != SQLITE_DONE)
+			goto done;
+	}
+	rc = 0;
+done:
+	sqlite3_finalize(del);
+	sqlite3_finalize(add);
+	return rc;
+}
+
+int ledger_release_images(struct ledger *l, size_t n, const char *const *keys, struct buf *err)
+{
+	int rc;
+
+	if (!n)
+		return 0;
+	rc = exec(l->db, "BEGIN IMMEDIATE", err);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (set_images(l->db, keys[i], NULL))
+			rc = fail(err, l->db, "cannot release the jobs' names");
+	if (rc == 0)
+		rc = exec(l->db, "COMMIT", err);
+	if (rc)
+		rollback(l->db);
+	return rc;
+}
+
 static int put_row(sqlite3 *db, const char *key, const char *state, json_t *entry,
 		   struct buf *err)
 {
@@ -167,6 +215,10 @@ static int put_row(sqlite3 *db, const char *key, const char *state, json_t *entr
 		if (sqlite3_step(st) != SQLITE_DONE)
 			goto sql;
 	}
+	/* A job that has ended owns as images only the ones it saved: a file
+	 * that appears later at a name it did not fill is never taken for its. */
+	if (strcmp(state, "saving") && set_images(db, key, files))
+		goto sql;
 	rc = 0;
 	goto done;
 sql:
@@ -361,7 +413,15 @@ int ledger_move_image(struct ledger *l, const char *key, const char *from, const
 		"INSERT OR REPLACE INTO images VALUES (?2, ?3)",
 		"INSERT OR REPLACE INTO files VALUES (?2, ?3)",
 	};
+	char *owner = ledger_owner(l, to);
+	bool taken = owner && strcmp(owner, key);
 
+	free(owner);
+	/* A name free on disk may still be another job's, not yet written. */
+	if (taken) {
+		buf_addf(err, "the job ledger: '%s' is reserved for another job", to);
+		return -1;
+	}
 	if (exec(l->db, "BEGIN IMMEDIATE", err))
 		return -1;
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {

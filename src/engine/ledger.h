@@ -62,6 +62,10 @@ int ledger_reserve(struct ledger *l, size_t n, const char *const *keys,
  * the job's, to is its image's. One transaction. 0 or -1. */
 int ledger_move_image(struct ledger *l, const char *key, const char *from, const char *to,
 		      struct buf *err);
+/* Gives back the image names reserved for the jobs of keys, which were not
+ * sent after all (a file that appears at one later is not theirs). */
+int ledger_release_images(struct ledger *l, size_t n, const char *const *keys,
+			  struct buf *err);
 /* The names reserved for the images of the job of key: a new array. */
 json_t *ledger_reserved_images(const struct ledger *l, const char *key);
 /* What claiming a job found. */

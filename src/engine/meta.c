@@ -35,10 +35,12 @@ json_t *meta_describe(const struct job *job, size_t i)
 	json_t *params = request_generation_body(&job->params, NULL);
 	const char *revised = json_string_value(json_object_get(item(job, i), "revised_prompt"));
 	time_t when = (time_t)created(job);
+	struct tm tm;
 	char iso[32];
 
 	json_object_del(params, "model");
-	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", gmtime(&when));
+	/* gmtime_r: a batch describes images on its worker and on the loop. */
+	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&when, &tm));
 	json_object_set_new(o, "prompt", json_string(job->prompt ? job->prompt : ""));
 	json_object_set_new(o, "model", json_string(job->params.model ? job->params.model : ""));
 	json_object_set_new(o, "parameters", params);
