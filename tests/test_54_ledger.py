@@ -187,32 +187,47 @@ def has_open(process, path, timeout=30):
     return False
 
 
-def test_a_disk_slower_than_the_network_holds_launches_back(standin, tmp_path):
-    # One slot; the first image's fsync waits at a gate. Jobs keep coming back
-    # to be committed behind it, but no more than 2 x 1 + 1 wait there: after
-    # three requests, launching pauses (each waiting job holds an open file)
-    # until the disk catches up, and then every job is done.
+def wait_requests(standin, count, timeout=30):
+    """Waits (up to timeout seconds) until the stand-in has count requests."""
+    deadline = time.monotonic() + timeout
+    while standin.stats()["requests"] < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return standin.stats()["requests"]
+
+
+@contextlib.contextmanager
+def batch_behind_a_slow_disk(standin, tmp_path, jobs):
+    """A batch (one slot) whose image fsyncs wait at a gate until open_gate();
+    yields (process, open_gate). The gate opens and the run ends either way."""
+    assert SLOW_DISK.exists(), f"{SLOW_DISK} is not built (tests/meson.build)"
     gate = tmp_path / "gate"
     env = clean_env(standin, {
         "LD_PRELOAD": str(SLOW_DISK), "IMAGEGEN_TEST_GATE": str(gate),
         "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"})
-    jobs = [f"job {i}" for i in range(1, 6)]
     process = subprocess.Popen([BIN, "batch", *jobs, *SMALL, *OUT, "--concurrency", "1"],
                                cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 30
-        while standin.stats()["requests"] < 3 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(1.0)   # time enough for a fourth, were it to be sent
-        sent_while_blocked = standin.stats()["requests"]
-        gate.touch()
-        _, stderr = process.communicate(timeout=60)
+        yield process, gate.touch
     finally:
         gate.touch()
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_a_disk_slower_than_the_network_holds_launches_back(standin, tmp_path):
+    # One slot; the first image's fsync waits at a gate. Jobs keep coming back
+    # to be committed behind it, but no more than 2 x 1 + 1 wait there: after
+    # three requests, launching pauses (each waiting job holds an open file)
+    # until the disk catches up, and then every job is done.
+    jobs = [f"job {i}" for i in range(1, 6)]
+    with batch_behind_a_slow_disk(standin, tmp_path, jobs) as (process, open_gate):
+        wait_requests(standin, 3)
+        time.sleep(1.0)   # time enough for a fourth, were it to be sent
+        sent_while_blocked = standin.stats()["requests"]
+        open_gate()
+        _, stderr = process.communicate(timeout=60)
     assert sent_while_blocked == 3
     assert process.returncode == 0, stderr.decode()
     assert standin.stats()["requests"] == 5
@@ -468,27 +483,11 @@ def test_the_next_request_goes_out_while_the_last_image_is_still_being_written(s
     # One slot, two jobs; the first image's fsync waits at a gate that opens only
     # once the second request has arrived. A loop that did its own disk work
     # could never send it: the slot is refilled first, the commit is the worker's.
-    assert SLOW_DISK.exists(), f"{SLOW_DISK} is not built (tests/meson.build)"
-    gate = tmp_path / "gate"
-    env = clean_env(standin, {
-        "LD_PRELOAD": str(SLOW_DISK), "IMAGEGEN_TEST_GATE": str(gate),
-        "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"})
-    process = subprocess.Popen([BIN, "batch", "job 1", "job 2", *SMALL, *OUT,
-                                "--concurrency", "1"], cwd=tmp_path, env=env,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 30
-        while standin.stats()["requests"] < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        sent_while_writing = standin.stats()["requests"]
-        gate.touch()
+    with batch_behind_a_slow_disk(standin, tmp_path, ["job 1", "job 2"]) as (process,
+                                                                            open_gate):
+        sent_while_writing = wait_requests(standin, 2)
+        open_gate()
         stdout, stderr = process.communicate(timeout=60)
-    finally:
-        gate.touch()
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert sent_while_writing == 2, "the second request waited for the first image's disk"
     assert process.returncode == 0, stderr.decode()
     assert stdout.decode().splitlines() == ["out/01-job-1.png", "out/02-job-2.png"]

@@ -83,15 +83,14 @@ bool gallery_shows_itself(const char *dir, const char *name)
 	return known && w * h <= GALLERY_ITSELF_PIXELS;
 }
 
-int gallery_thumbnail(const char *dir, const char *name, struct buf *err)
+/* thumbs/NAME for an image that needs one, unless it is up to date. */
+static int make_thumbnail(const char *dir, const char *name, struct buf *err)
 {
 	char *image = xasprintf("%s/%s", dir, name);
 	char *thumb = xasprintf("%s/%s/%s", dir, GALLERY_THUMB_DIR, name);
 	char *written = NULL;
 	int rc = 0;
 
-	if (gallery_shows_itself(dir, name))
-		goto cleanup;
 	if (!newer_or_same(thumb, image)) {
 		unsigned char head[SNIFF_BYTES] = { 0 };
 		FILE *f = fopen(image, "rb");
@@ -105,11 +104,15 @@ int gallery_thumbnail(const char *dir, const char *name, struct buf *err)
 		if (!format)
 			buf_addf(err, "'%s' is not an image", image);
 	}
-cleanup:
 	free(written);
 	free(thumb);
 	free(image);
 	return rc;
+}
+
+int gallery_thumbnail(const char *dir, const char *name, struct buf *err)
+{
+	return gallery_shows_itself(dir, name) ? 0 : make_thumbnail(dir, name, err);
 }
 
 static void card_details(struct buf *h, json_t *entry)
@@ -150,7 +153,7 @@ static void card(struct buf *h, const char *dir, json_t *entry, struct buf *prob
 		if (!name)
 			continue;
 		bool itself = gallery_shows_itself(dir, name);
-		if (!itself && gallery_thumbnail(dir, name, &why))
+		if (!itself && make_thumbnail(dir, name, &why))
 			buf_addf(problems, "%s: %s\n", name, why.data ? why.data : "?");
 		buf_release(&why);
 		buf_adds(h, "<a href=\"");

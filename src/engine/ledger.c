@@ -133,34 +133,40 @@ static int connect(sqlite3 **db, const char *path, struct buf *err)
 	return 0;
 }
 
-/* The job of key's image names become files (an array of names). 0 or -1. */
-static int set_images(sqlite3 *db, const char *key, json_t *files)
+/* Runs sql, a statement of ?1 = a name and ?2 = key, once for each string
+ * in names. 0 or -1. */
+static int each_name(sqlite3 *db, const char *sql, const char *key, json_t *names)
 {
-	sqlite3_stmt *del = NULL, *add = NULL;
+	sqlite3_stmt *st = NULL;
 	size_t i;
-	json_t *f;
-	int rc = -1;
+	json_t *name;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK ? 0 : -1;
 
-	if (sqlite3_prepare_v2(db, "DELETE FROM images WHERE job = ?1", -1, &del, NULL) ||
-	    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO images VALUES (?1, ?2)", -1, &add,
-			       NULL))
-		goto done;
-	sqlite3_bind_text(del, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(del) != SQLITE_DONE)
-		goto done;
-	json_array_foreach(files, i, f) {
-		if (!json_is_string(f))
+	json_array_foreach(names, i, name) {
+		if (rc || !json_is_string(name))
 			continue;
-		sqlite3_reset(add);
-		sqlite3_bind_text(add, 1, json_string_value(f), -1, SQLITE_STATIC);
-		sqlite3_bind_text(add, 2, key, -1, SQLITE_STATIC);
-		if (sqlite3_step(add) != SQLITE_DONE)
-			goto done;
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, json_string_value(name), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 	}
-	rc = 0;
-done:
-	sqlite3_finalize(del);
-	sqlite3_finalize(add);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Forgets the image names reserved for the jobs of keys. 0 or -1. */
+static int drop_images(sqlite3 *db, size_t n, const char *const *keys)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "DELETE FROM images WHERE job = ?1", -1, &st, NULL) ==
+			 SQLITE_OK ? 0 : -1;
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	}
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -171,9 +177,8 @@ int ledger_release_images(struct ledger *l, size_t n, const char *const *keys, s
 	if (!n)
 		return 0;
 	rc = exec(l->db, "BEGIN IMMEDIATE", err);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		if (set_images(l->db, keys[i], NULL))
-			rc = fail(err, l->db, "cannot release the jobs' names");
+	if (rc == 0 && drop_images(l->db, n, keys))
+		rc = fail(err, l->db, "cannot release the jobs' names");
 	if (rc == 0)
 		rc = exec(l->db, "COMMIT", err);
 	if (rc)
@@ -186,8 +191,7 @@ static int put_row(sqlite3 *db, const char *key, const char *state, json_t *entr
 {
 	char *text = json_dumps(entry, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	sqlite3_stmt *st = NULL;
-	json_t *files = json_object_get(entry, "files"), *f;
-	size_t i;
+	json_t *files = json_object_get(entry, "files");
 	int rc = -1;
 
 	if (!text)
@@ -203,21 +207,13 @@ static int put_row(sqlite3 *db, const char *key, const char *state, json_t *entr
 		goto sql;
 	sqlite3_finalize(st);
 	st = NULL;
-	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO files VALUES (?1, ?2)", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (each_name(db, "INSERT OR REPLACE INTO files VALUES (?1, ?2)", key, files))
 		goto sql;
-	json_array_foreach(files, i, f) {
-		if (!json_is_string(f))
-			continue;
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, json_string_value(f), -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto sql;
-	}
 	/* A job that has ended owns as images only the ones it saved: a file
 	 * that appears later at a name it did not fill is never taken for its. */
-	if (strcmp(state, "saving") && set_images(db, key, files))
+	if (strcmp(state, "saving") &&
+	    (drop_images(db, 1, &key) ||
+	     each_name(db, "INSERT OR REPLACE INTO images VALUES (?1, ?2)", key, files)))
 		goto sql;
 	rc = 0;
 	goto done;

@@ -15,38 +15,19 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "fdpath.h"
+
 static bool full;
-
-static bool is_ledger(int fd)
-{
-	char link[64], path[4096];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, path, sizeof(path) - 1);
-	if (n <= 0)
-		return false;
-	path[n] = '\0';
-	return strstr(path, "/.imagegen/ledger.db") != NULL;
-}
 
 /* Is fd a file whose writes fail once the disk is full? */
 static bool fails(int fd)
 {
 	const char *what = getenv("IMAGEGEN_TEST_FULL");
-	char link[64], path[4096];
-	ssize_t n;
+	char path[4096];
 
-	if (!full)
+	if (!full || !fd_path(fd, path, sizeof(path)))
 		return false;
-	if (!what || strcmp(what, "images"))
-		return is_ledger(fd);
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, path, sizeof(path) - 1);
-	if (n <= 0)
-		return false;
-	path[n] = '\0';
-	return strstr(path, ".tmp-") && !strstr(path, "/.imagegen/");
+	return what && !strcmp(what, "images") ? is_image_temp(path) : is_ledger(path);
 }
 
 static void shrink(struct statvfs *st)

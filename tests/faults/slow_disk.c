@@ -10,26 +10,16 @@
 #include <time.h>
 #include <unistd.h>
 
-static int is_image_temp(int fd)
-{
-	char link[64], path[4096];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, path, sizeof(path) - 1);
-	if (n <= 0)
-		return 0;
-	path[n] = '\0';
-	return strstr(path, ".tmp-") != NULL && strstr(path, "/.imagegen/") == NULL;
-}
+#include "fdpath.h"
 
 int fsync(int fd)
 {
 	int (*real)(int);
 	const char *gate = getenv("IMAGEGEN_TEST_GATE");
+	char path[4096];
 
 	*(void **)&real = dlsym(RTLD_NEXT, "fsync");
-	if (gate && is_image_temp(fd)) {
+	if (gate && fd_path(fd, path, sizeof(path)) && is_image_temp(path)) {
 		struct timespec tick = { 0, 10 * 1000 * 1000 };
 		for (int i = 0; i < 3000 && access(gate, F_OK) != 0; i++)
 			nanosleep(&tick, NULL);
