@@ -405,10 +405,16 @@ def test_sigint_during_a_retry_wait_exits_130(standin, folder):
 
 
 def wait_for_temp_file(folder, timeout=20.0):
+    """Waits until a temp file holds bytes: it is created before the first body bytes
+    are written to it, so its existence alone says nothing of its content."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if temp_files(folder):
-            return True
+        for temp in temp_files(folder):
+            try:
+                if (folder / temp).stat().st_size > 0:
+                    return True
+            except FileNotFoundError:
+                pass
         time.sleep(0.01)
     return False
 
@@ -423,8 +429,7 @@ def test_a_signal_while_an_image_is_written_leaves_nothing_partial(standin, fold
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert standin.wait_held(), "the answer was never held"
-        assert wait_for_temp_file(folder), "no temp file while the body was half-sent"
-        assert any((folder / temp).stat().st_size > 0 for temp in temp_files(folder))
+        assert wait_for_temp_file(folder), "no temp file with bytes while the body was half-sent"
         process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=20)
         assert standin.stats()["held"] == 1   # it ended mid-body, not by finishing
