@@ -593,7 +593,7 @@ static void finish_locally(struct batch_run *r, struct batch_job *bj)
 	job_init(job, &r->env, bj->index, xstrdup(bj->sent ? bj->sent : bj->item->prompt),
 		 &bj->params, &none, &no_names);
 	job->label = bj->label;
-	job_usage_parse(&job->usage, json_object_get(bj->earlier, "usage"));
+	usage_parse(&job->usage, json_object_get(bj->earlier, "usage"));
 	json_array_foreach(files, i, f) {
 		const char *name = json_string_value(f);
 		char *path = name && jobfile_safe_name(name) ? xasprintf("%s/%s", r->plan.dir, name)

@@ -242,7 +242,7 @@ static void job_success(struct job *job)
 		job_fail(job, "bad response: it holds no images");
 		return;
 	}
-	job_usage_parse(&job->usage, json_object_get(job->response, "usage"));
+	usage_parse(&job->usage, json_object_get(job->response, "usage"));
 	job->size = json_string_value(json_object_get(job->response, "size"));
 	usable = count < job->names.n ? count : job->names.n;
 	if (count > job->names.n)

@@ -19,6 +19,7 @@
 #include "naming.h"
 #include "pace.h"
 #include "params.h"
+#include "price.h"
 #include "provider.h"
 #include "retry.h"
 #include "scan.h"
@@ -77,16 +78,8 @@ struct job_env {
 void job_env_init(struct job_env *env, const struct job_spec *s,
 		  const struct chroma_opts *chroma);
 
-struct usage {
-	long input, output, total, input_text, input_image;
-	long partial_images;       /* streamed partials: each billed 100 output tokens */
-	bool present;
-};
-
-/* Output tokens billed for each partial image of a stream (reference §4). */
-#define PARTIAL_IMAGE_TOKENS 100
-
-/* {"input_tokens", "output_tokens", "total_tokens"} (a new reference). */
+/* {"input_tokens", "output_tokens", "total_tokens"} and the details that were
+ * reported (a new reference). */
 json_t *job_usage_json(const struct usage *u);
 /* Adds "partial_images" and "partial_image_output_tokens" (100 each, billed
  * beside the reported usage) to o when a stream had partial images. */

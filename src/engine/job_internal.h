@@ -23,8 +23,6 @@ void job_warn(struct job *job, const char *fmt, ...) __attribute__((format(print
 /* Says (when say) and empties what a commit off the loop noted, in order:
  * through env->on_saved and on_warning. */
 void job_say_notes(struct job *job, bool say);
-/* Fills u from a response's usage object (u->present when there is one). */
-void job_usage_parse(struct usage *u, json_t *usage);
 /* The image a streamed event belongs to: the next one not completed, or
  * names.n once every image has its final (later events are not saved). */
 size_t job_image_slot(const struct job *job);

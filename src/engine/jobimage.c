@@ -193,8 +193,23 @@ void job_discard_images(struct job *job)
 
 json_t *job_usage_json(const struct usage *u)
 {
-	return json_pack("{s:I,s:I,s:I}", "input_tokens", (json_int_t)u->input, "output_tokens",
-			 (json_int_t)u->output, "total_tokens", (json_int_t)u->total);
+	json_t *o = json_pack("{s:I,s:I,s:I}", "input_tokens", (json_int_t)u->input,
+			      "output_tokens", (json_int_t)u->output, "total_tokens",
+			      (json_int_t)u->total);
+
+	if (u->input_split) {
+		json_t *d = json_pack("{s:I,s:I}", "text_tokens", (json_int_t)u->input_text,
+				      "image_tokens", (json_int_t)u->input_image);
+		if (u->cached)
+			json_object_set_new(d, "cached_tokens", json_integer(u->cached));
+		json_object_set_new(o, "input_tokens_details", d);
+	}
+	if (u->output_split)
+		json_object_set_new(o, "output_tokens_details",
+				    json_pack("{s:I,s:I}", "image_tokens",
+					      (json_int_t)u->output_image, "text_tokens",
+					      (json_int_t)u->output_text));
+	return o;
 }
 
 void job_partials_json(const struct usage *u, json_t *o)
@@ -206,19 +221,6 @@ void job_partials_json(const struct usage *u, json_t *o)
 			    json_integer((json_int_t)u->partial_images * PARTIAL_IMAGE_TOKENS));
 }
 
-void job_usage_parse(struct usage *u, json_t *usage)
-{
-	json_t *details = json_object_get(usage, "input_tokens_details");
-
-	if (!json_is_object(usage))
-		return;
-	u->present = true;
-	u->input = (long)json_integer_value(json_object_get(usage, "input_tokens"));
-	u->output = (long)json_integer_value(json_object_get(usage, "output_tokens"));
-	u->total = (long)json_integer_value(json_object_get(usage, "total_tokens"));
-	u->input_text = (long)json_integer_value(json_object_get(details, "text_tokens"));
-	u->input_image = (long)json_integer_value(json_object_get(details, "image_tokens"));
-}
 
 /* Checks an image's bytes; a format other than the one asked for renames a
  * derived name's extension. 0, or -1 when it is no image at all. */

@@ -135,11 +135,8 @@ static void add_usage(struct job *job, json_t *usage)
 		return;
 	if (!job->first_usage)
 		job->first_usage = json_incref(usage);
-	job_usage_parse(&one, usage);
-	u->present = true;
-	u->input += one.input;
-	u->output += one.output;
-	u->total += one.total;
+	usage_parse(&one, usage);
+	usage_add(u, &one);
 }
 
 /* The answer as one object, like a non-streamed response: "data" holds each
