@@ -140,6 +140,36 @@ def no_key_in_written_files(tmp_path):
     assert_no_key_in_files(tmp_path)
 
 
+class XdgDirs:
+    def __init__(self, root):
+        self.config = root / "config"
+        self.state = root / "state"
+
+    @property
+    def history(self):
+        return self.state / "imagegen" / "history.db"
+
+    def write_prices(self, table):
+        folder = self.config / "imagegen"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "prices.json"
+        path.write_text(table if isinstance(table, str) else json.dumps(table))
+        return path
+
+
+@pytest.fixture(autouse=True)
+def xdg(tmp_path_factory, monkeypatch):
+    """Each test's own config and state folders (the user's price table, the spend
+    history), never the machine's; checked for the key afterwards too."""
+    dirs = XdgDirs(tmp_path_factory.mktemp("xdg"))
+    dirs.config.mkdir()
+    dirs.state.mkdir()
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(dirs.config))
+    monkeypatch.setenv("XDG_STATE_HOME", str(dirs.state))
+    yield dirs
+    assert_no_key_in_files(dirs.config.parent)
+
+
 def temp_files(folder):
     """Hidden temp files left anywhere under folder."""
     return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob(".*")

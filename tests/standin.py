@@ -200,8 +200,22 @@ AZURE_DEPLOYMENT_PATH = re.compile(
     r"/openai/deployments/([^/]+)/images/(generations|edits)")
 AZURE_V1_PATH = re.compile(r"/openai/v1/images/(generations|edits)")
 
-# Output image tokens for one 1024x1024 image (gpt-image-1's published figures).
+# Output image tokens for one 1024x1024 image (gpt-image-1's published figures),
+# scaled by pixels for the 1.x models.
 TOKENS_PER_1024_SQUARE = {"low": 272, "medium": 1056, "high": 4160}
+# gpt-image-2 and later: the rule behind OpenAI's calculator (reference §6.2), with
+# its quality factor. xhigh and max have no published factor: these are the
+# stand-in's own (doubling, as low to medium to high nearly do), so that a client
+# can only know them from the usage of earlier runs.
+RULE_QUALITY_FACTOR = {"low": 16, "medium": 48, "high": 96, "xhigh": 192, "max": 384}
+
+
+def rule_output_tokens(quality, width, height):
+    """One image's output tokens by the gpt-image-2 rule (reference §6.2)."""
+    q = RULE_QUALITY_FACTOR[quality]
+    short, long_ = min(width, height), max(width, height)
+    tiles = (2 * q * short + long_) // (2 * long_)
+    return -(-(q * tiles * (2_000_000 + width * height)) // 4_000_000)
 
 
 # ---------------------------------------------------------------------------
@@ -1751,8 +1765,13 @@ def estimate_usage(generation, images=None, count_input=True):
     input_images = generation.input_image_tokens
     if not count_input:
         text_tokens = input_images = 0
-    scale = generation.width * generation.height / (1024 * 1024)
-    per_image = round(TOKENS_PER_1024_SQUARE[generation.reported_quality] * scale)
+    if generation.model.startswith("gpt-image-2"):
+        quality = generation.quality if generation.quality in RULE_QUALITY_FACTOR else \
+            generation.reported_quality
+        per_image = rule_output_tokens(quality, generation.width, generation.height)
+    else:
+        scale = generation.width * generation.height / (1024 * 1024)
+        per_image = round(TOKENS_PER_1024_SQUARE[generation.reported_quality] * scale)
     image_tokens = max(1, per_image) * (generation.n if images is None else images)
     return {
         "input_tokens": text_tokens + input_images,

@@ -110,7 +110,7 @@ static void start_ready(struct http_loop *l, int64_t now)
 	 * of letting jobs to commit (an open file each) pile up. */
 	while (l->paced.head && l->running < l->max_running && l->held < held_max(l) &&
 	       l->paced.head->not_before <= now && l->next_launch <= now) {
-		if (l->may_launch && !l->may_launch(l->may_launch_data, l->running)) {
+		if (l->may_launch && !l->may_launch(l->may_launch_data, l->running, l->paced.head)) {
 			l->stopped = true;   /* the rest are dropped on the next turn */
 			return;
 		}

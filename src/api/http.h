@@ -76,8 +76,9 @@ struct http_loop {
 	void (*collect)(void *data);
 	void *collect_data;
 	/* Asked before each API request is launched, with the number in
-	 * flight: false stops launching, as http_loop_stop does. NULL: go. */
-	bool (*may_launch)(void *data, size_t running);
+	 * flight and the transfer next to go: false stops launching, as
+	 * http_loop_stop does. NULL: go. */
+	bool (*may_launch)(void *data, size_t running, const struct http_xfer *next);
 	void *may_launch_data;
 };
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -335,8 +336,13 @@ static int load_file(struct price_table *t, const char *path, bool user, bool op
 		     char **read_path, struct buf *err)
 {
 	struct buf text = BUF_INIT;
+	struct stat st;
 	int rc;
 
+	/* Absent, or where this user may not even look (another's home): none. */
+	if (optional && stat(path, &st) && (errno == ENOENT || errno == ENOTDIR ||
+					    errno == EACCES))
+		return 0;
 	if (read_file(path, MAX_TABLE_BYTES, &text)) {
 		if (optional && errno == ENOENT)
 			return 0;

@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include "afile.h"
+#include "cost.h"
+#include "dryrun.h"
 #include "msg.h"
 #include "naming.h"
-#include "dryrun.h"
+#include "value.h"
 
 volatile sig_atomic_t cli_interrupts;
 
@@ -89,6 +91,59 @@ struct retry_policy cli_retry_policy(const struct cli *c)
 	return p;
 }
 
+static double confirm_threshold(const struct cli *c)
+{
+	const char *v = getenv("IMAGEGEN_CONFIRM_ABOVE");
+	double t;
+
+	if (c->confirm_above >= 0)
+		return c->confirm_above;
+	if (v && *v && value_parse_dollars(v, 0, 1e9, &t) == 0)
+		return t;
+	return CLI_CONFIRM_ABOVE;
+}
+
+/* Asks on the terminal; true for a yes. */
+static bool confirmed(double estimate, double threshold)
+{
+	char usd[32], above[32], answer[16];
+
+	fprintf(stderr, "imagegen: this run is estimated at %s, above %s. Send it? [y/N] ",
+		price_format(estimate, usd), price_format(threshold, above));
+	fflush(stderr);
+	if (!fgets(answer, sizeof(answer), stdin)) {
+		fputc('\n', stderr);
+		return false;
+	}
+	return answer[0] == 'y' || answer[0] == 'Y';
+}
+
+int cli_check_cost(const struct cli *c, double estimate, size_t unknown, const char *why,
+		   struct buf *err)
+{
+	char usd[32], budget[32], above[32];
+	double threshold = confirm_threshold(c);
+
+	if (c->max_cost >= 0 && unknown) {
+		buf_addf(err, "--max-cost: the cost of %zu request%s cannot be estimated (%s); "
+			 "nothing was sent", unknown, unknown == 1 ? "" : "s",
+			 why ? why : "no price");
+		return EXIT_USAGE;
+	}
+	if (c->max_cost >= 0 && estimate > c->max_cost) {
+		buf_addf(err, "--max-cost %s: the run is estimated at %s; nothing was sent",
+			 price_format(c->max_cost, budget), price_format(estimate, usd));
+		return EXIT_USAGE;
+	}
+	if (c->yes || estimate <= threshold || !isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
+		return -1;
+	if (confirmed(estimate, threshold))
+		return -1;
+	buf_addf(err, "not sent: the estimate %s is above %s (--yes or --confirm-above "
+		 "change that)", price_format(estimate, usd), price_format(threshold, above));
+	return EXIT_USAGE;
+}
+
 void cli_print_warnings(const struct buf *warn)
 {
 	const char *p = warn->data;
@@ -120,25 +175,38 @@ static void on_saved(struct job *job, size_t index, const char *path)
 	}
 	printf("%s\n", path);
 	fflush(stdout);
-	if (copy)
+	if (copy) {
 		goodf("saved %s (downscaled copy)", path);
-	else
+	} else if (!job->streaming && job->cost.basis != COST_UNKNOWN && job->names.n) {
+		/* The request's cost, an equal share each (n>1 are billed alike). */
+		char usd[32];
+		goodf("saved %s%s%s, %s", path, job->size ? " " : "", job->size ? job->size : "",
+		      price_format(job->cost.usd / (double)job->names.n, usd));
+	} else {
 		goodf("saved %s%s%s", path, job->size ? " " : "", job->size ? job->size : "");
+	}
 }
 
-static void print_sending(const struct cli_command *cmd, const struct img_params *p,
-			  const struct api_config *api)
+static void print_sending(const struct cli_command *cmd, const struct job *job,
+			  const struct engine *e)
 {
-	notef("%s %ld image%s with %s (size %s, quality %s, %s) at %s", cmd->verb,
+	const struct img_params *p = &job->params;
+	char *est = cost_describe(&e->prices, p->model, &job->estimate);
+
+	notef("%s %ld image%s with %s (size %s, quality %s, %s) at %s; estimated %s", cmd->verb,
 	      p->n > 0 ? p->n : 1, p->n > 1 ? "s" : "", p->model,
 	      p->size ? p->size : "default", p->quality ? p->quality : "default",
-	      params_format(p), api->shown_url);
+	      params_format(p), e->api.shown_url, est);
+	free(est);
 }
 
-static void print_summary(const struct job *job, const struct single_run *run)
+static void print_summary(const struct job *job, const struct single_run *run,
+			  const struct engine *e)
 {
 	const struct usage *u = &job->usage;
 	double secs = (job->finished_ms - job->started_ms) / 1000.0;
+	char *cost = cost_describe(&e->prices, job->params.model, &job->cost);
+	char est[32];
 
 	if (u->present && u->partial_images)
 		notef("tokens: %ld (in: %ld, out: %ld), and %ld partial image%s billed at %d "
@@ -146,8 +214,14 @@ static void print_summary(const struct job *job, const struct single_run *run)
 		      u->partial_images == 1 ? "" : "s", PARTIAL_IMAGE_TOKENS);
 	else if (u->present)
 		notef("tokens: %ld (in: %ld, out: %ld)", u->total, u->input, u->output);
+	if (job->estimate.basis != COST_UNKNOWN)
+		notef("cost: %s; estimated %s before sending", cost,
+		      price_format(job->estimate.usd, est));
+	else
+		notef("cost: %s", cost);
 	notef("done: %zu of %zu image%s in %.1f s", run->saved, job->names.n,
 	      job->names.n == 1 ? "" : "s", secs);
+	free(cost);
 }
 
 /* Runs the job to its end and prints the result. Returns the exit status. */
@@ -169,11 +243,13 @@ static int run_job(struct job *job, const struct cli *c, struct engine *e)
 		return EXIT_INTERRUPTED;
 	}
 	if (c->json && job->response) {
+		if (job->paid)
+			json_object_set_new(job->response, "cost", job_cost_json(job));
 		json_dumpf(job->response, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 	}
 	if (job->state == JOB_DONE) {
-		print_summary(job, run);
+		print_summary(job, run, e);
 		return EXIT_OK;
 	}
 	if (job->call.apierr.status)
@@ -217,6 +293,7 @@ static int plan_job(const struct cli_command *cmd, struct cli *c, struct engine 
 {
 	struct job_plan plan = JOB_PLAN_INIT;
 	struct buf warn = BUF_INIT;
+	struct cost estimate;
 	int rc = EXIT_USAGE;
 
 	c->spec.op = cmd->op;
@@ -228,16 +305,26 @@ static int plan_job(const struct cli_command *cmd, struct cli *c, struct engine 
 	    engine_plan(e, &c->spec, &plan, &warn, err))
 		goto cleanup;
 	cli_print_warnings(&warn);
+	cost_estimate_params(&e->prices, &plan.params, plan.prompt, plan.input_tokens, false, NULL,
+			     &estimate);
 	if (c->dry_run) {
 		char *url = job_plan_prepare(&plan, &e->api);
+		json_t *o = cost_json(&e->prices, plan.params.model, &estimate);
+		char *text = cost_describe(&e->prices, plan.params.model, &estimate);
 		dryrun_print(stdout, &e->api, url, plan.body, plan.form.n ? &plan.form : NULL,
-			     &plan.names, c->spec.no_save, c->json);
+			     &plan.names, c->spec.no_save, o, text, c->json);
+		json_decref(o);
+		free(text);
 		free(url);
 		rc = EXIT_OK;
 		goto cleanup;
 	}
+	rc = cli_check_cost(c, estimate.usd, estimate.basis == COST_UNKNOWN, estimate.why, err);
+	if (rc != -1)
+		goto cleanup;
+	rc = EXIT_USAGE;
 	if (engine_start(e, job, env, &c->spec, &plan, err) == 0) {
-		print_sending(cmd, &job->params, &e->api);
+		print_sending(cmd, job, e);
 		rc = -1;
 	}
 cleanup:

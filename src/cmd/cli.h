@@ -38,11 +38,19 @@ struct cli {
 	long max_attempts;
 	long retries;
 	double backoff;
+	/* cost */
+	double max_cost;             /* --max-cost; <0: none */
+	double confirm_above;        /* ask on a terminal above this; <0: default */
+	bool yes;
 	struct strlist words;
 	struct strlist images;       /* edit and variation inputs */
 };
 #define CLI_INIT { .spec = JOB_SPEC_INIT, .timeout = -1, \
-		   .max_attempts = -1, .retries = -1, .backoff = -1 }
+		   .max_attempts = -1, .retries = -1, .backoff = -1, .max_cost = -1, \
+		   .confirm_above = -1 }
+/* Runs estimated above this ask first on a terminal ($IMAGEGEN_CONFIRM_ABOVE
+ * or --confirm-above change it). */
+#define CLI_CONFIRM_ABOVE 5.0
 
 /* Local image work on saved images (generate, edit, batch). */
 #define OPT_CLI_IMAGE_WORK(c) \
@@ -115,6 +123,11 @@ struct cli {
 	OPT_BOOL(0, "dry-run", &(c)->dry_run, "print the request and output paths; send nothing"), \
 	OPT_BOOL('q', "quiet", &(c)->quiet, "print only errors on stderr")
 
+#define OPT_CLI_COST(c) \
+	OPT_GROUP("Cost"), \
+	OPT_DOLLARS(0, "max-cost", &(c)->max_cost, "USD", 0, 1e9, "refuse a run estimated above USD (exit 2, nothing sent); stop sending before passing it"), \
+	OPT_DOLLARS(0, "confirm-above", &(c)->confirm_above, "USD", 0, 1e9, "on a terminal, ask before a run estimated above USD (default 5)"), \
+	OPT_BOOL('y', "yes", &(c)->yes, "do not ask before an expensive run")
 #define OPT_CLI_CONNECTION(c) \
 	OPT_GROUP("Connection"), \
 	OPT_STRING(0, "provider", &(c)->provider, "NAME", "openai (or any compatible server) or azure (default: from the environment)"), \
@@ -148,6 +161,13 @@ int cli_engine(const struct cli *c, struct engine *e, size_t concurrency, long r
 	       struct buf *err);
 struct retry_policy cli_retry_policy(const struct cli *c);
 
+/* Before anything is paid for: refuses a run whose estimate (of which
+ * unknown requests cannot be estimated, the first for the reason why) is
+ * above --max-cost, and on a terminal asks when it is above the confirm
+ * threshold (unless --yes). -1 to go on, or EXIT_USAGE with the reason in
+ * err. */
+int cli_check_cost(const struct cli *c, double estimate, size_t unknown, const char *why,
+		   struct buf *err);
 /* Prints each warning line of warn. */
 void cli_print_warnings(const struct buf *warn);
 

@@ -11,6 +11,7 @@
 #include "batchrun.h"
 #include "cli.h"
 #include "commands.h"
+#include "cost.h"
 #include "dryrun.h"
 #include "gallery.h"
 #include "msg.h"
@@ -143,6 +144,51 @@ static void on_tick(void *data)
 
 /* ---- the run ---- */
 
+/* "$1.0536 (prices of 2026-11-30)", and how many jobs have no estimate;
+ * the caller frees. */
+static char *estimate_text(const struct batch_run *r)
+{
+	const char *date = r->engine->prices.date;
+	char usd[32];
+
+	if (r->unestimated)
+		return xasprintf("%s for %zu job%s, and %zu with no estimate (%s)",
+				 price_format(r->estimate, usd),
+				 r->plan.n - r->resumed - r->unestimated,
+				 r->plan.n - r->resumed - r->unestimated == 1 ? "" : "s",
+				 r->unestimated, r->estimate_why);
+	return xasprintf("%s%s%s%s", price_format(r->estimate, usd), date ? " (prices of " : "",
+			 date ? date : "", date ? ")" : "");
+}
+
+/* What the jobs to send ask for: "12 images, gpt-image-2, quality high, size
+ * 1024x1024", or "several" where jobs differ; the caller frees. */
+static char *asked_text(const struct batch_run *r)
+{
+	const char *model = NULL, *quality = NULL, *size = NULL;
+	bool models = false, qualities = false, sizes = false;
+	long images = 0;
+
+	for (size_t i = 0; i < r->plan.n; i++) {
+		const struct batch_job *bj = &r->plan.jobs[i];
+		const struct img_params *p = &bj->params;
+		if (bj->resumed)
+			continue;
+		images += p->n > 0 ? p->n : 1;
+		models |= model && strcmp(model, p->model);
+		qualities |= quality && strcmp(quality, p->quality ? p->quality : "default");
+		sizes |= size && strcmp(size, p->size ? p->size : "default");
+		model = p->model;
+		quality = p->quality ? p->quality : "default";
+		size = p->size ? p->size : "default";
+	}
+	if (!model)
+		return xstrdup("nothing to send");
+	return xasprintf("%ld image%s, %s, quality %s, size %s", images, images == 1 ? "" : "s",
+			 models ? "several models" : model, qualities ? "several" : quality,
+			 sizes ? "several" : size);
+}
+
 static void print_dry_run(const struct batch_cli *b)
 {
 	const struct api_config *api = &b->engine.api;
@@ -160,14 +206,27 @@ static void print_dry_run(const struct batch_cli *b)
 			       bj->item->id ? bj->item->id : "");
 		char *url;
 		struct form form;
+		struct cost c;
 		json_t *body = batch_job_request(&b->run, bj, &url, &form);
-		dryrun_print(stdout, api, url, body, form.n ? &form : NULL, &bj->names, false,
-			     b->cli->json);
+		cost_estimate_params(&b->engine.prices, &bj->params, bj->sent, bj->input_tokens,
+				     false, NULL, &c);
+		json_t *o = cost_json(&b->engine.prices, bj->params.model, &c);
+		char *text = cost_describe(&b->engine.prices, bj->params.model, &c);
+		dryrun_print(stdout, api, url, body, form.n ? &form : NULL, &bj->names, false, o,
+			     text, b->cli->json);
+		json_decref(o);
+		free(text);
 		json_decref(body);
 		form_release(&form);
 		free(url);
 		if (!b->cli->json)
 			putchar('\n');
+	}
+	if (!b->cli->json) {
+		char *total = estimate_text(&b->run);
+		printf("# estimated cost of %zu job%s to send: %s\n", plan->n - b->run.resumed,
+		       plan->n - b->run.resumed == 1 ? "" : "s", total);
+		free(total);
 	}
 }
 
@@ -187,6 +246,14 @@ static int summarize(struct batch_cli *b, int64_t started)
 	if (r->partial_tokens)
 		notef("partial images: %ld output tokens billed beside the reported usage",
 		      r->partial_tokens);
+	char spent[32], est[32];
+	if (r->unpriced)
+		notef("cost: %s for the jobs priced, and %zu whose cost is unknown; estimated %s "
+		      "before sending", price_format(r->spent, spent), r->unpriced,
+		      price_format(r->estimate, est));
+	else
+		notef("cost: %s; estimated %s before sending", price_format(r->spent, spent),
+		      price_format(r->estimate, est));
 	if (r->resumed)
 		notef("%zu job%s done by an earlier run (not sent again)", r->resumed,
 		      r->resumed == 1 ? "" : "s");
@@ -224,10 +291,16 @@ static int run_batch(struct batch_cli *b, struct buf *err)
 	b->progress.total = r->plan.n - r->resumed;
 	b->progress.started_ms = started;
 	b->progress.enabled = isatty(STDERR_FILENO) && !msg_quiet();
+	int rc = cli_check_cost(b->cli, r->estimate, r->unestimated, r->estimate_why, err);
+	if (rc != -1)
+		return rc;
 	if (batch_run_start(r, err))
 		return EXIT_USAGE;
-	notef("batch: %zu job%s, %ld at a time, into %s", b->progress.total,
-	      b->progress.total == 1 ? "" : "s", b->concurrency, r->plan.dir);
+	char *asked = asked_text(r), *estimate = estimate_text(r);
+	notef("batch: %zu job%s (%s), %ld at a time, into %s; estimated %s", b->progress.total,
+	      b->progress.total == 1 ? "" : "s", asked, b->concurrency, r->plan.dir, estimate);
+	free(asked);
+	free(estimate);
 	b->engine.loop.tick = on_tick;
 	b->engine.loop.tick_data = b;
 	buf_reset(err);
@@ -281,6 +354,7 @@ int cmd_batch(int argc, char **argv)
 		OPT_CLI_METADATA(&c),
 		OPT_CLI_IMAGE_WORK(&c),
 		OPT_CLI_DRY_QUIET(&c),
+		OPT_CLI_COST(&c),
 		OPT_CLI_CONNECTION(&c),
 		OPT_END(),
 	};
@@ -297,7 +371,7 @@ int cmd_batch(int argc, char **argv)
 	}
 	b.run = (struct batch_run){ .engine = &b.engine, .defaults = &c.spec,
 				    .fail_fast = b.fail_fast, .gallery = !b.no_gallery,
-				    .events = &events };
+				    .max_cost = c.max_cost, .events = &events };
 	rc = prepare(&b, &items, &err);
 	if (rc == -1)
 		rc = run_batch(&b, &err);

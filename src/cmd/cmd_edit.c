@@ -22,6 +22,7 @@ int cmd_edit(int argc, char **argv)
 		OPT_CLI_PROMPT(&c),
 		OPT_CLI_PARAMS(&c),
 		OPT_CLI_OUTPUT(&c),
+		OPT_CLI_COST(&c),
 		OPT_CLI_CONNECTION(&c),
 		OPT_END(),
 	};

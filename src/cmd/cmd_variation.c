@@ -29,6 +29,7 @@ int cmd_variation(int argc, char **argv)
 		OPT_STRING(0, "response-format", &c.spec.params.response_format, "F", "url|b64_json"),
 		OPT_STRING(0, "user", &c.spec.params.user, "ID", "end-user id for abuse monitoring"),
 		OPT_CLI_OUTPUT(&c),
+		OPT_CLI_COST(&c),
 		OPT_CLI_CONNECTION(&c),
 		OPT_END(),
 	};

@@ -8,7 +8,7 @@
 
 static void print_json_dry_run(FILE *out, struct curl_slist *headers,
 			       const char *url, json_t *body, const struct form *form,
-			       const struct name_plan *plan, bool no_save)
+			       const struct name_plan *plan, bool no_save, json_t *estimate)
 {
 	json_t *o = json_object(), *h = json_object(), *paths = json_array();
 
@@ -30,6 +30,8 @@ static void print_json_dry_run(FILE *out, struct curl_slist *headers,
 	else
 		json_object_set(o, "body", body);
 	json_object_set_new(o, "outputs", paths);
+	if (estimate)
+		json_object_set(o, "estimate", estimate);
 	json_dumpf(o, out, JSON_COMPACT | JSON_PRESERVE_ORDER);   /* one line each */
 	fputc('\n', out);
 	json_decref(o);
@@ -37,7 +39,7 @@ static void print_json_dry_run(FILE *out, struct curl_slist *headers,
 
 void dryrun_print(FILE *out, const struct api_config *api, const char *url, json_t *body,
 		  const struct form *form, const struct name_plan *plan, bool no_save,
-		  bool as_json)
+		  json_t *estimate, const char *estimate_text, bool as_json)
 {
 	const char *type = form ? "multipart/form-data" : "application/json";
 	struct curl_slist *headers = provider_headers(api, type, true);
@@ -45,7 +47,7 @@ void dryrun_print(FILE *out, const struct api_config *api, const char *url, json
 	char *shown = provider_redact_url(url);
 
 	if (as_json) {
-		print_json_dry_run(out, headers, shown, body, form, plan, no_save);
+		print_json_dry_run(out, headers, shown, body, form, plan, no_save, estimate);
 	} else {
 		fprintf(out, "POST %s\n", shown);
 		if (missing)
@@ -64,6 +66,8 @@ void dryrun_print(FILE *out, const struct api_config *api, const char *url, json
 			fputs("output: none (--no-save)\n", out);
 		for (size_t i = 0; !no_save && i < plan->n; i++)
 			fprintf(out, "output: %s\n", plan->paths[i]);
+		if (estimate_text)
+			fprintf(out, "estimated cost: %s\n", estimate_text);
 	}
 	curl_slist_free_all(headers);
 	free(shown);

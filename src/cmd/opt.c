@@ -109,6 +109,12 @@ static int set_value(const struct opt *o, const char *flag, const char *arg,
 		buf_addf(err, "%s: '%s' is not a number of seconds from %g to %g",
 			 flag, arg, o->min, o->max);
 		return -1;
+	case OPT_T_DOLLARS:
+		if (value_parse_dollars(arg, o->min, o->max, o->value) == 0)
+			return 0;
+		buf_addf(err, "%s: '%s' is not an amount of dollars from %g to %g (as 5 or "
+			 "0.50)", flag, arg, o->min, o->max);
+		return -1;
 	default:
 		*(bool *)o->value = true;
 		return 0;

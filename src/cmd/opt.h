@@ -16,6 +16,7 @@ enum opt_type {
 	OPT_T_STRING,  /* const char *, points into argv */
 	OPT_T_INT,     /* long within [min, max] */
 	OPT_T_SECONDS, /* double within [min, max] */
+	OPT_T_DOLLARS, /* double within [min, max], "$" allowed */
 	OPT_T_LIST,    /* struct strlist, appended to; repeatable */
 };
 
@@ -44,6 +45,8 @@ struct opt {
 	{ OPT_T_INT, (s), (n), OPT_TYPED(long, v), (a), (h), (lo), (hi) }
 #define OPT_SECONDS(s, n, v, a, lo, hi, h) \
 	{ OPT_T_SECONDS, (s), (n), OPT_TYPED(double, v), (a), (h), (lo), (hi) }
+#define OPT_DOLLARS(s, n, v, a, lo, hi, h) \
+	{ OPT_T_DOLLARS, (s), (n), OPT_TYPED(double, v), (a), (h), (lo), (hi) }
 #define OPT_LIST(s, n, v, a, h) \
 	{ OPT_T_LIST, (s), (n), OPT_TYPED(struct strlist, v), (a), (h), 0, 0 }
 #define OPT_END() { OPT_T_END, 0, NULL, NULL, NULL, NULL, 0, 0 }

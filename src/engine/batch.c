@@ -102,6 +102,7 @@ static int build_edit(struct batch_job *bj, const struct job_spec *d,
 		plan.body = NULL;
 		bj->form = plan.form;
 		plan.form = (struct form)FORM_INIT;
+		bj->input_tokens = plan.input_tokens;
 	}
 	job_plan_release(&plan);
 	return rc;

@@ -23,6 +23,8 @@ struct batch_job {
 	char *sent;                  /* the prompt as sent */
 	json_t *body;                /* the JSON request, or NULL for a form */
 	struct form form;            /* an edit of local files: the multipart request */
+	long input_tokens;           /* an edit's inputs, estimated */
+	bool counted;                /* its estimate is in the run's outstanding */
 	char *key;                   /* ledger key: request, id, out, occurrence */
 	char *hash;
 	char *label;                 /* "job N: " */

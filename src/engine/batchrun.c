@@ -9,6 +9,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "cost.h"
 #include "gallery.h"
 #include "job_internal.h"
 #include "jobfile.h"
@@ -47,6 +48,8 @@ json_t *batch_job_json(const struct batch_job *bj, const char *status, const cha
 		json_array_foreach(json_object_get(bj->earlier, "files"), i, f)
 			json_array_append_new(files, json_sprintf("%s/%s", dir, json_string_value(f)));
 		json_object_set(o, "usage", json_object_get(bj->earlier, "usage"));
+		if (json_object_get(bj->earlier, "cost"))
+			json_object_set(o, "cost", json_object_get(bj->earlier, "cost"));
 		json_object_set_new(o, "error", json_null());
 		json_object_set_new(o, "attempts", json_integer(0));
 		json_object_set_new(o, "resumed", json_true());
@@ -59,6 +62,8 @@ json_t *batch_job_json(const struct batch_job *bj, const char *status, const cha
 	json_object_set_new(o, "usage", job->usage.present ? job_usage_json(&job->usage)
 							     : json_null());
 	job_partials_json(&job->usage, o);
+	if (job->paid)
+		json_object_set_new(o, "cost", job_cost_json(job));
 	json_object_set_new(o, "error", job->error.len ? json_string(job->error.data) : json_null());
 	json_object_set_new(o, "attempts", json_integer(job->call.xfer.launches));
 	return o;
@@ -409,6 +414,17 @@ static void on_finished(struct job *job)
 	struct batch_run *r = job->env->data;
 	struct batch_job *bj = as_batch_job(job);
 
+	if (bj->counted)
+		r->outstanding -= job->estimate.usd;
+	bj->counted = false;
+	if (job->paid && job->cost.basis != COST_UNKNOWN)
+		r->spent += job->cost.usd;
+	else if (job->paid) {
+		r->unpriced++;
+		/* Budgeted at its estimate, the best there is. */
+		r->unpriced_estimate += job->estimate.basis != COST_UNKNOWN ? job->estimate.usd
+									    : 0;
+	}
 	if (job->state == JOB_DONE) {
 		r->done++;
 		r->tokens += job->usage.total;
@@ -522,8 +538,20 @@ int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
 		if (bad)
 			return -1;
 	}
-	for (size_t i = 0; i < r->plan.n; i++)
-		r->resumed += r->plan.jobs[i].resumed;
+	for (size_t i = 0; i < r->plan.n; i++) {
+		struct batch_job *bj = &r->plan.jobs[i];
+		struct cost c;
+
+		r->resumed += bj->resumed;
+		if (bj->resumed)
+			continue;
+		cost_estimate_params(&r->engine->prices, &bj->params, bj->sent, bj->input_tokens,
+				     false, NULL, &c);
+		if (c.basis == COST_UNKNOWN && !r->unestimated++)
+			r->estimate_why = c.why;
+		else if (c.basis != COST_UNKNOWN)
+			r->estimate += c.usd;
+	}
 	return batch_name_files(&r->plan, &r->ledger, d, err);
 }
 
@@ -550,6 +578,8 @@ static void start_job(struct batch_run *r, struct batch_job *bj)
 	job_init(&bj->job, &r->env, bj->index, bj->sent, &bj->params, &req, &bj->names);
 	bj->sent = NULL;
 	bj->job.label = bj->label;
+	if (bj->input_tokens)
+		job_estimate(&bj->job, bj->input_tokens);
 	if (job_start(&bj->job)) {
 		bj->job.state = JOB_FAILED;
 		r->failed++;
@@ -638,12 +668,48 @@ static unsigned long long bytes_per_job(const struct batch_run *r)
 	return most;
 }
 
+/* Before a job is first sent, with --max-cost: would what was spent, with
+ * the estimates of the jobs in flight and this one's, pass the budget? Then
+ * nothing more is sent. A job whose cost cannot be estimated is not sent. */
+static bool within_budget(struct batch_run *r, struct batch_job *bj)
+{
+	const struct cost *e = &bj->job.estimate;
+	double committed = r->spent + r->unpriced_estimate + r->outstanding;
+	char spent[32], budget[32], est[32];
+
+	if (r->max_cost < 0 || bj->counted)
+		return true;
+	if (e->basis != COST_UNKNOWN && committed + e->usd <= r->max_cost) {
+		bj->counted = true;
+		r->outstanding += e->usd;
+		return true;
+	}
+	if (!r->budget_error.len) {
+		price_format(committed, spent);
+		price_format(r->max_cost, budget);
+		if (e->basis == COST_UNKNOWN)
+			buf_addf(&r->budget_error, "--max-cost: the cost of job %zu cannot be "
+				 "estimated (%s); no more jobs were sent", bj->index + 1, e->why);
+		else
+			buf_addf(&r->budget_error, "--max-cost %s: %s is spent or in flight, and "
+				 "job %zu is estimated at %s; no more jobs were sent (raise "
+				 "--max-cost and run the same command again to go on)", budget,
+				 spent, bj->index + 1, price_format(e->usd, est));
+		r->stop_reason = r->budget_error.data;
+	}
+	return false;
+}
+
 /* Before each request: is there room on the folder's disk for its images
  * beside those of the requests in flight? If not, nothing more is sent (an
  * image that cannot be saved is paid for all the same). */
-static bool room_to_launch(void *data, size_t running)
+static bool room_to_launch(void *data, size_t running, const struct http_xfer *next)
 {
 	struct batch_run *r = data;
+	const struct call *c = next->owner;
+
+	if (!within_budget(r, as_batch_job(c->owner)))
+		return false;
 	struct statvfs st;
 	unsigned long long have, need = ((unsigned long long)running + 1) * r->job_bytes;
 
@@ -704,6 +770,7 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 	env->api = &r->engine->api;
 	env->retry = r->engine->retry;
 	env->pace = &r->engine->pace;
+	env->prices = &r->engine->prices;
 	env->data = r;
 	job_env_init(env, r->defaults, &r->chroma);
 	env->on_saved = on_saved;
@@ -762,6 +829,7 @@ void batch_run_release(struct batch_run *r)
 	ledger_release(&r->ledger);
 	buf_release(&r->ledger_error);
 	buf_release(&r->space_error);
+	buf_release(&r->budget_error);
 	if (r->lock_made) {
 		pthread_mutex_destroy(&r->ledger_lock);
 		pthread_mutex_destroy(&r->error_lock);

@@ -59,6 +59,15 @@ struct batch_run {
 	long other_pid;              /* one such run's process */
 	long tokens;
 	long partial_tokens;         /* billed for streamed partial images */
+	double spent;                /* the known costs of the jobs paid for */
+	size_t unpriced;             /* paid jobs whose cost is unknown */
+	double estimate;             /* of the jobs to send, before sending */
+	size_t unestimated;          /* jobs to send with no estimate */
+	const char *estimate_why;    /* why the first of them has none (static) */
+	double max_cost;             /* --max-cost: stop launching past it; <0 none */
+	double outstanding;          /* estimates of the jobs sent, not yet priced */
+	double unpriced_estimate;    /* estimates of paid jobs whose cost is unknown */
+	struct buf budget_error;
 	const char *stop_reason;     /* why launching stopped (quota, fail-fast) */
 };
 

@@ -12,7 +12,7 @@ int engine_init(struct engine *e, const struct provider_options *o,
 {
 	memset(e, 0, sizeof(*e));
 	e->retry = (struct retry_policy)RETRY_POLICY_INIT;
-	if (provider_config(&e->api, o, env, err))
+	if (provider_config(&e->api, o, env, err) || price_table_load(&e->prices, env, err))
 		return -1;
 	if (http_loop_init(&e->loop, concurrency, interrupts)) {
 		buf_addf(err, "cannot start the HTTP engine");
@@ -27,6 +27,7 @@ void engine_release(struct engine *e)
 {
 	http_loop_release(&e->loop);
 	provider_release(&e->api);
+	price_table_release(&e->prices);
 }
 
 /* Variations ran only on dall-e-2: OpenAI has none since its shutdown. */
@@ -74,6 +75,7 @@ int engine_start(struct engine *e, struct job *job, struct job_env *env,
 	env->api = &e->api;
 	env->retry = e->retry;
 	env->pace = &e->pace;
+	env->prices = &e->prices;
 	job_env_init(env, s, &plan->chroma);
 	job_init_plan(job, env, 0, plan, &e->api);
 	if (job_start(job))

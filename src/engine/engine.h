@@ -10,6 +10,7 @@
 
 #include "job.h"
 #include "pace.h"
+#include "price.h"
 #include "provider.h"
 #include "retry.h"
 #include "spec.h"
@@ -19,6 +20,7 @@ struct engine {
 	struct http_loop loop;
 	struct retry_policy retry;
 	struct pace pace;
+	struct price_table prices;   /* the bundled table and the user's rows */
 	unsigned int seed;           /* retry jitter of calls that are no job's */
 };
 

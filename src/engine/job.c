@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cost.h"
 #include "job_internal.h"
 #include "request.h"
 #include "stream.h"
@@ -39,6 +40,7 @@ void job_init(struct job *job, struct job_env *env, size_t index, char *prompt,
 	}
 	scan_init(&job->scan, &sink, env->keep_response);
 	job->state = JOB_PENDING;
+	job_estimate(job, 0);
 }
 
 void job_env_init(struct job_env *env, const struct job_spec *s,
@@ -68,6 +70,8 @@ void job_init_plan(struct job *job, struct job_env *env, size_t index, struct jo
 	}
 	job_init(job, env, index, plan->prompt, &plan->params, &req, &plan->names);
 	plan->prompt = NULL;
+	if (plan->input_tokens)
+		job_estimate(job, plan->input_tokens);
 }
 
 int job_start(struct job *job)
@@ -244,6 +248,8 @@ static void job_success(struct job *job)
 	}
 	usage_parse(&job->usage, json_object_get(job->response, "usage"));
 	job->size = json_string_value(json_object_get(job->response, "size"));
+	job->paid = true;
+	job_price(job);
 	usable = count < job->names.n ? count : job->names.n;
 	if (count > job->names.n)
 		job_warn(job, "the server sent %zu images for %zu asked; keeping %zu", count,
@@ -348,6 +354,8 @@ static void job_shed(struct job *job)
 
 void job_finish(struct job *job)
 {
+	if (job->paid)
+		job_price(job);   /* before the response it reads is shed */
 	job_shed(job);
 	job->finished_ms = now_ms();
 	if (job->state != JOB_INTERRUPTED)

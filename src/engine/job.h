@@ -68,6 +68,8 @@ struct job_env {
 	 * back to job_committed on the loop. NULL: committed on the loop. */
 	void (*commit)(struct job *job);
 	struct pace *pace;         /* the run's pacing, or NULL */
+	const struct price_table *prices; /* for costs, or NULL: unknown */
+	bool batch_api;            /* priced at the Batch discount */
 	void *data;
 	unsigned int seed;         /* jitter */
 };
@@ -151,6 +153,10 @@ struct job {
 	json_t *response;          /* the parsed response (b64 emptied unless kept) */
 	char **saved;              /* final paths, index-aligned; NULL = not saved */
 	struct usage usage;
+	bool paid;                 /* the server answered with images: billed */
+	long input_tokens;         /* estimated, of an edit's inputs */
+	struct cost estimate;      /* before sending */
+	struct cost cost;          /* from the usage (or per-image price) */
 	const char *size;          /* from the response, borrowed from it */
 	struct buf error;          /* why the job failed, one line */
 	bool disk_full;            /* it failed because an image could not be written

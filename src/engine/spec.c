@@ -8,6 +8,7 @@
 #include "imagework.h"
 #include "input.h"
 #include "naming.h"
+#include "price.h"
 #include "request.h"
 
 /* Sizes the JSON edit body takes (EditImageBodyJsonParam). */
@@ -350,6 +351,10 @@ int spec_plan_request(const struct job_spec *s, struct job_plan *plan, char **st
 		if (inspect_inputs(s, plan->params.model, images, &mask, &markup, err, warn) ||
 		    build_input_request(s, plan, images, &mask, &markup, err))
 			goto cleanup;
+		for (size_t i = 0; i < s->nimages; i++)
+			plan->input_tokens += price_input_tokens(images[i].width, images[i].height);
+		if (s->markup)
+			plan->input_tokens += price_input_tokens(markup.width, markup.height);
 		if (stem)
 			*stem = s->nimages ? input_stem(&images[0]) : xstrdup("image");
 	}

@@ -72,8 +72,9 @@ struct job_plan {
 	struct form form;            /* the multipart request when form.n > 0 */
 	struct name_plan names;
 	struct chroma_opts chroma;   /* enabled with --chroma-key */
+	long input_tokens;           /* estimated image input tokens of an edit */
 };
-#define JOB_PLAN_INIT { NULL, IMG_PARAMS_INIT, NULL, NULL, FORM_INIT, NAME_PLAN_INIT, { 0 } }
+#define JOB_PLAN_INIT { NULL, IMG_PARAMS_INIT, NULL, NULL, FORM_INIT, NAME_PLAN_INIT, { 0 }, 0 }
 
 /* The API endpoint of an operation ("images/edits"). */
 const char *spec_endpoint(enum operation op);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cost.h"
 #include "job_internal.h"
 #include "msg.h"
 #include "naming.h"
@@ -176,6 +177,8 @@ static int save_completed(struct job *job, json_t *event)
 	}
 	add_usage(job, json_object_get(event, "usage"));
 	set_usage(job);
+	job->paid = true;
+	job_price(job);
 	if (!job->size)
 		job->size = json_string_value(json_object_get(event, "size"));
 	job->completed++;

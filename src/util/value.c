@@ -35,3 +35,13 @@ int value_parse_seconds(const char *s, double min, double max, double *out)
 	*out = v;
 	return 0;
 }
+
+int value_parse_dollars(const char *s, double min, double max, double *out)
+{
+	if (s && *s == '$')
+		s++;
+	for (const char *p = s; p && *p; p++)
+		if ((*p < '0' || *p > '9') && *p != '.')
+			return -1;
+	return value_parse_seconds(s, min, max, out);
+}

@@ -1,0 +1,106 @@
+/* What a job costs: estimated before it is sent, and computed from the
+ * usage it was answered with, at the prices of env->prices. */
+#include "cost.h"
+
+#include <string.h>
+
+#include "job_internal.h"
+
+void cost_estimate_params(const struct price_table *t, const struct img_params *p,
+			  const char *prompt, long input_tokens, bool batch,
+			  const struct cost_history *h, struct cost *c)
+{
+	struct estimate_in in = {
+		.quality = p->quality, .size = p->size, .n = p->n,
+		.partials = p->partial_images > 0 ? p->partial_images : 0,
+		.prompt_chars = prompt ? (long)strlen(prompt) : 0,
+		.input_image_tokens = input_tokens, .batch = batch,
+		.history_tokens = h ? h->tokens : 0, .history_images = h ? h->images : 0,
+	};
+
+	if (!t) {
+		*c = (struct cost){ 0, COST_UNKNOWN, "no price table was read" };
+		return;
+	}
+	price_estimate(price_find(t, p->model), &in, c, NULL);
+}
+
+void job_estimate(struct job *job, long input_tokens)
+{
+	job->input_tokens = input_tokens;
+	cost_estimate_params(job->env->prices, &job->params, job->prompt, input_tokens,
+			     job->env->batch_api, NULL, &job->estimate);
+}
+
+void job_price(struct job *job)
+{
+	const struct price_table *t = job->env->prices;
+	const char *quality = json_string_value(json_object_get(job->response, "quality"));
+	const char *size = job->size ? job->size : job->params.size;
+
+	if (!t) {
+		job->cost = (struct cost){ 0, COST_UNKNOWN, "no price table was read" };
+		return;
+	}
+	price_cost(price_find(t, job->params.model), &job->usage,
+		   quality ? quality : job->params.quality, size,
+		   (long)job->names.n, job->env->batch_api, &job->cost);
+}
+
+json_t *cost_json(const struct price_table *t, const char *model, const struct cost *c)
+{
+	const struct price_row *row = t ? price_find(t, model) : NULL;
+	json_t *o = json_object();
+
+	json_object_set_new(o, "usd", c->basis == COST_UNKNOWN ? json_null() : json_real(c->usd));
+	json_object_set_new(o, "basis", json_string(price_basis_name(c->basis)));
+	if (c->why)
+		json_object_set_new(o, c->basis == COST_UNKNOWN ? "why" : "note",
+				    json_string(c->why));
+	if (row) {
+		json_object_set_new(o, "prices", json_string(row->read ? row->read :
+							      t->date ? t->date : "undated"));
+		if (row->user)
+			json_object_set_new(o, "user_prices", json_true());
+	}
+	return o;
+}
+
+json_t *job_cost_json(const struct job *job)
+{
+	const struct price_table *t = job->env->prices;
+	json_t *o = cost_json(t, job->params.model, &job->cost);
+
+	/* imagegen's figure from the usage and the table, not the invoice. */
+	json_object_set_new(o, "estimate", json_true());
+	if (job->env->batch_api)
+		json_object_set_new(o, "batch_api", json_true());
+	json_object_set_new(o, "before_sending", cost_json(t, job->params.model, &job->estimate));
+	json_object_del(json_object_get(o, "before_sending"), "prices");
+	json_object_del(json_object_get(o, "before_sending"), "user_prices");
+	return o;
+}
+
+const char *cost_text(const struct cost *c, char out[64])
+{
+	char usd[32];
+
+	if (c->basis == COST_UNKNOWN)
+		snprintf(out, 64, "cost unknown");
+	else
+		snprintf(out, 64, "%s", price_format(c->usd, usd));
+	return out;
+}
+
+char *cost_describe(const struct price_table *t, const char *model, const struct cost *c)
+{
+	const struct price_row *row = t ? price_find(t, model) : NULL;
+	const char *date = row && row->read ? row->read : t ? t->date : NULL;
+	char usd[32];
+
+	if (c->basis == COST_UNKNOWN)
+		return xasprintf("cost unknown (%s)", c->why ? c->why : "no price");
+	return xasprintf("%s (%s%s%s%s%s%s)", price_format(c->usd, usd), price_basis_name(c->basis),
+			 c->why ? ", " : "", c->why ? c->why : "", date ? "; prices of " : "",
+			 date ? date : "", row && row->user ? ", yours" : "");
+}
