@@ -276,6 +276,8 @@ class Config:
     stream_usage: str = "split"       # "split": each completed event its own image's
                                       # usage (the first with the input); "total":
                                       # every completed event the whole request's
+    output_tokens_scale: float = 1.0  # output image tokens billed, times the rule's:
+                                      # a server whose usage outruns any estimate
     hold_body: float = -1.0           # >= 0: an image answer stops after this fraction
                                       # of its body until release() (or POST
                                       # /_control/release); -1: off
@@ -425,6 +427,7 @@ KNOB_CONVERTERS = {
     "cut_documents": _truth,
     "chroma_noise": _integer,
     "hold_body": float,
+    "output_tokens_scale": float,
     "hold_after": _integer,
     "hold_count": _integer,
 }
@@ -666,6 +669,7 @@ class Generation:
     frame_count: int = GIF_DEFAULT_FRAMES
     frame_duration_ms: int = GIF_DEFAULT_FRAME_MS
     model_given: bool = True   # the request named its model
+    token_scale: float = 1.0   # the output_tokens_scale knob, when answered
     size_given: str = "auto"   # the size as sent
     style: Optional[str] = None
     input_fidelity: Optional[str] = None
@@ -1772,6 +1776,7 @@ def estimate_usage(generation, images=None, count_input=True):
     else:
         scale = generation.width * generation.height / (1024 * 1024)
         per_image = round(TOKENS_PER_1024_SQUARE[generation.reported_quality] * scale)
+    per_image = round(per_image * generation.token_scale)
     image_tokens = max(1, per_image) * (generation.n if images is None else images)
     return {
         "input_tokens": text_tokens + input_images,
@@ -2713,6 +2718,8 @@ class _Handler(BaseHTTPRequestHandler):
             raise azure_access_denied()
 
     def _images(self, generation):
+        generation = dataclasses.replace(
+            generation, token_scale=self.standin.config.output_tokens_scale)
         images = [self.standin.image(generation, i) for i in range(generation.n)]
         if generation.returns_url:
             items = [{"url": self.standin.store_file(data)} for data in images]
@@ -2754,6 +2761,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _stream_reply(self, generation, config, headers, fault=None):
         """Render the images now (in flight); return a function that streams them."""
+        generation = dataclasses.replace(generation, token_scale=config.output_tokens_scale)
         finals = [self.standin.image(generation, i) for i in range(generation.n)]
         steps = generation.partial_images
         if fault in ("stream_error", "stream_truncated"):

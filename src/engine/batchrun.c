@@ -624,6 +624,8 @@ static void finish_locally(struct batch_run *r, struct batch_job *bj)
 		 &bj->params, &none, &no_names);
 	job->label = bj->label;
 	usage_parse(&job->usage, json_object_get(bj->earlier, "usage"));
+	job->paid = true;
+	job_price(job);   /* the same usage at the same prices */
 	json_array_foreach(files, i, f) {
 		const char *name = json_string_value(f);
 		char *path = name && jobfile_safe_name(name) ? xasprintf("%s/%s", r->plan.dir, name)

@@ -9,6 +9,7 @@
 #include "afile.h"
 #include "imagework.h"
 #include "naming.h"
+#include "price.h"
 #include "sniff.h"
 
 void gallery_escape(struct buf *out, const char *text)
@@ -136,6 +137,15 @@ static void card_details(struct buf *h, json_t *entry)
 	if (json_is_object(usage))
 		buf_addf(h, "<dt>tokens</dt><dd>%" JSON_INTEGER_FORMAT "</dd>",
 			 json_integer_value(json_object_get(usage, "total_tokens")));
+	if (json_is_number(json_object_get(json_object_get(entry, "cost"), "usd"))) {
+		char usd[32];
+		buf_addf(h, "<dt>cost</dt><dd class=\"cost\">%s</dd>",
+			 price_format(json_number_value(json_object_get(json_object_get(entry,
+										"cost"),
+								    "usd")), usd));
+	} else if (json_object_get(entry, "cost")) {
+		buf_adds(h, "<dt>cost</dt><dd class=\"cost\">unknown</dd>");
+	}
 	buf_adds(h, "</dl>");
 }
 
@@ -176,6 +186,29 @@ static void card(struct buf *h, const char *dir, json_t *entry, struct buf *prob
 		buf_adds(h, "</p>");
 	}
 	buf_adds(h, "</figcaption></figure>\n");
+}
+
+/* The folder's images and what they cost, above the cards: imagegen's
+ * figure from usage and its price table, never the invoice. */
+static void total(struct buf *h, json_t *const *entries, size_t n)
+{
+	double usd = 0;
+	size_t images = 0, unknown = 0;
+	char text[32];
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *cost = json_object_get(entries[i], "cost");
+		images += json_array_size(json_object_get(entries[i], "files"));
+		if (json_is_number(json_object_get(cost, "usd")))
+			usd += json_number_value(json_object_get(cost, "usd"));
+		else if (cost)
+			unknown++;
+	}
+	buf_addf(h, "<p id=\"total\">%zu image%s, <span class=\"cost\">%s</span>", images,
+		 images == 1 ? "" : "s", price_format(usd, text));
+	if (unknown)
+		buf_addf(h, " and %zu job%s of unknown cost", unknown, unknown == 1 ? "" : "s");
+	buf_adds(h, " (estimated from usage at imagegen's price table)</p>\n<div class=\"grid\">\n");
 }
 
 /* In every page imagegen writes: how it knows one it may replace. */
@@ -256,7 +289,7 @@ int gallery_write(const char *dir, const struct ledger *l, struct buf *err)
 	buf_adds(&h, page_style);
 	buf_adds(&h, "<h1>");
 	gallery_escape(&h, path_basename(dir));
-	buf_addf(&h, "</h1>\n<p id=\"status\"></p>\n<div class=\"grid\">\n");
+	buf_addf(&h, "</h1>\n<p id=\"status\"></p>\n");
 	/* In job order, whatever the ledger's order. */
 	json_t **sorted = xcalloc(count ? count : 1, sizeof(*sorted));
 	size_t at;
@@ -264,6 +297,7 @@ int gallery_write(const char *dir, const struct ledger *l, struct buf *err)
 	json_array_foreach(jobs, at, entry)
 		sorted[shown++] = entry;
 	qsort(sorted, shown, sizeof(*sorted), by_index);
+	total(&h, sorted, shown);
 	for (size_t i = 0; i < shown; i++)
 		card(&h, dir, sorted[i], &problems);
 	free(sorted);

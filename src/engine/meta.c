@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "cost.h"
 #include "gifmeta.h"
 #include "job_internal.h"
 #include "naming.h"
@@ -48,6 +49,16 @@ json_t *meta_describe(const struct job *job, size_t i)
 		json_object_set_new(o, "revised_prompt", json_string(revised));
 	json_object_set_new(o, "created", json_string(iso));
 	json_object_set_new(o, "tool", json_string("imagegen " IMAGEGEN_VERSION));
+	if (job->paid) {
+		/* The request's cost; n images are billed alike, a share each. */
+		json_t *cost = job_cost_json(job);
+		if (job->names.n > 1 && job->cost.basis != COST_UNKNOWN) {
+			json_object_set_new(cost, "images", json_integer((json_int_t)job->names.n));
+			json_object_set_new(cost, "usd_each",
+					    json_real(job->cost.usd / (double)job->names.n));
+		}
+		json_object_set_new(o, "cost", cost);
+	}
 	return o;
 }
 
@@ -96,7 +107,7 @@ int meta_embed(const struct job *job, size_t i, struct afile *f, const char *for
 	       struct buf *err)
 {
 	json_t *d;
-	char *params;
+	char *params, *cost;
 	int rc;
 	bool png = !strcmp(format, "png");
 
@@ -104,6 +115,8 @@ int meta_embed(const struct job *job, size_t i, struct afile *f, const char *for
 		return 0;
 	d = meta_describe(job, i);
 	params = json_dumps(json_object_get(d, "parameters"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+	cost = json_object_get(d, "cost") ? json_dumps(json_object_get(d, "cost"),
+						       JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	struct meta_entry entries[] = {
 		{ "Software", json_string_value(json_object_get(d, "tool")) },
 		{ "Description", json_string_value(json_object_get(d, "prompt")) },
@@ -111,10 +124,12 @@ int meta_embed(const struct job *job, size_t i, struct afile *f, const char *for
 		{ "imagegen:model", json_string_value(json_object_get(d, "model")) },
 		{ "imagegen:parameters", params },
 		{ "imagegen:revised_prompt", json_string_value(json_object_get(d, "revised_prompt")) },
+		{ "imagegen:cost", cost },
 	};
 	rc = png ? pngmeta_append(f->fd, entries, ARRAY_SIZE(entries), err)
 		 : embed_text(f, format, entries, ARRAY_SIZE(entries), err);
 	free(params);
+	free(cost);
 	json_decref(d);
 	return rc;
 }

@@ -1,0 +1,396 @@
+"""Money (issue 13): the cost of what was paid, from each answer's usage at the price
+table's rates (or per-image prices), shown per image, in the summary, in --json, the
+sidecar, PNG metadata, the ledger and the gallery; the estimate before sending, within
+10% of the usage cost; --max-cost before and during a run; the confirmation on a
+terminal; the user's own price rows."""
+
+import json
+import math
+import os
+import re
+import select
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, clean_env, ledger_jobs, open_image
+
+PRICES = json.loads((Path(__file__).parent.parent / "data" / "prices.json").read_text())
+ROWS = {row["model"]: row for row in PRICES["models"]}
+PROMPT = "A cute baby sea otter"
+SLUG = "a-cute-baby-sea-otter"
+SMALL = ["--size", "1024x640"]
+
+
+def usage_cost(model, usage, partial_images=0):
+    """What the usage costs at the bundled table's rates, computed here on its own."""
+    rates = ROWS[model]["tokens"]
+    details = usage.get("input_tokens_details") or {}
+    out = usage.get("output_tokens_details") or {}
+    text = details.get("text_tokens", usage["input_tokens"])
+    image = details.get("image_tokens", 0)
+    out_image = out.get("image_tokens", usage["output_tokens"]) + 100 * partial_images
+    return (text * rates["text_input"] + image * rates["image_input"] +
+            out_image * rates["image_output"]) / 1e6
+
+
+def money(text):
+    """The dollar amounts in a line, as numbers."""
+    return [float(m) for m in re.findall(r"\$(\d+\.\d+)", text)]
+
+
+def line(result, start):
+    [found] = [x for x in result.stderr.splitlines() if x.startswith(start)]
+    return found
+
+
+def test_a_generation_reports_its_cost_per_image_in_the_summary_and_in_json(run, standin,
+                                                                           tmp_path):
+    result = run(["generate", PROMPT, *SMALL, "--quality", "high", "--n", "2", "--json"])
+    assert result.rc == 0, result
+    response = result.json
+    cost = usage_cost("gpt-image-2", response["usage"])
+    assert response["cost"]["usd"] == pytest.approx(cost)
+    assert response["cost"]["basis"] == "from usage"
+    assert response["cost"]["estimate"] is True         # imagegen's figure, not the invoice
+    assert response["cost"]["prices"] == "2026-11-30"
+    before = response["cost"]["before_sending"]
+    assert before["basis"] == "gpt-image-2 token rule"
+    assert before["usd"] == pytest.approx(cost, rel=0.10)
+    summary = line(result, "imagegen: cost: ")
+    assert money(summary)[0] == pytest.approx(cost, abs=0.00005)
+    assert "from usage; prices of 2026-11-30" in summary
+
+
+def test_each_saved_image_shows_its_share(run, standin, tmp_path):
+    result = run(["generate", PROMPT, *SMALL, "--n", "2"])
+    assert result.rc == 0, result
+    saved = [x for x in result.stderr.splitlines() if x.startswith("imagegen: saved ")]
+    assert len(saved) == 2
+    [total] = money(line(result, "imagegen: cost: "))[:1]
+    for x in saved:
+        assert money(x)[0] == pytest.approx(total / 2, abs=0.0001), x
+
+
+@pytest.mark.parametrize("quality, size", [
+    ("low", "1024x1024"), ("medium", "1024x1024"), ("high", "1024x1024"),
+    ("medium", "1536x1024"), ("high", "1024x1536"), ("low", "2048x2048"),
+    ("high", "2560x1440"), ("medium", "3840x2160"), ("high", "1024x640"),
+])
+@pytest.mark.parametrize("model", ["gpt-image-2", "gpt-image-2.6-flare", "gpt-image-2.5-sunburst"])
+def test_the_estimate_is_within_ten_percent_of_the_usage_cost(run, standin, model, quality,
+                                                              size):
+    result = run(["generate", PROMPT, "--model", model, "--quality", quality, "--size", size,
+                  "--no-save", "--json"])
+    assert result.rc == 0, result
+    cost = result.json["cost"]
+    assert cost["usd"] == pytest.approx(usage_cost(model, result.json["usage"]))
+    assert cost["before_sending"]["usd"] == pytest.approx(cost["usd"], rel=0.10)
+    if model != "gpt-image-2":   # gpt-image-2's rule applied to a model with none of its own
+        assert "none is published for this model" in cost["before_sending"]["note"]
+
+
+def test_an_edit_estimate_counts_its_input_images(run, standin, tmp_path):
+    from PIL import Image
+    Image.new("RGB", (1024, 1024), (10, 20, 30)).save(tmp_path / "photo.png")
+    result = run(["edit", "--image", "photo.png", "--image", "photo.png", "make it blue",
+                  "--size", "1024x1024", "--quality", "low", "--no-save", "--json"])
+    assert result.rc == 0, result
+    usage = result.json["usage"]
+    assert usage["input_tokens_details"]["image_tokens"] == 2 * 765
+    cost = result.json["cost"]
+    assert cost["usd"] == pytest.approx(usage_cost("gpt-image-2", usage))
+    assert cost["before_sending"]["usd"] == pytest.approx(cost["usd"], rel=0.10)
+
+
+def test_streamed_partial_images_are_billed_and_the_usage_is_not_doubled(run, standin):
+    plain = run(["generate", PROMPT, *SMALL, "--n", "2", "--no-save", "--json"])
+    streamed = run(["generate", PROMPT, *SMALL, "--n", "2", "--partial-images", "1",
+                    "--no-save", "--json"])
+    assert plain.rc == streamed.rc == 0
+    usage = plain.json["usage"]
+    assert streamed.json["usage"]["total_tokens"] == usage["total_tokens"]
+    # Two partial images, one each, at 100 output tokens each.
+    assert streamed.json["cost"]["usd"] == pytest.approx(
+        usage_cost("gpt-image-2", usage, partial_images=2))
+
+
+@pytest.mark.compat
+@pytest.mark.parametrize("model, args, each", [
+    ("dall-e-3", ["--size", "1792x1024", "--quality", "hd"], 0.12),
+    ("dall-e-2", ["--size", "512x512"], 0.018),
+])
+def test_a_model_billed_per_image_is_priced_from_the_table(run, standin, model, args, each):
+    result = run(["generate", PROMPT, "--model", model, *args, "--no-save", "--json"])
+    assert result.rc == 0, result
+    assert "usage" not in result.json
+    assert result.json["cost"]["basis"] == "per-image price"
+    assert result.json["cost"]["usd"] == pytest.approx(each)
+    assert result.json["cost"]["before_sending"]["usd"] == pytest.approx(each)
+
+
+@pytest.mark.compat
+def test_gpt_image_1_5_without_a_text_rate_uses_its_per_image_price(run, standin):
+    result = run(["generate", PROMPT, "--model", "gpt-image-1.5", "--size", "1536x1024",
+                  "--quality", "high", "--n", "2", "--no-save", "--json"])
+    assert result.rc == 0, result
+    assert result.json["cost"]["basis"] == "per-image price"
+    assert result.json["cost"]["usd"] == pytest.approx(0.40)
+
+
+@pytest.mark.compat
+def test_a_model_with_no_price_row_has_an_unknown_cost_never_a_made_up_one(run, standin):
+    standin.configure(extra_models=["house-model"]) if "extra_models" in dir(standin) else None
+    result = run(["generate", PROMPT, "--model", "gpt-image-2.7-preview", *SMALL, "--no-save",
+                  "--json"])
+    assert result.rc == 0, result
+    cost = result.json["cost"]
+    assert cost["usd"] is None and cost["basis"] == "unknown"
+    assert "no row for this model" in cost["why"]
+    assert "cost: cost unknown (the price table has no row for this model)" in result.stderr
+    assert "estimated cost unknown" in line(result, "imagegen: generating")
+
+
+def test_the_dry_run_shows_the_estimate(run, standin):
+    text = run(["generate", PROMPT, "--size", "1024x1024", "--quality", "high", "--n", "3",
+                "--dry-run"])
+    assert text.rc == 0, text
+    assert ("estimated cost: $0.6322 (gpt-image-2 token rule; prices of 2026-11-30)"
+            in text.stdout), text.stdout
+    shown = run(["generate", PROMPT, "--size", "1024x1024", "--quality", "high", "--n", "3",
+                 "--dry-run", "--json"])
+    estimate = json.loads(shown.stdout)["estimate"]
+    assert estimate["usd"] == pytest.approx((6 * 5 + 3 * 7024 * 30) / 1e6)
+    assert standin.requests == []
+
+
+def test_max_cost_refuses_a_run_estimated_above_it_and_sends_nothing(run, standin):
+    result = run(["generate", PROMPT, "--size", "1024x1024", "--quality", "high", "--n", "4",
+                  "--max-cost", "0.50"])
+    assert result.rc == 2, result
+    assert ("--max-cost $0.5000: the run is estimated at $0.8429; nothing was sent"
+            in result.stderr), result.stderr
+    assert standin.requests == []
+    ok = run(["generate", PROMPT, *SMALL, "--max-cost", "$1"])
+    assert ok.rc == 0, ok
+
+
+def test_max_cost_refuses_a_run_it_cannot_estimate(run, standin):
+    result = run(["generate", PROMPT, "--model", "gpt-image-2.6-flare", "--quality", "xhigh",
+                  *SMALL, "--max-cost", "5"])
+    assert result.rc == 2, result
+    assert "--max-cost: the cost of 1 request cannot be estimated" in result.stderr
+    assert standin.requests == []
+
+
+@pytest.mark.parametrize("value", ["-1", "abc", "1e3", "5$"])
+def test_max_cost_takes_only_an_amount(run, standin, value):
+    result = run(["generate", PROMPT, "--max-cost", value])
+    assert result.rc == 2
+    assert "--max-cost: '" in result.stderr and "is not an amount of dollars" in result.stderr
+
+
+def write_jobs(folder, count, **extra):
+    path = folder / "jobs.jsonl"
+    path.write_text("".join(json.dumps({"prompt": f"otter {i}", **extra}) + "\n"
+                            for i in range(count)))
+    return path
+
+
+def test_a_batch_start_line_says_what_it_asks_for_and_its_estimate(run, standin, tmp_path):
+    write_jobs(tmp_path, 3)
+    result = run(["batch", "--input", "jobs.jsonl", "--out-dir", "out", "--quality", "high",
+                  "--size", "1024x1024", "--no-gallery"])
+    assert result.rc == 0, result
+    start = line(result, "imagegen: batch: ")
+    assert "3 jobs (3 images, gpt-image-2, quality high, size 1024x1024)" in start, start
+    estimate = money(start)[0]
+    summary = line(result, "imagegen: cost: ")
+    spent = money(summary)[0]
+    paid = sum(usage_cost("gpt-image-2", job["usage"]) for job in ledger_jobs(tmp_path / "out"))
+    assert spent == pytest.approx(paid, abs=0.0001)
+    assert estimate == pytest.approx(paid, rel=0.10)
+    # The ledger records each job's cost beside its estimate.
+    for job in ledger_jobs(tmp_path / "out"):
+        assert job["cost"]["usd"] == pytest.approx(usage_cost("gpt-image-2", job["usage"]))
+        assert job["cost"]["before_sending"]["usd"] == pytest.approx(job["cost"]["usd"],
+                                                                     rel=0.10)
+
+
+def test_a_batch_over_max_cost_is_refused_before_sending(run, standin, tmp_path):
+    write_jobs(tmp_path, 10)
+    result = run(["batch", "--input", "jobs.jsonl", "--out-dir", "out", "--quality", "high",
+                  "--size", "1024x1024", "--max-cost", "1"])
+    assert result.rc == 2, result
+    assert "--max-cost $1.0000: the run is estimated at $2.1" in result.stderr
+    assert standin.requests == []
+
+
+ONE_JOB = (2 * 5 + 1756 * 30) / 1e6   # the estimate of "otter N" at 1024x1024 medium
+
+
+def test_a_batch_stops_launching_before_its_spend_passes_max_cost(run, standin, tmp_path):
+    # The server bills twice the output tokens any rule foresees: the run starts within
+    # its budget (six estimates), and its spend overtakes the budget as answers come.
+    write_jobs(tmp_path, 6)
+    budget = 6 * ONE_JOB + 1e-6
+    standin.configure(output_tokens_scale=2.0)
+    result = run(["batch", "--input", "jobs.jsonl", "--out-dir", "out", "--size", "1024x1024",
+                  "--concurrency", "1", "--max-cost", f"{budget:.6f}", "--no-gallery"])
+    assert result.rc == 1, result
+    # Each job costs about two estimates. A job waiting for its files to be committed
+    # counts at its estimate until it is priced, so the fourth may just fit; the fifth
+    # never does (4 x 2 > 6 estimates).
+    sent = len(standin.requests)
+    assert 3 <= sent <= 4, result
+    assert re.search(rf"--max-cost \$0\.3\d+: \$0\.\d+ is spent or in flight, and job "
+                     rf"{sent + 1} is estimated at \$0\.0527; no more jobs were sent",
+                     result.stderr), result
+    assert f"{6 - sent} jobs not sent; run the same command again to finish" in result.stderr
+    # What was sent was within the budget at its estimate; what it cost is said.
+    spent = sum(job["cost"]["usd"] for job in ledger_jobs(tmp_path / "out"))
+    assert money(line(result, "imagegen: cost: "))[0] == pytest.approx(spent, abs=0.0001)
+    # A rerun with room for the rest sends only those.
+    result = run(["batch", "--input", "jobs.jsonl", "--out-dir", "out", "--size", "1024x1024",
+                  "--concurrency", "1", "--max-cost", "1", "--no-gallery"])
+    assert result.rc == 0, result
+    assert len(standin.requests) == 6
+
+
+def test_user_prices_replace_a_row_and_are_named(run, standin, xdg):
+    xdg.write_prices({"models": [{"model": "gpt-image-2", "tokens": {
+        "text_input": 1, "image_input": 1, "image_output": 1}, "read": "2026-12-01"}]})
+    result = run(["generate", PROMPT, *SMALL, "--no-save", "--json"])
+    assert result.rc == 0, result
+    usage = result.json["usage"]
+    assert result.json["cost"]["usd"] == pytest.approx(usage["total_tokens"] / 1e6)
+    assert result.json["cost"]["prices"] == "2026-12-01"
+    assert result.json["cost"]["user_prices"] is True
+    assert "prices of 2026-12-01, yours" in result.stderr
+
+
+def test_a_bad_user_price_file_is_refused_with_its_place(run, standin, xdg):
+    path = xdg.write_prices('{"models": [{"model": "gpt-image-2", "tokens": {"image_ouput": 3}}]}')
+    result = run(["generate", PROMPT, *SMALL])
+    assert result.rc == 2, result
+    assert (f"imagegen: error: {path}: models[0] (gpt-image-2): unknown rate \"image_ouput\""
+            in result.stderr), result.stderr
+    assert standin.requests == []
+
+
+def test_a_named_price_table_that_is_missing_is_an_error(run, standin, tmp_path):
+    result = run(["generate", PROMPT, *SMALL], env={"IMAGEGEN_PRICES": str(tmp_path / "no.json")})
+    assert result.rc == 2
+    assert "cannot read the price table" in result.stderr
+
+
+def test_the_sidecar_png_metadata_and_gallery_carry_the_cost(run, standin, tmp_path):
+    write_jobs(tmp_path, 2, n=2)
+    result = run(["batch", "--input", "jobs.jsonl", "--out-dir", "out", *SMALL, "--sidecar"])
+    assert result.rc == 0, result
+    out = tmp_path / "out"
+    total = 0.0
+    for job in ledger_jobs(out):
+        cost = job["cost"]["usd"]
+        total += cost
+        for name in job["files"]:
+            side = json.loads((out / name).with_suffix(".json").read_text())
+            assert side["cost"]["usd"] == pytest.approx(cost)
+            assert side["cost"]["usd_each"] == pytest.approx(cost / 2)
+            embedded = json.loads(open_image(out / name).text["imagegen:cost"])
+            assert embedded["usd"] == pytest.approx(cost)
+            assert embedded["prices"] == "2026-11-30"
+    page = (out / "index.html").read_text()
+    cards = re.findall(r'<dd class="cost">\$(\d+\.\d+)</dd>', page)
+    assert len(cards) == 2
+    [shown] = re.findall(r'<p id="total">4 images, <span class="cost">\$(\d+\.\d+)</span>',
+                         page)
+    assert float(shown) == pytest.approx(total, abs=0.0001)
+
+
+def test_a_resumed_job_keeps_its_cost(run, standin, tmp_path):
+    write_jobs(tmp_path, 2)
+    first = run(["batch", "--input", "jobs.jsonl", "--out-dir", "out", *SMALL, "--json"])
+    again = run(["batch", "--input", "jobs.jsonl", "--out-dir", "out", *SMALL, "--json"])
+    assert first.rc == again.rc == 0
+    before = [json.loads(x)["cost"] for x in first.stdout.splitlines()]
+    after = [json.loads(x)["cost"] for x in again.stdout.splitlines()]
+    assert before == after
+    assert money(line(again, "imagegen: cost: "))[0] == 0   # this run paid nothing
+
+
+# --- the confirmation, on a terminal
+
+
+def run_on_a_terminal(standin, cwd, args, answer=None, env=None):
+    """imagegen with stdin, stdout and stderr on a pseudo-terminal; types answer once it
+    asks. Returns (rc, what the terminal showed)."""
+    leader, follower = os.openpty()
+    shown = b""
+    try:
+        process = subprocess.Popen([BIN, *args], cwd=cwd, env=clean_env(standin, env),
+                                   stdin=follower, stdout=follower, stderr=follower)
+        os.close(follower)
+        deadline = time.monotonic() + 30
+        typed = False
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.1)
+            if ready:
+                try:
+                    data = os.read(leader, 65536)
+                except OSError:
+                    break
+                if not data:
+                    break
+                shown += data
+                if answer is not None and not typed and b"Send it? [y/N]" in shown:
+                    os.write(leader, answer.encode() + b"\n")
+                    typed = True
+            elif process.poll() is not None:
+                break
+        rc = process.wait(timeout=30)
+    finally:
+        os.close(leader)
+    return rc, shown.decode("utf-8", errors="replace")
+
+
+EXPENSIVE = ["generate", PROMPT, "--size", "1024x1024", "--quality", "high", "--n", "3",
+             "--confirm-above", "0.50"]
+
+
+def test_an_expensive_run_asks_and_a_no_sends_nothing(standin, tmp_path):
+    rc, shown = run_on_a_terminal(standin, tmp_path, EXPENSIVE, answer="n")
+    assert rc == 2, shown
+    assert "this run is estimated at $0.6322, above $0.5000. Send it? [y/N]" in shown
+    assert "not sent: the estimate $0.6322 is above $0.5000" in shown
+    assert standin.requests == []
+
+
+def test_an_expensive_run_sends_on_a_yes(standin, tmp_path):
+    rc, shown = run_on_a_terminal(standin, tmp_path, EXPENSIVE, answer="y")
+    assert rc == 0, shown
+    assert len(standin.requests) == 1
+
+
+def test_yes_skips_the_question(standin, tmp_path):
+    rc, shown = run_on_a_terminal(standin, tmp_path, [*EXPENSIVE, "--yes"])
+    assert rc == 0, shown
+    assert "Send it?" not in shown
+
+
+def test_the_default_threshold_is_five_dollars_and_the_environment_changes_it(standin,
+                                                                             tmp_path):
+    cheap = ["generate", PROMPT, *SMALL]
+    rc, shown = run_on_a_terminal(standin, tmp_path, cheap)
+    assert rc == 0 and "Send it?" not in shown
+    rc, shown = run_on_a_terminal(standin, tmp_path, cheap, answer="n",
+                                  env={"IMAGEGEN_CONFIRM_ABOVE": "0.001"})
+    assert rc == 2 and "Send it? [y/N]" in shown
+
+
+def test_without_a_terminal_it_never_asks(run, standin):
+    result = run(EXPENSIVE)
+    assert result.rc == 0, result
+    assert "Send it?" not in result.stderr
