@@ -22,6 +22,7 @@ static const struct command {
 	{ "remove-bg", cmd_removebg, "make a flat background colour transparent (chroma key)" },
 	{ "info", cmd_info, "show how an image was made (prompt, model, parameters)" },
 	{ "status", cmd_status, "a batch folder's jobs by state, from its ledger" },
+	{ "usage", cmd_usage, "what paid requests cost, from the spend history" },
 };
 
 static void usage(FILE *out)

@@ -394,3 +394,88 @@ def test_without_a_terminal_it_never_asks(run, standin):
     result = run(EXPENSIVE)
     assert result.rc == 0, result
     assert "Send it?" not in result.stderr
+
+
+# --- the spend history and `imagegen usage`
+
+
+def history_rows(xdg):
+    import sqlite3
+    with sqlite3.connect(xdg.history) as db:
+        db.row_factory = sqlite3.Row
+        return [dict(row) for row in db.execute("SELECT * FROM spend ORDER BY id")]
+
+
+def test_every_paid_request_of_every_command_is_in_the_history(run, standin, tmp_path, xdg):
+    from PIL import Image
+    Image.new("RGB", (1024, 1024), (10, 20, 30)).save(tmp_path / "photo.png")
+    one = run(["generate", PROMPT, *SMALL, "--json"])
+    two = run(["edit", "--image", "photo.png", "make it blue", "--size", "1024x1024", "--json"])
+    write_jobs(tmp_path, 2)
+    three = run(["batch", "--input", "jobs.jsonl", "--out-dir", "out", *SMALL, "--json"])
+    standin.configure(fault="400")
+    failed = run(["generate", PROMPT, *SMALL])
+    assert (one.rc, two.rc, three.rc, failed.rc) == (0, 0, 0, 1)
+    rows = history_rows(xdg)
+    assert [row["command"] for row in rows] == ["generate", "edit", "batch", "batch"]
+    first = rows[0]
+    assert first["model"] == "gpt-image-2" and first["quality"] == "medium"
+    assert first["size"] == "1024x640" and first["images"] == 1
+    assert first["total_tokens"] == one.json["usage"]["total_tokens"]
+    assert first["usd"] == pytest.approx(one.json["cost"]["usd"])
+    assert first["estimate_usd"] == pytest.approx(one.json["cost"]["before_sending"]["usd"])
+    assert first["base_url"] == standin.url and first["provider"] == "openai"
+    assert first["request_id"].startswith("req_")
+    assert json.loads(first["files"]) == [f"{SLUG}.png"]
+    assert first["folder"] == str(tmp_path.resolve())
+    assert rows[2]["folder"] == str((tmp_path / "out").resolve())
+    spent = [json.loads(x)["cost"]["usd"] for x in three.stdout.splitlines()]
+    assert sorted(row["usd"] for row in rows[2:]) == pytest.approx(sorted(spent))
+    # usage reports what the runs paid.
+    report = json.loads(run(["usage", "--json"]).stdout)
+    assert report["total"]["requests"] == 4 and report["total"]["images"] == 4
+    assert report["total"]["usd"] == pytest.approx(sum(row["usd"] for row in rows))
+    assert report["history"] == str(xdg.history)
+    by_folder = json.loads(run(["usage", "--by", "folder", "--json"]).stdout)
+    assert [row["key"] for row in by_folder["rows"]] == sorted(
+        [str(tmp_path.resolve()), str((tmp_path / "out").resolve())])
+    text = run(["usage", "--by", "model"])
+    assert text.rc == 0
+    assert re.search(r"^gpt-image-2 +4 +4 +\d+ +\$\d\.\d{4}$", text.stdout, re.M), text.stdout
+    assert "total" in text.stdout and str(xdg.history) in text.stdout
+
+
+def test_no_history_records_nothing(run, standin, xdg):
+    assert run(["generate", PROMPT, *SMALL, "--no-history"]).rc == 0
+    assert run(["generate", PROMPT, *SMALL, "--dry-run"]).rc == 0
+    assert run(["generate", PROMPT, *SMALL], env={"IMAGEGEN_NO_HISTORY": "1"}).rc == 0
+    assert not xdg.history.exists()
+    report = run(["usage", "--json"])
+    assert report.rc == 0, report
+    assert json.loads(report.stdout)["total"]["requests"] == 0
+
+
+def test_usage_since_and_its_errors(run, standin, xdg):
+    assert run(["generate", PROMPT, *SMALL]).rc == 0
+    assert json.loads(run(["usage", "--since", "2999-01-01", "--json"]).stdout)["rows"] == []
+    assert json.loads(run(["usage", "--since", "1d", "--json"]).stdout)["total"]["requests"] == 1
+    for args, said in [(["--since", "yesterday"], "--since: 'yesterday' is not a date"),
+                       (["--by", "week"], "--by: 'week' is not day, model or folder"),
+                       (["extra"], "usage: takes no arguments")]:
+        result = run(["usage", *args])
+        assert result.rc == 2 and said in result.stderr, result
+
+
+def test_a_quality_without_a_rule_is_estimated_from_earlier_runs(run, standin, xdg):
+    args = ["generate", PROMPT, "--model", "gpt-image-2.6-flare", "--quality", "xhigh",
+            "--size", "1024x1024", "--no-save", "--json"]
+    first = run(args)
+    assert first.rc == 0, first
+    assert first.json["cost"]["before_sending"]["basis"] == "unknown"
+    second = run(args)
+    before = second.json["cost"]["before_sending"]
+    assert before["basis"] == "earlier runs"
+    assert before["usd"] == pytest.approx(second.json["cost"]["usd"], rel=0.10)
+    # ... which --max-cost can then go by.
+    refused = run([*args, "--max-cost", "0.01"])
+    assert refused.rc == 2 and "the run is estimated at" in refused.stderr

@@ -72,9 +72,17 @@ int cli_engine(const struct cli *c, struct engine *e, size_t concurrency, long r
 		.api_version = c->api_version, .timeout = c->timeout,
 	};
 
+	const char *off = getenv("IMAGEGEN_NO_HISTORY");
+	struct buf why = BUF_INIT;
+
 	if (engine_init(e, &o, env, concurrency, rpm, &cli_interrupts, err))
 		return -1;
 	e->retry = cli_retry_policy(c);
+	/* Every paid request is recorded; a dry run pays nothing and writes nothing. */
+	if (c->command && !c->dry_run && !c->no_history && !(off && *off && strcmp(off, "0")) &&
+	    engine_open_history(e, c->command, env, &why))
+		warnf("%s; this run is not recorded (--no-history says so quietly)", why.data);
+	buf_release(&why);
 	return 0;
 }
 
@@ -305,8 +313,8 @@ static int plan_job(const struct cli_command *cmd, struct cli *c, struct engine 
 	    engine_plan(e, &c->spec, &plan, &warn, err))
 		goto cleanup;
 	cli_print_warnings(&warn);
-	cost_estimate_params(&e->prices, &plan.params, plan.prompt, plan.input_tokens, false, NULL,
-			     &estimate);
+	cost_estimate_params(&e->prices, &plan.params, plan.prompt, plan.input_tokens, false,
+			     e->history.db ? &e->history : NULL, &estimate);
 	if (c->dry_run) {
 		char *url = job_plan_prepare(&plan, &e->api);
 		json_t *o = cost_json(&e->prices, plan.params.model, &estimate);
@@ -347,6 +355,8 @@ int cli_run_single(const struct cli_command *cmd, struct cli *c, int argc, char 
 	rc = cli_parse(c, cmd->opts, cmd->usage, cmd->about, argc, argv);
 	if (rc != -1)
 		goto cleanup;
+	c->command = cmd->op == OP_EDIT ? "edit" : cmd->op == OP_VARIATION ? "variation"
+									    : "generate";
 	if (cli_engine(c, &engine, 1, 0, &err)) {
 		errorf("%s", err.data);
 		rc = EXIT_USAGE;

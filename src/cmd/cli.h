@@ -42,6 +42,8 @@ struct cli {
 	double max_cost;             /* --max-cost; <0: none */
 	double confirm_above;        /* ask on a terminal above this; <0: default */
 	bool yes;
+	bool no_history;
+	const char *command;         /* recorded in the spend history; NULL: none kept */
 	struct strlist words;
 	struct strlist images;       /* edit and variation inputs */
 };
@@ -127,7 +129,8 @@ struct cli {
 	OPT_GROUP("Cost"), \
 	OPT_DOLLARS(0, "max-cost", &(c)->max_cost, "USD", 0, 1e9, "refuse a run estimated above USD (exit 2, nothing sent); stop sending before passing it"), \
 	OPT_DOLLARS(0, "confirm-above", &(c)->confirm_above, "USD", 0, 1e9, "on a terminal, ask before a run estimated above USD (default 5)"), \
-	OPT_BOOL('y', "yes", &(c)->yes, "do not ask before an expensive run")
+	OPT_BOOL('y', "yes", &(c)->yes, "do not ask before an expensive run"), \
+	OPT_BOOL(0, "no-history", &(c)->no_history, "do not record this run in the spend history (imagegen usage)")
 #define OPT_CLI_CONNECTION(c) \
 	OPT_GROUP("Connection"), \
 	OPT_STRING(0, "provider", &(c)->provider, "NAME", "openai (or any compatible server) or azure (default: from the environment)"), \

@@ -364,6 +364,7 @@ int cmd_batch(int argc, char **argv)
 
 	if (rc != -1)
 		goto cleanup;
+	c.command = "batch";
 	if (cli_engine(&c, &b.engine, (size_t)b.concurrency, b.rpm, &err)) {
 		rc = EXIT_USAGE;
 		errorf("%s", err.data);

@@ -10,5 +10,6 @@ int cmd_batch(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_removebg(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_usage(int argc, char **argv);
 
 #endif

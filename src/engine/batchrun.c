@@ -546,7 +546,7 @@ int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
 		if (bj->resumed)
 			continue;
 		cost_estimate_params(&r->engine->prices, &bj->params, bj->sent, bj->input_tokens,
-				     false, NULL, &c);
+				     false, r->engine->history.db ? &r->engine->history : NULL, &c);
 		if (c.basis == COST_UNKNOWN && !r->unestimated++)
 			r->estimate_why = c.why;
 		else if (c.basis != COST_UNKNOWN)
@@ -773,6 +773,7 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 	env->retry = r->engine->retry;
 	env->pace = &r->engine->pace;
 	env->prices = &r->engine->prices;
+	env->history = r->engine->history.db ? &r->engine->history : NULL;
 	env->data = r;
 	job_env_init(env, r->defaults, &r->chroma);
 	env->on_saved = on_saved;

@@ -4,32 +4,42 @@
 
 #include <string.h>
 
+#include "history.h"
 #include "job_internal.h"
 
 void cost_estimate_params(const struct price_table *t, const struct img_params *p,
-			  const char *prompt, long input_tokens, bool batch,
-			  const struct cost_history *h, struct cost *c)
+			  const char *prompt, long input_tokens, bool batch, struct history *h,
+			  struct cost *c)
 {
 	struct estimate_in in = {
 		.quality = p->quality, .size = p->size, .n = p->n,
 		.partials = p->partial_images > 0 ? p->partial_images : 0,
 		.prompt_chars = prompt ? (long)strlen(prompt) : 0,
 		.input_image_tokens = input_tokens, .batch = batch,
-		.history_tokens = h ? h->tokens : 0, .history_images = h ? h->images : 0,
 	};
+	const struct price_row *row = t ? price_find(t, p->model) : NULL;
 
 	if (!t) {
 		*c = (struct cost){ 0, COST_UNKNOWN, "no price table was read" };
 		return;
 	}
-	price_estimate(price_find(t, p->model), &in, c, NULL);
+	price_estimate(row, &in, c, NULL);
+	if (c->basis != COST_UNKNOWN || !row || !h)
+		return;
+	/* No rule or price: what images like it cost before, if any. */
+	struct cost_history seen = history_tokens(h, p->model, p->quality, p->size);
+	if (!seen.images)
+		return;
+	in.history_tokens = seen.tokens;
+	in.history_images = seen.images;
+	price_estimate(row, &in, c, NULL);
 }
 
 void job_estimate(struct job *job, long input_tokens)
 {
 	job->input_tokens = input_tokens;
 	cost_estimate_params(job->env->prices, &job->params, job->prompt, input_tokens,
-			     job->env->batch_api, NULL, &job->estimate);
+			     job->env->batch_api, job->env->history, &job->estimate);
 }
 
 void job_price(struct job *job)

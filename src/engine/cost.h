@@ -16,11 +16,14 @@ struct cost_history {
 	long tokens, images;
 };
 
+struct history;
+
 /* The estimated cost of a request with parameters p (t NULL: unknown);
- * input_tokens for an edit's inputs; h (or NULL) from the history. */
+ * input_tokens for an edit's inputs; where no rule or price serves, from
+ * the earlier runs in history h (or NULL). */
 void cost_estimate_params(const struct price_table *t, const struct img_params *p,
-			  const char *prompt, long input_tokens, bool batch,
-			  const struct cost_history *h, struct cost *c);
+			  const char *prompt, long input_tokens, bool batch, struct history *h,
+			  struct cost *c);
 /* Sets job->estimate (and job->input_tokens). */
 void job_estimate(struct job *job, long input_tokens);
 /* Sets job->cost from its usage so far and the response's quality and size. */

@@ -1,5 +1,6 @@
 #include "engine.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@ void engine_release(struct engine *e)
 	http_loop_release(&e->loop);
 	provider_release(&e->api);
 	price_table_release(&e->prices);
+	history_release(&e->history);
 }
 
 /* Variations ran only on dall-e-2: OpenAI has none since its shutdown. */
@@ -76,11 +78,28 @@ int engine_start(struct engine *e, struct job *job, struct job_env *env,
 	env->retry = e->retry;
 	env->pace = &e->pace;
 	env->prices = &e->prices;
+	env->history = e->history.db ? &e->history : NULL;
 	job_env_init(env, s, &plan->chroma);
 	job_init_plan(job, env, 0, plan, &e->api);
 	if (job_start(job))
 		job_fail(job, NULL);   /* ends at once, as failed, with its reason */
 	return 0;
+}
+
+int engine_open_history(struct engine *e, const char *command,
+			const char *(*env)(const char *name), struct buf *err)
+{
+	const char *named = env("IMAGEGEN_HISTORY");
+	char *path = named && *named ? xstrdup(named) : history_path(env);
+	int rc;
+
+	if (!path) {
+		buf_addf(err, "the spend history: neither XDG_STATE_HOME nor HOME is set");
+		return -1;
+	}
+	rc = history_open(&e->history, path, command, err);
+	free(path);
+	return rc;
 }
 
 int engine_run(struct engine *e)

@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include "job.h"
+#include "history.h"
 #include "pace.h"
 #include "price.h"
 #include "provider.h"
@@ -21,6 +22,7 @@ struct engine {
 	struct retry_policy retry;
 	struct pace pace;
 	struct price_table prices;   /* the bundled table and the user's rows */
+	struct history history;      /* the spend history, when open */
 	unsigned int seed;           /* retry jitter of calls that are no job's */
 };
 
@@ -53,6 +55,12 @@ int engine_plan(const struct engine *e, const struct job_spec *s, struct job_pla
  * sent). */
 int engine_start(struct engine *e, struct job *job, struct job_env *env,
 		 const struct job_spec *s, struct job_plan *plan, struct buf *err);
+
+/* Records every paid request of this run, as command, in the spend history
+ * (env reads a variable: IMAGEGEN_HISTORY names another file). 0, or -1 with
+ * a message in err (the run goes on unrecorded). */
+int engine_open_history(struct engine *e, const char *command,
+			const char *(*env)(const char *name), struct buf *err);
 
 /* Runs until every job has ended. 0, or -1 when interrupted. */
 int engine_run(struct engine *e);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cost.h"
+#include "history.h"
 #include "job_internal.h"
 #include "request.h"
 #include "stream.h"
@@ -354,8 +355,11 @@ static void job_shed(struct job *job)
 
 void job_finish(struct job *job)
 {
-	if (job->paid)
+	if (job->paid) {
 		job_price(job);   /* before the response it reads is shed */
+		if (job->env->history)
+			history_add(job->env->history, job);
+	}
 	job_shed(job);
 	job->finished_ms = now_ms();
 	if (job->state != JOB_INTERRUPTED)

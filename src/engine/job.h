@@ -29,6 +29,7 @@
 
 struct job;
 struct job_note;
+struct history;
 
 #define JOB_EXTRA_FILE ((size_t)-1)
 
@@ -69,6 +70,7 @@ struct job_env {
 	void (*commit)(struct job *job);
 	struct pace *pace;         /* the run's pacing, or NULL */
 	const struct price_table *prices; /* for costs, or NULL: unknown */
+	struct history *history;   /* where paid requests are recorded, or NULL */
 	bool batch_api;            /* priced at the Batch discount */
 	void *data;
 	unsigned int seed;         /* jitter */

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "db.h"
 #include "jobfile.h"
 #include "manifest.h"
 
@@ -95,42 +96,12 @@ static void rollback(sqlite3 *db)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-/* Turns on WAL. Switching a new file's journal mode needs the file to
- * itself, and SQLite answers "locked" at once rather than calling the busy
- * handler while another run has it open (two runs starting at once on a
- * new folder), so this waits as the busy handler would. */
-static int use_wal(sqlite3 *db, struct buf *err)
-{
-	const char *sql = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;";
-	int waited = 0, rc;
-
-	while ((rc = sqlite3_exec(db, sql, NULL, NULL, NULL)) != SQLITE_OK &&
-	       (rc & 0xff) == SQLITE_BUSY && waited < LEDGER_BUSY_MS)
-		waited += sqlite3_sleep(10);
-	return rc == SQLITE_OK ? 0 : fail(err, db, "cannot use it");
-}
-
-/* Opens path (or ":memory:") with the schema in place. */
+/* Opens path (or ":memory:") with the schema in place. WAL: readers never
+ * block the writer; FULL: a commit is on disk before the step that depends
+ * on it is taken. */
 static int connect(sqlite3 **db, const char *path, struct buf *err)
 {
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-
-	if (sqlite3_open_v2(path, db, flags, NULL) != SQLITE_OK) {
-		fail(err, *db, path);
-		sqlite3_close(*db);
-		*db = NULL;
-		return -1;
-	}
-	sqlite3_busy_timeout(*db, LEDGER_BUSY_MS);
-	sqlite3_extended_result_codes(*db, 1);
-	/* WAL: readers never block the writer; FULL: a commit is on disk
-	 * before the step that depends on it is taken. */
-	if (use_wal(*db, err) || exec(*db, schema, err)) {
-		sqlite3_close(*db);
-		*db = NULL;
-		return -1;
-	}
-	return 0;
+	return db_connect(db, path, LEDGER_BUSY_MS, "FULL", schema, "the job ledger", err);
 }
 
 /* Runs sql, a statement of ?1 = a name and ?2 = key, once for each string
