@@ -12,6 +12,9 @@
 #include "config.h"
 
 #define MAX_TABLE_BYTES (4u << 20)
+/* No price is above this (a rate per 1M tokens, or one image): a larger one
+ * is a typo, and would make sums overflow. */
+#define MAX_PRICE 1e6
 
 void usage_parse(struct usage *u, json_t *usage)
 {
@@ -107,7 +110,7 @@ static int read_rate(json_t *v, double *out)
 		*out = -1;
 		return 0;
 	}
-	if (!json_is_number(v) || json_number_value(v) < 0 || !isfinite(json_number_value(v)))
+	if (!json_is_number(v) || !(json_number_value(v) >= 0 && json_number_value(v) <= MAX_PRICE))
 		return -1;
 	*out = json_number_value(v);
 	return 0;
@@ -144,8 +147,8 @@ static int read_tokens(struct price_row *r, json_t *tokens, struct buf *why)
 			return -1;
 		}
 		if (read_rate(v, rates[i])) {
-			buf_addf(why, "\"%s\" must be dollars per 1M tokens (a number, at "
-				 "least 0) or null", key);
+			buf_addf(why, "\"%s\" must be dollars per 1M tokens (a number from 0 "
+				 "to 1000000) or null", key);
 			return -1;
 		}
 	}
@@ -170,10 +173,10 @@ static int read_per_image(struct price_row *r, json_t *per, struct buf *why)
 		}
 		json_object_foreach(sizes, size, v) {
 			struct price_each *e;
-			if (!json_is_number(v) || json_number_value(v) < 0 ||
-			    !isfinite(json_number_value(v))) {
-				buf_addf(why, "\"per_image\".\"%s\".\"%s\" must be dollars (a number, "
-					 "at least 0)", quality, size);
+			if (!json_is_number(v) || !(json_number_value(v) >= 0 &&
+						     json_number_value(v) <= MAX_PRICE)) {
+				buf_addf(why, "\"per_image\".\"%s\".\"%s\" must be dollars (a number "
+					 "from 0 to 1000000)", quality, size);
 				return -1;
 			}
 			e = realloc(r->each, (r->neach + 1) * sizeof(*r->each));

@@ -201,7 +201,10 @@ static void test_user_rows(void **state)
 		  "user.json: models[0] (x): unknown key \"toknes\"" },
 		{ "{\"models\": [{\"model\": \"x\", \"tokens\": {\"image_output\": \"30\"}}]}",
 		  "user.json: models[0] (x): \"image_output\" must be dollars per 1M tokens (a "
-		  "number, at least 0) or null" },
+		  "number from 0 to 1000000) or null" },
+		{ "{\"models\": [{\"model\": \"x\", \"tokens\": {\"image_output\": 1e308}}]}",
+		  "user.json: models[0] (x): \"image_output\" must be dollars per 1M tokens (a "
+		  "number from 0 to 1000000) or null" },
 		{ "{\"models\": [{\"model\": \"x\", \"batch_discount\": 50}]}",
 		  "user.json: models[0] (x): \"batch_discount\" must be a share from 0 to 1 (0.5 "
 		  "is half off) or null" },
