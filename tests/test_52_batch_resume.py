@@ -398,6 +398,9 @@ def kill_during_a_write(standin, workdir, args):
         finish(process)
     finally:
         standin.release()
+        if process.poll() is None:   # a failed check: never left sending into the next test
+            process.kill()
+            finish(process)
 
 
 def test_after_kill_9_during_writes_no_final_name_is_partial(run, standin, tmp_path):
