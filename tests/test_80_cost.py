@@ -240,11 +240,10 @@ def test_a_batch_stops_launching_before_its_spend_passes_max_cost(run, standin, 
     result = run(["batch", "--input", "jobs.jsonl", "--out-dir", "out", "--size", "1024x1024",
                   "--concurrency", "1", "--max-cost", f"{budget:.6f}", "--no-gallery"])
     assert result.rc == 1, result
-    # Each job costs about two estimates. A job waiting for its files to be committed
-    # counts at its estimate until it is priced, so the fourth may just fit; the fifth
-    # never does (4 x 2 > 6 estimates).
+    # Each job costs about two estimates, booked as soon as its answer is priced (before
+    # its files are committed): three fit, the fourth would pass (3 x 2 + 1 > 6).
     sent = len(standin.requests)
-    assert 3 <= sent <= 4, result
+    assert sent == 3, result
     assert re.search(rf"--max-cost \$0\.3\d+: \$0\.\d+ is spent or in flight, and job "
                      rf"{sent + 1} is estimated at \$0\.0527; no more jobs were sent",
                      result.stderr), result
@@ -363,7 +362,9 @@ EXPENSIVE = ["generate", PROMPT, "--size", "1024x1024", "--quality", "high", "--
 def test_an_expensive_run_asks_and_a_no_sends_nothing(standin, tmp_path):
     rc, shown = run_on_a_terminal(standin, tmp_path, EXPENSIVE, answer="n")
     assert rc == 2, shown
-    assert "this run is estimated at $0.6322, above $0.5000. Send it? [y/N]" in shown
+    # The question says what would be sent, so an expensive mistake is seen first.
+    assert ("this run (3 images with gpt-image-2, size 1024x1024, quality high) is estimated "
+            "at $0.6322, above $0.5000. Send it? [y/N]" in shown), shown
     assert "not sent: the estimate $0.6322 is above $0.5000" in shown
     assert standin.requests == []
 
@@ -403,6 +404,7 @@ def history_rows(xdg):
     import sqlite3
     with sqlite3.connect(xdg.history) as db:
         db.row_factory = sqlite3.Row
+        db.text_factory = lambda raw: raw.decode("utf-8", errors="surrogateescape")
         return [dict(row) for row in db.execute("SELECT * FROM spend ORDER BY id")]
 
 
@@ -479,3 +481,96 @@ def test_a_quality_without_a_rule_is_estimated_from_earlier_runs(run, standin, x
     # ... which --max-cost can then go by.
     refused = run([*args, "--max-cost", "0.01"])
     assert refused.rc == 2 and "the run is estimated at" in refused.stderr
+
+
+def test_ctrl_c_at_the_question_is_an_interrupt_and_sends_nothing(standin, tmp_path):
+    leader, follower = os.openpty()
+    shown = b""
+    try:
+        process = subprocess.Popen([BIN, *EXPENSIVE], cwd=tmp_path, env=clean_env(standin),
+                                   stdin=follower, stdout=follower, stderr=follower)
+        os.close(follower)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and b"Send it?" not in shown:
+            if select.select([leader], [], [], 0.1)[0]:
+                shown += os.read(leader, 65536)
+        assert b"Send it?" in shown, shown
+        process.send_signal(2)
+        rc = process.wait(timeout=30)
+        while select.select([leader], [], [], 0.2)[0]:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            shown += data
+    finally:
+        os.close(leader)
+    assert rc == 130, shown
+    assert b"interrupted; nothing was sent" in shown
+    assert standin.requests == []
+
+
+@pytest.mark.compat
+def test_dall_e_3_without_a_quality_is_priced_as_standard(run, standin):
+    result = run(["generate", PROMPT, "--model", "dall-e-3", "--no-save", "--json"])
+    assert result.rc == 0, result
+    assert result.json["cost"]["usd"] == pytest.approx(0.04)
+    assert result.json["cost"]["before_sending"]["usd"] == pytest.approx(0.04)
+
+
+def test_a_paid_answer_that_fails_still_shows_its_cost(run, standin, xdg):
+    standin.configure(fault="invalid_b64")
+    result = run(["generate", PROMPT, *SMALL])
+    assert result.rc == 1, result
+    # The answer was cut short (its images were not base64): no usage came, so the
+    # cost is unknown, but the run says it was paid for.
+    assert ("cost: cost unknown (no usage was reported, and the price table has no "
+            "per-image price for its quality and size), paid for though it failed"
+            in result.stderr), result.stderr
+    assert len(history_rows(xdg)) == 1     # and the history has it
+
+
+def test_a_history_that_cannot_be_written_is_said(run, standin, xdg):
+    import sqlite3
+    assert run(["generate", PROMPT, *SMALL]).rc == 0       # makes the history
+    holder = sqlite3.connect(xdg.history, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")                   # another writer, for too long
+        result = run(["generate", PROMPT, *SMALL])
+        # usage still reads it meanwhile: it never writes.
+        report = run(["usage", "--json"])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.rc == 0, result
+    assert re.search(r"warning: the spend history .*history\.db: database is locked; 1 paid "
+                     r"request was not recorded", result.stderr), result.stderr
+    assert report.rc == 0, report
+    assert json.loads(report.stdout)["total"]["requests"] == 1
+
+
+def test_a_folder_name_that_is_not_utf8_is_recorded_and_shown_safely(run, standin, tmp_path,
+                                                                     xdg):
+    folder = os.fsdecode(b"lat\xe9\xc2\x9b")
+    result = run(["generate", PROMPT, *SMALL, "--out-dir", folder])
+    assert result.rc == 0, result
+    [row] = history_rows(xdg)
+    assert json.loads(row["files"]) == [f"{SLUG}.png"]
+    text = run(["usage", "--by", "folder"])
+    assert text.rc == 0
+    assert "\x9b" not in text.stdout and "lat" in text.stdout
+
+
+def test_a_dry_run_estimates_from_earlier_runs_without_writing(run, standin, xdg):
+    args = ["generate", PROMPT, "--model", "gpt-image-2.6-flare", "--quality", "xhigh",
+            "--size", "1024x1024"]
+    assert run([*args, "--no-save"]).rc == 0
+    before = xdg.history.stat().st_mtime_ns
+    shown = run([*args, "--dry-run", "--json"])
+    assert shown.rc == 0, shown
+    assert json.loads(shown.stdout)["estimate"]["basis"] == "earlier runs"
+    no_history = run([*args, "--no-history", "--max-cost", "5"])
+    assert no_history.rc == 0, no_history            # estimated from what is there
+    assert len(history_rows(xdg)) == 1 and xdg.history.stat().st_mtime_ns == before

@@ -464,6 +464,16 @@ static double usage_usd(const struct price_row *r, const struct usage *u)
 	return usd;
 }
 
+/* The quality a request without one is billed at: the API's default,
+ * "standard", on a row priced by it (dall-e); NULL otherwise. */
+static const char *unsent_quality(const struct price_row *r)
+{
+	for (size_t i = 0; i < r->neach; i++)
+		if (!strcmp(r->each[i].quality, "standard"))
+			return "standard";
+	return NULL;
+}
+
 static void discount(const struct price_row *r, bool batch, struct cost *c)
 {
 	if (!batch || c->basis == COST_UNKNOWN)
@@ -486,7 +496,7 @@ void price_cost(const struct price_row *row, const struct usage *u, const char *
 		return;
 	if (u->present && (usd = usage_usd(row, u)) >= 0) {
 		*c = (struct cost){ usd, COST_USAGE, NULL };
-	} else if ((each = each_price(row, quality, size)) >= 0) {
+	} else if ((each = each_price(row, quality ? quality : unsent_quality(row), size)) >= 0) {
 		*c = (struct cost){ each * (double)images, COST_PER_IMAGE, NULL };
 	} else {
 		c->why = u->present ? "the price table lacks a rate this usage needs, and a "
@@ -582,7 +592,9 @@ void price_estimate(const struct price_row *row, const struct estimate_in *in,
 		    struct cost *c, long *tokens)
 {
 	/* "auto" quality may pick high: estimate the most it may cost. */
-	const char *quality = !in->quality || !strcmp(in->quality, "auto") ? "high" : in->quality;
+	const char *quality = in->quality && strcmp(in->quality, "auto") ? in->quality :
+			      row && !in->quality && unsent_quality(row) ? unsent_quality(row) :
+			      "high";
 	long n = in->n > 0 ? in->n : 1, per_image = -1;
 	struct usage u = { .present = true, .input_split = true, .output_split = true };
 	double each;
@@ -592,7 +604,9 @@ void price_estimate(const struct price_row *row, const struct estimate_in *in,
 		*tokens = -1;
 	if (!row)
 		return;
-	if (row->rule == RULE_GPT_IMAGE_2)
+	if (in->prefer_history && in->history_images > 0)
+		per_image = in->history_tokens;
+	else if (row->rule == RULE_GPT_IMAGE_2)
 		per_image = rule_tokens(quality, in->size);
 	if (per_image < 0 && in->history_images > 0)
 		per_image = in->history_tokens;
@@ -605,7 +619,8 @@ void price_estimate(const struct price_row *row, const struct estimate_in *in,
 		double usd = usage_usd(row, &u);
 		if (usd >= 0) {
 			bool by_rule = row->rule == RULE_GPT_IMAGE_2 &&
-				       rule_tokens(quality, in->size) >= 0;
+				       rule_tokens(quality, in->size) >= 0 &&
+				       !(in->prefer_history && in->history_images > 0);
 			*c = (struct cost){ usd, by_rule ? COST_RULE : COST_HISTORY, NULL };
 			if (by_rule && strcmp(row->model, "gpt-image-2"))
 				c->why = "gpt-image-2's rule: none is published for this model";

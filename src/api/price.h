@@ -110,6 +110,7 @@ struct estimate_in {
 	bool batch;
 	long history_tokens;       /* output tokens per image earlier runs averaged, or 0 */
 	long history_images;       /* how many images that average is of */
+	bool prefer_history;       /* before the rule, when the rule is borrowed */
 };
 
 /* The estimated cost of a request on row (NULL: unknown); tokens (when not

@@ -78,12 +78,22 @@ int cli_engine(const struct cli *c, struct engine *e, size_t concurrency, long r
 	if (engine_init(e, &o, env, concurrency, rpm, &cli_interrupts, err))
 		return -1;
 	e->retry = cli_retry_policy(c);
-	/* Every paid request is recorded; a dry run pays nothing and writes nothing. */
-	if (c->command && !c->dry_run && !c->no_history && !(off && *off && strcmp(off, "0")) &&
-	    engine_open_history(e, c->command, env, &why))
-		warnf("%s; this run is not recorded (--no-history says so quietly)", why.data);
+	/* Every paid request is recorded; a dry run pays nothing and writes
+	 * nothing. Either way, estimates may read what earlier runs paid. */
+	bool record = !c->dry_run && !c->no_history && !(off && *off && strcmp(off, "0"));
+	if (c->command && engine_open_history(e, c->command, record, env, &why) && record)
+		warnf("%s; this run is not recorded (--no-history turns the history off)",
+		      why.data);
 	buf_release(&why);
 	return 0;
+}
+
+void cli_close_history(struct engine *e)
+{
+	const char *why = engine_close_history(e);
+
+	if (why)
+		warnf("%s", why);
 }
 
 struct retry_policy cli_retry_policy(const struct cli *c)
@@ -108,26 +118,32 @@ static double confirm_threshold(const struct cli *c)
 		return c->confirm_above;
 	if (v && *v && value_parse_dollars(v, 0, 1e9, &t) == 0)
 		return t;
+	if (v && *v)
+		warnf("IMAGEGEN_CONFIRM_ABOVE: '%s' is not an amount of dollars; asking above "
+		      "$%.2f", v, CLI_CONFIRM_ABOVE);
 	return CLI_CONFIRM_ABOVE;
 }
 
-/* Asks on the terminal; true for a yes. */
-static bool confirmed(double estimate, double threshold)
+enum answer { ANSWER_NO, ANSWER_YES, ANSWER_NONE, ANSWER_INTERRUPTED };
+
+/* Asks on the terminal, saying what would be sent. */
+static enum answer confirmed(const char *what, double estimate, double threshold)
 {
 	char usd[32], above[32], answer[16];
 
-	fprintf(stderr, "imagegen: this run is estimated at %s, above %s. Send it? [y/N] ",
-		price_format(estimate, usd), price_format(threshold, above));
+	fprintf(stderr, "imagegen: this run (%s) is estimated at %s, above %s. Send it? [y/N] ",
+		what, price_format(estimate, usd), price_format(threshold, above));
 	fflush(stderr);
 	if (!fgets(answer, sizeof(answer), stdin)) {
 		fputc('\n', stderr);
-		return false;
+		/* Ctrl-C interrupts the read (no SA_RESTART): 130, as anywhere. */
+		return cli_interrupts || errno == EINTR ? ANSWER_INTERRUPTED : ANSWER_NONE;
 	}
-	return answer[0] == 'y' || answer[0] == 'Y';
+	return answer[0] == 'y' || answer[0] == 'Y' ? ANSWER_YES : ANSWER_NO;
 }
 
-int cli_check_cost(const struct cli *c, double estimate, size_t unknown, const char *why,
-		   struct buf *err)
+int cli_check_cost(const struct cli *c, const char *what, double estimate, size_t unknown,
+		   const char *why, struct buf *err)
 {
 	char usd[32], budget[32], above[32];
 	double threshold = confirm_threshold(c);
@@ -145,8 +161,16 @@ int cli_check_cost(const struct cli *c, double estimate, size_t unknown, const c
 	}
 	if (c->yes || estimate <= threshold || !isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
 		return -1;
-	if (confirmed(estimate, threshold))
+	switch (confirmed(what, estimate, threshold)) {
+	case ANSWER_YES:
 		return -1;
+	case ANSWER_INTERRUPTED:
+		buf_addf(err, "interrupted; nothing was sent");
+		return EXIT_INTERRUPTED;
+	case ANSWER_NONE:
+	case ANSWER_NO:
+		break;
+	}
 	buf_addf(err, "not sent: the estimate %s is above %s (--yes or --confirm-above "
 		 "change that)", price_format(estimate, usd), price_format(threshold, above));
 	return EXIT_USAGE;
@@ -266,6 +290,11 @@ static int run_job(struct job *job, const struct cli *c, struct engine *e)
 		errorf("%s", job->error.data);
 	if (run->saved)
 		notef("saved %zu of %zu images before the failure", run->saved, job->names.n);
+	if (job->paid) {   /* the answer came: it is billed all the same */
+		char *cost = cost_describe(&e->prices, job->params.model, &job->cost);
+		notef("cost: %s, paid for though it failed", cost);
+		free(cost);
+	}
 	return EXIT_FAILED;
 }
 
@@ -327,7 +356,15 @@ static int plan_job(const struct cli_command *cmd, struct cli *c, struct engine 
 		rc = EXIT_OK;
 		goto cleanup;
 	}
-	rc = cli_check_cost(c, estimate.usd, estimate.basis == COST_UNKNOWN, estimate.why, err);
+	char *what = xasprintf("%ld image%s with %s, size %s, quality %s",
+			       plan.params.n > 0 ? plan.params.n : 1, plan.params.n > 1 ? "s" : "",
+			       plan.params.model, plan.params.size ? plan.params.size : "default",
+			       plan.params.quality ? plan.params.quality : "default");
+	rc = cli_check_cost(c, what, estimate.usd, estimate.basis == COST_UNKNOWN, estimate.why,
+			    err);
+	free(what);
+	if (rc == EXIT_INTERRUPTED)
+		errorf("%s", err->data);
 	if (rc != -1)
 		goto cleanup;
 	rc = EXIT_USAGE;
@@ -371,6 +408,7 @@ int cli_run_single(const struct cli_command *cmd, struct cli *c, int argc, char 
 	if (rc == -1)
 		rc = run_job(&job, c, &engine);
 	job_release(&job);
+	cli_close_history(&engine);
 cleanup:
 	engine_release(&engine);
 	cli_release(c);
@@ -380,6 +418,14 @@ cleanup:
 
 void cli_put_safe(FILE *out, const char *s)
 {
-	for (; s && *s; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		/* C1 controls (U+0080-U+009F, as UTF-8 C2 80-9F) drive terminals too. */
+		if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f) {
+			fputc('?', out);
+			s++;
+			continue;
+		}
+		fputc(c < 0x20 || c == 0x7f ? '?' : c, out);
+	}
 }

@@ -163,14 +163,16 @@ int cli_read_prompt(struct cli *c, struct buf *err);
 int cli_engine(const struct cli *c, struct engine *e, size_t concurrency, long rpm,
 	       struct buf *err);
 struct retry_policy cli_retry_policy(const struct cli *c);
+/* Writes what the spend history still holds, warning if it cannot. */
+void cli_close_history(struct engine *e);
 
 /* Before anything is paid for: refuses a run whose estimate (of which
  * unknown requests cannot be estimated, the first for the reason why) is
  * above --max-cost, and on a terminal asks when it is above the confirm
- * threshold (unless --yes). -1 to go on, or EXIT_USAGE with the reason in
- * err. */
-int cli_check_cost(const struct cli *c, double estimate, size_t unknown, const char *why,
-		   struct buf *err);
+ * threshold (unless --yes), saying what would be sent. -1 to go on, or
+ * EXIT_USAGE (EXIT_INTERRUPTED) with the reason in err. */
+int cli_check_cost(const struct cli *c, const char *what, double estimate, size_t unknown,
+		   const char *why, struct buf *err);
 /* Prints each warning line of warn. */
 void cli_print_warnings(const struct buf *warn);
 

@@ -189,7 +189,7 @@ static char *asked_text(const struct batch_run *r)
 			 sizes ? "several" : size);
 }
 
-static void print_dry_run(const struct batch_cli *b)
+static void print_dry_run(struct batch_cli *b)
 {
 	const struct api_config *api = &b->engine.api;
 	const struct batch_plan *plan = &b->run.plan;
@@ -209,7 +209,7 @@ static void print_dry_run(const struct batch_cli *b)
 		struct cost c;
 		json_t *body = batch_job_request(&b->run, bj, &url, &form);
 		cost_estimate_params(&b->engine.prices, &bj->params, bj->sent, bj->input_tokens,
-				     false, NULL, &c);
+				     false, b->engine.history.db ? &b->engine.history : NULL, &c);
 		json_t *o = cost_json(&b->engine.prices, bj->params.model, &c);
 		char *text = cost_describe(&b->engine.prices, bj->params.model, &c);
 		dryrun_print(stdout, api, url, body, form.n ? &form : NULL, &bj->names, false, o,
@@ -291,12 +291,19 @@ static int run_batch(struct batch_cli *b, struct buf *err)
 	b->progress.total = r->plan.n - r->resumed;
 	b->progress.started_ms = started;
 	b->progress.enabled = isatty(STDERR_FILENO) && !msg_quiet();
-	int rc = cli_check_cost(b->cli, r->estimate, r->unestimated, r->estimate_why, err);
-	if (rc != -1)
+	char *asked = asked_text(r);
+	int rc = cli_check_cost(b->cli, asked, r->estimate, r->unestimated, r->estimate_why, err);
+	if (rc != -1) {
+		free(asked);
+		if (rc == EXIT_INTERRUPTED)
+			errorf("%s", err->data);
 		return rc;
-	if (batch_run_start(r, err))
+	}
+	if (batch_run_start(r, err)) {
+		free(asked);
 		return EXIT_USAGE;
-	char *asked = asked_text(r), *estimate = estimate_text(r);
+	}
+	char *estimate = estimate_text(r);
 	notef("batch: %zu job%s (%s), %ld at a time, into %s; estimated %s", b->progress.total,
 	      b->progress.total == 1 ? "" : "s", asked, b->concurrency, r->plan.dir, estimate);
 	free(asked);
@@ -378,6 +385,7 @@ int cmd_batch(int argc, char **argv)
 		rc = run_batch(&b, &err);
 	if (rc == EXIT_USAGE)
 		errorf("%s", err.data);
+	cli_close_history(&b.engine);
 cleanup:
 	batch_run_release(&b.run);
 	batch_items_release(&items);

@@ -25,6 +25,7 @@ struct batch_job {
 	struct form form;            /* an edit of local files: the multipart request */
 	long input_tokens;           /* an edit's inputs, estimated */
 	bool counted;                /* its estimate is in the run's outstanding */
+	double booked;               /* its cost in the run's booked */
 	char *key;                   /* ledger key: request, id, out, occurrence */
 	char *hash;
 	char *label;                 /* "job N: " */

@@ -409,22 +409,45 @@ static void maybe_stop(struct batch_run *r, const struct job *job)
 	}
 }
 
+/* A job was priced (its answer, or a stream's next image): what it cost
+ * takes the place of its estimate in the budget at once, before its files
+ * are committed, so the next launch is weighed against what was paid. A
+ * cost not known is budgeted at its estimate, the best there is. */
+static void book(struct batch_run *r, struct batch_job *bj)
+{
+	const struct job *job = &bj->job;
+	double now;
+
+	if (!job->paid)
+		return;
+	if (bj->counted) {
+		r->outstanding -= job->estimate.usd;
+		bj->counted = false;
+	}
+	now = job->cost.basis != COST_UNKNOWN ? job->cost.usd :
+	      job->estimate.basis != COST_UNKNOWN ? job->estimate.usd : 0;
+	r->booked += now - bj->booked;
+	bj->booked = now;
+}
+
+static void on_paid(struct job *job)
+{
+	book(job->env->data, as_batch_job(job));
+}
+
 static void on_finished(struct job *job)
 {
 	struct batch_run *r = job->env->data;
 	struct batch_job *bj = as_batch_job(job);
 
-	if (bj->counted)
+	book(r, bj);
+	if (bj->counted)   /* never paid: its estimate is given back */
 		r->outstanding -= job->estimate.usd;
 	bj->counted = false;
 	if (job->paid && job->cost.basis != COST_UNKNOWN)
 		r->spent += job->cost.usd;
-	else if (job->paid) {
+	else if (job->paid)
 		r->unpriced++;
-		/* Budgeted at its estimate, the best there is. */
-		r->unpriced_estimate += job->estimate.basis != COST_UNKNOWN ? job->estimate.usd
-									    : 0;
-	}
 	if (job->state == JOB_DONE) {
 		r->done++;
 		r->tokens += job->usage.total;
@@ -676,7 +699,7 @@ static unsigned long long bytes_per_job(const struct batch_run *r)
 static bool within_budget(struct batch_run *r, struct batch_job *bj)
 {
 	const struct cost *e = &bj->job.estimate;
-	double committed = r->spent + r->unpriced_estimate + r->outstanding;
+	double committed = r->booked + r->outstanding;
 	char spent[32], budget[32], est[32];
 
 	if (r->max_cost < 0 || bj->counted)
@@ -694,8 +717,9 @@ static bool within_budget(struct batch_run *r, struct batch_job *bj)
 				 "estimated (%s); no more jobs were sent", bj->index + 1, e->why);
 		else
 			buf_addf(&r->budget_error, "--max-cost %s: %s is spent or in flight, and "
-				 "job %zu is estimated at %s; no more jobs were sent (raise "
-				 "--max-cost and run the same command again to go on)", budget,
+				 "job %zu is estimated at %s; no more jobs were sent (each run "
+				 "may spend up to its own --max-cost: run the same command again "
+				 "to send the rest)", budget,
 				 spent, bj->index + 1, price_format(e->usd, est));
 		r->stop_reason = r->budget_error.data;
 	}
@@ -778,6 +802,7 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 	job_env_init(env, r->defaults, &r->chroma);
 	env->on_saved = on_saved;
 	env->on_finished = on_finished;
+	env->on_paid = on_paid;
 	env->on_committing = on_committing;
 	env->owns = owns;
 	r->engine->loop.graceful = true;

@@ -66,7 +66,7 @@ struct batch_run {
 	const char *estimate_why;    /* why the first of them has none (static) */
 	double max_cost;             /* --max-cost: stop launching past it; <0 none */
 	double outstanding;          /* estimates of the jobs sent, not yet priced */
-	double unpriced_estimate;    /* estimates of paid jobs whose cost is unknown */
+	double booked;               /* what paid jobs cost, as the budget counts it */
 	struct buf budget_error;
 	const char *stop_reason;     /* why launching stopped (quota, fail-fast) */
 };

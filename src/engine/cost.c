@@ -4,8 +4,13 @@
 
 #include <string.h>
 
+#include "config.h"
+
 #include "history.h"
 #include "job_internal.h"
+
+#define NO_TABLE "no price table was found (none beside the binary or in " \
+	IMAGEGEN_DATADIR "; IMAGEGEN_PRICES names one)"
 
 void cost_estimate_params(const struct price_table *t, const struct img_params *p,
 			  const char *prompt, long input_tokens, bool batch, struct history *h,
@@ -19,19 +24,21 @@ void cost_estimate_params(const struct price_table *t, const struct img_params *
 	};
 	const struct price_row *row = t ? price_find(t, p->model) : NULL;
 
-	if (!t) {
-		*c = (struct cost){ 0, COST_UNKNOWN, "no price table was read" };
+	if (!t || (!t->bundled && !t->user)) {
+		*c = (struct cost){ 0, COST_UNKNOWN, NO_TABLE };
 		return;
 	}
 	price_estimate(row, &in, c, NULL);
-	if (c->basis != COST_UNKNOWN || !row || !h)
+	/* No rule or price, or a rule borrowed from gpt-image-2: what images
+	 * like it cost before, if any, says more. */
+	if ((c->basis != COST_UNKNOWN && !(c->basis == COST_RULE && c->why)) || !row || !h)
 		return;
-	/* No rule or price: what images like it cost before, if any. */
 	struct cost_history seen = history_tokens(h, p->model, p->quality, p->size);
 	if (!seen.images)
 		return;
 	in.history_tokens = seen.tokens;
 	in.history_images = seen.images;
+	in.prefer_history = true;
 	price_estimate(row, &in, c, NULL);
 }
 
@@ -48,8 +55,8 @@ void job_price(struct job *job)
 	const char *quality = json_string_value(json_object_get(job->response, "quality"));
 	const char *size = job->size ? job->size : job->params.size;
 
-	if (!t) {
-		job->cost = (struct cost){ 0, COST_UNKNOWN, "no price table was read" };
+	if (!t || (!t->bundled && !t->user)) {
+		job->cost = (struct cost){ 0, COST_UNKNOWN, NO_TABLE };
 		return;
 	}
 	price_cost(price_find(t, job->params.model), &job->usage,

@@ -52,3 +52,18 @@ fail:
 	*db = NULL;
 	return -1;
 }
+
+int db_open_readonly(sqlite3 **db, const char *path, int busy_ms, const char *what,
+		     struct buf *err)
+{
+	if (sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		fail(err, *db, what, path);
+		sqlite3_close(*db);
+		*db = NULL;
+		return -1;
+	}
+	sqlite3_busy_timeout(*db, busy_ms);
+	sqlite3_extended_result_codes(*db, 1);
+	return 0;
+}

@@ -15,4 +15,9 @@
 int db_connect(sqlite3 **db, const char *path, int busy_ms, const char *synchronous,
 	       const char *schema, const char *what, struct buf *err);
 
+/* Opens an existing path to read only: nothing is written to it, not even
+ * its journal mode. 0, or -1 with a message in err and *db NULL. */
+int db_open_readonly(sqlite3 **db, const char *path, int busy_ms, const char *what,
+		     struct buf *err);
+
 #endif

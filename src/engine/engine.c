@@ -78,7 +78,7 @@ int engine_start(struct engine *e, struct job *job, struct job_env *env,
 	env->retry = e->retry;
 	env->pace = &e->pace;
 	env->prices = &e->prices;
-	env->history = e->history.db ? &e->history : NULL;
+	env->history = e->history.db ? &e->history : NULL;   /* records only if open to */
 	job_env_init(env, s, &plan->chroma);
 	job_init_plan(job, env, 0, plan, &e->api);
 	if (job_start(job))
@@ -86,7 +86,7 @@ int engine_start(struct engine *e, struct job *job, struct job_env *env,
 	return 0;
 }
 
-int engine_open_history(struct engine *e, const char *command,
+int engine_open_history(struct engine *e, const char *command, bool record,
 			const char *(*env)(const char *name), struct buf *err)
 {
 	const char *named = env("IMAGEGEN_HISTORY");
@@ -94,12 +94,29 @@ int engine_open_history(struct engine *e, const char *command,
 	int rc;
 
 	if (!path) {
-		buf_addf(err, "the spend history: neither XDG_STATE_HOME nor HOME is set");
+		buf_addf(err, "the spend history: neither XDG_STATE_HOME (an absolute path) nor "
+			 "HOME is set, so it has no place");
 		return -1;
 	}
-	rc = history_open(&e->history, path, command, err);
+	rc = record ? history_open(&e->history, path, command, err)
+		    : history_open_existing(&e->history, path, err) < 0 ? -1 : 0;
 	free(path);
 	return rc;
+}
+
+const char *engine_close_history(struct engine *e)
+{
+	struct history *h = &e->history;
+	size_t lost = json_array_size(h->held);
+
+	if (!h->db)
+		return NULL;
+	sqlite3_busy_timeout(h->db, 5000);
+	if (history_flush(h) == 0)
+		return NULL;
+	buf_addf(&h->error, "; %zu paid request%s not recorded", lost, lost == 1 ? " was" : "s were");
+	json_array_clear(h->held);   /* said: not tried again at release */
+	return h->error.data;
 }
 
 int engine_run(struct engine *e)

@@ -56,11 +56,14 @@ int engine_plan(const struct engine *e, const struct job_spec *s, struct job_pla
 int engine_start(struct engine *e, struct job *job, struct job_env *env,
 		 const struct job_spec *s, struct job_plan *plan, struct buf *err);
 
-/* Records every paid request of this run, as command, in the spend history
- * (env reads a variable: IMAGEGEN_HISTORY names another file). 0, or -1 with
- * a message in err (the run goes on unrecorded). */
-int engine_open_history(struct engine *e, const char *command,
+/* Opens the spend history (env reads a variable: IMAGEGEN_HISTORY names
+ * another file): when record, every paid request of this run is recorded
+ * there as command; otherwise it is only read, for estimates, if it exists.
+ * 0, or -1 with a message in err (the run goes on without it). */
+int engine_open_history(struct engine *e, const char *command, bool record,
 			const char *(*env)(const char *name), struct buf *err);
+/* Writes what the history still holds; the reason it could not, or NULL. */
+const char *engine_close_history(struct engine *e);
 
 /* Runs until every job has ended. 0, or -1 when interrupted. */
 int engine_run(struct engine *e);

@@ -8,9 +8,9 @@
 #include "db.h"
 
 #define HISTORY_BUSY_MS 5000
+#define HISTORY_LOOP_BUSY_MS 200
 
 static const char schema[] =
-	"CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS spend ("
 	"  id INTEGER PRIMARY KEY,"
 	"  time INTEGER NOT NULL,"      /* Unix seconds */
@@ -22,7 +22,7 @@ static const char schema[] =
 	"  request_id TEXT, folder TEXT, files TEXT);"   /* files: a JSON list */
 	"CREATE INDEX IF NOT EXISTS spend_by_time ON spend (time);"
 	"CREATE INDEX IF NOT EXISTS spend_by_kind ON spend (model, quality, size);"
-	"INSERT OR IGNORE INTO meta VALUES ('schema', '1');";
+	"PRAGMA user_version = 1;";
 
 char *history_path(const char *(*env)(const char *name))
 {
@@ -35,6 +35,18 @@ char *history_path(const char *(*env)(const char *name))
 	return NULL;
 }
 
+static int user_version(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 int history_open(struct history *h, const char *path, const char *command, struct buf *err)
 {
 	char *dir = path_dirname(path);
@@ -44,15 +56,28 @@ int history_open(struct history *h, const char *path, const char *command, struc
 	h->path = xstrdup(path);
 	h->command = xstrdup(command);
 	h->held = json_array();
+	h->record = true;
 	if (mkdir_p(dir)) {
 		buf_addf(err, "the spend history: cannot make '%s'", dir);
 		free(dir);
 		return -1;
 	}
 	free(dir);
-	/* NORMAL: a power cut may lose the last rows, never the file. */
-	rc = db_connect(&h->db, path, HISTORY_BUSY_MS, "NORMAL", schema, "the spend history",
-			err);
+	/* NORMAL: a power cut may lose the last rows, never the file. The
+	 * schema is written once, when the file is new (user_version 0), so an
+	 * open never waits for another run's write. */
+	rc = db_connect(&h->db, path, HISTORY_BUSY_MS, "NORMAL", "", "the spend history", err);
+	if (rc == 0 && user_version(h->db) == 0 &&
+	    sqlite3_exec(h->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+		buf_addf(err, "the spend history %s: %s", path, sqlite3_errmsg(h->db));
+		sqlite3_close(h->db);
+		h->db = NULL;
+		rc = -1;
+	}
+	/* On the transfer loop, a write waits a moment for another run's, and
+	 * its rows wait for the next try; only the last one waits longer. */
+	if (rc == 0)
+		sqlite3_busy_timeout(h->db, HISTORY_LOOP_BUSY_MS);
 	return rc;
 }
 
@@ -63,8 +88,7 @@ int history_open_existing(struct history *h, const char *path, struct buf *err)
 	if (!path_exists(path))
 		return 1;
 	h->path = xstrdup(path);
-	return db_connect(&h->db, path, HISTORY_BUSY_MS, "NORMAL", schema, "the spend history",
-			  err);
+	return db_open_readonly(&h->db, path, HISTORY_BUSY_MS, "the spend history", err);
 }
 
 /* The absolute folder of a job's first saved file, or NULL. */
@@ -81,22 +105,25 @@ static char *folder_of(const struct job *job)
 	return NULL;
 }
 
+/* Names are the user's bytes, UTF-8 or not: kept as they are. */
 static json_t *string_or_null(const char *s)
 {
-	return s ? json_string(s) : json_null();
+	return s ? json_string_nocheck(s) : json_null();
 }
 
 void history_add(struct history *h, const struct job *job)
 {
 	const struct api_config *api = job->env->api;
-	json_t *files = json_array(), *row;
-	char *folder = folder_of(job);
+	json_t *files, *row;
+	char *folder;
 
-	if (!h->db)
+	if (!h->db || !h->record)
 		return;
+	files = json_array();
+	folder = folder_of(job);
 	for (size_t i = 0; job->saved && i < job->names.n; i++)
 		if (job->saved[i])
-			json_array_append_new(files, json_string(path_basename(job->saved[i])));
+			json_array_append_new(files, string_or_null(path_basename(job->saved[i])));
 	row = json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:I,s:I,s:I,s:I,s:o,s:s,s:o,s:b,s:o,s:o,s:o}",
 			"time", (json_int_t)time(NULL),
 			"provider", string_or_null(api ? api->provider->name : NULL),
@@ -120,8 +147,11 @@ void history_add(struct history *h, const struct job *job)
 	free(folder);
 	if (!row)
 		return;
+	if (!json_array_size(h->held))
+		h->held_since = now_ms();
 	json_array_append_new(h->held, row);
-	if (json_array_size(h->held) >= HISTORY_GROUP)
+	if (json_array_size(h->held) >= HISTORY_GROUP ||
+	    now_ms() - h->held_since >= HISTORY_HOLD_MS)
 		history_flush(h);
 }
 
@@ -160,7 +190,7 @@ int history_flush(struct history *h)
 	json_t *row;
 	int rc = -1;
 
-	if (!h->db || !json_array_size(h->held))
+	if (!h->db || !h->record || !json_array_size(h->held))
 		return 0;
 	if (sqlite3_exec(h->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(h->db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -180,19 +210,25 @@ int history_flush(struct history *h)
 	}
 	rc = sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 out:
-	if (rc && !h->error.len)
-		buf_addf(&h->error, "the spend history %s: %s; %zu paid request%s not recorded",
-			 h->path, sqlite3_errmsg(h->db), json_array_size(h->held),
-			 json_array_size(h->held) == 1 ? "" : "s");
+	if (rc) {
+		buf_reset(&h->error);
+		buf_addf(&h->error, "the spend history %s: %s", h->path, sqlite3_errmsg(h->db));
+	}
 	if (rc && !sqlite3_get_autocommit(h->db))
 		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_finalize(st);
-	json_array_clear(h->held);
+	/* Rows that could not be written are tried again with the next ones. */
+	if (rc == 0) {
+		json_array_clear(h->held);
+		buf_reset(&h->error);
+	}
 	return rc;
 }
 
 void history_release(struct history *h)
 {
+	if (h->db)
+		sqlite3_busy_timeout(h->db, HISTORY_BUSY_MS);
 	history_flush(h);
 	if (h->db)
 		sqlite3_close(h->db);
@@ -274,13 +310,15 @@ json_t *history_report(struct history *h, const char *by, long long since, struc
 	if (st)
 		sqlite3_bind_int64(st, 1, since);
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		json_t *row = json_pack("{s:s,s:I,s:I,s:I,s:f,s:I}",
-					"key", (const char *)sqlite3_column_text(st, 0),
+		/* A folder's name is the user's bytes: made valid UTF-8 to show. */
+		char *name = utf8_scrub((const char *)sqlite3_column_text(st, 0));
+		json_t *row = json_pack("{s:s?,s:I,s:I,s:I,s:f,s:I}", "key", name,
 					"requests", (json_int_t)sqlite3_column_int64(st, 1),
 					"images", (json_int_t)sqlite3_column_double(st, 2),
 					"tokens", (json_int_t)sqlite3_column_double(st, 3),
 					"usd", sqlite3_column_double(st, 4),
 					"unpriced", (json_int_t)sqlite3_column_double(st, 5));
+		free(name);
 		requests += sqlite3_column_int64(st, 1);
 		images += (long long)sqlite3_column_double(st, 2);
 		tokens += (long long)sqlite3_column_double(st, 3);

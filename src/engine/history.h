@@ -10,18 +10,23 @@
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "cost.h"
 #include "job.h"
 #include "util.h"
 
-/* Rows held before they are written together. */
+/* Rows held before they are written together, and the longest a row is
+ * held: a kill -9 loses at most that second's rows. */
 #define HISTORY_GROUP 64
+#define HISTORY_HOLD_MS 1000
 
 struct history {
 	sqlite3 *db;
 	char *path;                 /* owned */
+	bool record;                /* rows are written (else it is read for estimates) */
 	json_t *held;               /* rows not yet written */
+	int64_t held_since;         /* when the oldest of them was held */
 	char *command;              /* "generate", "batch", ...; owned */
 	char *folder;               /* the output folder, absolute; owned */
 	struct buf error;           /* the first write that failed */
@@ -38,7 +43,8 @@ char *history_path(const char *(*env)(const char *name));
 /* Opens (creating it and its folder) the history at path. 0, or -1 with a
  * message in err; release h either way. */
 int history_open(struct history *h, const char *path, const char *command, struct buf *err);
-/* Opens an existing history to read; 1 when there is none, 0, or -1. */
+/* Opens an existing history to read only (usage, estimates of a run that
+ * records nothing); 1 when there is none, 0, or -1. */
 int history_open_existing(struct history *h, const char *path, struct buf *err);
 
 /* Holds the row of a paid job (time, provider, base URL, model, quality

@@ -135,6 +135,8 @@ static int job_body(struct call *c, const char *data, size_t len)
 		job->body_started = true;
 		if (x->resp.content_type && !strncmp(x->resp.content_type, "text/event-stream", 17))
 			job_stream_begin(job);
+		else
+			job->paid = true;   /* images are coming: billed, whatever becomes of them */
 	}
 	if (job->streaming)
 		return job_stream_feed(job, data, len);
@@ -251,6 +253,8 @@ static void job_success(struct job *job)
 	job->size = json_string_value(json_object_get(job->response, "size"));
 	job->paid = true;
 	job_price(job);
+	if (job->env->on_paid)
+		job->env->on_paid(job);
 	usable = count < job->names.n ? count : job->names.n;
 	if (count > job->names.n)
 		job_warn(job, "the server sent %zu images for %zu asked; keeping %zu", count,

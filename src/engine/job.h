@@ -51,6 +51,9 @@ struct job_env {
 	/* A file was saved: image index, or JOB_EXTRA_FILE for a copy. */
 	void (*on_saved)(struct job *job, size_t index, const char *path);
 	void (*on_finished)(struct job *job);
+	/* The job was priced (on the loop): its answer came, or a stream's
+	 * next image. NULL: nothing to do. */
+	void (*on_paid)(struct job *job);
 	/* Image index is about to take the final name path (batch: record it
 	 * first, so a kill between the two never loses track of a paid image).
 	 * Nonzero: it could not be recorded, the image is not given the name

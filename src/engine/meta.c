@@ -52,7 +52,11 @@ json_t *meta_describe(const struct job *job, size_t i)
 	if (job->paid) {
 		/* The request's cost; n images are billed alike, a share each. */
 		json_t *cost = job_cost_json(job);
-		if (job->names.n > 1 && job->cost.basis != COST_UNKNOWN) {
+		if (job->streaming && job->names.n > 1) {
+			/* Each image is saved as its event comes: the cost so far. */
+			json_object_set_new(cost, "images_so_far",
+					    json_integer((json_int_t)job->completed));
+		} else if (job->names.n > 1 && job->cost.basis != COST_UNKNOWN) {
 			json_object_set_new(cost, "images", json_integer((json_int_t)job->names.n));
 			json_object_set_new(cost, "usd_each",
 					    json_real(job->cost.usd / (double)job->names.n));

@@ -179,6 +179,8 @@ static int save_completed(struct job *job, json_t *event)
 	set_usage(job);
 	job->paid = true;
 	job_price(job);
+	if (job->env->on_paid)
+		job->env->on_paid(job);
 	if (!job->size)
 		job->size = json_string_value(json_object_get(event, "size"));
 	job->completed++;

@@ -305,3 +305,28 @@ void strlist_release(struct strlist *l)
 	FREE_AND_NULL(l->v);
 	l->n = 0;
 }
+
+char *utf8_scrub(const char *s)
+{
+	size_t len = strlen(s), i = 0, o = 0;
+	char *out = malloc(len + 1);
+
+	if (!out)
+		return NULL;
+	while (i < len) {
+		size_t n = 1;
+		/* The shortest run from i that is one whole code point, if any. */
+		while (n <= 4 && i + n <= len && utf8_length(s + i, n) != 1)
+			n++;
+		if (n <= 4 && i + n <= len) {
+			memcpy(out + o, s + i, n);
+			o += n;
+			i += n;
+		} else {
+			out[o++] = '?';
+			i++;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}

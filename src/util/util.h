@@ -47,6 +47,9 @@ int read_file(const char *path, size_t max, struct buf *out);
 
 /* Number of UTF-8 code points, or -1 when s is not valid UTF-8. */
 long utf8_length(const char *s, size_t len);
+/* s with each byte that is not part of valid UTF-8 replaced by '?' (a name
+ * on disk, for JSON); the caller frees. NULL only when memory ran out. */
+char *utf8_scrub(const char *s);
 
 /* Splits a path into its folder ("." when none) and base name; caller frees. */
 char *path_dirname(const char *path);
