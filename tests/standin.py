@@ -4,7 +4,8 @@
 It answers POST /v1/images/generations, /v1/images/edits (multipart/form-data and
 JSON) and /v1/images/variations with real images of the requested size and format,
 streams Server-Sent Events when asked (`stream: true`), records what it received, and
-injects the faults a client must survive.  It can also play an Azure OpenAI resource
+injects the faults a client must survive.  It also runs image batches through the
+Files and Batch API (see Files and batches), and can play an Azure OpenAI resource
 (the provider knob; see Azure mode).
 
 As a module (tests):
@@ -26,7 +27,10 @@ Both expose a control API that needs no key and is not recorded:
     GET  /_control/requests  the recorded requests
     POST /_control/release   let every held answer finish (the hold knobs)
     GET  /_control/stats     {"requests": N, "inflight": N, "held": N, "peak_inflight": N,
-                              "statuses": {"200": N, "429": N, ...}}
+                              "statuses": {"200": N, "429": N, ...}}, and once the
+                              Files or Batch API was called since the last reset,
+                              "files": N (uploads taken), "batches": N (created),
+                              "batch_polls": N (GET /v1/batches/ID answered)
 
 Knobs (see Config): latency, fault, fault_count, slow_seconds, retry_after,
 retry_after_ms, should_retry, ratelimit_headers, rpm_limit, rpm_mode, fail_rate,
@@ -36,7 +40,9 @@ fail_seed, stream_interval, key, shutdown_models (models answered 404 model_not_
 in the standard envelope, as a model OpenAI shut down), stream_usage ("split" or
 "total": the usage shape of the completed events), c2pa, cut_documents (GIF and SVG
 answers cut in half), chroma_noise (a chroma-key background with a gradient and
-noise), and for Azure mode provider
+noise), fault_paths (where fault and fail_rate apply), the Files and Batch API's
+batch_steps, batch_outcome, batch_line_errors, batch_file_max_bytes and
+batch_max_requests (see Files and batches), and for Azure mode provider
 ("openai" or "azure"), azure_deployments, azure_api_versions, azure_ad_token.
 
 Newer models (reference §2.0-§2.3): quality xhigh/max only on gpt-image-2.5-* and
@@ -97,6 +103,84 @@ reference allows a final image before all partials), "stream_extra_completed" re
 the last completed event until there are 50 of them, "stream_comments" adds ": keep-alive" comment blocks between
 events and `id:` fields and a comment line inside each event.
 
+Where faults apply (fault_paths, default ["images"]): "images" is every image request
+(OpenAI and Azure paths), as it always was; any other entry is an fnmatch pattern of
+"METHOD /v1/path" or "/v1/path" (any method), e.g. "POST /v1/files", "/v1/batches*",
+"GET /v1/batches/*".  The fault and fail_rate apply only to requests a pattern takes
+in, and fault_count counts those.  On the Files and Batch API an error fault (500,
+502, 503, 408, 409, 429, quota, 400, moderation...) answers before anything is done;
+"reset", "truncate" and "invalid_json" break an answer whose work was done (the file
+stored, the batch created, the poll counted), as when a connection fails after the
+server acted; "slow" does the work, then waits slow_seconds.  invalid_b64 and the
+stream faults do not apply there (and do not count); nor does the rpm window.
+
+Files and batches (the OpenAPI subset ../shared/reference/openai-batch-openapi.json,
+vendored as tests/reference/openai-batch-openapi.json; reference §7 for images):
+    POST   /v1/files                 multipart: file, purpose (assistants, batch,
+                                     fine-tune, vision, user_data, evals), optional
+                                     expires_after[anchor]=created_at and
+                                     expires_after[seconds] (3600..2592000); unknown
+                                     fields refused.  purpose=batch: the filename must
+                                     end in .jsonl ("Invalid file format for Batch API.
+                                     Must be .jsonl") and the file be at most
+                                     batch_file_max_bytes (default 200 MB); any file at
+                                     most 512 MB.  Answers the OpenAIFile (status
+                                     "processed"; a batch file expires_at 30 days on).
+    GET    /v1/files                 purpose, limit (1..10000), order (asc, desc:
+                                     default), after
+    GET    /v1/files/ID              the OpenAIFile; unknown: 404 "No such File object"
+    GET    /v1/files/ID/content      the bytes (application/octet-stream)
+    DELETE /v1/files/ID              {"id", "object": "file", "deleted": true}
+    POST   /v1/batches               JSON: input_file_id (purpose batch), endpoint
+                                     (/v1/images/generations or /v1/images/edits; the
+                                     spec's other endpoints are refused: the stand-in
+                                     runs image batches only), completion_window "24h",
+                                     optional metadata (16 pairs, keys <= 64, values
+                                     <= 512 characters), output_expires_after.
+                                     Answers the Batch, status validating.
+    GET    /v1/batches               limit (1..100, default 20), after; newest first
+    GET    /v1/batches/ID            a poll: the batch's clock moves one step
+    POST   /v1/batches/ID/cancel     validating or in_progress -> cancelling (the next
+                                     poll: cancelled); cancelling again is the same
+                                     answer; other statuses 409
+Every one needs the Bearer key (401 as the image endpoints), is recorded in
+`requests` (content downloads too) and answers in the standard error envelope.
+A batch's clock is its polls, never the wall clock: each phase (validating,
+in_progress, finalizing) lasts batch_steps polls (0: the first poll finds the batch
+ended).  When validating ends the input file is judged: no lines ("empty_file"),
+more than batch_max_requests lines (default 50,000: "too_many_requests"), or any
+line that is not JSON ("invalid_json_line"), not an object, has unknown or missing
+fields, a custom_id that is empty or repeats ("duplicate_custom_id"), a method not
+POST, a url other than the batch's endpoint ("invalid_url"), a body that is not an
+object, or a model other than the other lines' ("mismatched_model"), fails the
+batch: status failed, failed_at, errors {"object": "list", "data": [{code, message,
+param, line}]} (at most 100), no files.  batch_outcome "failed" fails a good file
+the same way ("token_limit_exceeded", line null).  Otherwise in_progress (expires_at
+= created_at + 24 h, request_counts.total, model): its polls run the lines in order,
+k/(batch_steps+1) of them after its k-th poll, each as its endpoint's synchronous
+request (JSON only; edits in the JSON form, images [{file_id} or {image_url}]):
+the same checks (today's rules unless compat; stream is refused in a batch) and the
+same ImagesResponse, b64_json images and usage.  A line whose body is refused, or
+that batch_line_errors names (custom_ids) or picks (a fraction, spread evenly: 0.5
+fails every second line), goes to the error file with its 4xx answer (the latter
+400 moderation_blocked).  Then finalizing, then completed.  batch_outcome "expired":
+only half of the lines (rounded down) run; after in_progress the batch is expired
+(expired_at = expires_at) and the lines not run go to the error file with response
+null and error {"code": "batch_expired", "message": ...}.  A cancelled batch keeps
+what ran; the lines not run are "batch_cancelled" in the error file.
+request_counts (completed, failed) and usage grow as lines run; at the end
+completed + failed = total.  The output file (lines of status 200) and the error file
+(the rest) are Files of purpose batch_output (the spec has no batch_error purpose),
+named BATCH_output.jsonl and BATCH_error.jsonl, each made only when it has lines
+(else its id stays null); their lines are {"id": "batch_req_...", "custom_id",
+"response": {"status_code", "request_id", "body"} or null, "error": null or {code,
+message}}, in an order other than the input's, as the API promises none.  A batch
+works with the knobs in force when it was created.  The Batch's unset fields
+(errors, output_file_id, error_file_id, the *_at times) are null, as the spec's
+examples show; usage is always there.  Each line a batch runs is also kept in
+responses() as an answer of its endpoint's path (with "batch": ID), so the images
+answer check holds it to ImagesResponse and the error envelope.
+
 Azure mode (provider "azure"; reset() goes back to "openai"): the stand-in answers as
 an Azure OpenAI resource at `azure_url` (origin + "/openai"), and every other path,
 /v1/... included, answers 404 {"error": {"code": "404", "message": "Resource not
@@ -147,10 +231,12 @@ import argparse
 import base64
 import binascii
 import contextlib
+import copy
 import dataclasses
 import email.message
 import email.parser
 import email.utils
+import fnmatch
 import functools
 import hashlib
 import io
@@ -189,6 +275,13 @@ IMAGE_URL_LIMIT = 20971520                # ImageRefParam.image_url maxLength
 RECORDED_DATA_URL_CHARS = 100
 SPLIT_PAUSE = 0.005  # seconds between the tiny writes of the stream_split fault
 DEFAULT_EDIT_MODEL = "gpt-image-1.5"
+
+# The Files and Batch API (../shared/reference/openai-batch-openapi.json, and
+# images-api-2026-11.md §7 for image batches).
+BATCH_FILE_LIMIT = 200 * 1024 * 1024      # a batch input file: 200 MB
+FILE_LIMIT = 512 * 1024 * 1024            # any upload: 512 MB
+BATCH_MAX_REQUESTS = 50_000
+BATCH_OUTCOMES = ("completed", "failed", "expired")
 
 # Azure mode (the provider knob): the defaults of its knobs, and its paths.
 AZURE_PREFIX = "/openai"
@@ -288,6 +381,16 @@ class Config:
                                       # it, and noise of +-N/2 on every pixel
     cut_documents: bool = False       # GIF and SVG answers are cut in half (valid
                                       # base64 of a document that ends too soon)
+    fault_paths: tuple = ("images",)  # where fault and fail_rate apply: "images" (every
+                                      # image request, as always) and/or fnmatch
+                                      # patterns of "METHOD /v1/path" or "/v1/path"
+    # The Files and Batch API (see Files and batches).
+    batch_steps: int = 1              # polls (GET /v1/batches/ID) each phase lasts
+    batch_outcome: str = "completed"  # "completed", "failed" or "expired"
+    batch_line_errors: object = ()    # custom_ids (a tuple) or a fraction of the lines
+                                      # answered 400 moderation_blocked in the error file
+    batch_file_max_bytes: int = BATCH_FILE_LIMIT  # a purpose=batch upload's limit
+    batch_max_requests: int = BATCH_MAX_REQUESTS  # lines a batch input file may have
 
 
 def _truth(value):
@@ -401,6 +504,45 @@ def _model_names(value):
     return tuple(names)
 
 
+def _fault_paths(value):
+    patterns = value.split(",") if isinstance(value, str) else list(value)
+    patterns = [pattern.strip() for pattern in patterns]
+    if not all(isinstance(p, str) and p for p in patterns):
+        raise ValueError(f"expected path patterns, got {value!r}")
+    for pattern in patterns:
+        if pattern != "images" and not pattern.split(" ")[-1].startswith("/"):
+            raise ValueError(f"a pattern is 'images', '/v1/PATH' or 'METHOD /v1/PATH', "
+                             f"got {pattern!r}")
+    return tuple(patterns)
+
+
+def _batch_outcome(value):
+    if value not in BATCH_OUTCOMES:
+        raise ValueError(f"expected one of {', '.join(BATCH_OUTCOMES)}, got {value!r}")
+    return value
+
+
+def _line_errors(value):
+    """A fraction of the lines (a JSON number), or custom_ids (a list, or a string of
+    comma-separated ones)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _fraction(value)
+    if isinstance(value, str):
+        value = [name.strip() for name in value.split(",") if name.strip()]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"expected a fraction or a list of custom_ids, got {value!r}")
+    return tuple(value)
+
+
+def _at_least(low):
+    def convert(value):
+        number = _integer(value)
+        if number < low:
+            raise ValueError(f"expected an integer >= {low}, got {value!r}")
+        return number
+    return convert
+
+
 KNOB_CONVERTERS = {
     "key": str,
     "latency": _seconds,
@@ -430,6 +572,12 @@ KNOB_CONVERTERS = {
     "output_tokens_scale": float,
     "hold_after": _integer,
     "hold_count": _integer,
+    "fault_paths": _fault_paths,
+    "batch_steps": _at_least(0),
+    "batch_outcome": _batch_outcome,
+    "batch_line_errors": _line_errors,
+    "batch_file_max_bytes": _at_least(0),
+    "batch_max_requests": _at_least(1),
 }
 
 
@@ -1961,6 +2109,23 @@ ERROR_FAULTS = {
 }
 
 INVALID_JSON_BODY = b'{"created": 1700000000, "data": [{"b64_json": "iVBORw0KGgo'
+# Faults that only an image answer can have: not applied to (nor counted by) the
+# Files and Batch API.
+IMAGE_BODY_FAULTS = STREAM_FAULTS | {"invalid_b64"}
+
+
+def fault_applies(patterns, method, path, image):
+    """Whether the fault_paths patterns take in a request: "images" every image
+    request; "METHOD /path" or "/path" (fnmatch patterns) a request by its path."""
+    for pattern in patterns:
+        if pattern == "images":
+            if image:
+                return True
+            continue
+        want, _, glob = pattern.rpartition(" ")
+        if (not want or want.upper() == method) and fnmatch.fnmatchcase(path, glob):
+            return True
+    return False
 INVALID_B64 = "!!!not-base64***"
 
 
@@ -2015,6 +2180,8 @@ class Standin:
         self._image_cache = OrderedDict()
         self._files = OrderedDict()
         self._inflight = 0
+        # The Files and Batch API's files and batches (reset() empties them).
+        self._batch_lock = threading.RLock()
         self.reset()
 
     # -- lifecycle
@@ -2104,6 +2271,10 @@ class Standin:
             self._inflight = 0
             self._peak_inflight = 0
             self._arrivals = []
+            self._api_files = OrderedDict()
+            self._batches = OrderedDict()
+            self._batch_counts = {"files": 0, "batches": 0, "batch_polls": 0}
+            self._batch_api_used = False
 
     @property
     def config(self):
@@ -2124,11 +2295,17 @@ class Standin:
             return list(self._downloads)
 
     def stats(self):
+        """Requests, in flight, held, peak in flight, statuses; and once the Files or
+        Batch API was called since the last reset, files (uploads taken), batches
+        (created) and batch_polls (GET /v1/batches/ID answered)."""
         with self._lock:
-            return {"requests": len(self._recorded), "inflight": self._inflight,
-                    "held": self._held,
-                    "peak_inflight": self._peak_inflight,
-                    "statuses": {str(k): v for k, v in sorted(self._statuses.items())}}
+            stats = {"requests": len(self._recorded), "inflight": self._inflight,
+                     "held": self._held,
+                     "peak_inflight": self._peak_inflight,
+                     "statuses": {str(k): v for k, v in sorted(self._statuses.items())}}
+            if self._batch_api_used:
+                stats.update(self._batch_counts)
+            return stats
 
     def count_status(self, status):
         """Tally an answer's status (for benchmarks: how many 429s)."""
@@ -2209,12 +2386,15 @@ class Standin:
             self._release.set()
             self._release = threading.Event()
 
-    def record_response(self, path, status, payload, event=None, azure=False):
+    def record_response(self, path, status, payload, event=None, azure=False, **extra):
         """Keep what an API answer said (a stream's events one by one, each with its
         event name), long strings cut short, for the tests that hold the stand-in's
-        answers to the API's response schemas; `azure` when it answered as Azure."""
+        answers to the API's response schemas; `azure` when it answered as Azure.
+        The Files and Batch API's answers add their operation (the spec's
+        operationId) and what the check needs besides; each line a batch runs is
+        kept as an answer of its endpoint's path, with the batch's id."""
         entry = {"path": path, "status": status, "body": _shorten_strings(payload),
-                 "azure": azure}
+                 "azure": azure, **extra}
         if event is not None:
             entry["event"] = event
         with self._lock:
@@ -2246,11 +2426,12 @@ class Standin:
         if seconds > 0:
             self._stopping.wait(seconds)
 
-    def admit(self, config, streaming=False):
-        """Apply the rpm window, then the configured fault, then fail_rate.  The
-        stream faults apply to (and are counted by) streaming requests only."""
+    def admit(self, config, streaming=False, faults=True):
+        """Apply the rpm window, then the configured fault, then fail_rate (unless
+        `faults` is false: the request's path is not in fault_paths).  The stream
+        faults apply to (and are counted by) streaming requests only."""
         now = time.monotonic()
-        applies = streaming or config.fault not in STREAM_FAULTS
+        applies = faults and (streaming or config.fault not in STREAM_FAULTS)
         with self._lock:
             if config.rpm_limit is not None and config.rpm_mode == "bucket":
                 tokens = self._refill(config, now)
@@ -2265,6 +2446,24 @@ class Standin:
                     return Verdict("429", retry_after=str(max(1, math.ceil(wait))))
                 self._window.append(now)
             if config.fault is not None and self._faults_left != 0 and applies:
+                if self._faults_left > 0:
+                    self._faults_left -= 1
+                return Verdict(config.fault)
+            if (faults and config.fail_rate > 0
+                    and self._random.random() < config.fail_rate):
+                return Verdict("500")
+        return Verdict()
+
+    def admit_api(self, config, method, path):
+        """The fault and fail_rate for a Files or Batch API request whose "METHOD
+        /v1/path" is in fault_paths (no rpm window: those endpoints have limits of
+        their own).  Faults about image bodies and streams do not apply here, and do
+        not count."""
+        if not fault_applies(config.fault_paths, method, path, image=False):
+            return Verdict()
+        with self._lock:
+            if (config.fault is not None and self._faults_left != 0
+                    and config.fault not in IMAGE_BODY_FAULTS):
                 if self._faults_left > 0:
                     self._faults_left -= 1
                 return Verdict(config.fault)
@@ -2333,6 +2532,227 @@ class Standin:
         with self._lock:
             _put_bounded(self._image_cache, key, data, IMAGE_CACHE_ENTRIES)
         return data
+
+    def images_payload(self, generation, config=None):
+        """The ImagesResponse of a checked, non-streaming request (with the knobs of
+        `config`, default the current ones)."""
+        config = config or self.config
+        generation = dataclasses.replace(generation,
+                                         token_scale=config.output_tokens_scale)
+        images = [self.image(generation, i) for i in range(generation.n)]
+        if generation.returns_url:
+            items = [{"url": self.store_file(data)} for data in images]
+        else:
+            if config.c2pa and generation.image_format == "png":
+                images = [with_manifest(data, generation.model) for data in images]
+            if config.cut_documents and generation.image_format in ("gif", "svg"):
+                images = [data[:len(data) // 2] for data in images]
+            items = [{"b64_json": base64.b64encode(data).decode("ascii")}
+                     for data in images]
+        return images_response(generation, items)
+
+    # -- the Files and Batch API (requests already checked; see Files and batches)
+
+    def note_batch_api(self):
+        """A Files or Batch API request came: stats() shows their counts."""
+        with self._lock:
+            self._batch_api_used = True
+
+    def _count(self, name):
+        with self._lock:
+            self._batch_counts[name] += 1
+
+    def add_file(self, data, filename, purpose, ttl=None, endpoint=None, upload=True):
+        """Store a file of the Files API; returns it.  A batch input file expires
+        after 30 days unless `ttl` says otherwise; `upload` counts it in stats()."""
+        now = int(time.time())
+        if ttl is None and purpose == "batch":
+            ttl = BATCH_FILE_TTL
+        stored = StoredFile(new_file_id(), data, filename, purpose, now,
+                            None if ttl is None else now + ttl, endpoint)
+        with self._batch_lock:
+            self._api_files[stored.id] = stored
+        if upload:
+            self._count("files")
+        return stored
+
+    def api_file(self, file_id, param="id"):
+        """A stored file, or the API's 404."""
+        with self._batch_lock:
+            stored = self._api_files.get(file_id)
+        if stored is None:
+            raise no_such_file(file_id, param)
+        return stored
+
+    def delete_file(self, file_id):
+        with self._batch_lock:
+            if self._api_files.pop(file_id, None) is None:
+                raise no_such_file(file_id)
+        return {"id": file_id, "object": "file", "deleted": True}
+
+    def list_files(self, purpose=None, order="desc", after=None, limit=10000):
+        with self._batch_lock:
+            files = [stored.object() for stored in self._api_files.values()
+                     if purpose is None or stored.purpose == purpose]
+        if order == "desc":
+            files.reverse()
+        return list_page(files, after, limit)
+
+    def create_batch(self, request, config):
+        """A new batch of an uploaded purpose=batch file; its Batch."""
+        with self._batch_lock:
+            stored = self.api_file(request["input_file_id"], "input_file_id")
+            if stored.purpose != "batch":
+                raise invalid_value("input_file_id", f"Invalid 'input_file_id': the file "
+                                                     f"{stored.id} has purpose "
+                                                     f"'{stored.purpose}'; a batch's "
+                                                     f"input file needs purpose 'batch'.")
+            job = BatchJob(request, stored, config, int(time.time()))
+            self._batches[job.id] = job
+            self._count("batches")
+            return job.object()
+
+    def _job(self, batch_id):
+        job = self._batches.get(batch_id)
+        if job is None:
+            raise ApiError(404, f"No batch found with id '{batch_id}'.", param="batch_id")
+        return job
+
+    def retrieve_batch(self, batch_id):
+        """One poll: the batch moves on a step (see Files and batches)."""
+        with self._batch_lock:
+            job = self._job(batch_id)
+            self._advance(job)
+            self._count("batch_polls")
+            return job.object()
+
+    def batch(self, batch_id):
+        """A batch's Batch as it is now (a look that is not a poll), for tests."""
+        with self._batch_lock:
+            return self._job(batch_id).object()
+
+    def cancel_batch(self, batch_id):
+        with self._batch_lock:
+            job = self._job(batch_id)
+            if job.status in ("validating", "in_progress"):
+                job.status = "cancelling"
+                job.times["cancelling_at"] = int(time.time())
+            elif job.status != "cancelling":
+                raise ApiError(409, f"Cannot cancel a batch with status '{job.status}'.",
+                               param="batch_id")
+            return job.object()
+
+    def list_batches(self, after=None, limit=20):
+        with self._batch_lock:
+            batches = [job.object() for job in reversed(self._batches.values())]
+        return list_page(batches, after, limit)
+
+    def _advance(self, job):
+        """One tick of a batch's clock (its polls): each phase lasts batch_steps
+        polls, the lines running as in_progress goes."""
+        job.polls += 1
+        steps, now = job.config.batch_steps, int(time.time())
+        tick = job.polls
+        if job.status == "cancelling":
+            return self._finish(job, "cancelled", now)
+        if job.status == "validating" and tick > steps:
+            if job.file_errors or job.config.batch_outcome == "failed":
+                job.errors = {"object": "list",
+                              "data": job.file_errors or [job.forced_failure()]}
+                job.status = "failed"
+                job.times["failed_at"] = now
+                return None
+            job.status = "in_progress"
+            job.times["in_progress_at"] = now
+            job.times["expires_at"] = job.created_at + BATCH_WINDOW_SECONDS
+            job.counts["total"] = len(job.lines)
+            job.shown_model = job.model
+        if job.status == "in_progress":
+            into = tick - steps        # 1..steps while in progress
+            total = len(job.lines)
+            target = total if into > steps else total * into // (steps + 1)
+            if job.config.batch_outcome == "expired":
+                target = min(target, total // 2)
+            self._run_lines(job, target)
+            if into <= steps:
+                return None
+            if job.config.batch_outcome == "expired":
+                return self._finish(job, "expired", job.times["expires_at"])
+            job.status = "finalizing"
+            job.times["finalizing_at"] = now
+        if job.status == "finalizing" and tick > 3 * steps:
+            self._finish(job, "completed", now)
+        return None
+
+    def _run_lines(self, job, target):
+        while job.done < target:
+            custom_id, body = job.lines[job.done]
+            kind, entry, usage = self._run_line(job, job.done, custom_id, body)
+            job.results.append((custom_id, kind, entry))
+            job.counts["completed" if kind == "output" else "failed"] += 1
+            if usage:
+                details = usage.get("input_tokens_details") or {}
+                job.usage["input_tokens"] += usage["input_tokens"]
+                job.usage["input_tokens_details"]["cached_tokens"] += \
+                    details.get("cached_tokens", 0)
+                job.usage["output_tokens"] += usage["output_tokens"]
+                job.usage["total_tokens"] += usage["total_tokens"]
+            job.done += 1
+
+    def _run_line(self, job, index, custom_id, body):
+        """Answer one line as its endpoint would: ("output" or "error", the output
+        file's line, the usage or None)."""
+        config = job.config
+        request_id = "req_" + secrets.token_hex(16)
+        entry = {"id": "batch_req_" + secrets.token_hex(16), "custom_id": custom_id}
+        try:
+            if job.endpoint == "/v1/images/edits":
+                generation = parse_json_edit(body)
+            else:
+                generation = parse_generation(body)
+            if generation.stream:
+                raise invalid_value("stream", "Streaming is not supported in the Batch "
+                                              "API.")
+            if not config.compat:
+                check_today(generation)
+            if generation.model in config.shutdown_models:
+                raise model_shut_down(generation.model)
+            if _line_fails(config.batch_line_errors, index, custom_id):
+                raise _moderation_blocked(request_id)
+        except ApiError as error:
+            self.record_response(job.endpoint, error.status, error.body, batch=job.id)
+            entry.update(response={"status_code": error.status, "request_id": request_id,
+                                   "body": error.body}, error=None)
+            return "error", entry, None
+        payload = self.images_payload(generation, config)
+        self.record_response(job.endpoint, 200, payload, batch=job.id)
+        entry.update(response={"status_code": 200, "request_id": request_id,
+                               "body": payload}, error=None)
+        return "output", entry, payload.get("usage")
+
+    def _finish(self, job, status, when):
+        """The batch ends (completed, expired or cancelled): lines that never ran go
+        to the error file, and the output and error files are made (each only when
+        it has lines)."""
+        job.status = status
+        job.times[f"{status}_at"] = when
+        if status in UNFINISHED_LINES and job.counts["total"]:
+            code, message = UNFINISHED_LINES[status]
+            for custom_id, _ in job.lines[job.done:]:
+                job.results.append((custom_id, "error", {
+                    "id": "batch_req_" + secrets.token_hex(16), "custom_id": custom_id,
+                    "response": None, "error": {"code": code, "message": message}}))
+                job.counts["failed"] += 1
+            job.done = len(job.lines)
+        results = sorted(job.results, key=lambda result: _scrambled(result[0]))
+        for kind, attribute in (("output", "output_file_id"), ("error", "error_file_id")):
+            entries = [entry for _, which, entry in results if which == kind]
+            if entries:
+                stored = self.add_file(_jsonl(entries), f"{job.id}_{kind}.jsonl",
+                                       "batch_output", job.output_ttl, job.endpoint,
+                                       upload=False)
+                setattr(job, attribute, stored.id)
+        return None
 
     def store_file(self, data):
         """Keep a picture for GET /files/<id>.png; returns its URL."""
@@ -2439,6 +2859,440 @@ def _put_bounded(cache, key, value, limit):
     cache[key] = value
     while len(cache) > limit:
         cache.popitem(last=False)
+
+
+# ---------------------------------------------------------------------------
+# The Files and Batch API (../shared/reference/openai-batch-openapi.json; image
+# batches: images-api-2026-11.md §7)
+
+FILE_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+BATCH_SPEC_ENDPOINTS = ("/v1/responses", "/v1/chat/completions", "/v1/embeddings",
+                        "/v1/completions", "/v1/moderations", "/v1/images/generations",
+                        "/v1/images/edits", "/v1/videos")
+BATCH_IMAGE_ENDPOINTS = ("/v1/images/generations", "/v1/images/edits")
+BATCH_LINE_FIELDS = ("custom_id", "method", "url", "body")
+BATCH_WINDOW_SECONDS = 24 * 3600
+BATCH_FILE_TTL = 30 * 24 * 3600            # purpose=batch files expire after 30 days
+EXPIRES_AFTER_SECONDS = (3600, 2592000)    # FileExpirationAfter.seconds
+METADATA_PAIRS, METADATA_KEY_CHARS, METADATA_VALUE_CHARS = 16, 64, 512
+LIST_BATCHES_LIMITS = (1, 100, 20)         # low, high, default
+LIST_FILES_LIMITS = (1, 10000, 10000)
+BATCH_ERRORS_LISTED = 100                  # the errors a failed batch lists, at most
+BATCH_TIMES = ("in_progress_at", "expires_at", "finalizing_at", "completed_at",
+               "failed_at", "expired_at", "cancelling_at", "cancelled_at")
+# What a line that never ran says in the error file (the batch guide's words for
+# expired lines; cancelled ones are the stand-in's, in the same shape).
+UNFINISHED_LINES = {
+    "expired": ("batch_expired", "This request could not be executed before the "
+                                 "completion window expired."),
+    "cancelled": ("batch_cancelled", "This request was not executed: the batch was "
+                                     "cancelled."),
+}
+ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def new_file_id():
+    return "file-" + "".join(secrets.choice(ID_ALPHABET) for _ in range(22))
+
+
+@dataclass
+class StoredFile:
+    """A file of the Files API: uploaded, or a batch's output or error file."""
+
+    id: str
+    data: bytes
+    filename: str
+    purpose: str
+    created_at: int
+    expires_at: Optional[int] = None
+    endpoint: Optional[str] = None   # a batch's output or error file: its endpoint
+
+    def object(self):
+        """The OpenAIFile."""
+        answer = {"id": self.id, "object": "file", "bytes": len(self.data),
+                  "created_at": self.created_at}
+        if self.expires_at is not None:
+            answer["expires_at"] = self.expires_at
+        answer.update(filename=self.filename, purpose=self.purpose, status="processed")
+        return answer
+
+
+def no_such_file(file_id, param="id"):
+    return ApiError(404, f"No such File object: {file_id}", param=param)
+
+
+def parse_query(query, allowed):
+    """The query parameters by name; unknown or repeated ones are refused."""
+    params = {}
+    for name, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
+        if name not in allowed:
+            raise ApiError(400, f"Unknown parameter: '{name}'.", param=name,
+                           code="unknown_parameter")
+        if name in params:
+            raise ApiError(400, f"Duplicate parameter: '{name}'.", param=name,
+                           code="duplicate_parameter")
+        params[name] = value
+    return params
+
+
+def query_limit(params, limits):
+    low, high, default = limits
+    text = params.get("limit")
+    if text is None:
+        return default
+    if not re.fullmatch(r"[0-9]+", text):
+        raise invalid_value("limit", f"Invalid type for 'limit': expected an integer, but "
+                                     f"got '{text}'.")
+    _int_range(low, high)("limit", int(text))
+    return int(text)
+
+
+def list_page(objects, after, limit):
+    """A list answer: the objects (in list order) after the one named `after`."""
+    if after is not None:
+        ids = [item["id"] for item in objects]
+        objects = objects[ids.index(after) + 1:] if after in ids else []
+    page = objects[:limit]
+    return {"object": "list", "data": page,
+            "first_id": page[0]["id"] if page else None,
+            "last_id": page[-1]["id"] if page else None,
+            "has_more": len(objects) > limit}
+
+
+def check_expires_after(name, value):
+    """A FileExpirationAfter or BatchFileExpirationAfter; returns its seconds."""
+    if not isinstance(value, dict):
+        raise invalid_value(name, f"Invalid type for '{name}': expected an object.")
+    for key in value:
+        if key not in ("anchor", "seconds"):
+            raise ApiError(400, f"Unknown parameter: '{name}.{key}'.",
+                           param=f"{name}.{key}", code="unknown_parameter")
+    for key in ("anchor", "seconds"):
+        _require({f"{name}.{key}": value.get(key)}, f"{name}.{key}")
+    _one_of("created_at")(f"{name}.anchor", value["anchor"])
+    _int_range(*EXPIRES_AFTER_SECONDS)(f"{name}.seconds", value["seconds"])
+    return value["seconds"]
+
+
+def check_metadata(value):
+    """Metadata: at most 16 string values, keys of at most 64 characters, values of
+    at most 512."""
+    if not isinstance(value, dict):
+        raise invalid_value("metadata", "Invalid type for 'metadata': expected an "
+                                        "object.")
+    if len(value) > METADATA_PAIRS:
+        raise ApiError(400, f"Invalid 'metadata': too many properties. Expected an object "
+                            f"with at most {METADATA_PAIRS} properties, but got "
+                            f"{len(value)} instead.", param="metadata",
+                       code="object_above_max_properties")
+    for key, item in value.items():
+        name = f"metadata.{key}"
+        if len(key) > METADATA_KEY_CHARS:
+            raise ApiError(400, f"Invalid 'metadata': a key is too long. Expected keys "
+                                f"of at most {METADATA_KEY_CHARS} characters.",
+                           param="metadata", code="string_above_max_length")
+        _check_string(name, item)
+        if len(item) > METADATA_VALUE_CHARS:
+            raise ApiError(400, f"Invalid '{name}': string too long. Expected a string "
+                                f"with maximum length {METADATA_VALUE_CHARS}.", param=name,
+                           code="string_above_max_length")
+
+
+UPLOAD_TEXT_FIELDS = ("purpose", "expires_after[anchor]", "expires_after[seconds]")
+
+
+def parse_upload(form, content_type, config):
+    """Check a CreateFileRequest (multipart/form-data); returns (data, filename,
+    purpose, seconds to expiry or None)."""
+    if isinstance(form, ApiError):
+        raise form
+    if form is None:
+        raise ApiError(400, f"Invalid Content-Type header ({content_type!r}): file "
+                            "uploads take multipart/form-data.",
+                       code="invalid_content_type")
+    fields, files = {}, []
+    for part in form.parts:
+        if part.name == "file":
+            if not part.is_file:
+                raise invalid_value("file", "Invalid type for 'file': expected a file "
+                                            "upload, but got a text field.")
+            if files:
+                raise ApiError(400, "Duplicate parameter: 'file'.", param="file",
+                               code="duplicate_parameter")
+            files.append(part)
+            continue
+        if part.name not in UPLOAD_TEXT_FIELDS:
+            raise ApiError(400, f"Unknown parameter: '{part.name}'.", param=part.name,
+                           code="unknown_parameter")
+        if part.is_file:
+            raise invalid_value(part.name, f"Invalid type for '{part.name}': expected a "
+                                           "string, but got a file.")
+        if part.name in fields:
+            raise ApiError(400, f"Duplicate parameter: '{part.name}'.", param=part.name,
+                           code="duplicate_parameter")
+        try:
+            fields[part.name] = part.data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise invalid_value(part.name, f"Invalid '{part.name}': not UTF-8 text.") \
+                from None
+    if not files:
+        raise ApiError(400, "Missing required parameter: 'file'.", param="file",
+                       code="missing_required_parameter")
+    _require(fields, "purpose")
+    purpose = fields["purpose"]
+    _one_of(*FILE_PURPOSES)("purpose", purpose)
+    seconds = None
+    anchor, seconds_text = (fields.get("expires_after[anchor]"),
+                            fields.get("expires_after[seconds]"))
+    if anchor is not None or seconds_text is not None:
+        if seconds_text is not None and re.fullmatch(r"\s*[0-9]+\s*", seconds_text):
+            seconds_text = int(seconds_text)
+        elif seconds_text is not None:
+            raise invalid_value("expires_after.seconds", "Invalid type for "
+                                "'expires_after.seconds': expected an integer, but got "
+                                f"'{seconds_text}'.")
+        seconds = check_expires_after("expires_after", {
+            key: value for key, value in (("anchor", anchor), ("seconds", seconds_text))
+            if value is not None})
+    [part] = files
+    size = len(part.data)
+    if size > FILE_LIMIT:
+        raise ApiError(400, f"File is too large: {size} bytes. Files can be at most "
+                            f"{FILE_LIMIT} bytes (512 MB).", param="file",
+                       code="file_too_large")
+    if purpose == "batch":
+        if size > config.batch_file_max_bytes:
+            raise ApiError(400, f"File is too large: {size} bytes. A batch input file "
+                                f"can be at most {config.batch_file_max_bytes} bytes.",
+                           param="file", code="file_too_large")
+        if not part.filename.lower().endswith(".jsonl"):
+            raise ApiError(400, "Invalid file format for Batch API. Must be .jsonl",
+                           param="file", code="invalid_file_format")
+    return part.data, part.filename, purpose, seconds
+
+
+CREATE_BATCH_PARAMETERS = ("input_file_id", "endpoint", "completion_window", "metadata",
+                           "output_expires_after")
+
+
+def parse_create_batch(raw):
+    """Check a CreateBatchRequest (JSON); returns the body."""
+    body = parse_json_body(raw)
+    for name in body:
+        if name not in CREATE_BATCH_PARAMETERS:
+            raise ApiError(400, f"Unknown parameter: '{name}'.", param=name,
+                           code="unknown_parameter")
+    for name in CREATE_BATCH_PARAMETERS[:3]:
+        _require(body, name)
+        _check_string(name, body[name])
+    _one_of(*BATCH_SPEC_ENDPOINTS)("endpoint", body["endpoint"])
+    if body["endpoint"] not in BATCH_IMAGE_ENDPOINTS:
+        raise invalid_value("endpoint", f"Invalid value: '{body['endpoint']}'. The "
+                                        f"stand-in runs image batches only: "
+                                        f"{' and '.join(BATCH_IMAGE_ENDPOINTS)}.")
+    _one_of("24h")("completion_window", body["completion_window"])
+    if body.get("metadata") is not None:
+        check_metadata(body["metadata"])
+    if body.get("output_expires_after") is not None:
+        check_expires_after("output_expires_after", body["output_expires_after"])
+    return body
+
+
+def batch_error(code, message, param=None, line=None):
+    """A BatchError (an entry of a failed batch's errors)."""
+    return {"code": code, "message": message, "param": param, "line": line}
+
+
+class _LineError(Exception):
+    def __init__(self, code, message, param=None):
+        super().__init__(message)
+        self.code, self.message, self.param = code, message, param
+
+
+def _check_line(piece, endpoint, seen, models):
+    """One line of a batch input file: (custom_id, body), or _LineError."""
+    try:
+        line = json.loads(piece.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise _LineError("invalid_json_line", "This line is not parseable as valid "
+                                              "JSON.") from None
+    if not isinstance(line, dict):
+        raise _LineError("invalid_json_line", "Each line must be a JSON object with "
+                                              "custom_id, method, url and body.")
+    for key in line:
+        if key not in BATCH_LINE_FIELDS:
+            raise _LineError("unknown_parameter", f"Unknown parameter: '{key}'.", key)
+    for key in BATCH_LINE_FIELDS:
+        if line.get(key) is None:
+            raise _LineError("missing_required_parameter",
+                             f"Missing required parameter: '{key}'.", key)
+    custom_id = line["custom_id"]
+    if not isinstance(custom_id, str) or not custom_id:
+        raise _LineError("invalid_value", "Invalid 'custom_id': expected a non-empty "
+                                          "string.", "custom_id")
+    if custom_id in seen:
+        raise _LineError("duplicate_custom_id", f"The custom_id '{custom_id}' is already "
+                                                f"used on line {seen[custom_id]}: each "
+                                                f"request of a batch needs its own.",
+                         "custom_id")
+    if line["method"] != "POST":
+        raise _LineError("invalid_value", "Invalid 'method': only 'POST' is supported.",
+                         "method")
+    if line["url"] != endpoint:
+        raise _LineError("invalid_url", f"The URL provided for this request does not "
+                                        f"match the batch endpoint ({endpoint}).", "url")
+    body = line["body"]
+    if not isinstance(body, dict):
+        raise _LineError("invalid_value", "Invalid 'body': expected a JSON object.",
+                         "body")
+    model = body.get("model")
+    if isinstance(model, str):
+        if models and model != models[0]:
+            raise _LineError("mismatched_model", f"The model '{model}' is not the model "
+                                                 f"of the batch's other requests "
+                                                 f"('{models[0]}'): a batch's requests "
+                                                 f"all use one model.", "body.model")
+        models[:1] = [model]
+    return custom_id, body
+
+
+def plan_batch(data, endpoint, max_requests, max_bytes):
+    """Validate a batch input file: (lines [(custom_id, body)], the BatchErrors that
+    fail the batch, its model or None).  Bodies are checked line by line when the
+    lines run; what fails here fails the whole batch."""
+    if len(data) > max_bytes:
+        return [], [batch_error("file_too_large", f"The input file is {len(data)} bytes; "
+                                                  f"a batch input file can be at most "
+                                                  f"{max_bytes} bytes.")], None
+    if not data.strip():
+        return [], [batch_error("empty_file", "The batch input file is empty.")], None
+    pieces = data.split(b"\n")
+    if pieces[-1] == b"":
+        pieces.pop()   # the newline that ends the last line
+    pieces = [piece[:-1] if piece.endswith(b"\r") else piece for piece in pieces]
+    if len(pieces) > max_requests:
+        return [], [batch_error("too_many_requests",
+                                f"The batch input file has {len(pieces)} requests; a "
+                                f"batch can have at most {max_requests}.")], None
+    lines, errors, seen, models = [], [], {}, []
+    for number, piece in enumerate(pieces, 1):
+        try:
+            custom_id, body = _check_line(piece, endpoint, seen, models)
+        except _LineError as error:
+            errors.append(batch_error(error.code, error.message, error.param, number))
+            if len(errors) >= BATCH_ERRORS_LISTED:
+                break
+            continue
+        seen[custom_id] = number
+        lines.append((custom_id, body))
+    return lines, errors, (models[0] if models else None)
+
+
+def _line_fails(line_errors, index, custom_id):
+    """Whether the batch_line_errors knob fails this line (a fraction: evenly spread)."""
+    if isinstance(line_errors, float):
+        return math.floor((index + 1) * line_errors) > math.floor(index * line_errors)
+    return custom_id in line_errors
+
+
+def _zero_batch_usage():
+    return {"input_tokens": 0, "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": 0, "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 0}
+
+
+def _jsonl(entries):
+    return b"".join(json.dumps(entry).encode("utf-8") + b"\n" for entry in entries)
+
+
+def _scrambled(custom_id):
+    """The output files' line order: not the input's (the API promises none)."""
+    return hashlib.sha256(custom_id.encode("utf-8")).digest()
+
+
+class BatchJob:
+    """A batch and where it is in its life; changed under the stand-in's batch lock.
+    Its clock is its polls (GET /v1/batches/ID), with the knobs in force when it
+    was created."""
+
+    def __init__(self, request, input_file, config, now):
+        self.id = "batch_" + secrets.token_hex(16)
+        self.endpoint = request["endpoint"]
+        self.input_file_id = input_file.id
+        self.metadata = request.get("metadata")
+        expiry = request.get("output_expires_after")
+        self.output_ttl = expiry["seconds"] if expiry else None
+        self.config = config
+        self.created_at = now
+        self.status = "validating"
+        self.times = dict.fromkeys(BATCH_TIMES)
+        self.polls = 0
+        self.lines, self.file_errors, self.model = plan_batch(
+            input_file.data, self.endpoint, config.batch_max_requests,
+            config.batch_file_max_bytes)
+        self.shown_model = None
+        self.done = 0
+        self.results = []      # (custom_id, "output" or "error", the file's line)
+        self.counts = {"total": 0, "completed": 0, "failed": 0}
+        self.usage = _zero_batch_usage()
+        self.errors = None
+        self.output_file_id = self.error_file_id = None
+
+    def object(self):
+        """The Batch, as the API shows it."""
+        answer = {"id": self.id, "object": "batch", "endpoint": self.endpoint}
+        if self.shown_model is not None:
+            answer["model"] = self.shown_model
+        answer.update(errors=copy.deepcopy(self.errors), input_file_id=self.input_file_id,
+                      completion_window="24h", status=self.status,
+                      output_file_id=self.output_file_id,
+                      error_file_id=self.error_file_id, created_at=self.created_at)
+        answer.update(self.times)
+        answer.update(request_counts=dict(self.counts), usage=copy.deepcopy(self.usage),
+                      metadata=copy.deepcopy(self.metadata))
+        return answer
+
+    def forced_failure(self):
+        """The error of a batch the batch_outcome knob fails (a well-formed file):
+        the API's answer when the organization's enqueued tokens run out."""
+        return batch_error("token_limit_exceeded",
+                           f"Enqueued token limit reached for {self.model or 'the model'} "
+                           f"in organization org-standin. Limit: 10,000,000 enqueued "
+                           f"tokens. Please try again once some in_progress batches have "
+                           f"been completed.")
+
+
+def batch_api_route(method, path):
+    """(operationId, path ids) of a Files or Batch API request, or None."""
+    for want, pattern, operation in BATCH_API_ROUTES:
+        match = pattern.fullmatch(path)
+        if want == method and match:
+            return operation, match.groups()
+    return None
+
+
+BATCH_API_ROUTES = (
+    ("POST", re.compile(r"/v1/files"), "createFile"),
+    ("GET", re.compile(r"/v1/files"), "listFiles"),
+    ("GET", re.compile(r"/v1/files/([^/]+)"), "retrieveFile"),
+    ("DELETE", re.compile(r"/v1/files/([^/]+)"), "deleteFile"),
+    ("GET", re.compile(r"/v1/files/([^/]+)/content"), "downloadFile"),
+    ("POST", re.compile(r"/v1/batches"), "createBatch"),
+    ("GET", re.compile(r"/v1/batches"), "listBatches"),
+    ("GET", re.compile(r"/v1/batches/([^/]+)"), "retrieveBatch"),
+    ("POST", re.compile(r"/v1/batches/([^/]+)/cancel"), "cancelBatch"),
+)
+
+
+def fault_error(verdict, config, request_id):
+    """The error answer of an injected error fault, or None for the other faults."""
+    if verdict.fault in ERROR_FAULTS:
+        return ERROR_FAULTS[verdict.fault](request_id)
+    if verdict.fault == "429":
+        return rate_limit_error(config.rpm_limit or DEFAULT_RPM_LIMIT,
+                                verdict.retry_after or config.retry_after,
+                                config.retry_after_ms)
+    return None
 
 
 # ---------------------------------------------------------------------------
@@ -2559,6 +3413,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self._dispatch("POST", self._read_body())
 
+    def do_DELETE(self):
+        self._dispatch("DELETE", self._read_body())
+
     def _dispatch(self, method, raw):
         self.request_id = "req_" + secrets.token_hex(16)
         path, _, query = self.path.partition("?")
@@ -2590,6 +3447,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._serve(functools.partial(parse, raw, content_type, form))
         if (method, path) == ("POST", API_PREFIX + PROVENANCE_PATH):
             return self._provenance(form)
+        route = batch_api_route(method, path)
+        if route is not None:
+            return self._batch_api(*route, query, raw, content_type, form)
         self._send_api_error(ApiError(404, f"Invalid URL ({method} {path})"))
 
     def _provenance(self, form):
@@ -2643,6 +3503,93 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_api_error(ApiError(404, "File not found."))
         self._send(200, data, content_type="image/png")
 
+    # -- the Files and Batch API
+
+    def _batch_api(self, operation, ids, query, raw, content_type, form):
+        """Answer a Files or Batch API request: the key, then the request, then the
+        injected faults (fault_paths), then the work.  An error fault leaves
+        everything as it was; reset, truncate and invalid_json break an answer whose
+        work was done (a file stored, a batch created, a poll counted), as when a
+        connection fails after the server acted; slow does the work, then waits."""
+        standin = self.standin
+        standin.note_batch_api()
+        config = standin.config
+        try:
+            self._check_key(config.key)
+            action, request = self._batch_request(operation, ids, query, raw,
+                                                  content_type, form, config)
+        except ApiError as error:
+            return self._send_api_error(error)
+        verdict = standin.admit_api(config, self.command, self.path.partition("?")[0])
+        headers = [] if config.should_retry is None else [("x-should-retry",
+                                                           config.should_retry)]
+        error = fault_error(verdict, config, self.request_id)
+        if error is not None:
+            return self._send_api_error(error, headers)
+        try:
+            answer = action()
+        except ApiError as error:
+            return self._send_api_error(error)
+        extra = {"operation": operation}
+        if request is not None:
+            extra["request"] = request
+        if operation == "downloadFile":
+            body, media_type = answer.data, "application/octet-stream"
+            recorded = answer.data.decode("utf-8", errors="replace")
+            if answer.purpose == "batch_output":
+                extra.update(purpose=answer.purpose, endpoint=answer.endpoint,
+                             lines=[_shorten_strings(json.loads(line))
+                                    for line in answer.data.splitlines()])
+        else:
+            body, media_type = json.dumps(answer).encode("utf-8"), "application/json"
+            recorded = answer
+        if verdict.fault == "slow":
+            standin.sleep(config.slow_seconds)
+        elif verdict.fault == "reset":
+            return self._abort_connection()
+        elif verdict.fault == "truncate":
+            return self._send_truncated(body, headers, media_type)
+        elif verdict.fault == "invalid_json":
+            return self._send(200, INVALID_JSON_BODY, media_type, headers)
+        standin.record_response(self.path, 200, recorded, **extra)
+        self._send(200, body, media_type, headers)
+
+    def _batch_request(self, operation, ids, query, raw, content_type, form, config):
+        """Check a Files or Batch API request; return (a function that does its work
+        and returns the answer, the request as the check of requests sees it)."""
+        standin = self.standin
+        if operation == "listFiles":
+            params = parse_query(query, ("purpose", "limit", "order", "after"))
+            limit = query_limit(params, LIST_FILES_LIMITS)
+            order = params.get("order", "desc")
+            _one_of("asc", "desc")("order", order)
+            return functools.partial(standin.list_files, params.get("purpose"), order,
+                                     params.get("after"), limit), None
+        if operation == "listBatches":
+            params = parse_query(query, ("after", "limit"))
+            limit = query_limit(params, LIST_BATCHES_LIMITS)
+            return functools.partial(standin.list_batches, params.get("after"),
+                                     limit), None
+        parse_query(query, ())
+        if operation == "createFile":
+            data, filename, purpose, ttl = parse_upload(form, content_type, config)
+            request = {"file": f"<{len(data)} bytes>", "purpose": purpose}
+            if ttl is not None:
+                request["expires_after"] = {"anchor": "created_at", "seconds": ttl}
+            return (lambda: standin.add_file(data, filename, purpose, ttl).object(),
+                    request)
+        if operation == "createBatch":
+            request = parse_create_batch(raw)
+            return functools.partial(standin.create_batch, request, config), request
+        [identifier] = ids
+        return {
+            "retrieveFile": lambda: standin.api_file(identifier).object(),
+            "deleteFile": lambda: standin.delete_file(identifier),
+            "downloadFile": lambda: standin.api_file(identifier),
+            "retrieveBatch": lambda: standin.retrieve_batch(identifier),
+            "cancelBatch": lambda: standin.cancel_batch(identifier),
+        }[operation], None
+
     # -- POST /v1/images/generations, /v1/images/edits, /v1/images/variations
 
     def _serve(self, parse, config=None, authenticate=None):
@@ -2680,7 +3627,10 @@ class _Handler(BaseHTTPRequestHandler):
                 raise model_shut_down(generation.model)
         except ApiError as error:
             return functools.partial(self._send_api_error, error)
-        verdict = standin.admit(config, streaming=generation.stream)
+        verdict = standin.admit(config, streaming=generation.stream,
+                                faults=fault_applies(config.fault_paths, "POST",
+                                                     self.path.partition("?")[0],
+                                                     image=True))
         if verdict.fault == "slow":
             standin.sleep(config.slow_seconds)
         elif verdict.fault is not None:
@@ -2718,18 +3668,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise azure_access_denied()
 
     def _images(self, generation):
-        generation = dataclasses.replace(
-            generation, token_scale=self.standin.config.output_tokens_scale)
-        images = [self.standin.image(generation, i) for i in range(generation.n)]
-        if generation.returns_url:
-            items = [{"url": self.standin.store_file(data)} for data in images]
-        else:
-            if self.standin.config.c2pa and generation.image_format == "png":
-                images = [with_manifest(data, generation.model) for data in images]
-            if self.standin.config.cut_documents and generation.image_format in ("gif", "svg"):
-                images = [data[:len(data) // 2] for data in images]
-            items = [{"b64_json": base64.b64encode(data).decode("ascii")} for data in images]
-        return images_response(generation, items)
+        return self.standin.images_payload(generation)
 
     def _fault_reply(self, verdict, config, generation):
         """A function that sends the answer of an injected fault."""
@@ -2817,9 +3756,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(piece)
             self.standin.sleep(SPLIT_PAUSE)
 
-    def _send_truncated(self, body, headers):
+    def _send_truncated(self, body, headers, content_type="application/json"):
         """Promise the whole body, send half of it, hang up."""
-        self._send_head(200, "application/json", len(body), headers)
+        self._send_head(200, content_type, len(body), headers)
         self.wfile.write(body[: len(body) // 2])
         self.close_connection = True
 
