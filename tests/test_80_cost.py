@@ -574,3 +574,14 @@ def test_a_dry_run_estimates_from_earlier_runs_without_writing(run, standin, xdg
     no_history = run([*args, "--no-history", "--max-cost", "5"])
     assert no_history.rc == 0, no_history            # estimated from what is there
     assert len(history_rows(xdg)) == 1 and xdg.history.stat().st_mtime_ns == before
+
+
+def test_an_answer_cut_short_and_retried_is_billed_at_its_estimate(run, standin):
+    # The first answer stops half-way (billed, with no usage to show); the retry is whole.
+    standin.configure(fault="truncate", fault_count=1)
+    result = run(["generate", PROMPT, *SMALL, "--backoff", "0.05", "--no-save", "--json"])
+    assert result.rc == 0, result
+    cost = result.json["cost"]
+    whole = usage_cost("gpt-image-2", result.json["usage"])
+    assert cost["usd"] == pytest.approx(whole + cost["before_sending"]["usd"])
+    assert cost["note"] == "with the answers cut short and retried, at their estimate"

@@ -59,9 +59,23 @@ void job_price(struct job *job)
 		job->cost = (struct cost){ 0, COST_UNKNOWN, NO_TABLE };
 		return;
 	}
+	size_t images = json_array_size(json_object_get(job->response, "data"));
+
+	/* Billed for the images that came (a short answer), else for those asked. */
+	if (!images || images > job->names.n)
+		images = job->names.n;
 	price_cost(price_find(t, job->params.model), &job->usage,
-		   quality ? quality : job->params.quality, size,
-		   (long)job->names.n, job->env->batch_api, &job->cost);
+		   quality ? quality : job->params.quality, size, (long)images,
+		   job->env->batch_api, &job->cost);
+	if (job->cut_short && job->cost.basis != COST_UNKNOWN) {
+		if (job->estimate.basis == COST_UNKNOWN) {
+			job->cost = (struct cost){ 0, COST_UNKNOWN, "an earlier answer was cut short "
+				"after it was billed, and its cost cannot be estimated" };
+			return;
+		}
+		job->cost.usd += job->estimate.usd * job->cut_short;
+		job->cost.why = "with the answers cut short and retried, at their estimate";
+	}
 }
 
 json_t *cost_json(const struct price_table *t, const char *model, const struct cost *c)

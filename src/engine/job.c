@@ -161,6 +161,10 @@ static int job_again(struct call *c, const char *reason, long status, long delay
 	job_discard_images(job);
 	scan_reset(&job->scan);
 	buf_reset(&job->error);
+	/* An answer cut short after its images began was billed all the same,
+	 * with no usage to say how much: counted, priced at its estimate. */
+	if (job->body_started && !job->streaming)
+		job->cut_short++;
 	job->usage = (struct usage){ 0 };
 	json_decref(job->first_usage);
 	job->first_usage = NULL;

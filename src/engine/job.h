@@ -159,6 +159,7 @@ struct job {
 	char **saved;              /* final paths, index-aligned; NULL = not saved */
 	struct usage usage;
 	bool paid;                 /* the server answered with images: billed */
+	int cut_short;             /* earlier attempts billed but cut short (retried) */
 	long input_tokens;         /* estimated, of an edit's inputs */
 	struct cost estimate;      /* before sending */
 	struct cost cost;          /* from the usage (or per-image price) */
