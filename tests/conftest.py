@@ -230,8 +230,11 @@ def standin(standin_server, request):
     compat = bool(request.node.get_closest_marker("compat"))
     standin_server.reset(baseline={"compat": compat})
     yield standin_server
-    # Whatever the test did, every answer it was given was one the API could give.
+    # Whatever the test did, every answer it was given was one the API could give,
+    # on the Files and Batch endpoints too.
+    from standin_fixtures import batch_answer_errors   # it imports this module
     assert answer_errors(today_spec(), standin_server.responses()) == []
+    assert batch_answer_errors(standin_server.responses()) == []
     standin_server.reset(baseline={})
 
 
