@@ -130,6 +130,9 @@ def main():
     parser.add_argument("--only", default="a,b,c")
     args = parser.parse_args()
     rows = []
+    # The spend history is on, as by default, but not the user's own.
+    state = tempfile.TemporaryDirectory(prefix="bench-state-")
+    os.environ["XDG_STATE_HOME"] = state.name
     standin = StandinProcess(KEY)
     try:
         for name in args.only.split(","):

@@ -88,6 +88,8 @@ def run_measured(cmd, env, timeout, cwd=None):
             prefix="rusage-", dir=os.path.dirname(LAUNCHER)) as report:
         cpu_before = children_cpu()
         started = time.monotonic()
+        # imagegen's spend history stays on (the default) but off the user's own.
+        env = {**env, "XDG_STATE_HOME": os.path.join(os.path.dirname(LAUNCHER), "state")}
         proc = subprocess.Popen([LAUNCHER, report.name, *cmd], env=env, cwd=cwd,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=err, start_new_session=True)
