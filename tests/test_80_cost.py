@@ -585,3 +585,19 @@ def test_an_answer_cut_short_and_retried_is_billed_at_its_estimate(run, standin)
     whole = usage_cost("gpt-image-2", result.json["usage"])
     assert cost["usd"] == pytest.approx(whole + cost["before_sending"]["usd"])
     assert cost["note"] == "with the answers cut short and retried, at their estimate"
+
+
+def test_without_home_the_history_is_found_from_the_password_database(run, standin, tmp_path):
+    import pwd
+    home = Path(pwd.getpwuid(os.getuid()).pw_dir)
+    env = {"HOME": None, "XDG_STATE_HOME": "relative/ignored",
+           "IMAGEGEN_HISTORY": str(tmp_path / "h.db")}
+    # IMAGEGEN_HISTORY wins; without it the password database's home is used (not
+    # written here: the machine's own folder), and the dry run shows it is found.
+    result = run(["generate", PROMPT, *SMALL], env=env)
+    assert result.rc == 0, result
+    assert (tmp_path / "h.db").exists()
+    report = run(["usage", "--json"], env={"HOME": None, "XDG_STATE_HOME": "relative"})
+    assert report.rc == 0, report
+    assert json.loads(report.stdout)["history"] == str(
+        home / ".local" / "state" / "imagegen" / "history.db")

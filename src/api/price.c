@@ -392,7 +392,7 @@ int price_table_load(struct price_table *t, const char *(*env)(const char *name)
 		     struct buf *err)
 {
 	const char *named = env("IMAGEGEN_PRICES");
-	const char *config = env("XDG_CONFIG_HOME"), *home = env("HOME");
+	const char *config = env("XDG_CONFIG_HOME"), *home = home_dir(env);
 	char *bundled = named && *named ? xstrdup(named) : bundled_path();
 	char *user = NULL;
 	int rc;
@@ -403,7 +403,7 @@ int price_table_load(struct price_table *t, const char *(*env)(const char *name)
 		return -1;
 	if (config && *config == '/')
 		user = xasprintf("%s/imagegen/prices.json", config);
-	else if (home && *home)
+	else if (home)
 		user = xasprintf("%s/.config/imagegen/prices.json", home);
 	rc = user ? load_file(t, user, true, true, &t->user, err) : 0;
 	free(user);

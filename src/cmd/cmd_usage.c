@@ -121,7 +121,8 @@ int cmd_usage(int argc, char **argv)
 	}
 	path = named && *named ? xstrdup(named) : history_path(env);
 	if (!path) {
-		errorf("usage: neither XDG_STATE_HOME nor HOME is set: no history to read");
+		errorf("usage: no history to read: XDG_STATE_HOME is not an absolute path, and "
+		       "this user has no home folder");
 		goto cleanup;
 	}
 	if (history_open_existing(&h, path, &err) < 0 ||

@@ -94,8 +94,8 @@ int engine_open_history(struct engine *e, const char *command, bool record,
 	int rc;
 
 	if (!path) {
-		buf_addf(err, "the spend history: neither XDG_STATE_HOME (an absolute path) nor "
-			 "HOME is set, so it has no place");
+		buf_addf(err, "the spend history has no place: XDG_STATE_HOME is not an absolute "
+			 "path, and this user has no home folder");
 		return -1;
 	}
 	rc = record ? history_open(&e->history, path, command, err)

@@ -26,13 +26,13 @@ static const char schema[] =
 
 char *history_path(const char *(*env)(const char *name))
 {
-	const char *state = env("XDG_STATE_HOME"), *home = env("HOME");
+	const char *state = env("XDG_STATE_HOME"), *home;
 
+	/* A relative XDG_STATE_HOME is ignored, as the XDG spec says. */
 	if (state && *state == '/')
 		return xasprintf("%s/imagegen/history.db", state);
-	if (home && *home)
-		return xasprintf("%s/.local/state/imagegen/history.db", home);
-	return NULL;
+	home = home_dir(env);
+	return home ? xasprintf("%s/.local/state/imagegen/history.db", home) : NULL;
 }
 
 static int user_version(sqlite3 *db)

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -329,4 +330,15 @@ char *utf8_scrub(const char *s)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+const char *home_dir(const char *(*env)(const char *name))
+{
+	const char *home = env("HOME");
+	struct passwd *pw;
+
+	if (home && *home == '/')
+		return home;
+	pw = getpwuid(getuid());
+	return pw && pw->pw_dir && *pw->pw_dir == '/' ? pw->pw_dir : NULL;
 }

@@ -51,6 +51,10 @@ long utf8_length(const char *s, size_t len);
  * on disk, for JSON); the caller frees. NULL only when memory ran out. */
 char *utf8_scrub(const char *s);
 
+/* The user's home folder: $HOME (read with env), else the password
+ * database's; NULL when neither has one. Static or the environment's. */
+const char *home_dir(const char *(*env)(const char *name));
+
 /* Splits a path into its folder ("." when none) and base name; caller frees. */
 char *path_dirname(const char *path);
 const char *path_basename(const char *path);
