@@ -9,8 +9,8 @@
 #include "history.h"
 #include "job_internal.h"
 
-#define NO_TABLE "no price table was found (none beside the binary or in " \
-	IMAGEGEN_DATADIR "; IMAGEGEN_PRICES names one)"
+#define NO_TABLE "no price table was found beside the binary or in " \
+	IMAGEGEN_DATADIR "; IMAGEGEN_PRICES names one"
 
 void cost_estimate_params(const struct price_table *t, const struct img_params *p,
 			  const char *prompt, long input_tokens, bool batch, struct history *h,
