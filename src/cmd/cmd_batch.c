@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "batchapi.h"
 #include "batchrun.h"
 #include "cli.h"
 #include "commands.h"
@@ -25,7 +26,11 @@ static const char about[] =
 	"concurrently, wait out rate limits together and resume where they stopped:\n"
 	"running the same command again sends only the jobs not yet done (the folder's\n"
 	".imagegen/ledger.db knows each job by what it sends, not by its line). A\n"
-	"JSONL line with \"image\" (and \"mask\", \"markup\") is an edit.";
+	"JSONL line with \"image\" (and \"mask\", \"markup\") is an edit.\n"
+	"\n"
+	"With --batch-api the jobs go through the OpenAI Batch API instead: half the\n"
+	"price, done within 24 hours. The same command again resumes: it never makes a\n"
+	"second batch of the same jobs, and collects what the batches made.";
 
 #define DEFAULT_CONCURRENCY 5
 #define JOBFILE_MAX (64L * 1024 * 1024)
@@ -37,6 +42,9 @@ struct batch_cli {
 	long rpm;
 	bool fail_fast;
 	bool no_gallery;
+	bool batch_api;
+	struct batch_api_opts remote;
+	long batch_size;
 	struct engine engine;
 	struct batch_run run;
 	struct progress progress;
@@ -134,6 +142,14 @@ static void on_warning(void *ud, const char *text)
 	warnf("%s", text);
 }
 
+static void on_note(void *ud, const char *text)
+{
+	struct batch_cli *b = ud;
+
+	progress_clear(&b->progress);
+	notef("%s", text);
+}
+
 static void on_tick(void *data)
 {
 	struct batch_cli *b = data;
@@ -172,7 +188,7 @@ static char *asked_text(const struct batch_run *r)
 	for (size_t i = 0; i < r->plan.n; i++) {
 		const struct batch_job *bj = &r->plan.jobs[i];
 		const struct img_params *p = &bj->params;
-		if (bj->resumed)
+		if (bj->resumed || bj->remote)
 			continue;
 		images += p->n > 0 ? p->n : 1;
 		models |= model && strcmp(model, p->model);
@@ -209,7 +225,8 @@ static void print_dry_run(struct batch_cli *b)
 		struct cost c;
 		json_t *body = batch_job_request(&b->run, bj, &url, &form);
 		cost_estimate_params(&b->engine.prices, &bj->params, bj->sent, bj->input_tokens,
-				     false, b->engine.history.db ? &b->engine.history : NULL, &c);
+				     b->run.batch_api,
+				     b->engine.history.db ? &b->engine.history : NULL, &c);
 		json_t *o = cost_json(&b->engine.prices, bj->params.model, &c);
 		char *text = cost_describe(&b->engine.prices, bj->params.model, &c);
 		dryrun_print(stdout, api, url, body, form.n ? &form : NULL, &bj->names, false, o,
@@ -238,6 +255,7 @@ static int summarize(struct batch_cli *b, int64_t started)
 	progress_clear(&b->progress);
 	for (size_t i = 0; i < r->plan.n; i++)
 		not_sent += !r->plan.jobs[i].resumed && !r->plan.jobs[i].elsewhere &&
+			    !r->plan.jobs[i].remote &&
 			    !r->plan.jobs[i].job.call.xfer.launches &&
 			    r->plan.jobs[i].job.state != JOB_FAILED;
 	notef("done: %zu image%s from %zu of %zu jobs in %.1f s, %ld tokens%s", r->images,
@@ -247,13 +265,14 @@ static int summarize(struct batch_cli *b, int64_t started)
 		notef("partial images: %ld output tokens billed beside the reported usage",
 		      r->partial_tokens);
 	char spent[32], est[32];
+	double estimate = r->estimate + (r->batch_api ? r->remote_estimate : 0);
 	if (r->unpriced)
 		notef("cost: %s for the jobs priced, and %zu whose cost is unknown; estimated %s "
 		      "before sending", price_format(r->spent, spent), r->unpriced,
-		      price_format(r->estimate, est));
+		      price_format(estimate, est));
 	else
 		notef("cost: %s; estimated %s before sending", price_format(r->spent, spent),
-		      price_format(r->estimate, est));
+		      price_format(estimate, est));
 	if (r->resumed)
 		notef("%zu job%s done by an earlier run (not sent again)", r->resumed,
 		      r->resumed == 1 ? "" : "s");
@@ -277,8 +296,19 @@ static int summarize(struct batch_cli *b, int64_t started)
 		errorf("%zu job%s left to another imagegen run (pid %ld) that is making them; "
 		       "run the same command again once it ends", r->elsewhere,
 		       r->elsewhere == 1 ? " was" : "s were", r->other_pid);
+	if (r->remote_waiting && r->batch_api)
+		notef("%zu job%s in Batch API batches that have not ended; run the same "
+		      "command again to collect %s (or with --cancel to cancel %s)",
+		      r->remote_waiting, r->remote_waiting == 1 ? " is" : "s are",
+		      r->remote_waiting == 1 ? "it" : "them", r->remote_waiting == 1 ? "it" : "them");
+	else if (r->remote_waiting)
+		errorf("%zu job%s in Batch API batches, not sent again; run the same command "
+		       "with --batch-api to collect %s", r->remote_waiting,
+		       r->remote_waiting == 1 ? " is" : "s are", r->remote_waiting == 1 ? "it" : "them");
 	if (cli_interrupts)
 		return EXIT_INTERRUPTED;
+	if (r->remote_waiting && !b->remote.no_wait)
+		return EXIT_FAILED;
 	return r->failed || r->stop_reason || r->elsewhere || r->ledger_error.len ? EXIT_FAILED
 										     : EXIT_OK;
 }
@@ -292,7 +322,9 @@ static int run_batch(struct batch_cli *b, struct buf *err)
 	b->progress.started_ms = started;
 	b->progress.enabled = isatty(STDERR_FILENO) && !msg_quiet();
 	char *asked = asked_text(r);
-	int rc = cli_check_cost(b->cli, asked, r->estimate, r->unestimated, r->estimate_why, err);
+	/* Cancelling sends nothing to pay for. */
+	int rc = b->remote.cancel ? -1 : cli_check_cost(b->cli, asked, r->estimate,
+							 r->unestimated, r->estimate_why, err);
 	if (rc != -1) {
 		free(asked);
 		if (rc == EXIT_INTERRUPTED)
@@ -303,19 +335,72 @@ static int run_batch(struct batch_cli *b, struct buf *err)
 		free(asked);
 		return EXIT_USAGE;
 	}
-	char *estimate = estimate_text(r);
-	notef("batch: %zu job%s (%s), %ld at a time, into %s; estimated %s", b->progress.total,
-	      b->progress.total == 1 ? "" : "s", asked, b->concurrency, r->plan.dir, estimate);
+	char *estimate = estimate_text(r), before[32];
+	size_t to_send = b->progress.total - r->remote_waiting;
+	if (b->remote.cancel)
+		notef("batch: cancelling the Batch API batches of %s", r->plan.dir);
+	else if (r->batch_api)
+		notef("batch: %zu job%s (%s) through the Batch API, into %s; estimated %s at the "
+		      "Batch price%s%s%s%s", to_send, to_send == 1 ? "" : "s", asked, r->plan.dir,
+		      estimate, r->remote_waiting ? "; and " : "",
+		      r->remote_waiting ? price_format(r->remote_estimate, before) : "",
+		      r->remote_waiting ? " for the jobs of batches made before, " : "",
+		      r->remote_waiting ? "to collect" : "");
+	else
+		notef("batch: %zu job%s (%s), %ld at a time, into %s; estimated %s", to_send,
+		      to_send == 1 ? "" : "s", asked, b->concurrency, r->plan.dir, estimate);
 	free(asked);
 	free(estimate);
 	b->engine.loop.tick = on_tick;
 	b->engine.loop.tick_data = b;
+	buf_reset(err);
+	if (r->batch_api && batch_api_run(r, &b->remote, err)) {
+		if (!cli_interrupts)
+			errorf("%s", err->data);
+		r->stop_reason = "the Batch API run stopped; what it made is in the folder's "
+				 "ledger: run the same command again to go on";
+	}
 	buf_reset(err);
 	if (batch_run_finish(r, err))
 		warnf("gallery: %s", err->data);
 	else if (r->gallery)
 		notef("gallery: %s/%s", r->plan.dir, GALLERY_NAME);
 	return summarize(b, started);
+}
+
+/* The Batch API's options: only with --batch-api, which takes no stream
+ * and only the OpenAI provider. 0, or -1 with why in err. */
+static int check_batch_api(struct batch_cli *b, struct buf *err)
+{
+	const struct job_spec *s = &b->cli->spec;
+	const char *alone = b->remote.no_wait ? "--no-wait" : b->remote.cancel ? "--cancel" :
+			    b->batch_size ? "--batch-size" : b->remote.poll >= 0 ? "--poll" : NULL;
+
+	if (!b->batch_api) {
+		if (alone)
+			buf_addf(err, "%s: only with --batch-api", alone);
+		return alone ? -1 : 0;
+	}
+	if (strcmp(b->engine.api.provider->name, "openai")) {
+		buf_addf(err, "--batch-api: the OpenAI Batch API only (not --provider %s)",
+			 b->engine.api.provider->name);
+		return -1;
+	}
+	if (s->params.stream || s->params.partial_images > 0) {
+		buf_addf(err, "--batch-api: the Batch API does not stream; drop %s",
+			 s->params.partial_images > 0 ? "--partial-images" : "--stream");
+		return -1;
+	}
+	if (b->fail_fast || b->rpm) {
+		buf_addf(err, "--batch-api: %s does not apply (the server runs the jobs)",
+			 b->fail_fast ? "--fail-fast" : "--rpm");
+		return -1;
+	}
+	b->remote.max_lines = b->batch_size ? (size_t)b->batch_size : BATCH_API_MAX_LINES;
+	b->remote.max_bytes = BATCH_API_MAX_BYTES;
+	if (b->remote.poll < 0)
+		b->remote.poll = 5;
+	return 0;
 }
 
 /* Everything before the first request. Returns -1 to run, or an exit status. */
@@ -342,8 +427,9 @@ static int prepare(struct batch_cli *b, struct batch_items *items, struct buf *e
 int cmd_batch(int argc, char **argv)
 {
 	struct cli c = CLI_INIT;
-	struct batch_cli b = { .cli = &c, .concurrency = DEFAULT_CONCURRENCY };
-	struct batch_events events = { on_saved, on_finished, on_resumed, on_warning, &b };
+	struct batch_cli b = { .cli = &c, .concurrency = DEFAULT_CONCURRENCY,
+			       .remote = { .poll = -1 } };
+	struct batch_events events = { on_saved, on_finished, on_resumed, on_warning, on_note, &b };
 	struct opt opts[] = {
 		OPT_GROUP("Jobs"),
 		OPT_STRING(0, "input", &b.input, "FILE", "JSONL jobs, one per line ('-' = standard input)"),
@@ -351,6 +437,12 @@ int cmd_batch(int argc, char **argv)
 		OPT_INT(0, "rpm", &b.rpm, "N", 1, 100000, "at most N requests a minute (your tier's limit)"),
 		OPT_BOOL(0, "fail-fast", &b.fail_fast, "stop launching after the first failed job"),
 		OPT_BOOL(0, "no-gallery", &b.no_gallery, "do not write index.html (the gallery) in the folder"),
+		OPT_GROUP("The OpenAI Batch API"),
+		OPT_BOOL(0, "batch-api", &b.batch_api, "send the jobs as Batch API batches: half price, done within 24 h"),
+		OPT_BOOL(0, "no-wait", &b.remote.no_wait, "with --batch-api: submit and exit (the same command again collects)"),
+		OPT_BOOL(0, "cancel", &b.remote.cancel, "with --batch-api: cancel the folder's batches, collect what ran"),
+		OPT_INT(0, "batch-size", &b.batch_size, "N", 1, BATCH_API_MAX_LINES, "with --batch-api: at most N jobs a batch (default 50000)"),
+		OPT_SECONDS(0, "poll", &b.remote.poll, "SECONDS", 0, 86400, "with --batch-api: first wait between polls (default 5; grows to 60)"),
 		OPT_GROUP("Prompt fields (defaults for every job)"),
 		OPT_CLI_FIELDS(&c),
 		OPT_CLI_PARAMS(&c),
@@ -372,14 +464,17 @@ int cmd_batch(int argc, char **argv)
 	if (rc != -1)
 		goto cleanup;
 	c.command = "batch";
-	if (cli_engine(&c, &b.engine, (size_t)b.concurrency, b.rpm, &err)) {
+	c.spec.json_form = b.batch_api;   /* a Batch API line is JSON */
+	if (cli_engine(&c, &b.engine, (size_t)b.concurrency, b.rpm, &err) ||
+	    check_batch_api(&b, &err)) {
 		rc = EXIT_USAGE;
 		errorf("%s", err.data);
 		goto cleanup;
 	}
 	b.run = (struct batch_run){ .engine = &b.engine, .defaults = &c.spec,
 				    .fail_fast = b.fail_fast, .gallery = !b.no_gallery,
-				    .max_cost = c.max_cost, .events = &events };
+				    .batch_api = b.batch_api, .max_cost = c.max_cost,
+				    .events = &events };
 	rc = prepare(&b, &items, &err);
 	if (rc == -1)
 		rc = run_batch(&b, &err);

@@ -73,17 +73,15 @@ static void warn_job(const struct batch_item *item, size_t index, const struct b
 
 /* An edit line: its inputs inspected and its request built as a single
  * edit's is (a form for local files, else JSON). 0, or -1 with why. */
-static int build_edit(struct batch_job *bj, const struct job_spec *d,
-		      const struct prompt_fields *fields, const char *style, struct buf *why,
-		      struct buf *warn)
+static int plan_edit(const struct batch_job *bj, const struct job_spec *d,
+		     const struct prompt_fields *fields, const char *style, bool json,
+		     bool preview, struct job_plan *plan, struct buf *why, struct buf *warn)
 {
 	const struct batch_item *item = bj->item;
 	struct job_spec s = *d;
-	struct job_plan plan = JOB_PLAN_INIT;
-	int rc;
 
 	s.op = OP_EDIT;
-	s.params = bj->params;
+	s.params = bj->asked;
 	s.prompt = item->prompt;
 	s.fields = *fields;
 	s.style_text = style;
@@ -92,7 +90,27 @@ static int build_edit(struct batch_job *bj, const struct job_spec *d,
 	s.mask = item->mask;
 	s.markup = item->markup;
 	s.out = NULL;   /* settled by the caller, with "out" in its messages */
-	rc = spec_plan_request(&s, &plan, NULL, warn, why);
+	s.json_form = json;
+	s.preview = preview;
+	return spec_plan_request(&s, plan, NULL, warn, why);
+}
+
+static int build_edit(struct batch_job *bj, const struct job_spec *d,
+		      const struct prompt_fields *fields, const char *style, struct buf *why,
+		      struct buf *warn)
+{
+	struct job_plan plan = JOB_PLAN_INIT;
+	int rc = plan_edit(bj, d, fields, style, false, d->preview, &plan, why, warn);
+
+	/* A Batch API line is JSON: local files go as data: URLs, which that
+	 * form must take (checked now, nothing read; built when written). */
+	if (rc == 0 && d->json_form && plan.form.n) {
+		struct job_plan json = JOB_PLAN_INIT;
+		struct buf ignored = BUF_INIT;
+		rc = plan_edit(bj, d, fields, style, true, true, &json, why, &ignored);
+		job_plan_release(&json);
+		buf_release(&ignored);
+	}
 	if (rc == 0) {
 		bj->params = plan.params;
 		bj->endpoint = plan.endpoint;
@@ -148,6 +166,7 @@ static int build_job(struct batch_job *bj, const struct job_spec *d, size_t inde
 		goto fail;
 	if (format)
 		bj->params.output_format = format;
+	bj->asked = bj->params;
 	if (bj->op == OP_EDIT ? build_edit(bj, d, &fields, style, &why, &warn)
 			      : build_generation(bj, d, &fields, style, &why, &warn))
 		goto fail;
@@ -169,6 +188,27 @@ cleanup:
 	buf_release(&why);
 	buf_release(&warn);
 	return rc;
+}
+
+json_t *batch_job_line_body(const struct batch_job *bj, const struct job_spec *d,
+			    struct buf *err)
+{
+	struct prompt_fields fields = d->fields;
+	const char *style = bj->item->style_text ? bj->item->style_text : d->style_text;
+	struct job_plan plan = JOB_PLAN_INIT;
+	struct buf warn = BUF_INIT;
+	json_t *body = NULL;
+
+	if (!bj->form.n)
+		return json_deep_copy(bj->body);
+	merge_fields(&fields, &bj->item->fields);
+	if (plan_edit(bj, d, &fields, style, true, false, &plan, err, &warn) == 0) {
+		body = plan.body;
+		plan.body = NULL;
+	}
+	job_plan_release(&plan);
+	buf_release(&warn);
+	return body;
 }
 
 static int digits(size_t n)

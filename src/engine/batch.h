@@ -18,6 +18,7 @@ struct batch_job {
 	const struct batch_item *item;
 	size_t index;                /* in the plan */
 	struct img_params params;    /* CLI defaults with the item's overrides */
+	struct img_params asked;     /* ... as they were before being settled */
 	enum operation op;           /* OP_GENERATE, or OP_EDIT for a line with images */
 	const char *endpoint;        /* "images/generations" or "images/edits" (static) */
 	char *sent;                  /* the prompt as sent */
@@ -32,6 +33,8 @@ struct batch_job {
 	struct name_plan names;
 	bool resumed;                /* done by an earlier run: not sent */
 	bool elsewhere;              /* another live imagegen run has claimed it */
+	bool remote;                 /* in a Batch API batch: paid for there, never
+					sent again */
 	bool recovered;              /* resumed from an image at a name reserved for it
 					that an earlier run could not record: the
 					record (earlier) is written at start */
@@ -64,6 +67,12 @@ void batch_resume(struct batch_plan *plan, const struct ledger *l, bool force);
  * replaces. 0, or -1 (also when two jobs would write the same file). */
 int batch_name_files(struct batch_plan *plan, const struct ledger *l,
 		     const struct job_spec *d, struct buf *err);
+
+/* The JSON body of a job's request as a Batch API line sends it: its own
+ * body, or for an edit of local files the JSON form with their bytes as
+ * data: URLs (read now). A new reference, or NULL with why in err. */
+json_t *batch_job_line_body(const struct batch_job *bj, const struct job_spec *d,
+			    struct buf *err);
 
 void batch_plan_release(struct batch_plan *plan);
 

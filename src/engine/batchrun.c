@@ -79,7 +79,8 @@ const char *batch_job_status(const struct batch_job *bj)
 	case JOB_INTERRUPTED:
 		return bj->job.call.xfer.launches ? "interrupted" : "not sent";
 	default:
-		return bj->resumed ? "done" : bj->elsewhere ? "claimed" : "not sent";
+		return bj->resumed ? "done" : bj->elsewhere ? "claimed" :
+		       bj->remote ? "submitted" : "not sent";
 	}
 }
 
@@ -536,6 +537,23 @@ static int open_folder(struct batch_run *r, struct buf *err)
 	return rc;
 }
 
+/* The jobs in the folder's open Batch API batches: paid for there (or to
+ * be), never sent again nor estimated again. */
+static void mark_remote(struct batch_run *r)
+{
+	json_t *parts = ledger_remote_parts(&r->ledger, true), *keys = json_object(), *part, *key;
+	size_t i, k;
+
+	json_array_foreach(parts, i, part)
+		json_array_foreach(json_object_get(part, "keys"), k, key)
+			if (json_is_string(key))
+				json_object_set(keys, json_string_value(key), json_true());
+	for (i = 0; i < r->plan.n; i++)
+		r->plan.jobs[i].remote = json_object_get(keys, r->plan.jobs[i].key) != NULL;
+	json_decref(keys);
+	json_decref(parts);
+}
+
 int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
 		      struct buf *warn_buf, struct buf *err)
 {
@@ -561,15 +579,31 @@ int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
 		if (bad)
 			return -1;
 	}
+	for (size_t i = 0; r->batch_api && i < r->plan.n; i++) {
+		const struct img_params *p = &r->plan.jobs[i].params;
+		if (p->stream || p->partial_images > 0) {
+			buf_addf(err, "%s--batch-api: the Batch API does not stream; drop its "
+				 "\"%s\"", r->plan.jobs[i].label,
+				 p->partial_images > 0 ? "partial_images" : "stream");
+			return -1;
+		}
+	}
+	mark_remote(r);
 	for (size_t i = 0; i < r->plan.n; i++) {
 		struct batch_job *bj = &r->plan.jobs[i];
 		struct cost c;
 
 		r->resumed += bj->resumed;
+		r->remote_waiting += bj->remote && !bj->resumed;
 		if (bj->resumed)
 			continue;
 		cost_estimate_params(&r->engine->prices, &bj->params, bj->sent, bj->input_tokens,
-				     false, r->engine->history.db ? &r->engine->history : NULL, &c);
+				     r->batch_api || bj->remote,
+				     r->engine->history.db ? &r->engine->history : NULL, &c);
+		if (bj->remote) {
+			r->remote_estimate += c.basis != COST_UNKNOWN ? c.usd : 0;
+			continue;
+		}
 		if (c.basis == COST_UNKNOWN && !r->unestimated++)
 			r->estimate_why = c.why;
 		else if (c.basis != COST_UNKNOWN)
@@ -591,25 +625,46 @@ json_t *batch_job_request(const struct batch_run *r, const struct batch_job *bj,
 	return body;
 }
 
-static void start_job(struct batch_run *r, struct batch_job *bj)
+/* A job readied to run: its request (none when the Batch API sends it),
+ * prompt and names moved into it. */
+static void ready_job(struct batch_run *r, struct batch_job *bj, bool request)
 {
 	struct job_request req = { NULL, NULL, FORM_INIT };
-	json_t *body = batch_job_request(r, bj, &req.url, &req.form);
 
-	req.json = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_decref(body);
+	if (request) {
+		json_t *body = batch_job_request(r, bj, &req.url, &req.form);
+		req.json = body ? json_dumps(body, JSON_COMPACT) : NULL;
+		json_decref(body);
+	}
 	job_init(&bj->job, &r->env, bj->index, bj->sent, &bj->params, &req, &bj->names);
 	bj->sent = NULL;
 	bj->job.label = bj->label;
 	if (bj->input_tokens)
 		job_estimate(&bj->job, bj->input_tokens);
-	if (job_start(&bj->job)) {
-		bj->job.state = JOB_FAILED;
-		r->failed++;
-		maybe_stop(r, &bj->job);
-		if (r->events->finished)
-			r->events->finished(r->events->ud, bj);
-	}
+}
+
+/* A job that could not be sent ends as failed at once. */
+static void failed_unsent(struct batch_run *r, struct batch_job *bj)
+{
+	bj->job.state = JOB_FAILED;
+	r->failed++;
+	maybe_stop(r, &bj->job);
+	if (r->events->finished)
+		r->events->finished(r->events->ud, bj);
+}
+
+void batch_run_fail_unsent(struct batch_run *r, struct batch_job *bj, const char *reason)
+{
+	buf_reset(&bj->job.error);
+	buf_adds(&bj->job.error, reason && *reason ? reason : "it could not be sent");
+	failed_unsent(r, bj);
+}
+
+static void start_job(struct batch_run *r, struct batch_job *bj)
+{
+	ready_job(r, bj, true);
+	if (job_start(&bj->job))
+		failed_unsent(r, bj);
 }
 
 /* Will an image of the run want a thumbnail: one larger than the gallery
@@ -799,6 +854,7 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 	env->prices = &r->engine->prices;
 	env->history = r->engine->history.db ? &r->engine->history : NULL;
 	env->data = r;
+	env->batch_api = r->batch_api;
 	job_env_init(env, r->defaults, &r->chroma);
 	env->on_saved = on_saved;
 	env->on_finished = on_finished;
@@ -814,15 +870,22 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 		buf_reset(&why);
 	buf_release(&why);
 	r->job_bytes = bytes_per_job(r);
-	r->engine->loop.may_launch = room_to_launch;
+	/* A Batch API run sends no image request: its budget was weighed
+	 * before, and the server runs its jobs. */
+	r->engine->loop.may_launch = r->batch_api ? NULL : room_to_launch;
 	r->engine->loop.may_launch_data = r;
 	struct commitq_ops ops = { job_commit_handed, record, job_committed, check_ledger, r };
 	if (commitq_start(&r->commits, &r->engine->loop, &ops) == 0)
 		env->commit = hand_over;
 	for (size_t i = 0; i < r->plan.n; i++) {
 		struct batch_job *bj = &r->plan.jobs[i];
-		if (bj->elsewhere)
+		/* A job in a Batch API batch is that batch's to answer. */
+		if (bj->elsewhere || (bj->remote && !bj->resumed && !r->batch_api))
 			continue;
+		if (!bj->resumed && r->batch_api) {
+			ready_job(r, bj, false);
+			continue;
+		}
 		if (!bj->resumed) {
 			start_job(r, bj);
 			continue;

@@ -27,6 +27,8 @@ struct batch_events {
 	void (*resumed)(void *ud, const struct batch_job *bj);
 	/* Something worth saying that is no job's failure. */
 	void (*warning)(void *ud, const char *text);
+	/* How the run goes (a Batch API batch made, its progress), or NULL. */
+	void (*note)(void *ud, const char *text);
 	void *ud;
 };
 
@@ -35,6 +37,7 @@ struct batch_run {
 	const struct job_spec *defaults;
 	bool fail_fast;
 	bool gallery;                /* thumbnails and index.html */
+	bool batch_api;              /* sent through the Batch API (batchapi.h) */
 	const struct batch_events *events;
 	/* filled by the run */
 	struct batch_plan plan;
@@ -56,12 +59,14 @@ struct batch_run {
 	struct job_env env;
 	size_t images, done, failed, resumed;
 	size_t elsewhere;            /* jobs left to another run that claimed them */
+	size_t remote_waiting;       /* jobs in Batch API batches not ended yet */
 	long other_pid;              /* one such run's process */
 	long tokens;
 	long partial_tokens;         /* billed for streamed partial images */
 	double spent;                /* the known costs of the jobs paid for */
 	size_t unpriced;             /* paid jobs whose cost is unknown */
 	double estimate;             /* of the jobs to send, before sending */
+	double remote_estimate;      /* of the jobs in Batch API batches made before */
 	size_t unestimated;          /* jobs to send with no estimate */
 	const char *estimate_why;    /* why the first of them has none (static) */
 	double max_cost;             /* --max-cost: stop launching past it; <0 none */
@@ -79,8 +84,12 @@ int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
 		      struct buf *warn, struct buf *err);
 
 /* Checks the credentials, creates the folder and starts every job not done
- * yet. 0, or -1 with a message in err (nothing was sent). */
+ * yet (with batch_api, readies them to take their answers: batch_api_run
+ * sends them). 0, or -1 with a message in err (nothing was sent). */
 int batch_run_start(struct batch_run *r, struct buf *err);
+
+/* Ends a job that was never sent as failed for reason (said as any failure). */
+void batch_run_fail_unsent(struct batch_run *r, struct batch_job *bj, const char *reason);
 
 /* Runs the loop until every job has ended, then finishes the thumbnails
  * and writes the gallery. 0, or -1 when the gallery could not be written

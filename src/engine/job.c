@@ -336,6 +336,37 @@ static void job_done(struct call *c, enum call_result r)
 
 static const struct call_ops job_call_ops = { job_body, job_answer, job_again, job_done };
 
+/* The job's request was sent another way, once (in a Batch API batch):
+ * it runs from here, on the loop, as if its answer had just begun. */
+static void taken(struct job *job, const char *request_id)
+{
+	job->state = JOB_RUNNING;
+	job->started_ms = now_ms();
+	job->call.xfer.launches = 1;
+	free(job->call.xfer.resp.request_id);
+	job->call.xfer.resp.request_id = request_id ? xstrdup(request_id) : NULL;
+}
+
+void job_take_answer(struct job *job, const char *body, size_t len, const char *request_id)
+{
+	taken(job, request_id);
+	job->body_started = true;
+	job->paid = true;   /* images came: billed, whatever becomes of them */
+	if (scan_feed(&job->scan, body, len)) {
+		buf_addf(&job->error, "bad response: %s",
+			 job->scan.error ? job->scan.error : "cannot read it");
+		job_fail(job, NULL);
+		return;
+	}
+	job_success(job);
+}
+
+void job_take_failure(struct job *job, const char *reason, const char *request_id)
+{
+	taken(job, request_id);
+	job_fail(job, reason);
+}
+
 /* What an ended job no longer needs, freed at once so that a batch holds
  * only each job's result however many it has: its curl handles (the
  * connection stays in the loop's pool), the request, the images' transfer

@@ -188,6 +188,14 @@ void job_committed(struct job *job);
  * env asks for when they are missing (a kill came between the image and
  * them), each said through on_saved. 0, or -1 with the reason in job->error. */
 int job_complete_image(struct job *job, const char *path);
+/* The answer to the job's request, sent once another way (a Batch API
+ * output line's body; request_id may be NULL): decoded, checked, priced and
+ * committed as an answer of the job's own request would be; the job ends as
+ * that one would. */
+void job_take_answer(struct job *job, const char *body, size_t len, const char *request_id);
+/* The job's request, sent once another way, failed for reason: it ends as
+ * failed (not paid for). */
+void job_take_failure(struct job *job, const char *reason, const char *request_id);
 /* Queues the first attempt on env->loop. */
 int job_start(struct job *job);
 void job_release(struct job *job);

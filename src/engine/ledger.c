@@ -40,6 +40,16 @@ static const char schema[] =
 	"  pid INTEGER NOT NULL,"
 	"  started INTEGER NOT NULL,"
 	"  claimed INTEGER NOT NULL);"
+	/* The folder's OpenAI Batch API batches (--batch-api), one row a part
+	 * (an input file and its batch): its state and a JSON record of the
+	 * jobs it holds and the ids the server gave, each written before the
+	 * step that needs it is taken. (Added after version 1 was out: IF NOT
+	 * EXISTS makes it in older ledgers when they are opened.) */
+	"CREATE TABLE IF NOT EXISTS remote ("
+	"  part TEXT PRIMARY KEY,"
+	"  state TEXT NOT NULL,"
+	"  record TEXT NOT NULL,"
+	"  updated INTEGER NOT NULL);"
 	"INSERT OR IGNORE INTO meta VALUES ('schema', '1');";
 
 struct ledger_statements {
@@ -598,6 +608,57 @@ json_t *ledger_entries(const struct ledger *l)
 			json_array_append(all, e);
 		}
 		json_decref(e);
+	}
+	sqlite3_finalize(st);
+	return all;
+}
+
+int ledger_remote_put(struct ledger *l, const char *part, const char *state, json_t *record,
+		      struct buf *err)
+{
+	char *text = json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS);
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (!text || sqlite3_prepare_v2(l->db, "INSERT OR REPLACE INTO remote VALUES "
+					"(?1, ?2, ?3, ?4)", -1, &st, NULL) != SQLITE_OK) {
+		fail(err, l->db, "cannot record the Batch API batch");
+		goto cleanup;
+	}
+	sqlite3_bind_text(st, 1, part, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+	if (sqlite3_step(st) != SQLITE_DONE)
+		fail(err, l->db, "cannot record the Batch API batch");
+	else
+		rc = 0;
+cleanup:
+	sqlite3_finalize(st);
+	free(text);
+	return rc;
+}
+
+json_t *ledger_remote_parts(const struct ledger *l, bool open_only)
+{
+	json_t *all = json_array();
+	sqlite3_stmt *st = NULL;
+	const char *sql = open_only ? "SELECT part, state, record FROM remote WHERE state != "
+				      "'closed' ORDER BY rowid" :
+				      "SELECT part, state, record FROM remote ORDER BY rowid";
+
+	if (!l->db || sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return all;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *r = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+		if (json_is_object(r)) {
+			json_object_set_new(r, "part", json_string((const char *)
+								   sqlite3_column_text(st, 0)));
+			json_object_set_new(r, "state", json_string((const char *)
+								    sqlite3_column_text(st, 1)));
+			json_array_append(all, r);
+		}
+		json_decref(r);
 	}
 	sqlite3_finalize(st);
 	return all;

@@ -99,6 +99,16 @@ bool ledger_owned_by(const struct ledger *l, const char *name, const char *key);
 json_t *ledger_entries(const struct ledger *l);
 void ledger_release(struct ledger *l);
 
+/* The OpenAI Batch API's parts (an input file and its batch) of the folder:
+ * records part (our name for it) in state ("written", "uploaded",
+ * "submitted", "closed") with record (borrowed: endpoint, model, keys,
+ * file_id, batch_id, ...), committed before it returns. 0 or -1. */
+int ledger_remote_put(struct ledger *l, const char *part, const char *state, json_t *record,
+		      struct buf *err);
+/* The parts recorded, oldest first, each its record with "part" and
+ * "state"; only those not closed when open_only. A new array. */
+json_t *ledger_remote_parts(const struct ledger *l, bool open_only);
+
 /* A stable hash of what a request sends (endpoint and body): 16 hex digits;
  * the caller frees. */
 char *ledger_hash(const char *endpoint, json_t *body);

@@ -230,7 +230,7 @@ static int build_input_request(const struct job_spec *s, struct job_plan *plan,
 	struct img_params *p = &plan->params;
 	struct edit_inputs in = { images, s->nimages, s->mask ? mask : NULL,
 				  s->markup ? markup : NULL };
-	bool multipart = input_all_local(images, s->nimages, in.mask) &&
+	bool multipart = !s->json_form && input_all_local(images, s->nimages, in.mask) &&
 			 (!in.markup || in.markup->kind == INPUT_FILE);
 
 	if (s->op == OP_VARIATION) {

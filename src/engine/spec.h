@@ -48,6 +48,9 @@ struct job_spec {
 	bool allow_retired;              /* send a model OpenAI shut down anyway */
 	bool preview;                    /* planned only to be shown (--dry-run):
 					    data: URLs are summarised */
+	bool json_form;                  /* edits in the JSON form even of local
+					    files, their bytes as data: URLs (a
+					    Batch API line is JSON) */
 };
 #define JOB_SPEC_INIT { .params = IMG_PARAMS_INIT }
 
