@@ -177,6 +177,11 @@ static int exchange(struct remote *b, const char *what, const char *path, const 
 		goto cleanup;
 	}
 	e.call.xfer.paced = false;   /* not an image request: no budget or pacing */
+	/* A request sent once (a batch made) goes on a new connection: on a
+	 * reused one that breaks, curl sends it again by itself, and the
+	 * server may have acted on the first. */
+	if (attempts == 1)
+		curl_easy_setopt(e.call.xfer.easy, CURLOPT_FRESH_CONNECT, 1L);
 	if (mime)
 		http_xfer_set_mime(&e.call.xfer, mime);
 	else if (json)

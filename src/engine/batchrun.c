@@ -579,15 +579,6 @@ int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
 		if (bad)
 			return -1;
 	}
-	for (size_t i = 0; r->batch_api && i < r->plan.n; i++) {
-		const struct img_params *p = &r->plan.jobs[i].params;
-		if (p->stream || p->partial_images > 0) {
-			buf_addf(err, "%s--batch-api: the Batch API does not stream; drop its "
-				 "\"%s\"", r->plan.jobs[i].label,
-				 p->partial_images > 0 ? "partial_images" : "stream");
-			return -1;
-		}
-	}
 	mark_remote(r);
 	for (size_t i = 0; i < r->plan.n; i++) {
 		struct batch_job *bj = &r->plan.jobs[i];
