@@ -144,6 +144,9 @@ def test_no_wait_submits_and_the_same_command_collects(run, standin, tmp_path):
     assert images_in(tmp_path / "out") == []
     assert "3 jobs are in Batch API batches that have not ended" in first.stderr
     assert standin.stats()["batch_polls"] == 0
+    [batch] = batches(standin)
+    status = run(["status", "out"])
+    assert f"Batch API: {batch['id']} (3 jobs): submitted" in status.stdout
     # The synchronous path never sends a job a batch holds.
     sync = run(["batch", *PROMPTS[:3], *MODEL, *OUT])
     assert sync.rc == 1, sync
@@ -154,6 +157,10 @@ def test_no_wait_submits_and_the_same_command_collects(run, standin, tmp_path):
     assert len(images_in(tmp_path / "out")) == 3
     assert len(batches(standin)) == 1
     assert standin.stats()["files"] == 1
+    status = run(["status", "out", "--json"]).stdout
+    [part] = json.loads(status)["batch_api"]
+    assert part["batch_id"] == batch["id"]
+    assert (part["state"], part["status"], part["jobs"]) == ("closed", "completed", 3)
 
 
 def test_new_lines_go_in_a_new_batch_beside_the_open_one(run, standin, tmp_path):

@@ -64,6 +64,25 @@ static const char *state_of(const struct ledger *l, json_t *entry, json_t *claim
 	return "failed";
 }
 
+/* The folder's Batch API batches: [{part, state, batch_id, jobs, status}]. */
+static json_t *remote_parts(const struct ledger *l)
+{
+	json_t *parts = ledger_remote_parts(l, false), *out = json_array(), *p;
+	size_t i;
+
+	json_array_foreach(parts, i, p) {
+		json_t *id = json_object_get(p, "batch_id"), *status = json_object_get(p, "status");
+		json_array_append_new(out, json_pack("{s:O,s:O,s:O,s:I,s:O}", "part",
+						     json_object_get(p, "part"), "state",
+						     json_object_get(p, "state"), "batch_id",
+						     id ? id : json_null(), "jobs",
+						     (json_int_t)json_array_size(json_object_get(p, "keys")),
+						     "status", status ? status : json_null()));
+	}
+	json_decref(parts);
+	return out;
+}
+
 static json_t *summarize(const struct ledger *l, const char *dir)
 {
 	json_t *entries = ledger_entries(l), *claims = ledger_live_claims(l);
@@ -106,6 +125,7 @@ static json_t *summarize(const struct ledger *l, const char *dir)
 			      (json_int_t)json_array_size(entries), "states", counts, "files",
 			      files, "files_present", present, "tokens", tokens, "last_error",
 			      last_error, "claimed_by", json_deep_copy(claims), "entries", jobs);
+	json_object_set_new(o, "batch_api", remote_parts(l));
 	json_decref(entries);
 	json_decref(claims);
 	return o;
@@ -135,6 +155,20 @@ static void print_human(json_t *o)
 		printf("being made by: imagegen pid %lld\n",
 		       (long long)json_integer_value(json_object_get(
 			       json_array_get(json_object_get(o, "claimed_by"), 0), "pid")));
+	json_t *part;
+	size_t i;
+	json_array_foreach(json_object_get(o, "batch_api"), i, part) {
+		const char *id = json_string_value(json_object_get(part, "batch_id"));
+		const char *state = json_string_value(json_object_get(part, "state"));
+		const char *status = json_string_value(json_object_get(part, "status"));
+		printf("Batch API: ");
+		cli_put_safe(stdout, id ? id : json_string_value(json_object_get(part, "part")));
+		printf(" (%lld jobs): ", (long long)json_integer_value(json_object_get(part, "jobs")));
+		cli_put_safe(stdout, !strcmp(state, "closed") ? (status ? status : "ended") :
+				     !strcmp(state, "submitted") ? "submitted; the batch command "
+				     "with --batch-api again collects it" : "not made yet");
+		putchar('\n');
+	}
 	if (json_is_object(last)) {
 		printf("last error: job %lld: ", (long long)json_integer_value(json_object_get(last, "index")));
 		cli_put_safe(stdout, json_string_value(json_object_get(last, "error")));
