@@ -18,6 +18,8 @@ from PIL import Image
 
 from conftest import BIN, KEY, clean_env, files_in, ledger_jobs
 
+SLOW_DISK = Path(BIN).parent / "tests" / "libslow_disk.so"
+
 MODEL = ["--model", "gpt-image-2", "--size", "1024x1024", "--quality", "low"]
 OUT = ["--out-dir", "out"]
 FAST = ["--batch-api", "--poll", "0.02"]
@@ -355,6 +357,43 @@ def test_a_kill_while_polling_and_a_rerun_collects_the_same_batch(run, standin, 
     assert result.rc == 0, result
     assert standin.stats()["batches"] == 1
     assert len(images_in(tmp_path / "out")) == 3
+
+
+def test_a_kill_while_collecting_keeps_what_was_saved_and_the_rerun_collects_the_rest(
+        run, standin, tmp_path):
+    """Two images are saved, the third waits on a slow disk when the kill comes: the
+    rerun takes the rest from the same batch and leaves the first two as they are."""
+    assert SLOW_DISK.exists(), f"{SLOW_DISK} is not built (tests/meson.build)"
+    args = ["batch", *PROMPTS[:4], *MODEL, *OUT, *FAST, "--no-gallery"]
+    env = clean_env(standin, {
+        "LD_PRELOAD": str(SLOW_DISK), "IMAGEGEN_TEST_GATE": str(tmp_path / "gate"),
+        "IMAGEGEN_TEST_GATE_AFTER": "2",
+        "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"})
+    process = subprocess.Popen([BIN, *args], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert wait_until(lambda: len(images_in(tmp_path / "out")) >= 2), "nothing was saved"
+        time.sleep(0.2)   # the third is held at the gate: nothing more comes
+        assert len(images_in(tmp_path / "out")) == 2
+        process.kill()
+        process.communicate(timeout=10)
+    finally:
+        (tmp_path / "gate").touch()
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
+    kept = {name: (tmp_path / "out" / name).stat() for name in images_in(tmp_path / "out")}
+    result = run(args)
+    assert result.rc == 0, result
+    assert "2 jobs done by an earlier run" in result.stderr
+    assert len(images_in(tmp_path / "out")) == 4
+    for name, before in kept.items():
+        after = (tmp_path / "out" / name).stat()
+        assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert standin.stats()["batches"] == 1
+    # (The two the kill came before recording are known by their reserved names.)
+    status = json.loads(run(["status", "out", "--json"]).stdout)
+    assert status["states"]["done"] == 4 and status["files_present"] == 4
 
 
 def test_ctrl_c_while_polling_leaves_the_batch_to_a_rerun(run, standin, tmp_path):

@@ -1,7 +1,8 @@
 /* A disk that is slow where it hurts the loop, preloaded into imagegen
  * (LD_PRELOAD): fsync of an image's temp file (".NAME.tmp-PID-XXXXXX")
  * waits until the file named by IMAGEGEN_TEST_GATE exists (at most 30 s),
- * as a disk busy with a large write would. A batch whose loop did its own
+ * as a disk busy with a large write would; the first IMAGEGEN_TEST_GATE_AFTER
+ * of them (default 0) pass at once. A batch whose loop did its own
  * disk work could send nothing meanwhile. Test equipment only. */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -18,8 +19,12 @@ int fsync(int fd)
 	const char *gate = getenv("IMAGEGEN_TEST_GATE");
 	char path[4096];
 
+	static int passed;
+	const char *after = getenv("IMAGEGEN_TEST_GATE_AFTER");
+
 	*(void **)&real = dlsym(RTLD_NEXT, "fsync");
-	if (gate && fd_path(fd, path, sizeof(path)) && is_image_temp(path)) {
+	if (gate && fd_path(fd, path, sizeof(path)) && is_image_temp(path) &&
+	    passed++ >= (after ? atoi(after) : 0)) {
 		struct timespec tick = { 0, 10 * 1000 * 1000 };
 		for (int i = 0; i < 3000 && access(gate, F_OK) != 0; i++)
 			nanosleep(&tick, NULL);
