@@ -449,3 +449,43 @@ def test_azure_is_refused(run, standin, tmp_path):
                  env={"AZURE_OPENAI_API_KEY": KEY})
     assert result.rc == 2, result
     assert "the OpenAI Batch API only" in result.stderr
+
+
+def test_a_batch_the_server_does_not_have_is_reported_and_cancel_forgets_it(
+        run, standin, tmp_path):
+    args = ["batch", *PROMPTS[:2], *MODEL, *OUT, *FAST]
+    assert run([*args, "--no-wait"]).rc == 0
+    standin.reset()   # another server, as far as imagegen can tell: no such batch
+    lost = run(args)
+    assert lost.rc == 1, lost
+    assert "is --base-url or OPENAI_BASE_URL the server it was made at?" in lost.stderr
+    assert not requests_to(standin, "POST", "/v1/files")   # nothing sent again meanwhile
+    forget = run([*args, "--cancel"])
+    assert "is not at this server: forgotten" in forget.stderr
+    again = run(args)
+    assert again.rc == 0, again
+    assert len(images_in(tmp_path / "out")) == 2
+    assert standin.stats()["batches"] == 1
+
+
+def test_cancel_with_nothing_to_cancel_says_so(run, standin, tmp_path):
+    assert run(["batch", "a red fox", *MODEL, *OUT, *FAST]).rc == 0
+    result = run(["batch", "a red fox", *MODEL, *OUT, *FAST, "--cancel"])
+    assert result.rc == 0, result
+    assert "no batch of out to cancel" in result.stderr
+    assert not requests_to(standin, "POST", "/v1/batches/")
+
+
+def test_max_cost_weighs_the_batch_price_before_anything_is_sent(run, standin, tmp_path):
+    dry = run(["batch", *PROMPTS, *MODEL, *OUT, "--batch-api", "--dry-run"])
+    [line] = [x for x in dry.stdout.splitlines() if x.startswith("# estimated cost")]
+    estimate = float(line.split("$")[1].split()[0])
+    refused = run(["batch", *PROMPTS, *MODEL, *OUT, *FAST, "--max-cost",
+                   f"{estimate * 0.9:.4f}"])
+    assert refused.rc == 2, refused
+    assert not standin.requests
+    # Above the Batch price but below the synchronous one: sent.
+    allowed = run(["batch", *PROMPTS, *MODEL, *OUT, *FAST, "--max-cost",
+                   f"{estimate * 1.5:.4f}"])
+    assert allowed.rc == 0, allowed
+    assert len(images_in(tmp_path / "out")) == 5

@@ -889,8 +889,13 @@ static int poll_part(struct remote *b, struct part *p, bool *done, struct buf *e
 	int rc = -1;
 
 	*done = false;
-	if (exchange(b, what, path, NULL, NULL, NULL, 0, &batch, NULL, err))
+	long refused = 0;
+	if (exchange(b, what, path, NULL, NULL, NULL, 0, &batch, &refused, err)) {
+		if (refused == 404)
+			buf_addf(err, " (is --base-url or OPENAI_BASE_URL the server it was made at? "
+				 "the same command with --cancel forgets it)");
 		goto cleanup;
+	}
 	const char *status = text(batch, "status") ? text(batch, "status") : "unknown";
 	counts = json_object_get(batch, "request_counts");
 	json_int_t completed = json_integer_value(json_object_get(counts, "completed"));
@@ -921,6 +926,8 @@ cleanup:
 	return rc;
 }
 
+/* Cancels a part's batch: 0, 1 when the server does not have it (the part
+ * is forgotten: its jobs may be sent again), or -1. */
 static int cancel(struct remote *b, struct part *p, struct buf *err)
 {
 	const char *id = text(p->record, "batch_id");
@@ -935,8 +942,17 @@ static int cancel(struct remote *b, struct part *p, struct buf *err)
 		buf_reset(err);
 		rc = 0;
 	}
-	if (rc == 0)
+	if (rc && status == 404) {
+		note(b, "the Batch API: batch %s is not at this server: forgotten (its jobs are "
+		     "sent again by the next run)", id);
+		buf_reset(err);
+		json_object_set_new(p->record, "status", json_string("not found"));
+		rc = record(b, p, "closed", err) ? -1 : 1;
+		for (size_t i = 0; rc == 1 && i < p->n; i++)
+			p->jobs[i]->remote = false;
+	} else if (rc == 0) {
 		note(b, "the Batch API: batch %s: cancelling (what ran is collected)", id);
+	}
 	json_decref(batch);
 	free(what);
 	free(path);
@@ -957,6 +973,7 @@ int batch_api_run(struct batch_run *r, const struct batch_api_opts *o, struct bu
 {
 	struct remote b = { .r = r, .o = o, .seed = (unsigned)time(NULL) ^ (unsigned)getpid() };
 	double wait = o->poll;
+	size_t cancels = 0;
 	int rc = -1;
 
 	index_jobs(&b);
@@ -997,11 +1014,15 @@ int batch_api_run(struct batch_run *r, const struct batch_api_opts *o, struct bu
 		}
 		if (!o->cancel && submit(&b, p, err))
 			goto cleanup;
-		if (o->cancel && cancel(&b, p, err))
+		int cancelled = o->cancel ? cancel(&b, p, err) : 0;
+		if (cancelled < 0)
 			goto cleanup;
+		cancels += cancelled == 0 && o->cancel;
 		if (interrupted(&b))
 			break;
 	}
+	if (o->cancel && !cancels)
+		note(&b, "the Batch API: no batch of %s to cancel", r->plan.dir);
 	if (o->no_wait || interrupted(&b)) {
 		rc = 0;
 		goto cleanup;
