@@ -2,6 +2,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <curl/curl.h>
+#include <jansson.h>
+#include <sqlite3.h>
+#include <zlib.h>
+
 #include "cli.h"
 #include "commands.h"
 #include "config.h"
@@ -42,6 +47,19 @@ static void usage(FILE *out)
 	      "(nothing sent), 130 interrupted.\n", out);
 }
 
+/* The libraries a bug report needs to name, as this machine has them. */
+static void print_version(void)
+{
+	const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
+	const char *vips = imgvips_version();
+
+	printf("imagegen %s\n", IMAGEGEN_VERSION);
+	printf("libcurl %s%s%s, jansson %s, SQLite %s, zlib %s, %s%s\n", curl->version,
+	       curl->ssl_version ? " " : "", curl->ssl_version ? curl->ssl_version : "",
+	       jansson_version_str(), sqlite3_libversion(), zlibVersion(),
+	       vips ? "libvips " : "libvips not found", vips ? vips : "");
+}
+
 /* A full disk or a closed pipe on stdout is a failure, not silence. */
 static int close_stdout(int rc)
 {
@@ -64,7 +82,7 @@ int main(int argc, char **argv)
 		return close_stdout(name ? EXIT_OK : EXIT_USAGE);
 	}
 	if (!strcmp(name, "--version") || !strcmp(name, "version")) {
-		printf("imagegen %s\n", IMAGEGEN_VERSION);
+		print_version();
 		return close_stdout(EXIT_OK);
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {

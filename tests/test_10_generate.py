@@ -7,9 +7,11 @@ import io
 import json
 import os
 import pty
+import re
 import select
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -761,6 +763,24 @@ def test_version_and_help_exit_0(run, standin, args):
 
 def test_version_names_the_program(run):
     assert run(["--version"]).stdout.startswith("imagegen ")
+
+
+def test_version_names_the_libraries_a_bug_report_needs(run):
+    lines = run(["--version"]).stdout.splitlines()
+    assert len(lines) == 2
+    for name in ("libcurl ", "jansson ", "SQLite ", "zlib ", "libvips "):
+        assert name in lines[1], lines
+    assert re.search(r"libvips \d+\.\d+", lines[1]), lines
+
+
+def test_version_says_when_libvips_is_missing(run):
+    preload = Path(BIN).parent / "tests" / "libno_vips.so"
+    assert preload.exists(), f"{preload} is not built (tests/meson.build)"
+    result = run(["--version"], env={
+        "LD_PRELOAD": str(preload),
+        "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"})
+    assert result.rc == 0, result
+    assert "libvips not found" in result.stdout
 
 
 def test_generate_help_lists_every_flag(run):

@@ -1,6 +1,7 @@
 #include "imgvips.h"
 
 #include <dlfcn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <vips/vips.h>
@@ -223,6 +224,21 @@ int imgvips_encode_rgba(const unsigned char *rgba, int width, int height, const 
 int imgvips_ready(struct buf *err)
 {
 	return load(err);
+}
+
+const char *imgvips_version(void)
+{
+	static char version[64];
+	const char *(*fn)(void) = NULL;
+	/* Opened on its own, never initialised: only the version is read. */
+	void *h = dlopen(VIPS_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+
+	if (!h)
+		return NULL;
+	*(void **)&fn = dlsym(h, "vips_version_string");
+	if (fn)
+		snprintf(version, sizeof(version), "%s", fn());
+	return fn ? version : NULL;
 }
 
 void imgvips_shutdown(void)

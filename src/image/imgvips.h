@@ -38,5 +38,8 @@ int imgvips_ready(struct buf *err);
 
 /* Shuts libvips down if it was loaded. */
 void imgvips_shutdown(void);
+/* The version of the libvips this machine has ("8.14.1"), or NULL when it
+ * cannot be loaded. A static string. */
+const char *imgvips_version(void);
 
 #endif
