@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
 	gcc meson ninja-build pkg-config
-	libcurl4-openssl-dev libjansson-dev libvips-dev zlib1g-dev libsqlite3-dev
+	libcurl4-openssl-dev libjansson-dev libvips-dev zlib1g-dev libsqlite3-dev libinih-dev
 	libcmocka-dev python3 python3-pytest python3-pil
 	ca-certificates curl chromium
 	clang libclang-rt-14-dev gcovr valgrind

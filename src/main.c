@@ -28,6 +28,7 @@ static const struct command {
 	{ "info", cmd_info, "show how an image was made (prompt, model, parameters)" },
 	{ "status", cmd_status, "a batch folder's jobs by state, from its ledger" },
 	{ "usage", cmd_usage, "what paid requests cost, from the spend history" },
+	{ "config", cmd_config, "the settings in effect and where each comes from" },
 };
 
 static void usage(FILE *out)

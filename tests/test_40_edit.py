@@ -882,6 +882,9 @@ def test_an_unreadable_file_is_refused(run, standin, tmp_path, inputs):
             if name in env:
                 env[name] = ":".join(o for o in env[name].split(":")
                                      if not o.startswith("log_path="))
+        # Nor can it enter this test's config folder (an unreadable config is an
+        # error of its own): it gets one it may look in, with no file.
+        env["XDG_CONFIG_HOME"] = str(folder)
         completed = subprocess.run(command, cwd=folder, env=env,
                                    stdin=subprocess.DEVNULL, capture_output=True,
                                    timeout=60)

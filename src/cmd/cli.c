@@ -38,6 +38,10 @@ void cli_install_signals(void)
 
 void cli_release(struct cli *c)
 {
+	if (c->config_key)
+		explicit_bzero(c->config_key, strlen(c->config_key));
+	FREE_AND_NULL(c->config_key);
+	settings_release(&c->settings);
 	FREE_AND_NULL(c->prompt_text);
 	strlist_release(&c->words);
 	strlist_release(&c->images);
@@ -59,12 +63,113 @@ int cli_read_prompt(struct cli *c, struct buf *err)
 	return 0;
 }
 
+/* The command whose config stands in for unset variables (one a process). */
+static const struct cli *configured;
+
+static const char *set(const char *v)
+{
+	return v && *v ? v : NULL;
+}
+
+/* The provider chosen before the config's own is asked. */
+static bool azure_chosen(const struct cli *c)
+{
+	const char *p = c->provider ? c->provider : set(getenv("IMAGEGEN_PROVIDER"));
+
+	if (!p)
+		p = settings_get(&c->settings, SET_PROVIDER);
+	return p && !strcmp(p, "azure");
+}
+
+const char *cli_env(const char *name)
+{
+	const char *v = getenv(name);
+	const struct cli *c = configured;
+	bool azure;
+
+	if (set(v) || !c)
+		return v;
+	azure = azure_chosen(c);
+	if (!strcmp(name, "IMAGEGEN_PROVIDER"))
+		return settings_get(&c->settings, SET_PROVIDER);
+	if (!strcmp(name, azure ? "AZURE_OPENAI_ENDPOINT" : "OPENAI_BASE_URL"))
+		return settings_get(&c->settings, SET_BASE_URL);
+	if (!strcmp(name, "OPENAI_API_VERSION"))
+		return settings_get(&c->settings, SET_API_VERSION);
+	if (!strcmp(name, azure ? "AZURE_OPENAI_API_KEY" : "OPENAI_API_KEY"))
+		return c->config_key;
+	return v;
+}
+
 static const char *env(const char *name)
+{
+	return cli_env(name);
+}
+
+static const char *plain_env(const char *name)
 {
 	return getenv(name);
 }
 
-int cli_engine(const struct cli *c, struct engine *e, size_t concurrency, long rpm,
+/* The key from the config, when the environment has none: api_key_env
+ * names the variable; api_key_command prints it (run only when a request
+ * may be sent). 0 or -1. */
+static int config_key(struct cli *c, struct buf *err)
+{
+	const char *named = settings_get(&c->settings, SET_API_KEY_ENV);
+	const char *var = azure_chosen(c) ? "AZURE_OPENAI_API_KEY" : "OPENAI_API_KEY";
+
+	if (set(getenv(var)) || c->config_key)
+		return 0;
+	if (named) {
+		c->config_key = set(getenv(named)) ? xstrdup(getenv(named)) : NULL;
+		return 0;
+	}
+	if (!settings_get(&c->settings, SET_API_KEY_COMMAND) || c->dry_run)
+		return 0;
+	c->config_key = settings_run_key_command(&c->settings, err);
+	return c->config_key ? 0 : -1;
+}
+
+int cli_settings(struct cli *c, struct buf *err)
+{
+	const struct settings *s = &c->settings;
+	struct img_params *p = &c->spec.params;
+	double usd;
+
+	if (s->loaded)
+		return 0;
+	if (settings_load(&c->settings, c->profile, plain_env, err))
+		return -1;
+	configured = c;
+	if (!p->model)
+		p->model = settings_get(s, SET_MODEL);
+	if (!p->quality)
+		p->quality = settings_get(s, SET_QUALITY);
+	if (!p->size)
+		p->size = settings_get(s, SET_SIZE);
+	if (!p->output_format)
+		p->output_format = settings_get(s, SET_OUTPUT_FORMAT);
+	if (!c->spec.out_dir && !c->spec.out)
+		c->spec.out_dir = settings_get(s, SET_OUT_DIR);
+	if (!c->deployment)
+		c->deployment = settings_get(s, SET_DEPLOYMENT);
+	if (c->max_cost < 0 && settings_get(s, SET_MAX_COST) &&
+	    value_parse_dollars(settings_get(s, SET_MAX_COST), 0, 1e9, &usd) == 0)
+		c->max_cost = usd;
+	return config_key(c, err);
+}
+
+long cli_concurrency(const struct cli *c, long given, long fallback)
+{
+	const char *v = settings_get(&c->settings, SET_CONCURRENCY);
+
+	if (given > 0)
+		return given;
+	return v ? strtol(v, NULL, 10) : fallback;
+}
+
+int cli_engine(struct cli *c, struct engine *e, size_t concurrency, long rpm,
 	       struct buf *err)
 {
 	struct provider_options o = {
@@ -72,9 +177,15 @@ int cli_engine(const struct cli *c, struct engine *e, size_t concurrency, long r
 		.api_version = c->api_version, .timeout = c->timeout,
 	};
 
+	if (cli_settings(c, err))
+		return -1;
+	o.deployment = c->deployment;
 	const char *off = getenv("IMAGEGEN_NO_HISTORY");
+	const char *history = settings_get(&c->settings, SET_HISTORY);
 	struct buf why = BUF_INIT;
 
+	if (!set(off) && history && !strcmp(history, "off"))
+		off = "1";
 	if (engine_init(e, &o, env, concurrency, rpm, &cli_interrupts, err))
 		return -1;
 	e->retry = cli_retry_policy(c);
@@ -112,6 +223,7 @@ struct retry_policy cli_retry_policy(const struct cli *c)
 static double confirm_threshold(const struct cli *c)
 {
 	const char *v = getenv("IMAGEGEN_CONFIRM_ABOVE");
+	const char *file = settings_get(&c->settings, SET_CONFIRM_ABOVE);
 	double t;
 
 	if (c->confirm_above >= 0)
@@ -121,6 +233,8 @@ static double confirm_threshold(const struct cli *c)
 	if (v && *v)
 		warnf("IMAGEGEN_CONFIRM_ABOVE: '%s' is not an amount of dollars; asking above "
 		      "$%.2f", v, CLI_CONFIRM_ABOVE);
+	else if (file && value_parse_dollars(file, 0, 1e9, &t) == 0)
+		return t;   /* checked when the file was read */
 	return CLI_CONFIRM_ABOVE;
 }
 

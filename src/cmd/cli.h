@@ -17,6 +17,7 @@
 #include "params.h"
 #include "prompt.h"
 #include "retry.h"
+#include "settings.h"
 #include "spec.h"
 
 /* A command's options: the job spec they fill, and what only the command
@@ -44,10 +45,13 @@ struct cli {
 	bool yes;
 	bool no_history;
 	const char *command;         /* recorded in the spend history; NULL: none kept */
+	const char *profile;         /* --profile */
+	struct settings settings;    /* the config file's */
+	char *config_key;            /* the key api_key_command printed (owned) */
 	struct strlist words;
 	struct strlist images;       /* edit and variation inputs */
 };
-#define CLI_INIT { .spec = JOB_SPEC_INIT, .timeout = -1, \
+#define CLI_INIT { .spec = JOB_SPEC_INIT, .settings = SETTINGS_INIT, .timeout = -1, \
 		   .max_attempts = -1, .retries = -1, .backoff = -1, .max_cost = -1, \
 		   .confirm_above = -1 }
 /* Runs estimated above this ask first on a terminal ($IMAGEGEN_CONFIRM_ABOVE
@@ -133,6 +137,7 @@ struct cli {
 	OPT_BOOL(0, "no-history", &(c)->no_history, "do not record this run in the spend history (imagegen usage)")
 #define OPT_CLI_CONNECTION(c) \
 	OPT_GROUP("Connection"), \
+	OPT_STRING(0, "profile", &(c)->profile, "NAME", "use [profile NAME] of the config file (default $IMAGEGEN_PROFILE)"), \
 	OPT_STRING(0, "provider", &(c)->provider, "NAME", "openai (or any compatible server) or azure (default: from the environment)"), \
 	OPT_STRING(0, "base-url", &(c)->base_url, "URL", "API base URL (default $OPENAI_BASE_URL or " DEFAULT_BASE_URL "; azure: the resource endpoint)"), \
 	OPT_STRING(0, "deployment", &(c)->deployment, "NAME", "azure: the deployment (default: the model's name)"), \
@@ -160,8 +165,18 @@ int cli_read_prompt(struct cli *c, struct buf *err);
 /* The engine from the connection options and the environment: the
  * provider, the loop (concurrency, rpm) and the retry policy. 0, or -1 with
  * a message in err; release e either way. */
-int cli_engine(const struct cli *c, struct engine *e, size_t concurrency, long rpm,
+int cli_engine(struct cli *c, struct engine *e, size_t concurrency, long rpm,
 	       struct buf *err);
+/* Reads the config file (once) and fills in what neither a flag nor the
+ * environment gave: model, quality, size, output format and folder, the
+ * connection, --max-cost, and the key (api_key_env, or api_key_command,
+ * run only when something may be sent). 0, or -1 with a message in err. */
+int cli_settings(struct cli *c, struct buf *err);
+/* concurrency as given (> 0), else the config's, else fallback. */
+long cli_concurrency(const struct cli *c, long given, long fallback);
+/* The environment as a command sees it: a variable, or else the config's
+ * value that stands for it (base URL, provider, api-version, the key). */
+const char *cli_env(const char *name);
 struct retry_policy cli_retry_policy(const struct cli *c);
 /* Writes what the spend history still holds, warning if it cannot. */
 void cli_close_history(struct engine *e);

@@ -427,7 +427,7 @@ static int prepare(struct batch_cli *b, struct batch_items *items, struct buf *e
 int cmd_batch(int argc, char **argv)
 {
 	struct cli c = CLI_INIT;
-	struct batch_cli b = { .cli = &c, .concurrency = DEFAULT_CONCURRENCY,
+	struct batch_cli b = { .cli = &c,
 			       .remote = { .poll = -1 } };
 	struct batch_events events = { on_saved, on_finished, on_resumed, on_warning, on_note, &b };
 	struct opt opts[] = {
@@ -465,7 +465,9 @@ int cmd_batch(int argc, char **argv)
 		goto cleanup;
 	c.command = "batch";
 	c.spec.json_form = b.batch_api;   /* a Batch API line is JSON */
-	if (cli_engine(&c, &b.engine, (size_t)b.concurrency, b.rpm, &err) ||
+	if (cli_settings(&c, &err) ||
+	    (b.concurrency = cli_concurrency(&c, b.concurrency, DEFAULT_CONCURRENCY)) < 1 ||
+	    cli_engine(&c, &b.engine, (size_t)b.concurrency, b.rpm, &err) ||
 	    check_batch_api(&b, &err)) {
 		rc = EXIT_USAGE;
 		errorf("%s", err.data);

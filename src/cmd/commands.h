@@ -11,5 +11,6 @@ int cmd_info(int argc, char **argv);
 int cmd_removebg(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_usage(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 #endif
