@@ -1,11 +1,106 @@
 #include "http.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "provider.h"
+
 
 #define POLL_MS_MAX 100   /* how often an interrupt is noticed */
+
+/* --verbose: where each exchange is traced, or NULL. */
+static FILE *trace_out;
+
+void http_trace(FILE *out)
+{
+	trace_out = out;
+}
+
+/* Headers whose values are secrets (requests: the key, a token; answers:
+ * cookies). */
+static bool secret_header(const char *line, size_t len)
+{
+	static const char *const names[] = { "authorization", "api-key", "proxy-authorization",
+					     "cookie", "set-cookie", "x-api-key" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t n = strlen(names[i]);
+		if (len > n && line[n] == ':' && !strncasecmp(line, names[i], n))
+			return true;
+	}
+	return false;
+}
+
+/* One line of the trace, made safe for a terminal: control characters
+ * (C0, DEL, C1 as UTF-8) become '?', a secret header's value is replaced. */
+static void trace_line(const char *mark, const char *line, size_t len)
+{
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	if (!len)
+		return;
+	fprintf(trace_out, "imagegen: %s ", mark);
+	if (secret_header(line, len)) {
+		size_t name = (size_t)((const char *)memchr(line, ':', len) - line);
+		fprintf(trace_out, "%.*s: [REDACTED]\n", (int)name, line);
+		return;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+		if (c == 0xc2 && i + 1 < len && (unsigned char)line[i + 1] >= 0x80 &&
+		    (unsigned char)line[i + 1] <= 0x9f) {
+			fputc('?', trace_out);
+			i++;
+			continue;
+		}
+		fputc(c < 0x20 || c == 0x7f ? '?' : c, trace_out);
+	}
+	fputc('\n', trace_out);
+}
+
+/* curl's account of a transfer: the request's head (one piece, line by
+ * line) and each header of the answer; bodies and curl's own notes are
+ * left out (an image is megabytes of base64). */
+static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size, void *ud)
+{
+	(void)easy;
+	(void)ud;
+	if (type == CURLINFO_HEADER_OUT) {
+		for (char *p = data, *end = data + size; p < end;) {
+			char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t len = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+			trace_line(">", p, len);
+			p += len;
+		}
+	} else if (type == CURLINFO_HEADER_IN) {
+		trace_line("<", data, size);
+	}
+	return 0;
+}
+
+/* The end of an exchange: method, URL (credentials redacted), status or
+ * error, time and request id. */
+static void trace_end(const struct http_xfer *x, CURLcode rc)
+{
+	char *method = NULL, *url = NULL, *shown;
+	curl_off_t us = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_METHOD, &method);
+	curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url);
+	curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &us);
+	shown = provider_redact_url(url ? url : "");
+	char *line = rc == CURLE_OK
+		? xasprintf("%s %s: HTTP %ld in %.3f s%s%s", method ? method : "?", shown,
+			    x->status, us / 1e6, x->resp.request_id ? ", request id " : "",
+			    x->resp.request_id ? x->resp.request_id : "")
+		: xasprintf("%s %s: %s after %.3f s", method ? method : "?", shown,
+			    x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc), us / 1e6);
+	trace_line("*", line, strlen(line));
+	free(line);
+	free(shown);
+}
 
 int http_global_init(void)
 {
@@ -139,6 +234,8 @@ static void finish(struct http_loop *l, struct http_xfer *x, CURLcode rc)
 		l->running--;
 	}
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
+	if (trace_out && rc != CURLE_ABORTED_BY_CALLBACK)
+		trace_end(x, rc);
 	x->on_done(x, rc);
 }
 
@@ -316,6 +413,10 @@ int http_xfer_setup(struct http_xfer *x, const char *url, struct curl_slist *hea
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 			 timeout_ms > 0 && timeout_ms < 60000 ? timeout_ms : 60000L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (trace_out) {
+		curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, on_debug);
+		curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+	}
 	if (follow) {
 		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
 		curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);

@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -83,6 +84,11 @@ struct http_loop {
 };
 
 int http_global_init(void);
+/* --verbose: every transfer set up from now on is traced on out (NULL:
+ * none): the request's head and the answer's headers, secrets redacted and
+ * control characters replaced, then method, URL, status, time and request
+ * id. Bodies are never shown. */
+void http_trace(FILE *out);
 void http_global_cleanup(void);
 
 int http_loop_init(struct http_loop *l, size_t max_running,

@@ -179,6 +179,8 @@ int cli_engine(struct cli *c, struct engine *e, size_t concurrency, long rpm,
 
 	if (cli_settings(c, err))
 		return -1;
+	if (c->verbose)
+		http_trace(stderr);
 	o.deployment = c->deployment;
 	const char *off = getenv("IMAGEGEN_NO_HISTORY");
 	const char *history = settings_get(&c->settings, SET_HISTORY);

@@ -46,6 +46,7 @@ struct cli {
 	bool no_history;
 	const char *command;         /* recorded in the spend history; NULL: none kept */
 	const char *profile;         /* --profile */
+	bool verbose;                /* --verbose: trace the HTTP exchanges */
 	struct settings settings;    /* the config file's */
 	char *config_key;            /* the key api_key_command printed (owned) */
 	struct strlist words;
@@ -138,6 +139,7 @@ struct cli {
 #define OPT_CLI_CONNECTION(c) \
 	OPT_GROUP("Connection"), \
 	OPT_STRING(0, "profile", &(c)->profile, "NAME", "use [profile NAME] of the config file (default $IMAGEGEN_PROFILE)"), \
+	OPT_BOOL('v', "verbose", &(c)->verbose, "trace each HTTP exchange on stderr (headers, status, timing; secrets redacted)"), \
 	OPT_STRING(0, "provider", &(c)->provider, "NAME", "openai (or any compatible server) or azure (default: from the environment)"), \
 	OPT_STRING(0, "base-url", &(c)->base_url, "URL", "API base URL (default $OPENAI_BASE_URL or " DEFAULT_BASE_URL "; azure: the resource endpoint)"), \
 	OPT_STRING(0, "deployment", &(c)->deployment, "NAME", "azure: the deployment (default: the model's name)"), \
