@@ -14,29 +14,13 @@
 #include "imgvips.h"
 #include "msg.h"
 
-static const struct command {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *help;
-} commands[] = {
-	{ "generate", cmd_generate, "generate images from a prompt" },
-	{ "edit", cmd_edit, "edit images with a prompt (up to 16 inputs, a mask)" },
-	{ "variation", cmd_variation, "make variations of an image (dall-e-2)" },
-	{ "batch", cmd_batch, "generate many images at once, resumable (alias generate-batch)" },
-	{ "generate-batch", cmd_batch, NULL },
-	{ "remove-bg", cmd_removebg, "make a flat background colour transparent (chroma key)" },
-	{ "info", cmd_info, "show how an image was made (prompt, model, parameters)" },
-	{ "status", cmd_status, "a batch folder's jobs by state, from its ledger" },
-	{ "usage", cmd_usage, "what paid requests cost, from the spend history" },
-	{ "config", cmd_config, "the settings in effect and where each comes from" },
-};
 
 static void usage(FILE *out)
 {
 	fputs("usage: imagegen COMMAND [options]\n\n"
 	      "Generate and edit images with the OpenAI Images API or any compatible server.\n\n"
 	      "Commands:\n", out);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < commands_n; i++)
 		if (commands[i].help)
 			fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].help);
 	fputs("\nRun 'imagegen COMMAND --help' for a command's options.\n"
@@ -86,7 +70,7 @@ int main(int argc, char **argv)
 		print_version();
 		return close_stdout(EXIT_OK);
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+	for (size_t i = 0; i < commands_n; i++) {
 		if (strcmp(name, commands[i].name))
 			continue;
 		cli_install_signals();

@@ -31,6 +31,21 @@ static const char *const all_qualities[] = {
 #define GIF_FRAME_MS_MIN 20
 #define GIF_FRAME_MS_MAX 655350
 
+const char *const *params_values(const char *flag)
+{
+	static const struct { const char *flag; const char *const *values; } rows[] = {
+		{ "output-format", formats }, { "svg-effort", svg_efforts },
+		{ "complexity", complexities }, { "background", backgrounds },
+		{ "moderation", moderations }, { "response-format", response_formats },
+		{ "style", styles }, { "input-fidelity", fidelities }, { "quality", all_qualities },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (!strcmp(flag, rows[i].flag))
+			return rows[i].values;
+	return NULL;
+}
+
 bool one_of(const char *s, const char *const *values)
 {
 	for (; *values; values++)

@@ -76,5 +76,8 @@ int params_check_life(const struct img_params *p, bool at_openai, bool allow_ret
 
 /* Is s one of the NULL-terminated values? */
 bool one_of(const char *s, const char *const *values);
+/* The values a flag ("quality", "output-format", ...) takes whatever the
+ * model, NULL-terminated, or NULL when it is not a list (shell completion). */
+const char *const *params_values(const char *flag);
 
 #endif

@@ -414,12 +414,18 @@ static int run_job(struct job *job, const struct cli *c, struct engine *e)
 	return EXIT_FAILED;
 }
 
+void (*cli_table_hook)(const struct opt *opts);
+
 int cli_parse(struct cli *c, const struct opt *opts, const char *usage,
 	      const char *about, int argc, char **argv)
 {
 	struct buf err = BUF_INIT;
 	int rc = -1;
 
+	if (cli_table_hook) {
+		cli_table_hook(opts);
+		return EXIT_OK;
+	}
 	switch (opt_parse(opts, argc, argv, &c->words, &err)) {
 	case OPT_HELP:
 		opt_help(stdout, usage, about, opts);

@@ -151,6 +151,11 @@ struct cli {
 
 void cli_release(struct cli *c);
 
+/* When set, cli_parse hands the command's option table to it instead of
+ * parsing and returns EXIT_OK (the completion scripts are made from the
+ * tables the commands parse with). */
+extern void (*cli_table_hook)(const struct opt *opts);
+
 /* Writes one line of text from a server or a file to out, with control
  * characters made harmless ('?'), so it cannot drive the terminal. */
 void cli_put_safe(FILE *out, const char *s);

@@ -12,5 +12,16 @@ int cmd_removebg(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_usage(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_completion(int argc, char **argv);
+
+#include <stddef.h>
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;        /* NULL: an alias, not listed */
+};
+extern const struct command commands[];
+extern const size_t commands_n;
 
 #endif
