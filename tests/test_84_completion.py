@@ -92,7 +92,7 @@ def test_an_unknown_shell_is_refused(run):
     assert "give one shell: bash, zsh or fish" in result.stderr
 
 
-def test_install_puts_the_completions_where_the_shells_look(tmp_path):
+def test_install_puts_the_completions_where_the_shells_look_and_the_skill_in_share(tmp_path):
     build = Path(BIN).parent
     done = subprocess.run(["meson", "install", "-C", str(build), "--quiet", "--destdir",
                            str(tmp_path / "root")], capture_output=True, text=True,
@@ -102,5 +102,7 @@ def test_install_puts_the_completions_where_the_shells_look(tmp_path):
                  for p in (tmp_path / "root").rglob("*") if p.is_file()}
     assert {"bash-completion/completions/imagegen", "zsh/site-functions/_imagegen",
             "fish/vendor_completions.d/imagegen.fish"} <= installed
+    # With the agent skill and the price table beside each other.
+    assert {"imagegen/SKILL.md", "imagegen/prices.json"} <= installed
     script = next((tmp_path / "root").rglob("bash-completion/completions/imagegen"))
     assert "complete -o filenames -F _imagegen imagegen" in script.read_text()
