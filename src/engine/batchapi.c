@@ -10,11 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "call.h"
+#include "exchange.h"
 #include "job_internal.h"
 
-/* The most an API answer (a Batch, a list of them) may hold in memory. */
-#define ANSWER_MAX (8 * 1024 * 1024)
 /* Pages of GET /batches read to find a part's batch (100 a page). */
 #define LIST_PAGES_MAX 100
 /* Output lines decoded before the loop commits them (each holds its
@@ -46,7 +44,6 @@ struct remote {
 	size_t nparts, cap;
 	struct key_entry *index;  /* every job of the plan by key, sorted */
 	size_t nindex;
-	unsigned int seed;
 };
 
 /* ---- saying things ---- */
@@ -93,128 +90,20 @@ bool batch_api_new_part(size_t lines, unsigned long long bytes, size_t len,
 
 /* ---- one request to the Files or Batch API, run to its end ---- */
 
-struct exchange {
-	struct call call;
-	struct remote *b;
-	const char *what;         /* "GET /batches/ID", for messages */
-	struct buf body;          /* the answer, unless it goes to sink */
-	FILE *sink;
-	enum call_result result;
-	struct buf why;           /* our own reason to stop it */
-};
-
-static int ex_body(struct call *c, const char *data, size_t len)
+static void warn_retry(void *ud, const char *text)
 {
-	struct exchange *e = c->owner;
-
-	if (e->sink) {
-		if (fwrite(data, 1, len, e->sink) == len)
-			return 0;
-		buf_addf(&e->why, "cannot write what came: %s", strerror(errno));
-		return -1;
-	}
-	if (e->body.len + len > ANSWER_MAX) {
-		buf_addf(&e->why, "the answer is larger than %d MB", ANSWER_MAX >> 20);
-		return -1;
-	}
-	buf_add(&e->body, data, len);
-	return 0;
+	warn(ud, text);
 }
 
-static int ex_retry(struct call *c, const char *reason, long status, long delay_ms)
-{
-	struct exchange *e = c->owner;
-	char *text;
-
-	(void)status;
-	text = xasprintf("the Batch API: %s: %s; retrying in %.1f s (attempt %d of %ld)",
-			 e->what, reason, delay_ms / 1000.0, c->attempts + 1, c->policy.max_attempts);
-	warn(e->b, text);
-	free(text);
-	buf_reset(&e->body);
-	if (e->sink && (fflush(e->sink) || ftruncate(fileno(e->sink), 0) || fseek(e->sink, 0,
-										      SEEK_SET)))
-		return -1;
-	return 0;
-}
-
-static void ex_done(struct call *c, enum call_result r)
-{
-	struct exchange *e = c->owner;
-
-	e->result = r;
-}
-
-static const struct call_ops exchange_ops = { ex_body, NULL, ex_retry, ex_done };
-
-/* Sends a request to path (under the base URL): a GET, or a POST of json
- * (or of form), with up to attempts tries (0: the run's policy). The answer
- * is parsed into *answer (a new reference) or written to sink. 0, or -1 with
- * the reason in err; *status is the HTTP status of a refusal (0 for none). */
+/* engine_exchange for the Batch API: its messages say so. */
 static int exchange(struct remote *b, const char *what, const char *path, const char *json,
 		    const struct form *form, FILE *sink, long attempts, json_t **answer,
 		    long *status, struct buf *err)
 {
-	const struct api_config *api = &b->r->engine->api;
-	struct exchange e = { .b = b, .what = what, .sink = sink, .result = CALL_FAILED };
-	struct retry_policy policy = b->r->engine->retry;
-	char *url = xasprintf("%s/%s", api->base_url, path);
-	json_error_t jerr;
-	curl_mime *mime = NULL;
-	int rc = -1;
+	struct exchange_opts o = { "the Batch API: ", what, json, form, sink, attempts,
+				   warn_retry, b };
 
-	if (attempts > 0)
-		policy.max_attempts = attempts;
-	if (answer)
-		*answer = NULL;
-	if (status)
-		*status = 0;
-	if (call_setup(&e.call, &exchange_ops, &e, &b->r->engine->loop, &policy, &b->seed, url,
-		       provider_headers(api, form ? NULL : json ? "application/json" : NULL,
-					false), api->timeout, true) ||
-	    (form && !(mime = form_mime(form, e.call.xfer.easy)))) {
-		buf_addf(err, "the Batch API: %s: cannot set up the HTTP transfer", what);
-		goto cleanup;
-	}
-	e.call.xfer.paced = false;   /* not an image request: no budget or pacing */
-	/* A request sent once (a batch made) goes on a new connection: on a
-	 * reused one that breaks, curl sends it again by itself, and the
-	 * server may have acted on the first. */
-	if (attempts == 1)
-		curl_easy_setopt(e.call.xfer.easy, CURLOPT_FRESH_CONNECT, 1L);
-	if (mime)
-		http_xfer_set_mime(&e.call.xfer, mime);
-	else if (json)
-		http_xfer_set_json(&e.call.xfer, json);
-	call_start(&e.call);
-	http_loop_run(&b->r->engine->loop);
-	if (e.result == CALL_INTERRUPTED) {
-		buf_addf(err, "the Batch API: %s: interrupted", what);
-		goto cleanup;
-	}
-	if (e.result != CALL_OK) {
-		if (status)
-			*status = e.call.apierr.status;
-		buf_addf(err, "the Batch API: %s: %s", what, e.why.len ? e.why.data :
-			 e.call.error.data ? e.call.error.data : "request failed");
-		goto cleanup;
-	}
-	if (answer) {
-		*answer = json_loadb(e.body.data ? e.body.data : "", e.body.len, 0, &jerr);
-		if (!json_is_object(*answer)) {
-			json_decref(*answer);
-			*answer = NULL;
-			buf_addf(err, "the Batch API: %s: the answer is not a JSON object", what);
-			goto cleanup;
-		}
-	}
-	rc = 0;
-cleanup:
-	call_release(&e.call);
-	buf_release(&e.body);
-	buf_release(&e.why);
-	free(url);
-	return rc;
+	return engine_exchange(b->r->engine, path, &o, answer, status, err);
 }
 
 /* A string member of o, or NULL. */
@@ -971,7 +860,7 @@ static void count_waiting(struct remote *b)
 
 int batch_api_run(struct batch_run *r, const struct batch_api_opts *o, struct buf *err)
 {
-	struct remote b = { .r = r, .o = o, .seed = (unsigned)time(NULL) ^ (unsigned)getpid() };
+	struct remote b = { .r = r, .o = o };
 	double wait = o->poll;
 	size_t cancels = 0;
 	int rc = -1;
