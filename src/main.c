@@ -12,6 +12,7 @@
 #include "config.h"
 #include "http.h"
 #include "imgvips.h"
+#include "model.h"
 #include "msg.h"
 
 
@@ -81,6 +82,7 @@ int main(int argc, char **argv)
 		rc = commands[i].fn(argc - 1, argv + 1);
 		/* libvips' worker threads end before exit (if a command loaded it). */
 		imgvips_shutdown();
+		model_release_user();
 		http_global_cleanup();
 		return close_stdout(rc);
 	}

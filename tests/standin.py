@@ -32,12 +32,17 @@ Both expose a control API that needs no key and is not recorded:
                               "files": N (uploads taken), "batches": N (created),
                               "batch_polls": N (GET /v1/batches/ID answered)
 
+GET /v1/models lists today's image models (and gpt-5 and whisper-1), each with its
+shutdown_date (null), plus the models_list knob's rows ({"id", "shutdown_date"}: a new
+snapshot, or another date for a listed one); the error faults apply to it where
+fault_paths take it in.
+
 Knobs (see Config): latency, fault, fault_count, slow_seconds, retry_after,
 retry_after_ms, should_retry, ratelimit_headers, rpm_limit, rpm_mode, fail_rate,
 hold_body, hold_after and hold_count (an image answer stops part-way through its body
 until release(): wait_held() tells a test it is there),
 fail_seed, stream_interval, key, shutdown_models (models answered 404 model_not_found
-in the standard envelope, as a model OpenAI shut down), stream_usage ("split" or
+in the standard envelope, as a model OpenAI shut down), models_list (GET /v1/models), stream_usage ("split" or
 "total": the usage shape of the completed events), c2pa, cut_documents (GIF and SVG
 answers cut in half), chroma_noise (a chroma-key background with a gradient and
 noise), fault_paths (where fault and fail_rate apply), the Files and Batch API's
@@ -364,6 +369,8 @@ class Config:
                                       # of the seeds' days answered, with the size and
                                       # parameter rules of those days (see "Today")
     shutdown_models: tuple = ()       # models answered as shut down (404 model_not_found)
+    models_list: tuple = ()           # GET /v1/models: rows {"id", "shutdown_date"}
+                                      # added to (or replacing, by id) the default list
     c2pa: bool = False                # PNG answers carry a caBX chunk (a stand-in
                                       # C2PA manifest) that the provenance check finds
     stream_usage: str = "split"       # "split": each completed event its own image's
@@ -543,6 +550,21 @@ def _at_least(low):
     return convert
 
 
+def _model_rows(value):
+    """GET /v1/models rows: a list of {"id": str, "shutdown_date": "YYYY-MM-DD" or
+    None}."""
+    rows = []
+    for row in value:
+        if not isinstance(row, dict) or not isinstance(row.get("id"), str) or \
+                set(row) - {"id", "shutdown_date"}:
+            raise ValueError("each row is {\"id\": ..., \"shutdown_date\": ...}")
+        date = row.get("shutdown_date")
+        if date is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(date)):
+            raise ValueError(f"shutdown_date {date!r} is not YYYY-MM-DD")
+        rows.append((row["id"], date))
+    return tuple(rows)
+
+
 KNOB_CONVERTERS = {
     "key": str,
     "latency": _seconds,
@@ -563,6 +585,7 @@ KNOB_CONVERTERS = {
     "azure_api_versions": _api_versions,
     "azure_ad_token": _token,
     "shutdown_models": _model_names,
+    "models_list": _model_rows,
     "compat": _truth,
     "stream_usage": _stream_usage,
     "c2pa": _truth,
@@ -3447,10 +3470,33 @@ class _Handler(BaseHTTPRequestHandler):
             return self._serve(functools.partial(parse, raw, content_type, form))
         if (method, path) == ("POST", API_PREFIX + PROVENANCE_PATH):
             return self._provenance(form)
+        if (method, path) == ("GET", API_PREFIX + "/models"):
+            return self._models(config)
         route = batch_api_route(method, path)
         if route is not None:
             return self._batch_api(*route, query, raw, content_type, form)
         self._send_api_error(ApiError(404, f"Invalid URL ({method} {path})"))
+
+    def _models(self, config):
+        """GET /v1/models: the models of today's API (reference §1.2: the image models
+        OpenAI serves, and two others), each with its shutdown_date, plus models_list."""
+        try:
+            self._check_key(config.key)
+        except ApiError as error:
+            return self._send_api_error(error)
+        # Error faults where fault_paths take it in ("GET /v1/models").
+        verdict = self.standin.admit_api(config, self.command, API_PREFIX + "/models")
+        error = fault_error(verdict, config, self.request_id)
+        if error is not None:
+            return self._send_api_error(error)
+        rows = {name: None for name in sorted(FLEX_MODELS)}
+        rows.update({"gpt-5": None, "whisper-1": None})
+        if config.compat:
+            rows.update({name: None for name in sorted(SHUT_DOWN_AT_OPENAI)})
+        rows.update(dict(config.models_list))
+        self._send_json(200, {"object": "list", "data": [
+            {"id": name, "object": "model", "created": 1700000000, "owned_by": "system",
+             "shutdown_date": date} for name, date in rows.items()]})
 
     def _provenance(self, form):
         """POST /v1/content_provenance_checks (reference §5.1): multipart `file`."""

@@ -1,6 +1,8 @@
 #include "model.h"
 
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Rows from ../shared/reference/images-api-2026-11.md (late November 2026):
@@ -95,12 +97,178 @@ static const struct model models[] = {
 	},
 };
 
-const struct model *model_find(const char *name)
+/* The rows of the user's models.json (each string and list owned here),
+ * found before the built-in ones. */
+static struct model *user_rows;
+static size_t user_n;
+static char **kept;                   /* every string a row points to */
+static size_t kept_n;
+static const char ***user_lists;      /* every quality list */
+static size_t user_lists_n;
+
+static const struct model *builtin(const char *name)
 {
 	for (size_t i = 0; name && i < sizeof(models) / sizeof(models[0]); i++)
 		if (!strcmp(models[i].name, name))
 			return &models[i];
 	return NULL;
+}
+
+const struct model *model_find(const char *name)
+{
+	for (size_t i = 0; name && i < user_n; i++)
+		if (!strcmp(user_rows[i].name, name))
+			return &user_rows[i];
+	return builtin(name);
+}
+
+const struct model *model_user_table(size_t *n)
+{
+	*n = user_n;
+	return user_rows;
+}
+
+/* A string kept for the life of the table. */
+static const char *keep(const char *s)
+{
+	char **more = realloc(kept, (kept_n + 1) * sizeof(*kept));
+
+	if (!more)
+		abort();
+	kept = more;
+	return kept[kept_n++] = xstrdup(s);
+}
+
+static bool is_date(const char *s)
+{
+	int y, m, d;
+	char tail;
+
+	return s && strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 &&
+	       m >= 1 && m <= 12 && d >= 1 && d <= 31;
+}
+
+/* One row of models.json into *out. 0, or -1 with why in err. */
+static int user_row(json_t *row, struct model *out, struct buf *err)
+{
+	static const char *const keys[] = { "name", "like", "shutdown", "replacement",
+					    "qualities", "source" };
+	const char *name = json_string_value(json_object_get(row, "name")), *key;
+	const char *like = json_string_value(json_object_get(row, "like"));
+	json_t *v, *qualities = json_object_get(row, "qualities");
+	const struct model *base;
+
+	if (!json_is_object(row))
+		return buf_adds(err, "not an object"), -1;
+	json_object_foreach(row, key, v) {
+		bool known = false;
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			known |= !strcmp(key, keys[i]);
+		if (!known)
+			return buf_addf(err, "unknown key '%s' (name, like, shutdown, replacement, "
+					"qualities, source)", key), -1;
+	}
+	if (!name || !*name || strlen(name) > 100 || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != strlen(name))
+		return buf_adds(err, "\"name\": a model name (letters, digits, '.', '-', '_')"), -1;
+	base = builtin(like ? like : name);
+	if (!base)
+		return buf_addf(err, "\"like\": %s%s%s is not a model imagegen knows (a new model "
+				"takes the rules of one it knows: \"like\": \"gpt-image-2.6-flare\")",
+				like ? "'" : "", like ? like : "a new model needs one; ",
+				like ? "'" : ""), -1;
+	*out = *base;
+	out->name = keep(name);
+	out->source = keep(json_string_value(json_object_get(row, "source")) ?
+			   json_string_value(json_object_get(row, "source")) : "models.json");
+	v = json_object_get(row, "shutdown");
+	if (v && !json_is_null(v) && !is_date(json_string_value(v)))
+		return buf_adds(err, "\"shutdown\": YYYY-MM-DD or null"), -1;
+	if (v)
+		out->shutdown = json_is_null(v) ? NULL : keep(json_string_value(v));
+	v = json_object_get(row, "replacement");
+	if (v && !json_is_null(v) && !json_is_string(v))
+		return buf_adds(err, "\"replacement\": a model name or null"), -1;
+	if (v)
+		out->replacement = json_is_null(v) ? NULL : keep(json_string_value(v));
+	if (qualities) {
+		size_t n = json_array_size(qualities), i;
+		const char **list;
+		if (!json_is_array(qualities) || !n)
+			return buf_adds(err, "\"qualities\": a list of names"), -1;
+		list = xcalloc(n + 1, sizeof(*list));
+		user_lists = realloc(user_lists, (user_lists_n + 1) * sizeof(*user_lists));
+		if (!user_lists)
+			abort();
+		user_lists[user_lists_n++] = list;
+		json_array_foreach(qualities, i, v) {
+			const char *q = json_string_value(v);
+			if (!q || !*q || strlen(q) > 32)
+				return buf_adds(err, "\"qualities\": a list of names"), -1;
+			list[i] = keep(q);
+		}
+		out->qualities = list;
+	}
+	return 0;
+}
+
+int model_load_user(const char *path, struct buf *err)
+{
+	json_error_t jerr;
+	json_t *doc, *rows, *row;
+	size_t i;
+
+	model_release_user();
+	doc = json_load_file(path, 0, &jerr);
+	if (!doc) {
+		FILE *f = fopen(path, "r");
+		if (!f)
+			return 0;   /* none: the built-in table alone */
+		fclose(f);
+		buf_addf(err, "%s: not JSON (%s, line %d)", path, jerr.text, jerr.line);
+		return -1;
+	}
+	rows = json_object_get(doc, "models");
+	if (!json_is_object(doc) || !json_is_array(rows) ||
+	    json_integer_value(json_object_get(doc, "format")) != 1) {
+		buf_addf(err, "%s: expected {\"format\": 1, \"models\": [rows]}", path);
+		json_decref(doc);
+		return -1;
+	}
+	user_rows = xcalloc(json_array_size(rows) ? json_array_size(rows) : 1,
+			    sizeof(*user_rows));
+	json_array_foreach(rows, i, row) {
+		struct buf why = BUF_INIT;
+		if (user_row(row, &user_rows[user_n], &why)) {
+			const char *name = json_string_value(json_object_get(row, "name"));
+			buf_addf(err, "%s: row %zu%s%s%s: %s", path, i + 1, name ? " (" : "",
+				 name ? name : "", name ? ")" : "", why.data);
+			buf_release(&why);
+			json_decref(doc);
+			model_release_user();
+			return -1;
+		}
+		user_n++;
+	}
+	json_decref(doc);
+	return 0;
+}
+
+void model_release_user(void)
+{
+	for (size_t i = 0; i < user_lists_n; i++)
+		free(user_lists[i]);
+	free(user_lists);
+	user_lists = NULL;
+	user_lists_n = 0;
+	free(user_rows);
+	user_rows = NULL;
+	user_n = 0;
+	for (size_t i = 0; i < kept_n; i++)
+		free(kept[i]);
+	free(kept);
+	kept = NULL;
+	kept_n = 0;
 }
 
 const struct model *model_table(size_t *n)

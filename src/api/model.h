@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "util.h"
+
 enum model_family {
 	FAMILY_GPT_IMAGE,
 	FAMILY_DALLE2,
@@ -69,5 +71,16 @@ enum model_life model_life(const struct model *m, time_t now);
 
 /* The table itself, for listings and tests: *n rows. */
 const struct model *model_table(size_t *n);
+
+/* The user's rows ({"format": 1, "models": [{"name", "like", "shutdown",
+ * "replacement", "qualities", "source"}]}) from path: a new model or
+ * snapshot takes the rules of the built-in one it is "like" (a row named as
+ * a built-in one replaces it), with its own dates and qualities. Found by
+ * model_find before the built-in rows. A missing file is none. 0, or -1
+ * with the file, row and reason in err (then there are none). */
+int model_load_user(const char *path, struct buf *err);
+/* The user's rows loaded: *n of them. */
+const struct model *model_user_table(size_t *n);
+void model_release_user(void);
 
 #endif

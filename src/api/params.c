@@ -126,8 +126,13 @@ static int check_enums(const struct img_params *p, struct buf *err)
 		{ "--svg-effort", offsetof(struct img_params, svg_effort), svg_efforts },
 	};
 
+	const struct model *m = model_find(p->model);
+
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
 		const char *v = *(const char *const *)((const char *)p + rows[i].offset);
+		/* A quality the user's models.json gives its model is the API's too. */
+		if (i == 0 && v && m && one_of(v, m->qualities))
+			continue;
 		if (v && !one_of(v, rows[i].values)) {
 			buf_addf(err, "%s: '%s' is not one of ", rows[i].flag, v);
 			list_values(err, rows[i].values);

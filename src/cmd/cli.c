@@ -131,6 +131,15 @@ static int config_key(struct cli *c, struct buf *err)
 	return c->config_key ? 0 : -1;
 }
 
+int cli_load_models(struct buf *err)
+{
+	char *path = settings_file("models.json", plain_env);
+	int rc = path ? model_load_user(path, err) : 0;
+
+	free(path);
+	return rc;
+}
+
 int cli_settings(struct cli *c, struct buf *err)
 {
 	const struct settings *s = &c->settings;
@@ -139,7 +148,7 @@ int cli_settings(struct cli *c, struct buf *err)
 
 	if (s->loaded)
 		return 0;
-	if (settings_load(&c->settings, c->profile, plain_env, err))
+	if (settings_load(&c->settings, c->profile, plain_env, err) || cli_load_models(err))
 		return -1;
 	configured = c;
 	if (!p->model)

@@ -179,6 +179,9 @@ int cli_engine(struct cli *c, struct engine *e, size_t concurrency, long rpm,
  * connection, --max-cost, and the key (api_key_env, or api_key_command,
  * run only when something may be sent). 0, or -1 with a message in err. */
 int cli_settings(struct cli *c, struct buf *err);
+/* The user's models.json ($XDG_CONFIG_HOME/imagegen/models.json) added to
+ * the model table (model_load_user). 0, or -1 with why in err. */
+int cli_load_models(struct buf *err);
 /* concurrency as given (> 0), else the config's, else fallback. */
 long cli_concurrency(const struct cli *c, long given, long fallback);
 /* The environment as a command sees it: a variable, or else the config's

@@ -12,6 +12,7 @@ const struct command commands[] = {
 	{ "info", cmd_info, "show how an image was made (prompt, model, parameters)" },
 	{ "status", cmd_status, "a batch folder's jobs by state, from its ledger" },
 	{ "usage", cmd_usage, "what paid requests cost, from the spend history" },
+	{ "models", cmd_models, "the models imagegen knows (--remote: and the server's)" },
 	{ "config", cmd_config, "the settings in effect and where each comes from" },
 	{ "completion", cmd_completion, "a completion script for bash, zsh or fish" },
 };

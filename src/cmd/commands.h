@@ -13,6 +13,7 @@ int cmd_status(int argc, char **argv);
 int cmd_usage(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
+int cmd_models(int argc, char **argv);
 
 #include <stddef.h>
 

@@ -194,16 +194,21 @@ static int handler(void *user, const char *section, const char *name, const char
 /* Where the file is: $IMAGEGEN_CONFIG, $XDG_CONFIG_HOME/imagegen/config,
  * or ~/.config/imagegen/config (a relative XDG_CONFIG_HOME is ignored, as
  * the XDG rules say). The caller frees; NULL with no home. */
+char *settings_file(const char *name, const char *(*env)(const char *name))
+{
+	const char *xdg = env("XDG_CONFIG_HOME"), *home;
+
+	if (xdg && xdg[0] == '/')
+		return xasprintf("%s/imagegen/%s", xdg, name);
+	home = home_dir(env);
+	return home ? xasprintf("%s/.config/imagegen/%s", home, name) : NULL;
+}
+
 static char *config_path(const char *(*env)(const char *name))
 {
-	const char *named = env("IMAGEGEN_CONFIG"), *xdg = env("XDG_CONFIG_HOME"), *home;
+	const char *named = env("IMAGEGEN_CONFIG");
 
-	if (named && *named)
-		return xstrdup(named);
-	if (xdg && xdg[0] == '/')
-		return xasprintf("%s/imagegen/config", xdg);
-	home = home_dir(env);
-	return home ? xasprintf("%s/.config/imagegen/config", home) : NULL;
+	return named && *named ? xstrdup(named) : settings_file("config", env);
 }
 
 int settings_load(struct settings *s, const char *profile, const char *(*env)(const char *name),

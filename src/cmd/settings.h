@@ -65,5 +65,8 @@ char *settings_origin(const struct settings *s, enum setting_key k);
  * failed, printed nothing or printed a control character. */
 char *settings_run_key_command(const struct settings *s, struct buf *err);
 void settings_release(struct settings *s);
+/* $XDG_CONFIG_HOME/imagegen/NAME, or ~/.config/imagegen/NAME (a relative
+ * XDG_CONFIG_HOME is ignored); the caller frees; NULL with no home. */
+char *settings_file(const char *name, const char *(*env)(const char *name));
 
 #endif
