@@ -21,7 +21,8 @@ or base_url_credentials or a_gif_is_requested or gif_records or gif_downscaled \
 or an_svg_records or cut_short or markup_line or signed_image or resumes_by_its_input \
 or batch_makes_gifs or disk_without_room or every_paid_request or max_cost_refuses \
 or stops_launching or usage_since or one_batch_and_saves or failed_line or an_expired_batch \
-or edit_lines_go_in or split_into or cancel_cancels}" \
+or edit_lines_go_in or split_into or cancel_cancels or profile or api_key_command \
+or models_json or remote_merges or verbose_traces or version_names}" \
 	--deselect tests/test_00_standin.py --deselect tests/test_01_standin_edits.py \
 	--deselect tests/test_03_standin_azure.py --deselect tests/test_04_standin_today.py \
 	--deselect tests/test_05_standin_batches.py
