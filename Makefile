@@ -12,13 +12,15 @@
 #                  server with the peers (bench/RESULTS.md)
 #   make bench-peers  the same jobs with the Node SDK and a Python pool (issue 6)
 #   make install   install (honours PREFIX and DESTDIR)
+#   make deb       build the Debian package into dist/ (debhelper + meson)
+#   make check-deb install that package on a fresh Debian 12 root and run it
 
 PREFIX ?= /usr/local
 DESTDIR ?=
 BUILD ?= build
 PYTHON ?= /usr/bin/python3
 
-.PHONY: all build deps test unit integration demo bench check-asan check-valgrind fuzz fuzz-replay coverage install clean
+.PHONY: deb check-deb all build deps test unit integration demo bench check-asan check-valgrind fuzz fuzz-replay coverage install clean
 
 all: build
 
@@ -80,5 +82,11 @@ install: build
 	ninja -C $(BUILD)
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
 
+deb:
+	./scripts/deb.sh
+
+check-deb:
+	./scripts/check-deb.sh
+
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz build-cov demo-out
+	rm -rf $(BUILD) build-asan build-fuzz build-cov demo-out dist
