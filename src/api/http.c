@@ -295,6 +295,51 @@ static int poll_timeout(const struct http_loop *l, int64_t now)
 	return wait < 0 ? 0 : (int)wait;
 }
 
+/* Waits for a transfer, a wake-up, the watched descriptor or the next
+ * launch time; hands a readable descriptor to its owner. */
+static void poll_once(struct http_loop *l)
+{
+	struct curl_waitfd fd = { .fd = l->watch_fd, .events = CURL_WAIT_POLLIN };
+	bool watched = l->watching;
+
+	curl_multi_poll(l->multi, watched ? &fd : NULL, watched ? 1 : 0,
+			poll_timeout(l, now_ms()), NULL);
+	if (watched && fd.revents)
+		l->ready(l->ready_data);
+}
+
+/* Takes x out of q; false when q does not hold it. */
+static bool queue_remove(struct http_queue *q, struct http_xfer *x)
+{
+	struct http_xfer *prev = NULL;
+
+	for (struct http_xfer *p = q->head; p; prev = p, p = p->next) {
+		if (p != x)
+			continue;
+		if (prev)
+			prev->next = x->next;
+		else
+			q->head = x->next;
+		if (q->tail == x)
+			q->tail = prev;
+		x->next = NULL;
+		return true;
+	}
+	return false;
+}
+
+bool http_loop_cancel(struct http_loop *l, struct http_xfer *x)
+{
+	if (x->running) {
+		finish(l, x, CURLE_ABORTED_BY_CALLBACK);
+		return true;
+	}
+	if (!queue_remove(&l->paced, x) && !queue_remove(&l->unpaced, x))
+		return false;
+	x->on_done(x, CURLE_ABORTED_BY_CALLBACK);
+	return true;
+}
+
 void http_loop_stop(struct http_loop *l)
 {
 	l->stopped = true;
@@ -309,7 +354,7 @@ int http_loop_run(struct http_loop *l)
 {
 	int still = 0;
 
-	while (waiting(l) || l->running || l->held) {
+	while (waiting(l) || l->running || l->held || l->watching) {
 		int interrupts = l->interrupts ? *l->interrupts : 0;
 
 		if (interrupts && (!l->graceful || interrupts > 1)) {
@@ -325,9 +370,9 @@ int http_loop_run(struct http_loop *l)
 			l->collect(l->collect_data);
 		if (l->tick)
 			l->tick(l->tick_data);
-		if (!waiting(l) && !l->running && !l->held)
+		if (!waiting(l) && !l->running && !l->held && !l->watching)
 			break;
-		curl_multi_poll(l->multi, NULL, 0, poll_timeout(l, now_ms()), NULL);
+		poll_once(l);
 	}
 	return l->interrupts && *l->interrupts ? -1 : 0;
 }

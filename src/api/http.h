@@ -81,6 +81,13 @@ struct http_loop {
 	 * http_loop_stop does. NULL: go. */
 	bool (*may_launch)(void *data, size_t running, const struct http_xfer *next);
 	void *may_launch_data;
+	/* A file descriptor polled beside the transfers (a server's input):
+	 * while watching, the loop runs even with nothing to send, and calls
+	 * ready when fd can be read; ready clears watching at its end. */
+	bool watching;
+	int watch_fd;
+	void (*ready)(void *data);
+	void *ready_data;
 };
 
 int http_global_init(void);
@@ -98,6 +105,10 @@ void http_loop_add(struct http_loop *l, struct http_xfer *x);
 /* Launch no more API requests: those not yet started end as aborted
  * (downloads of images already paid for go on). */
 void http_loop_stop(struct http_loop *l);
+/* Ends x, waiting or running, as aborted (its on_done is called with
+ * CURLE_ABORTED_BY_CALLBACK); a transfer the loop does not hold is left
+ * alone. Returns whether it was held. */
+bool http_loop_cancel(struct http_loop *l, struct http_xfer *x);
 /* Wakes the loop from its poll, from any thread (work held off the loop
  * is done). */
 void http_loop_wake(struct http_loop *l);

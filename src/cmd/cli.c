@@ -10,6 +10,7 @@
 #include "afile.h"
 #include "cost.h"
 #include "dryrun.h"
+#include "model.h"
 #include "msg.h"
 #include "naming.h"
 #include "value.h"
@@ -143,14 +144,21 @@ int cli_load_models(struct buf *err)
 int cli_settings(struct cli *c, struct buf *err)
 {
 	const struct settings *s = &c->settings;
-	struct img_params *p = &c->spec.params;
-	double usd;
 
 	if (s->loaded)
 		return 0;
 	if (settings_load(&c->settings, c->profile, plain_env, err) || cli_load_models(err))
 		return -1;
 	configured = c;
+	cli_settings_defaults(s, c);
+	return config_key(c, err);
+}
+
+void cli_settings_defaults(const struct settings *s, struct cli *c)
+{
+	struct img_params *p = &c->spec.params;
+	double usd;
+
 	if (!p->model)
 		p->model = settings_get(s, SET_MODEL);
 	if (!p->quality)
@@ -166,7 +174,6 @@ int cli_settings(struct cli *c, struct buf *err)
 	if (c->max_cost < 0 && settings_get(s, SET_MAX_COST) &&
 	    value_parse_dollars(settings_get(s, SET_MAX_COST), 0, 1e9, &usd) == 0)
 		c->max_cost = usd;
-	return config_key(c, err);
 }
 
 long cli_concurrency(const struct cli *c, long given, long fallback)
@@ -545,6 +552,47 @@ cleanup:
 	cli_release(c);
 	buf_release(&err);
 	return rc;
+}
+
+static void add_unique(struct strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i], s))
+			return;
+	strlist_push(l, s);
+}
+
+static void add_all(struct strlist *l, const char *const *values)
+{
+	for (; values && *values; values++)
+		add_unique(l, *values);
+}
+
+bool cli_flag_values(const char *names, struct strlist *out)
+{
+	static const char *const open_ended[] = { "model", "size", "quality", "style", NULL };
+	char flag[64];
+	size_t n;
+	const struct model *t = model_table(&n);
+
+	/* (By the flag's first name: "output-format|format".) */
+	snprintf(flag, sizeof(flag), "%.*s", (int)strcspn(names, "|"), names);
+	if (!strcmp(flag, "model")) {
+		for (size_t i = 0; i < n; i++)
+			add_unique(out, t[i].name);
+	} else if (!strcmp(flag, "size")) {
+		add_unique(out, "auto");
+		for (size_t i = 0; i < n; i++)
+			add_all(out, t[i].sizes);
+	} else if (!strcmp(flag, "provider")) {
+		add_unique(out, "openai");
+		add_unique(out, "azure");
+	} else if (!strcmp(flag, "by")) {
+		add_all(out, (const char *const[]){ "day", "model", "folder", NULL });
+	} else {
+		add_all(out, params_values(flag));
+	}
+	return out->n && !one_of(flag, open_ended);
 }
 
 void cli_put_safe(FILE *out, const char *s)

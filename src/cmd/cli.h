@@ -66,6 +66,12 @@ struct cli {
 	OPT_BOOL(0, "chroma-key", &(c)->spec.chroma_key, "transparency for any model: generate on a flat key colour, remove it locally"), \
 	OPT_STRING(0, "key-color", &(c)->spec.key_color, "#RRGGBB", "the key colour for --chroma-key (default " CHROMA_DEFAULT_KEY ")")
 
+/* An edit's inputs (edit, and the MCP server's edit tool). */
+#define OPT_CLI_INPUTS(c) \
+	OPT_LIST('i', "image", &(c)->images, "FILE", "an image to edit (repeat for up to 16)"), \
+	OPT_STRING(0, "mask", &(c)->spec.mask, "FILE", "PNG mask: transparent areas mark where to edit"), \
+	OPT_STRING(0, "markup", &(c)->spec.markup, "FILE", "gpt-image-2.6: a transparent PNG with arrows and notes on the first image")
+
 #define OPT_CLI_PROMPT(c) \
 	OPT_GROUP("Prompt (from --prompt, --prompt-file, the words after the options, or standard input)"), \
 	OPT_STRING('p', "prompt", &(c)->prompt, "TEXT", "the prompt"), \
@@ -156,6 +162,13 @@ void cli_release(struct cli *c);
  * tables the commands parse with). */
 extern void (*cli_table_hook)(const struct opt *opts);
 
+/* The values a flag (by its names, "output-format|format") takes or is
+ * often given, appended to out without repeats: the model table's models
+ * and sizes, the parameters' value lists. Returns whether they are all it
+ * takes (false: only suggestions, as models, sizes, qualities and styles,
+ * or none listed). */
+bool cli_flag_values(const char *names, struct strlist *out);
+
 /* Writes one line of text from a server or a file to out, with control
  * characters made harmless ('?'), so it cannot drive the terminal. */
 void cli_put_safe(FILE *out, const char *s);
@@ -179,6 +192,9 @@ int cli_engine(struct cli *c, struct engine *e, size_t concurrency, long rpm,
  * connection, --max-cost, and the key (api_key_env, or api_key_command,
  * run only when something may be sent). 0, or -1 with a message in err. */
 int cli_settings(struct cli *c, struct buf *err);
+/* Fills in what c's options left unset from the settings s (model,
+ * quality, size, output format and folder, deployment, --max-cost). */
+void cli_settings_defaults(const struct settings *s, struct cli *c);
 /* The user's models.json ($XDG_CONFIG_HOME/imagegen/models.json) added to
  * the model table (model_load_user). 0, or -1 with why in err. */
 int cli_load_models(struct buf *err);

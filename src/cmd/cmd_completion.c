@@ -90,47 +90,14 @@ static void release(struct command_flags *all, size_t n)
 	free(all);
 }
 
-static void add_unique(struct strlist *l, const char *s)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (!strcmp(l->v[i], s))
-			return;
-	strlist_push(l, s);
-}
-
-static void add_all(struct strlist *l, const char *const *values)
-{
-	for (; values && *values; values++)
-		add_unique(l, *values);
-}
-
 /* The values a flag completes with, space-separated (the caller frees), or
  * NULL: none listed. */
 static char *values_of(const char *names)
 {
-	char flag[64];
 	struct strlist l = { 0 };
-	size_t n;
-	const struct model *t = model_table(&n);
 	struct buf out = BUF_INIT;
 
-	/* (By the flag's first name: "output-format|format".) */
-	snprintf(flag, sizeof(flag), "%.*s", (int)strcspn(names, "|"), names);
-	if (!strcmp(flag, "model")) {
-		for (size_t i = 0; i < n; i++)
-			add_unique(&l, t[i].name);
-	} else if (!strcmp(flag, "size")) {
-		add_unique(&l, "auto");
-		for (size_t i = 0; i < n; i++)
-			add_all(&l, t[i].sizes);
-	} else if (!strcmp(flag, "provider")) {
-		add_unique(&l, "openai");
-		add_unique(&l, "azure");
-	} else if (!strcmp(flag, "by")) {
-		add_all(&l, (const char *const[]){ "day", "model", "folder", NULL });
-	} else {
-		add_all(&l, params_values(flag));
-	}
+	cli_flag_values(names, &l);
 	for (size_t i = 0; i < l.n; i++)
 		buf_addf(&out, "%s%s", i ? " " : "", l.v[i]);
 	strlist_release(&l);

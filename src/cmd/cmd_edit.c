@@ -16,9 +16,7 @@ int cmd_edit(int argc, char **argv)
 	struct cli c = CLI_INIT;
 	struct opt opts[] = {
 		OPT_GROUP("Inputs"),
-		OPT_LIST('i', "image", &c.images, "FILE", "an image to edit (repeat for up to 16)"),
-		OPT_STRING(0, "mask", &c.spec.mask, "FILE", "PNG mask: transparent areas mark where to edit"),
-		OPT_STRING(0, "markup", &c.spec.markup, "FILE", "gpt-image-2.6: a transparent PNG with arrows and notes on the first image"),
+		OPT_CLI_INPUTS(&c),
 		OPT_CLI_PROMPT(&c),
 		OPT_CLI_PARAMS(&c),
 		OPT_CLI_OUTPUT(&c),

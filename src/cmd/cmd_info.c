@@ -87,8 +87,7 @@ static int describe_document(const struct buf *data, const char *format, json_t 
 	return 0;
 }
 
-/* The file's record as JSON, or NULL with a message in err. */
-static json_t *describe(const char *path, struct buf *err)
+json_t *info_describe(const char *path, struct buf *err)
 {
 	struct buf data = BUF_INIT;
 	json_t *o = NULL, *chunks, *side;
@@ -318,7 +317,7 @@ int cmd_info(int argc, char **argv)
 			}
 			continue;
 		}
-		json_t *o = describe(c.words.v[i], &err);
+		json_t *o = info_describe(c.words.v[i], &err);
 		if (!o) {
 			errorf("%s", err.data);
 			buf_reset(&err);

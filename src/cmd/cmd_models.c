@@ -70,8 +70,7 @@ static json_t *row(const struct model *m, bool user, time_t now)
 			 "variations", m->variations, "source", user ? m->source : "built-in");
 }
 
-/* Every model: the user's rows, then the built-in ones they do not replace. */
-static json_t *table(time_t now)
+json_t *models_table(time_t now)
 {
 	size_t n, nu;
 	const struct model *t = model_table(&n), *u = model_user_table(&nu);
@@ -296,7 +295,7 @@ int cmd_models(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto cleanup;
 	}
-	all = table(time(NULL));
+	all = models_table(time(NULL));
 	if (ask && (rc = remote(&c, all, &notes, &err)) != 0) {
 		errorf("%s", err.data);
 		rc = rc == -2 ? EXIT_USAGE : EXIT_FAILED;

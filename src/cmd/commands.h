@@ -16,6 +16,20 @@ int cmd_completion(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 
 #include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "util.h"
+
+int cmd_mcp(int argc, char **argv);
+
+/* What the commands report, for the other front end (the MCP server):
+ * a file's record as info --json gives it (NULL with why in err), and every
+ * model as models --json lists them (the user's rows first), each a new
+ * reference. */
+json_t *info_describe(const char *path, struct buf *err);
+json_t *models_table(time_t now);
 
 struct command {
 	const char *name;

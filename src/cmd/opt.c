@@ -88,8 +88,12 @@ static void suggest(const struct opt *opts, const char *name, size_t len,
 		buf_addf(err, " (did you mean '--%.*s'?)", (int)pick_len, pick);
 }
 
-static int set_value(const struct opt *o, const char *flag, const char *arg,
-		     struct buf *err)
+const struct opt *opt_find(const struct opt *opts, const char *name)
+{
+	return find_long(opts, name, strlen(name));
+}
+
+int opt_set(const struct opt *o, const char *flag, const char *arg, struct buf *err)
 {
 	switch (o->type) {
 	case OPT_T_STRING:
@@ -152,7 +156,7 @@ static enum opt_result parse_long_opt(const struct opt *opts, int argc,
 		}
 		arg = argv[++*i];
 	}
-	return set_value(o, flag, arg, err) ? OPT_ERROR : OPT_OK;
+	return opt_set(o, flag, arg, err) ? OPT_ERROR : OPT_OK;
 }
 
 static enum opt_result parse_short_opts(const struct opt *opts, int argc,
@@ -180,7 +184,7 @@ static enum opt_result parse_short_opts(const struct opt *opts, int argc,
 			}
 			arg = argv[++*i];
 		}
-		return set_value(o, flag, arg, err) ? OPT_ERROR : OPT_OK;
+		return opt_set(o, flag, arg, err) ? OPT_ERROR : OPT_OK;
 	}
 	return OPT_OK;
 }

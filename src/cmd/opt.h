@@ -62,6 +62,12 @@ enum opt_result {
 enum opt_result opt_parse(const struct opt *opts, int argc, char **argv,
 			  struct strlist *args, struct buf *err);
 
+/* The row one of whose long names is name, or NULL. */
+const struct opt *opt_find(const struct opt *opts, const char *name);
+/* Sets o's field from arg as the command line does (ranges checked; a
+ * string points at arg), flag naming it in the message. 0, or -1 with the
+ * message in err. */
+int opt_set(const struct opt *o, const char *flag, const char *arg, struct buf *err);
 /* Prints usage, description and the option table. */
 void opt_help(FILE *out, const char *usage, const char *about,
 	      const struct opt *opts);

@@ -173,6 +173,13 @@ static int job_again(struct call *c, const char *reason, long status, long delay
 	return 0;
 }
 
+bool job_cancel(struct job *job)
+{
+	if (job->state != JOB_RUNNING || job->off_loop || job->pending_downloads)
+		return false;
+	return http_loop_cancel(job->env->loop, &job->call.xfer);
+}
+
 static void job_answer(struct call *c, const struct http_xfer *x)
 {
 	struct job *job = c->owner;

@@ -198,6 +198,10 @@ void job_take_answer(struct job *job, const char *body, size_t len, const char *
 void job_take_failure(struct job *job, const char *reason, const char *request_id);
 /* Queues the first attempt on env->loop. */
 int job_start(struct job *job);
+/* Aborts the job's request, waiting or in flight (its temp files go, it
+ * ends as interrupted); a job whose answer is whole (its images being
+ * downloaded or committed) is left to end. Returns whether it was aborted. */
+bool job_cancel(struct job *job);
 void job_release(struct job *job);
 
 #endif
