@@ -9,14 +9,31 @@ packages=(
 	libcmocka-dev python3 python3-pytest python3-pil
 	ca-certificates curl chromium
 	clang libclang-rt-14-dev gcovr valgrind
+	nodejs
 )
+# npm comes with NodeSource's nodejs; Debian's own nodejs needs Debian's npm.
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
 	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
 	[ "$status" = installed ] || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+
+# The MCP tests' client: the official MCP SDK, at the version the lock file
+# names, from the npm registry (tests/mcp/package-lock.json).
+mcp_client() {
+	local dir
+	dir="$(dirname "$0")/../tests/mcp"
+	[ -d "$dir/node_modules/@modelcontextprotocol/sdk" ] && return 0
+	echo "deps: installing the MCP SDK test client (npm ci in tests/mcp)" >&2
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+	mcp_client
+	exit 0
+fi
 
 sudo=()
 if [ "$(id -u)" -ne 0 ]; then
@@ -31,3 +48,4 @@ echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+mcp_client

@@ -14,6 +14,7 @@ const struct command commands[] = {
 	{ "usage", cmd_usage, "what paid requests cost, from the spend history" },
 	{ "models", cmd_models, "the models imagegen knows (--remote: and the server's)" },
 	{ "config", cmd_config, "the settings in effect and where each comes from" },
+	{ "mcp", cmd_mcp, "serve the image tools to an MCP client (agents) on stdin/stdout" },
 	{ "completion", cmd_completion, "a completion script for bash, zsh or fish" },
 };
 const size_t commands_n = sizeof(commands) / sizeof(commands[0]);
