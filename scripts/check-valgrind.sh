@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a representative set of integration tests with the binary under
 # valgrind memcheck: generate, edit, variation, batch with faults, streaming,
-# image work and metadata. Any memory error or definite leak makes valgrind
+# image work, metadata and the MCP server. Any memory error or definite leak makes valgrind
 # exit 99, which fails the test that ran it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +22,7 @@ or an_svg_records or cut_short or markup_line or signed_image or resumes_by_its_
 or batch_makes_gifs or disk_without_room or every_paid_request or max_cost_refuses \
 or stops_launching or usage_since or one_batch_and_saves or failed_line or an_expired_batch \
 or edit_lines_go_in or split_into or cancel_cancels or profile or api_key_command \
-or models_json or remote_merges or verbose_traces or version_names}" \
+or models_json or remote_merges or verbose_traces or version_names or mcp}" \
 	--deselect tests/test_00_standin.py --deselect tests/test_01_standin_edits.py \
 	--deselect tests/test_03_standin_azure.py --deselect tests/test_04_standin_today.py \
 	--deselect tests/test_05_standin_batches.py

@@ -176,6 +176,21 @@ def temp_files(folder):
                   if TEMP_FILE.match(p.name))
 
 
+def wait_for_temp_file(folder, timeout=20.0):
+    """Waits until a temp file holds bytes: it is created before the first body bytes
+    are written to it, so its existence alone says nothing of its content."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for temp in temp_files(folder):
+            try:
+                if (folder / temp).stat().st_size > 0:
+                    return True
+            except FileNotFoundError:
+                pass
+        time.sleep(0.01)
+    return False
+
+
 # The job ledger a batch keeps in its folder (SQLite, hidden).
 LEDGER = ".imagegen/ledger.db"
 

@@ -11,7 +11,7 @@ import time
 import pytest
 from PIL import Image
 
-from conftest import BIN, assert_no_key_leak, clean_env, files_in, temp_files
+from conftest import BIN, assert_no_key_leak, clean_env, files_in, temp_files, wait_for_temp_file
 
 PROMPT = "a lighthouse at dusk"
 NAME = "a-lighthouse-at-dusk.png"
@@ -402,21 +402,6 @@ def test_sigint_during_a_retry_wait_exits_130(standin, folder):
     assert stdout == b""
     assert standin.stats()["requests"] == 1
     assert files_in(folder) == []
-
-
-def wait_for_temp_file(folder, timeout=20.0):
-    """Waits until a temp file holds bytes: it is created before the first body bytes
-    are written to it, so its existence alone says nothing of its content."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for temp in temp_files(folder):
-            try:
-                if (folder / temp).stat().st_size > 0:
-                    return True
-            except FileNotFoundError:
-                pass
-        time.sleep(0.01)
-    return False
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

@@ -3,17 +3,16 @@ SDK's client (tests/mcp/drive.mjs, the SDK at the version tests/mcp's lock file
 names) against the stand-in; malformed messages are written raw."""
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from conftest import BIN, KEY, WRAPPER, assert_no_key_leak, clean_env, temp_files
+from conftest import (BIN, WRAPPER, assert_no_key_leak, clean_env, temp_files,
+                      wait_for_temp_file)
 
 MCP_DIR = Path(__file__).parent / "mcp"
 NODE = shutil.which("node")
@@ -29,8 +28,7 @@ def mcp_client():
 
 def mcp_env(standin, args=(), extra=None):
     env = clean_env(standin, extra)
-    env["IMAGEGEN_MCP"] = json.dumps([*WRAPPER, BIN, "mcp", *args]) if not WRAPPER else \
-        json.dumps([WRAPPER[0], *WRAPPER[1:], BIN, "mcp", *args])
+    env["IMAGEGEN_MCP"] = json.dumps([*WRAPPER, BIN, "mcp", *args])
     return env
 
 
@@ -332,7 +330,7 @@ def test_a_cancel_aborts_the_transfer_and_leaves_nothing(standin, tmp_path):
     try:
         assert standin.wait_held(1), "the answer never started"
         # The temp file holds bytes of the answer when the cancel comes.
-        assert temp_files(tmp_path), "no temp file while the answer was held"
+        assert wait_for_temp_file(tmp_path), "no temp file while the answer was held"
         out, err = proc.communicate("cancel\n", timeout=60)
         held = standin.stats()["held"]
     finally:
