@@ -395,3 +395,32 @@ def test_options_the_server_takes_are_checked(run):
     result = run(["mcp", "--root", "/nonexistent/root"])
     assert result.rc == 2
     assert "--root: cannot enter '/nonexistent/root'" in result.stderr
+
+
+def test_sigterm_mid_answer_ends_the_call_as_an_error_and_leaves_nothing(standin, tmp_path):
+    import signal
+    standin.configure(hold_body=0.5)
+    proc = subprocess.Popen([*WRAPPER, BIN, "mcp"], cwd=tmp_path, env=clean_env(standin),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        proc.stdin.write(INIT + "\n" + json.dumps({
+            "jsonrpc": "2.0", "id": 9, "method": "tools/call",
+            "params": {"name": "generate_image", "arguments": {"prompt": "a slow ship"}}})
+            + "\n")
+        proc.stdin.flush()
+        assert standin.wait_held(1) and wait_for_temp_file(tmp_path)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60 * (10 if WRAPPER else 1))
+    finally:
+        proc.kill()
+        standin.release()
+    assert proc.returncode == 130, err
+    replies = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in replies] == [1, 9]
+    assert replies[1]["result"]["isError"] is True
+    text = text_of(replies[1]["result"])
+    # The answer had begun: the image was made, and is billed.
+    assert text.startswith("interrupted\ncost: ") and \
+        text.endswith(", billed though it was interrupted"), text
+    assert temp_files(tmp_path) == [] and not list(tmp_path.glob("*.png"))

@@ -647,8 +647,9 @@ static json_t *job_result(struct tool_call *tc)
 		json_array_foreach(tc->files, i, file)
 			buf_addf(&b, "%ssaved before the failure: %s", i ? "; " : "\n",
 				 json_string_value(json_object_get(file, "path")));
-		if (job->paid)
-			buf_addf(&b, "\ncost: %s, paid for though it failed", cost);
+		if (job->paid)   /* the answer had begun: billed all the same */
+			buf_addf(&b, "\ncost: %s, billed though it %s", cost,
+				 job->state == JOB_INTERRUPTED ? "was interrupted" : "failed");
 		json_decref(content);
 		content = tool_error(b.data);
 		buf_release(&b);
@@ -715,8 +716,9 @@ static void reap(struct server *s)
 		}
 		*p = tc->next;
 		if (tc->cancelled)
-			notef("cancelled: %s", tc->job.error.data ? tc->job.error.data
-								   : "nothing was sent");
+			notef("cancelled: %s%s", tc->job.error.data ? tc->job.error.data
+								     : "nothing was sent",
+			      tc->job.paid ? " (the answer had begun: it is billed)" : "");
 		else
 			send_result(tc->id, job_result(tc));
 		tool_call_release(tc);
