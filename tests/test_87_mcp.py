@@ -58,9 +58,9 @@ def png(path, size=(64, 48), color=(200, 30, 30)):
     return path
 
 
-def generate_help_flags():
-    """The long flags `imagegen generate --help` lists, first name of each."""
-    out = subprocess.run([BIN, "generate", "--help"], capture_output=True, text=True).stdout
+def help_flags(command="generate"):
+    """The long flags `imagegen COMMAND --help` lists, first name of each."""
+    out = subprocess.run([BIN, command, "--help"], capture_output=True, text=True).stdout
     return set(re.findall(r"^\s+(?:-\w, )?--([a-z][a-z0-9-]*)", out, re.M))
 
 
@@ -76,8 +76,8 @@ def test_the_sdk_client_initialises_and_lists_every_tool(standin, tmp_path):
     assert hello["server"]["name"] == "imagegen"
     assert hello["capabilities"]["tools"] == {"listChanged": False}
     names = [t["name"] for t in listed["tools"]]
-    assert names == ["generate_image", "edit_image", "estimate_cost", "image_info",
-                     "list_models"]
+    assert names == ["generate_image", "edit_image", "generate_batch", "estimate_cost",
+                     "image_info", "list_models"]
     assert standin.requests == []
 
 
@@ -87,7 +87,7 @@ def test_the_input_schema_is_generate_s_option_table(standin, tmp_path):
     schema = tools["generate_image"]["inputSchema"]
     flags = {name.replace("_", "-") for name in schema["properties"]}
     # Every option of the command is an argument, less what the server holds.
-    assert flags == generate_help_flags() - SERVER_HELD
+    assert flags == help_flags() - SERVER_HELD
     assert schema["required"] == ["prompt"]
     assert schema["additionalProperties"] is False
     props = schema["properties"]
@@ -100,6 +100,13 @@ def test_the_input_schema_is_generate_s_option_table(standin, tmp_path):
     assert edit["required"] == ["prompt", "image"]
     assert edit["properties"]["image"]["type"] == "array"
     assert set(edit["properties"]) == set(props) | {"image", "mask", "markup"}
+    batch = tools["generate_batch"]["inputSchema"]
+    assert batch["required"] == ["jobs"]
+    held = SERVER_HELD | {"input", "concurrency", "rpm", "batch-api", "no-wait", "cancel",
+                          "batch-size", "poll"}
+    assert {n.replace("_", "-") for n in batch["properties"]} == \
+        help_flags("batch") - held | {"jobs"}
+    assert batch["properties"]["force"]["description"] == "redo every job and replace its files"
 
 
 def test_generate_image_saves_inside_the_root_and_returns_links_and_cost(standin, tmp_path):
@@ -346,6 +353,22 @@ def test_a_cancel_aborts_the_transfer_and_leaves_nothing(standin, tmp_path):
     assert not list(tmp_path.glob("*.png"))
 
 
+def read_until(stream, text, timeout=30.0):
+    """Reads stream's lines until one holds text; False if none did in time."""
+    import select
+    import time
+    deadline = time.monotonic() + timeout * (10 if WRAPPER else 1)
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([stream], [], [], 0.1)
+        if ready:
+            line = stream.readline()
+            if not line:
+                return False
+            if text in line:
+                return True
+    return False
+
+
 def raw_session(standin, tmp_path, messages):
     """Writes lines to the server as they are; returns what came back on stdout."""
     done = subprocess.run([*WRAPPER, BIN, "mcp"], cwd=tmp_path, env=clean_env(standin),
@@ -424,3 +447,126 @@ def test_sigterm_mid_answer_ends_the_call_as_an_error_and_leaves_nothing(standin
     assert text.startswith("interrupted\ncost: ") and \
         text.endswith(", billed though it was interrupted"), text
     assert temp_files(tmp_path) == [] and not list(tmp_path.glob("*.png"))
+
+
+def test_generate_batch_runs_the_jobs_and_a_second_call_pays_nothing(standin, tmp_path):
+    arguments = {"jobs": ["a cat", "a dog", {"prompt": "a cow", "id": "cow", "n": 2}],
+                 "out_dir": "farm", "size": "1024x1024", "quality": "low"}
+    result, _ = call(standin, tmp_path, "generate_batch", arguments)
+    data = result["result"]["structuredContent"]
+    assert result["result"]["isError"] is False, text_of(result["result"])
+    assert (data["folder"], data["done"], data["failed"], data["resumed"], data["images"]) \
+        == ("farm", 3, 0, 0, 4)
+    assert [j["files"] for j in data["jobs"]] == [
+        ["farm/01-a-cat.png"], ["farm/02-a-dog.png"], ["farm/cow-1.png", "farm/cow-2.png"]]
+    assert data["gallery"] == "farm/index.html" and (tmp_path / "farm/index.html").exists()
+    assert data["cost"]["usd"] > 0
+    links = [c["name"] for c in result["result"]["content"] if c["type"] == "resource_link"]
+    assert links == ["01-a-cat.png", "02-a-dog.png", "cow-1.png", "cow-2.png"]
+    assert len(standin.requests) == 3
+    # The same call again: the ledger knows every job; nothing is sent or paid.
+    again, _ = call(standin, tmp_path, "generate_batch", arguments)
+    data = again["result"]["structuredContent"]
+    assert (data["done"], data["resumed"], data["cost"]["usd"]) == (0, 3, 0)
+    assert [j["status"] for j in data["jobs"]] == ["done"] * 3
+    assert len(standin.requests) == 3
+
+
+def test_a_batch_reports_each_job_as_progress_of_the_whole(standin, tmp_path):
+    replies = raw_session(standin, tmp_path, [INIT, json.dumps({
+        "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "generate_batch", "_meta": {"progressToken": 7},
+                   "arguments": {"jobs": ["one", "two", "three"], "out_dir": "b",
+                                 "size": "1024x1024", "quality": "low"}}})])
+    progress = [r["params"] for r in replies if r.get("method") == "notifications/progress"]
+    assert [(p["progress"], p["total"]) for p in progress] == [(1, 3), (2, 3), (3, 3)]
+    assert sorted(p["message"] for p in progress) == ["job 1: done", "job 2: done",
+                                                     "job 3: done"]
+    assert replies[-1]["id"] == 2 and replies[-1]["result"]["isError"] is False
+
+
+def test_bad_jobs_are_refused_before_sending(standin, tmp_path):
+    png(tmp_path / "outside.png")
+    root = tmp_path / "root"
+    root.mkdir()
+    for arguments, message in [
+            ({"jobs": []}, "jobs: expected a list of prompts or job objects"),
+            ({"jobs": ["a", 3]}, "jobs[1]: expected a prompt or a job object"),
+            ({"jobs": ["a", {"prompt": "b", "colour": "red"}]}, "jobs[1]: "),
+            ({"jobs": ["a"], "out_dir": "../elsewhere"}, "out_dir: '../elsewhere' is outside"),
+            ({"jobs": [{"prompt": "b", "image": "../outside.png"}], "out_dir": "b"},
+             "image: '../outside.png' is outside"),
+            ({"jobs": ["a"], "max_cost": 0.0001, "quality": "high"},
+             "max_cost $0.0001: the batch is estimated at")]:
+        result, _ = call(standin, tmp_path, "generate_batch", arguments,
+                         args=["--root", str(root)])
+        assert result["result"]["isError"] is True, arguments
+        assert message in text_of(result["result"]), (arguments, text_of(result["result"]))
+    assert standin.requests == []
+
+
+def test_an_image_call_waits_while_a_batch_runs(standin, tmp_path):
+    """The batch's first answer is held: the generate_image call sent meanwhile
+    is not sent until the batch has ended, then runs."""
+    standin.configure(hold_body=0.3)
+    proc = subprocess.Popen([*WRAPPER, BIN, "mcp", "-j", "1"], cwd=tmp_path,
+                            env=clean_env(standin), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        proc.stdin.write(INIT + "\n" + json.dumps({
+            "jsonrpc": "2.0", "id": "b", "method": "tools/call",
+            "params": {"name": "generate_batch", "arguments": {
+                "jobs": ["one", "two"], "out_dir": "b", "size": "1024x1024"}}}) + "\n")
+        proc.stdin.flush()
+        assert standin.wait_held(1)
+        proc.stdin.write(json.dumps({
+            "jsonrpc": "2.0", "id": "g", "method": "tools/call",
+            "params": {"name": "generate_image", "arguments": {"prompt": "alone"}}}) + "\n")
+        proc.stdin.write(json.dumps({"jsonrpc": "2.0", "id": "m", "method": "tools/call",
+                                     "params": {"name": "list_models"}}) + "\n")
+        proc.stdin.flush()
+        # list_models is answered at once; the image call waits its turn.
+        first = json.loads(proc.stdout.readline())
+        assert first.get("id") == 1, first
+        assert json.loads(proc.stdout.readline())["id"] == "m"
+        assert len(standin.requests) == 1
+        standin.release()
+        out, err = proc.communicate("", timeout=60 * (10 if WRAPPER else 1))
+    finally:
+        proc.kill()
+        standin.release()
+    replies = [json.loads(line) for line in out.splitlines()]
+    assert [r.get("id") for r in replies] == ["b", "g"]
+    assert [r["path"] for r in standin.requests] == ["/v1/images/generations"] * 3
+    assert [r["body"]["prompt"] for r in standin.requests] == ["one", "two", "alone"]
+    assert "generate_image waits its turn: a batch is running" in err
+
+
+def test_a_cancelled_batch_keeps_what_was_paid_and_the_next_call_sends_the_rest(
+        standin, tmp_path):
+    standin.configure(hold_body=0.3)
+    arguments = {"jobs": ["one", "two", "three"], "out_dir": "b", "size": "1024x1024"}
+    proc = subprocess.Popen(
+        [NODE, str(MCP_DIR / "drive.mjs"), "cancel", "generate_batch", json.dumps(arguments)],
+        cwd=tmp_path, env=mcp_env(standin, ["-j", "1"]), stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert standin.wait_held(1)
+        proc.stdin.write("cancel\n")
+        proc.stdin.flush()
+        assert read_until(proc.stderr, "cancel: generate_batch sends no more jobs")
+        # The job in flight is paid for: it is let finish, and recorded.
+        standin.release()
+        out, err = proc.communicate(timeout=60 * (10 if WRAPPER else 1))
+    finally:
+        proc.kill()
+        standin.release()
+    assert proc.returncode == 0, err
+    assert "cancelled: generate_batch; 1 of 3 jobs done" in err
+    assert len(standin.requests) == 1
+    assert sorted(p.name for p in (tmp_path / "b").glob("*.png")) == ["01-one.png"]
+    again, _ = call(standin, tmp_path, "generate_batch", arguments)
+    data = again["result"]["structuredContent"]
+    assert (data["done"], data["resumed"]) == (2, 1)
+    prompts = [r["body"]["prompt"] for r in standin.requests]
+    assert prompts[0] == "one" and sorted(prompts[1:]) == ["three", "two"]

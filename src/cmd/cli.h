@@ -128,6 +128,14 @@ struct cli {
 	OPT_CLI_IMAGE_WORK(c), \
 	OPT_CLI_DRY_QUIET(c)
 
+/* A batch's output and run rows (batch, and the MCP server's batch tool). */
+#define OPT_CLI_BATCH_OUTPUT(c) \
+	OPT_STRING(0, "out-dir|output-dir|output", &(c)->spec.out_dir, "DIR", "save into DIR (default: named from the prompts)"), \
+	OPT_BOOL('f', "force", &(c)->spec.force, "redo every job and replace its files")
+#define OPT_CLI_BATCH_RUN(fail_fast, no_gallery) \
+	OPT_BOOL(0, "fail-fast", fail_fast, "stop launching after the first failed job"), \
+	OPT_BOOL(0, "no-gallery", no_gallery, "do not write index.html (the gallery) in the folder")
+
 #define OPT_CLI_METADATA(c) \
 	OPT_BOOL(0, "sidecar", &(c)->spec.sidecar, "also write NAME.json describing each image"), \
 	OPT_BOOL(0, "no-metadata", &(c)->spec.no_metadata, "do not record the prompt and parameters in PNG files")

@@ -16,10 +16,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "batchrun.h"
 #include "cli.h"
 #include "commands.h"
 #include "config.h"
 #include "cost.h"
+#include "gallery.h"
 #include "imgvips.h"
 #include "input.h"
 #include "msg.h"
@@ -28,8 +30,8 @@
 static const char usage[] = "imagegen mcp [--root DIR] [--inline-previews] [options]";
 static const char about[] =
 	"Serve imagegen's tools to an MCP client (a coding agent) over standard input\n"
-	"and output: generate_image, edit_image, estimate_cost, image_info and\n"
-	"list_models. Every file is read and written inside DIR (default: the\n"
+	"and output: generate_image, edit_image, generate_batch, estimate_cost,\n"
+	"image_info and list_models. Every file is read and written inside DIR (default: the\n"
 	"current folder). The connection options and the config file apply to every\n"
 	"call; logs go to stderr.";
 
@@ -48,7 +50,7 @@ enum {
 /* Newest first: the answer to a client that asks for none of them. */
 static const char *const versions[] = { "2025-11-25", "2025-06-18", "2025-03-26", NULL };
 
-enum tool_kind { TOOL_GENERATE, TOOL_EDIT, TOOL_ESTIMATE, TOOL_INFO, TOOL_MODELS };
+enum tool_kind { TOOL_GENERATE, TOOL_EDIT, TOOL_BATCH, TOOL_ESTIMATE, TOOL_INFO, TOOL_MODELS };
 
 struct tool {
 	const char *name, *title, *description;
@@ -65,6 +67,13 @@ static const struct tool tools[] = {
 	  "Edit up to 16 images with a prompt, an optional mask and markup (POST "
 	  "/images/edits); image takes file paths inside the root, https URLs, data: URLs "
 	  "or file ids. Saves the results inside the root, as imagegen edit does.", TOOL_EDIT },
+	{ "generate_batch", "Generate a batch",
+	  "Many jobs at once into one folder inside the root, as imagegen batch runs them: "
+	  "each of jobs is a prompt, or an object as a line of batch's JSONL (prompt, id, "
+	  "out, per-job parameters; image, mask and markup make it an edit). The folder's "
+	  "ledger knows each job by what it sends: the same call again sends only the jobs "
+	  "not done, and never pays twice. Other image calls wait while a batch runs.",
+	  TOOL_BATCH },
 	{ "estimate_cost", "Estimate cost",
 	  "What a generate_image call (or edit_image, when image is given) would cost and "
 	  "which files it would write, checked by the same rules; nothing is sent.",
@@ -104,6 +113,28 @@ struct tool_call {
 	int64_t progress_ms;
 };
 
+/* What only a batch's rows set besides its options. */
+struct batch_flags {
+	bool fail_fast;
+	bool no_gallery;
+};
+
+/* A generate_batch call: the batch run and what it tells. */
+struct batch_call {
+	struct server *srv;
+	json_t *id, *token, *args;
+	struct cli cli;            /* the defaults every job starts from */
+	struct batch_flags flags;
+	struct batch_items items;
+	struct batch_events events;
+	struct batch_run run;
+	json_t *jobs;              /* each job's outcome, as it ended */
+	json_t *warnings;
+	size_t to_end, ended;      /* jobs started, and ended */
+	bool started;              /* batch_run_start ran: the loop's hooks are its */
+	bool cancelled;
+};
+
 struct server {
 	struct cli cli;            /* the server's own options */
 	struct engine engine;
@@ -113,7 +144,15 @@ struct server {
 	struct buf in;             /* read, not yet a whole line */
 	bool skipping;             /* the rest of an overlong line */
 	struct tool_call *calls;
+	/* A batch runs alone: the loop's launch check and commit hook are its.
+	 * Image calls that come meanwhile wait here, in order ([{id, params}]),
+	 * as does a batch that comes while image calls run. */
+	struct batch_call *batch;
+	json_t *waiting;
 };
+
+static void drain_waiting(struct server *s);
+static void finish_batch(struct server *s);
 
 /* Writes one message on stdout: compact JSON (which escapes every newline
  * inside strings) and a newline. Takes msg's reference. */
@@ -163,11 +202,13 @@ static bool is_hidden(const struct opt *o, enum tool_kind kind)
 	       (!strcmp(first, "image") || !strcmp(first, "mask") || !strcmp(first, "markup"));
 }
 
-/* The option rows of an image tool, bound to c, into out (cap rows, the
- * last OPT_END): the command's rows, less what the server holds. */
-static void tool_rows(struct cli *c, enum tool_kind kind, struct opt *out, size_t cap)
+/* The option rows of an image tool, bound to c (and a batch's to f), into
+ * out (cap rows, the last OPT_END): the command's rows, less what the
+ * server holds. */
+static void tool_rows(struct cli *c, struct batch_flags *f, enum tool_kind kind,
+		      struct opt *out, size_t cap)
 {
-	const struct opt all[] = {
+	const struct opt single[] = {
 		OPT_CLI_INPUTS(c),
 		OPT_CLI_PROMPT(c),
 		OPT_CLI_PARAMS(c),
@@ -175,9 +216,20 @@ static void tool_rows(struct cli *c, enum tool_kind kind, struct opt *out, size_
 		OPT_CLI_COST(c),
 		OPT_END(),
 	};
+	const struct opt batch[] = {
+		OPT_CLI_BATCH_RUN(&f->fail_fast, &f->no_gallery),
+		OPT_CLI_FIELDS(c),
+		OPT_CLI_PARAMS(c),
+		OPT_CLI_BATCH_OUTPUT(c),
+		OPT_CLI_METADATA(c),
+		OPT_CLI_IMAGE_WORK(c),
+		OPT_CLI_COST(c),
+		OPT_END(),
+	};
 	size_t n = 0;
 
-	for (const struct opt *o = all; o->type != OPT_T_END && n + 1 < cap; o++)
+	for (const struct opt *o = kind == TOOL_BATCH ? batch : single;
+	     o->type != OPT_T_END && n + 1 < cap; o++)
 		if (o->type != OPT_T_GROUP && !is_hidden(o, kind))
 			out[n++] = *o;
 	out[n] = (struct opt)OPT_END();
@@ -252,12 +304,21 @@ static json_t *input_schema(enum tool_kind kind)
 		return json_pack("{s:s,s:o,s:b}", "type", "object", "properties", props,
 				 "additionalProperties", false);
 	}
-	tool_rows(&c, kind, rows, ARRAY_SIZE(rows));
+	tool_rows(&c, &(struct batch_flags){ 0 }, kind, rows, ARRAY_SIZE(rows));
 	for (const struct opt *o = rows; o->type != OPT_T_END; o++) {
 		argument_name(o, name, sizeof(name));
 		json_object_set_new(props, name, row_schema(o));
 	}
-	json_array_append_new(required, json_string("prompt"));
+	if (kind == TOOL_BATCH) {
+		json_object_set_new(props, "jobs", json_pack(
+			"{s:s,s:{s:[{s:s},{s:s}]},s:i,s:s}", "type", "array", "items", "anyOf",
+			"type", "string", "type", "object", "minItems", 1, "description",
+			"the jobs: a prompt each, or an object as a line of imagegen batch's "
+			"JSONL (prompt, id, out, per-job parameters; image, mask, markup)"));
+		json_array_append_new(required, json_string("jobs"));
+	} else {
+		json_array_append_new(required, json_string("prompt"));
+	}
 	if (kind == TOOL_EDIT)
 		json_array_append_new(required, json_string("image"));
 	return json_pack("{s:s,s:o,s:o,s:b}", "type", "object", "properties", props, "required",
@@ -284,6 +345,14 @@ static json_t *output_schema(enum tool_kind kind)
 				 "cost", "type", "object", "revised_prompts", "type", "array",
 				 "warnings", "type", "array", "seconds", "type", "number",
 				 "required", "files", "model", "cost");
+	case TOOL_BATCH:
+		return json_pack("{s:s,s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},"
+				 "s:{s:s},s:{s:s},s:{s:s}},s:[s,s,s]}", "type", "object",
+				 "properties", "folder", "type", "string", "jobs", "type", "array",
+				 "done", "type", "integer", "failed", "type", "integer",
+				 "resumed", "type", "integer", "images", "type", "integer",
+				 "cost", "type", "object", "gallery", "type", "string",
+				 "warnings", "type", "array", "required", "folder", "jobs", "cost");
 	case TOOL_ESTIMATE:
 		return json_pack("{s:s,s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s}},"
 				 "s:[s,s,s]}", "type", "object", "properties",
@@ -372,18 +441,23 @@ wrong:
 	return -1;
 }
 
-/* Sets every argument of args through the tool's rows bound to c. */
-static int set_arguments(struct cli *c, enum tool_kind kind, json_t *args, struct buf *err)
+/* Sets every argument of args through the tool's rows bound to c and f (a
+ * batch's jobs are not options: they are read apart). */
+static int set_arguments(struct cli *c, struct batch_flags *f, enum tool_kind kind, json_t *args,
+			 struct buf *err)
 {
 	struct opt rows[128];
 	const char *key;
 	json_t *v;
 
-	tool_rows(c, kind, rows, ARRAY_SIZE(rows));
+	tool_rows(c, f, kind, rows, ARRAY_SIZE(rows));
 	json_object_foreach(args, key, v) {
 		char flag[64];
 		const struct opt *o;
 		size_t i;
+
+		if (kind == TOOL_BATCH && !strcmp(key, "jobs"))
+			continue;
 
 		for (i = 0; key[i] && i + 1 < sizeof(flag); i++)
 			flag[i] = key[i] == '_' ? '-' : key[i];
@@ -540,15 +614,27 @@ static json_t *file_uri(const char *path)
 	return uri;
 }
 
+/* A progress notification for token (NULL: the call asked for none); value
+ * must go up with each, total is of how many (0: not known). */
+static void send_progress(json_t *token, long value, long total, const char *message)
+{
+	json_t *params;
+
+	if (!token)
+		return;
+	params = json_pack("{s:O,s:I,s:s}", "progressToken", token, "progress",
+			   (json_int_t)value, "message", message);
+	if (total)
+		json_object_set_new(params, "total", json_integer(total));
+	send_message(json_pack("{s:s,s:s,s:o}", "jsonrpc", "2.0", "method",
+			       "notifications/progress", "params", params));
+}
+
 static void progress(struct tool_call *tc, const char *message)
 {
-	if (!tc->token || tc->cancelled)
-		return;
-	tc->progress++;
 	tc->progress_ms = now_ms();
-	send_message(json_pack("{s:s,s:s,s:{s:O,s:I,s:s}}", "jsonrpc", "2.0", "method",
-			       "notifications/progress", "params", "progressToken", tc->token,
-			       "progress", (json_int_t)tc->progress, "message", message));
+	if (!tc->cancelled)
+		send_progress(tc->token, ++tc->progress, 0, message);
 }
 
 static void on_saved(struct job *job, size_t index, const char *path)
@@ -723,6 +809,10 @@ static void reap(struct server *s)
 			send_result(tc->id, job_result(tc));
 		tool_call_release(tc);
 	}
+	/* A batch ends when every job it started has ended and been recorded. */
+	if (s->batch && s->batch->ended >= s->batch->to_end && !s->engine.loop.held)
+		finish_batch(s);
+	drain_waiting(s);
 }
 
 /* While a request runs, a progress line a second: time and bytes so far. */
@@ -731,6 +821,10 @@ static void tick(void *data)
 	struct server *s = data;
 	int64_t now = now_ms();
 
+	/* A signal: read no more calls (a batch's jobs in flight end first, as
+	 * in imagegen batch; a second signal aborts them). */
+	if (cli_interrupts)
+		s->engine.loop.watching = false;
 	reap(s);
 	for (struct tool_call *tc = s->calls; tc; tc = tc->next) {
 		curl_off_t got = 0;
@@ -757,7 +851,7 @@ static int plan_call(struct tool_call *tc, enum tool_kind kind, struct job_plan 
 	struct prompt_sources src = { .stdin_fd = -1, .stdin_is_tty = true };
 	char *prompt = NULL;
 
-	if (set_arguments(c, kind, tc->args, err))
+	if (set_arguments(c, &(struct batch_flags){ 0 }, kind, tc->args, err))
 		return -1;
 	cli_settings_defaults(&s->cli.settings, c);
 	if (c->max_cost < 0)
@@ -868,6 +962,301 @@ done:
 	return result;
 }
 
+/* --- generate_batch ------------------------------------------------------- */
+
+static void batch_saved(void *ud, const struct batch_job *bj, size_t index, const char *path)
+{
+	(void)ud;
+	(void)bj;
+	(void)index;
+	notef("saved %s", path);
+}
+
+static void batch_finished(void *ud, const struct batch_job *bj)
+{
+	struct batch_call *bc = ud;
+	const char *status = batch_job_status(bj);
+	char *text;
+
+	bc->ended++;
+	if (bj->job.state == JOB_FAILED)
+		warnf("%s%s", bj->label, bj->job.error.data);
+	text = xasprintf("%s%s", bj->label, bj->job.state == JOB_FAILED ? bj->job.error.data
+									   : status);
+	if (!bc->cancelled)
+		send_progress(bc->token, (long)bc->ended, (long)bc->to_end, text);
+	free(text);
+}
+
+static void batch_warning(void *ud, const char *text)
+{
+	struct batch_call *bc = ud;
+
+	warnf("%s", text);
+	json_array_append_new(bc->warnings, json_string(text));
+}
+
+static void batch_note(void *ud, const char *text)
+{
+	(void)ud;
+	notef("%s", text);
+}
+
+/* The jobs argument as batch items: a prompt each, or an object read as a
+ * JSONL line is (its "line" is its place in the list, from 1). */
+static int read_jobs(struct batch_call *bc, json_t *jobs, struct buf *err)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(jobs) || !json_array_size(jobs)) {
+		buf_addf(err, "jobs: expected a list of prompts or job objects");
+		return -1;
+	}
+	json_array_foreach(jobs, i, v) {
+		if (json_is_string(v)) {
+			jobfile_add_prompt(&bc->items, json_string_value(v));
+		} else if (json_is_object(v)) {
+			char *line = json_dumps(v, JSON_COMPACT);
+			struct buf why = BUF_INIT;
+			int rc = jobfile_parse(line, strlen(line), &bc->items, &why);
+
+			free(line);
+			if (rc)
+				buf_addf(err, "jobs[%zu]: %s", i, strncmp(why.data, "line 1: ", 8)
+							      ? why.data : why.data + 8);
+			buf_release(&why);
+			if (rc)
+				return -1;
+		} else {
+			buf_addf(err, "jobs[%zu]: expected a prompt or a job object", i);
+			return -1;
+		}
+		bc->items.v[bc->items.n - 1].line = i + 1;
+	}
+	return 0;
+}
+
+static int local_input_inside(const struct server *s, const char *what, const char *arg,
+			      struct buf *err)
+{
+	if (!arg || input_classify(arg, path_exists(arg)) != INPUT_FILE)
+		return 0;
+	return inside_root(s, what, arg, err);
+}
+
+/* The edits' local inputs, the folder and every file a job to send would
+ * write, inside the root. */
+static int batch_inside_root(const struct server *s, struct batch_call *bc, struct buf *err)
+{
+	const struct batch_plan *plan = &bc->run.plan;
+	struct extra_check x = { s, err, 0 };
+
+	for (size_t i = 0; i < bc->items.n; i++) {
+		const struct batch_item *it = &bc->items.v[i];
+		for (size_t k = 0; k < it->nimages; k++)
+			if (local_input_inside(s, "image", it->images[k], err))
+				return -1;
+		if (local_input_inside(s, "mask", it->mask, err) ||
+		    local_input_inside(s, "markup", it->markup, err))
+			return -1;
+	}
+	if (inside_root(s, "out_dir", plan->dir, err))
+		return -1;
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct batch_job *bj = &plan->jobs[i];
+		for (size_t k = 0; !bj->resumed && k < bj->names.n; k++) {
+			if (inside_root(s, "output", bj->names.paths[k], err))
+				return -1;
+			spec_each_extra(&bc->cli.spec, &bj->params, bj->names.paths[k], check_extra,
+					&x);
+			if (x.rc)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* The call's max_cost against the batch's estimate, as batch --max-cost. */
+static int batch_budget(const struct batch_call *bc, struct buf *err)
+{
+	const struct batch_run *r = &bc->run;
+	char usd[32], budget[32];
+
+	if (bc->cli.max_cost < 0)
+		return 0;
+	if (r->unestimated) {
+		buf_addf(err, "max_cost %s: the cost of %zu job%s cannot be estimated (%s); "
+			 "nothing was sent", price_format(bc->cli.max_cost, budget), r->unestimated,
+			 r->unestimated == 1 ? "" : "s", r->estimate_why ? r->estimate_why
+									: "no price");
+		return -1;
+	}
+	if (r->estimate <= bc->cli.max_cost)
+		return 0;
+	buf_addf(err, "max_cost %s: the batch is estimated at %s; nothing was sent",
+		 price_format(bc->cli.max_cost, budget), price_format(r->estimate, usd));
+	return -1;
+}
+
+static void batch_call_release(struct batch_call *bc)
+{
+	batch_run_release(&bc->run);
+	batch_items_release(&bc->items);
+	json_decref(bc->id);
+	json_decref(bc->token);
+	json_decref(bc->args);
+	json_decref(bc->warnings);
+	cli_release(&bc->cli);
+	free(bc);
+}
+
+/* The loop's hooks back as the server keeps them: no launch check, no
+ * graceful first signal, and a stop (quota, fail-fast, a cancel) was the
+ * batch's alone. */
+static void loop_to_server(struct server *s)
+{
+	s->engine.loop.graceful = false;
+	s->engine.loop.may_launch = NULL;
+	s->engine.loop.may_launch_data = NULL;
+	s->engine.loop.stopped = false;
+}
+
+static json_t *call_batch(struct server *s, json_t *id, json_t *args, json_t *token)
+{
+	struct batch_call *bc = xcalloc(1, sizeof(*bc));
+	struct buf warn = BUF_INIT, err = BUF_INIT;
+	json_t *result = NULL;
+
+	*bc = (struct batch_call){ .srv = s, .cli = CLI_INIT, .items = BATCH_ITEMS_INIT };
+	bc->id = json_incref(id);
+	bc->token = json_incref(token);
+	bc->args = json_incref(args);
+	bc->warnings = json_array();
+	bc->events = (struct batch_events){ batch_saved, batch_finished, NULL, batch_warning,
+					    batch_note, bc };
+	if (set_arguments(&bc->cli, &bc->flags, TOOL_BATCH, args, &err) ||
+	    read_jobs(bc, json_object_get(args, "jobs"), &err))
+		goto fail;
+	cli_settings_defaults(&s->cli.settings, &bc->cli);
+	if (bc->cli.max_cost < 0)
+		bc->cli.max_cost = s->cli.max_cost;
+	bc->run = (struct batch_run){ .engine = &s->engine, .defaults = &bc->cli.spec,
+				      .fail_fast = bc->flags.fail_fast,
+				      .gallery = !bc->flags.no_gallery,
+				      .max_cost = bc->cli.max_cost, .events = &bc->events };
+	if ((bc->cli.spec.out_dir && inside_root(s, "out_dir", bc->cli.spec.out_dir, &err)) ||
+	    spec_check_options(&bc->cli.spec, &err) ||
+	    batch_run_prepare(&bc->run, &bc->items, &warn, &err))
+		goto fail;
+	add_warnings(bc->warnings, &warn);
+	if (batch_inside_root(s, bc, &err) || batch_budget(bc, &err))
+		goto fail;
+	for (size_t i = 0; i < bc->run.plan.n; i++) {
+		const struct batch_job *bj = &bc->run.plan.jobs[i];
+		bc->to_end += !bj->resumed && !bj->elsewhere && !bj->remote;
+	}
+	if (batch_run_start(&bc->run, &err)) {
+		loop_to_server(s);
+		goto fail;
+	}
+	bc->started = true;
+	s->batch = bc;
+	notef("generate_batch: %zu job%s into %s (%zu done before)", bc->to_end,
+	      bc->to_end == 1 ? "" : "s", bc->run.plan.dir, bc->run.resumed);
+	buf_release(&warn);
+	buf_release(&err);
+	return NULL;
+fail:
+	result = tool_error(err.data);
+	batch_call_release(bc);
+	buf_release(&warn);
+	buf_release(&err);
+	return result;
+}
+
+static json_t *batch_result(struct batch_call *bc, const char *gallery)
+{
+	const struct batch_run *r = &bc->run;
+	const struct price_table *prices = &bc->srv->engine.prices;
+	json_t *jobs = json_array(), *content = json_array(), *data, *cost;
+	struct buf text = BUF_INIT;
+	char spent[32], est[32];
+	bool failed = r->failed || r->stop_reason || r->elsewhere || r->ledger_error.len;
+
+	for (size_t i = 0; i < r->plan.n; i++) {
+		const struct batch_job *bj = &r->plan.jobs[i];
+		json_t *o = batch_job_json(bj, bj->resumed ? "done" : bj->elsewhere
+					   ? "claimed by another run" : batch_job_status(bj),
+					   r->plan.dir);
+		size_t k;
+		json_t *f;
+
+		json_array_foreach(json_object_get(o, "files"), k, f)
+			json_array_append_new(content, json_pack(
+				"{s:s,s:o,s:s,s:s}", "type", "resource_link", "uri",
+				file_uri(json_string_value(f)), "name",
+				path_basename(json_string_value(f)), "mimeType",
+				mime_of(json_string_value(f))));
+		json_array_append_new(jobs, o);
+	}
+	cost = json_pack("{s:f,s:I,s:f,s:s?,s:b}", "usd", r->spent, "unpriced",
+			 (json_int_t)r->unpriced, "estimated_before", r->estimate, "prices",
+			 prices->date, "estimate", true);
+	data = json_pack("{s:s,s:o,s:I,s:I,s:I,s:I,s:I,s:o,s:O}", "folder", r->plan.dir, "jobs",
+			 jobs, "done", (json_int_t)r->done, "failed", (json_int_t)r->failed,
+			 "resumed", (json_int_t)r->resumed, "images", (json_int_t)r->images,
+			 "tokens", (json_int_t)r->tokens, "cost", cost, "warnings", bc->warnings);
+	if (gallery)
+		json_object_set_new(data, "gallery", json_string(gallery));
+	buf_addf(&text, "done: %zu image%s from %zu of %zu jobs, %ld tokens; cost %s%s "
+		 "(estimated %s before sending); %zu done by an earlier run; folder %s",
+		 r->images, r->images == 1 ? "" : "s", r->done, r->plan.n, r->tokens,
+		 price_format(r->spent, spent), r->unpriced ? " for the jobs priced" : "",
+		 price_format(r->estimate, est), r->resumed, r->plan.dir);
+	if (r->stop_reason)
+		buf_addf(&text, "\nstopped: %s", r->stop_reason);
+	for (size_t i = 0; i < r->plan.n; i++)
+		if (r->plan.jobs[i].job.state == JOB_FAILED)
+			buf_addf(&text, "\n%s%s", r->plan.jobs[i].label,
+				 r->plan.jobs[i].job.error.data);
+	if (r->elsewhere)
+		buf_addf(&text, "\n%zu job%s left to another imagegen run (pid %ld); call again "
+			 "once it ends", r->elsewhere, r->elsewhere == 1 ? "" : "s", r->other_pid);
+	json_array_insert_new(content, 0, json_pack("{s:s,s:s}", "type", "text", "text",
+						    text.data));
+	buf_release(&text);
+	return json_pack("{s:o,s:o,s:b}", "content", content, "structuredContent", data,
+			 "isError", failed);
+}
+
+/* The batch's jobs have all ended: the last records, the gallery, the
+ * answer (none when cancelled), and the loop back to the server. */
+static void finish_batch(struct server *s)
+{
+	struct batch_call *bc = s->batch;
+	struct buf err = BUF_INIT;
+	char *gallery = NULL;
+
+	s->batch = NULL;
+	if (batch_run_conclude(&bc->run, &err)) {
+		char *text = xasprintf("gallery: %s", err.data);
+		batch_warning(bc, text);
+		free(text);
+	} else if (bc->run.gallery) {
+		gallery = xasprintf("%s/%s", bc->run.plan.dir, GALLERY_NAME);
+	}
+	loop_to_server(s);
+	if (bc->cancelled)
+		notef("cancelled: generate_batch; %zu of %zu jobs done, the rest not sent (the "
+		      "same call again resumes)", bc->run.done, bc->run.plan.n);
+	else
+		send_result(bc->id, batch_result(bc, gallery));
+	free(gallery);
+	buf_release(&err);
+	batch_call_release(bc);
+}
+
 /* --- the other tools ------------------------------------------------------ */
 
 static json_t *structured(json_t *data, const char *summary)
@@ -970,9 +1359,28 @@ static json_t *initialize(struct server *s, json_t *params)
 
 static void cancel(struct server *s, json_t *params)
 {
-	json_t *id = json_object_get(params, "requestId");
+	json_t *id = json_object_get(params, "requestId"), *w;
+	size_t i;
 
-	for (struct tool_call *tc = s->calls; id && tc; tc = tc->next) {
+	if (!id)
+		return;
+	json_array_foreach(s->waiting, i, w) {
+		if (json_equal(json_object_get(w, "id"), id)) {
+			notef("cancelled: a call that was waiting its turn");
+			json_array_remove(s->waiting, i);
+			return;
+		}
+	}
+	if (s->batch && json_equal(s->batch->id, id) && !s->batch->cancelled) {
+		/* The jobs in flight end (they are paid for) and are recorded;
+		 * the rest are not sent. */
+		s->batch->cancelled = true;
+		http_loop_stop(&s->engine.loop);
+		notef("cancel: generate_batch sends no more jobs; those in flight end (they are "
+		      "paid for) and are recorded");
+		return;
+	}
+	for (struct tool_call *tc = s->calls; tc; tc = tc->next) {
 		if (!json_equal(tc->id, id) || tc->cancelled)
 			continue;
 		tc->cancelled = true;
@@ -982,17 +1390,79 @@ static void cancel(struct server *s, json_t *params)
 	}
 }
 
+static const struct tool *find_tool(const char *name)
+{
+	for (size_t i = 0; name && i < ARRAY_SIZE(tools); i++)
+		if (!strcmp(name, tools[i].name))
+			return &tools[i];
+	return NULL;
+}
+
+static bool sends(enum tool_kind kind)
+{
+	return kind == TOOL_GENERATE || kind == TOOL_EDIT || kind == TOOL_BATCH;
+}
+
+/* Must a call of kind wait its turn: a batch runs (or would run beside
+ * image calls), or earlier calls wait already? */
+static bool must_wait(const struct server *s, enum tool_kind kind)
+{
+	return sends(kind) && (json_array_size(s->waiting) || s->batch ||
+			       (kind == TOOL_BATCH && s->calls));
+}
+
+/* Runs a call now and answers it, or leaves it on its way. */
+static void dispatch(struct server *s, const struct tool *t, json_t *id, json_t *args,
+		     json_t *token)
+{
+	json_t *result;
+
+	switch (t->kind) {
+	case TOOL_INFO:
+		result = call_info(s, args);
+		break;
+	case TOOL_MODELS:
+		result = call_models(args);
+		break;
+	case TOOL_BATCH:
+		result = call_batch(s, id, args, token);
+		break;
+	default:
+		result = call_image_tool(s, t->kind, id, args, token);
+		break;
+	}
+	if (result)
+		send_result(id, result);
+}
+
+/* The calls that waited, in order, while their turn has come. */
+static void drain_waiting(struct server *s)
+{
+	while (json_array_size(s->waiting) && !s->batch) {
+		json_t *w = json_incref(json_array_get(s->waiting, 0));
+		const struct tool *t = find_tool(json_string_value(json_object_get(w, "name")));
+
+		if (t && t->kind == TOOL_BATCH && s->calls) {
+			json_decref(w);
+			break;
+		}
+		json_array_remove(s->waiting, 0);
+		json_t *token = json_object_get(w, "token");
+		if (t)   /* (always: only known tools wait) */
+			dispatch(s, t, json_object_get(w, "id"), json_object_get(w, "arguments"),
+				 json_is_null(token) ? NULL : token);
+		json_decref(w);
+	}
+}
+
 static void tools_call(struct server *s, json_t *id, json_t *params)
 {
 	const char *name = json_string_value(json_object_get(params, "name"));
 	json_t *args = json_object_get(params, "arguments");
 	json_t *token = json_object_get(json_object_get(params, "_meta"), "progressToken");
-	json_t *empty = json_object(), *result = NULL;
-	const struct tool *t = NULL;
+	json_t *empty = json_object();
+	const struct tool *t = find_tool(name);
 
-	for (size_t i = 0; name && i < ARRAY_SIZE(tools); i++)
-		if (!strcmp(name, tools[i].name))
-			t = &tools[i];
 	if (!t) {
 		char *text = xasprintf("Unknown tool: %s", name ? name : "(no name)");
 		send_error(id, RPC_INVALID_PARAMS, text);
@@ -1009,19 +1479,16 @@ static void tools_call(struct server *s, json_t *id, json_t *params)
 		args = empty;
 	if (!json_is_string(token) && !json_is_integer(token))
 		token = NULL;
-	switch (t->kind) {
-	case TOOL_INFO:
-		result = call_info(s, args);
-		break;
-	case TOOL_MODELS:
-		result = call_models(args);
-		break;
-	default:
-		result = call_image_tool(s, t->kind, id, args, token);
-		break;
+	if (must_wait(s, t->kind)) {
+		notef("%s waits its turn: %s", t->name, s->batch ? "a batch is running"
+				      : json_array_size(s->waiting) ? "earlier calls wait"
+								    : "image calls are running");
+		json_array_append_new(s->waiting, json_pack("{s:O,s:s,s:O,s:O?}", "id", id, "name",
+							    t->name, "arguments", args,
+							    "token", token));
+	} else {
+		dispatch(s, t, id, args, token);
 	}
-	if (result)
-		send_result(id, result);
 	json_decref(empty);
 }
 
@@ -1172,6 +1639,7 @@ int cmd_mcp(int argc, char **argv)
 		goto cleanup;
 	}
 	s.previews = previews;
+	s.waiting = json_array();
 	c->command = "mcp";
 	if (cli_engine(c, &s.engine, (size_t)cli_concurrency(c, concurrency, 4), 0, &err)) {
 		errorf("%s", err.data);
@@ -1185,7 +1653,15 @@ int cmd_mcp(int argc, char **argv)
 	s.engine.loop.tick_data = &s;
 	notef("serving MCP on standard input and output; root %s", s.root);
 	rc = engine_run(&s.engine) ? EXIT_INTERRUPTED : EXIT_OK;
+	/* Interrupted: what ended is answered (a batch's records and gallery
+	 * written first); what waited its turn never ran. */
+	if (s.batch)
+		finish_batch(&s);
+	s.engine.loop.stopped = true;   /* nothing more is started */
 	reap(&s);
+	for (size_t i = 0; i < json_array_size(s.waiting); i++)
+		send_result(json_object_get(json_array_get(s.waiting, i), "id"),
+			    tool_error("not run: the server was stopped before its turn"));
 	for (struct tool_call *tc = s.calls, *next; tc; tc = next) {
 		next = tc->next;
 		tool_call_release(tc);
@@ -1194,6 +1670,7 @@ int cmd_mcp(int argc, char **argv)
 cleanup:
 	engine_release(&s.engine);
 	buf_release(&s.in);
+	json_decref(s.waiting);
 	free(s.root);
 	cli_release(c);
 	buf_release(&err);

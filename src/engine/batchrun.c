@@ -892,6 +892,11 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 int batch_run_finish(struct batch_run *r, struct buf *err)
 {
 	engine_run(r->engine);
+	return batch_run_conclude(r, err);
+}
+
+int batch_run_conclude(struct batch_run *r, struct buf *err)
+{
 	/* Interrupted, the loop ends with commits still out: every image
 	 * received is saved and recorded before the run says what it did. */
 	commitq_finish(&r->commits);

@@ -96,6 +96,12 @@ void batch_run_fail_unsent(struct batch_run *r, struct batch_job *bj, const char
  * (the reason in err; the images are all there). */
 int batch_run_finish(struct batch_run *r, struct buf *err);
 
+/* What batch_run_finish does once the loop has ended every job, for a
+ * front end whose loop goes on (a server): the last commits and records,
+ * the unsent jobs' names given back, the thumbnails and the gallery. The
+ * loop's launch check and commit hook are the run's until then. */
+int batch_run_conclude(struct batch_run *r, struct buf *err);
+
 void batch_run_release(struct batch_run *r);
 
 /* A job as one JSON object (index, id, prompt, status, files, usage, error,
