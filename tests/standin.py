@@ -81,7 +81,8 @@ Set STANDIN_VERBOSE=1 to log each request.
 
 Recorded requests (`requests`, GET /_control/requests; downloads of GET /files/...
 apart, in `downloads`) are dicts: method, path, headers
-(lower-case names), content_type (the request's Content-Type or None), body, raw, time.
+(lower-case names), content_type (the request's Content-Type or None), body, raw, time,
+request_id (the x-request-id of its answer, which error messages quote).
 `body` is the parsed JSON body, with data: URLs longer than 100 characters cut to
 their first 100 and "...(N chars)"; for multipart bodies it is the text fields by name
 (strings as sent; a list when a name repeats) plus "files": [{"field", "filename",
@@ -2337,9 +2338,10 @@ class Standin:
 
     # -- used by the request handler
 
-    def record(self, method, path, headers, raw, form=None, download=False):
+    def record(self, method, path, headers, raw, form=None, download=False,
+               request_id=None):
         """Keep a request (a download apart); `form` is its parsed multipart body,
-        if it has one."""
+        if it has one; `request_id` the x-request-id its answer carries."""
         if isinstance(form, Form):
             body, text = form.recording(), form.skeleton()
         else:
@@ -2356,6 +2358,7 @@ class Standin:
             "body": body,
             "raw": text[:RAW_BODY_LIMIT],
             "time": time.time(),
+            "request_id": request_id,
         }
         with self._lock:
             (self._downloads if download else self._recorded).append(entry)
@@ -3451,7 +3454,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._control(method, path[len("/_control/"):], raw)
         if method == "GET" and path.startswith("/files/"):
             # Recorded, so a test can see what a download carried (never a key).
-            self.standin.record(method, self.path, self.headers, raw, download=True)
+            self.standin.record(method, self.path, self.headers, raw, download=True,
+                                request_id=self.request_id)
             return self._download(path[len("/files/"):])
         content_type = self.headers.get("Content-Type")
         form = None
@@ -3460,7 +3464,8 @@ class _Handler(BaseHTTPRequestHandler):
                 form = parse_multipart(raw, content_type)
             except ApiError as error:
                 form = error
-        self.standin.record(method, self.path, self.headers, raw, form)
+        self.standin.record(method, self.path, self.headers, raw, form,
+                            request_id=self.request_id)
         if azure:
             return self._dispatch_azure(method, path, query, config, raw, content_type,
                                         form)

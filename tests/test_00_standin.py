@@ -515,6 +515,10 @@ def test_every_response_has_a_request_id(standin):
     ids = [reply.headers["x-request-id"] for reply in replies]
     assert all(request_id.startswith("req_") and len(request_id) > 8 for request_id in ids)
     assert len(set(ids)) == len(ids)
+    # Each recorded request names its answer's id (downloads are kept apart).
+    recorded = [r["request_id"] for r in standin.requests]
+    assert recorded == [ids[0], ids[1], ids[2], ids[4]]
+    assert [r["request_id"] for r in standin.downloads] == [ids[3]]
 
 
 def test_unknown_api_paths_are_404_and_recorded(standin):
