@@ -4,6 +4,7 @@ pacing launches, quota exhaustion, --fail-fast, failed jobs in the summary and
 retried 5xx answers."""
 
 import json
+import re
 import subprocess
 import threading
 
@@ -48,6 +49,39 @@ def sent_prompts(standin):
 
 def json_lines(result):
     return {o["index"]: o for o in map(json.loads, result.lines)}
+
+
+def request_ids(standin, prompt):
+    """The request ids of the answers to `prompt`'s generation requests, in order."""
+    return [r["request_id"] for r in standin.requests
+            if r["path"] == "/v1/images/generations" and r["body"]["prompt"] == prompt]
+
+
+def only_request_id(standin, prompt):
+    """The request id of `prompt`'s one generation request."""
+    [request_id] = request_ids(standin, prompt)
+    return request_id
+
+
+# The errors the stand-in's faults give, as imagegen words them with the id of the
+# answer they came in.
+QUOTA_ERROR = ("HTTP 429 insufficient_quota (code insufficient_quota): You exceeded your "
+               "current quota, please check your plan and billing details. [request {}]")
+SIZE_ERROR = ("HTTP 400 invalid_request_error (code invalid_value, param size): Invalid "
+              "value: '1000x1000'. Supported values are: '1024x1024', '1024x1536', "
+              "'1536x1024', and 'auto'. [request {}]")
+OVERLOADED_ERROR = ("HTTP 503 server_error: The engine is currently overloaded, please "
+                    "try again later. [request {}]")
+MODERATION_ERROR = ("HTTP 400 image_generation_user_error (code moderation_blocked): Your "
+                    "request was rejected by the safety system. If you believe this is an "
+                    "error, contact us and include the request ID {0}. [request {0}]")
+
+
+def failure_summary(errors):
+    """The list a batch ends stderr with: {job number: its error}."""
+    count = len(errors)
+    return (f"imagegen: error: {count} job{'s' if count > 1 else ''} failed:\n"
+            + "".join(f"  job {i}: {errors[i]}\n" for i in sorted(errors)))
 
 
 def released_after_a_failure(standin, tmp_path, args):
@@ -286,6 +320,89 @@ def test_jobs_in_flight_when_quota_runs_out_are_still_saved(standin, tmp_path):
     assert len(saved) == 2
     assert sorted(p for o in by_index.values() for p in o["files"]) == \
         [f"out/{name}" for name in saved]
+
+
+def test_quota_json_lines_show_failed_and_not_sent_jobs(run, standin, tmp_path):
+    # Both of the first wave run out of quota: they are launched together, and the
+    # answers wait a second, so the second request is sent before the first answer
+    # is in, even under valgrind.  The three jobs behind them are never sent.
+    standin.configure(latency=1.0, fault="quota")
+    result = run(["batch", *prompts(5), "--concurrency", "2", "--json", *SMALL, *OUT])
+    assert result.rc == 1, result
+    assert standin.stats()["requests"] == 2
+    assert standin.stats()["statuses"] == {"429": 2}
+    errors = {i: QUOTA_ERROR.format(only_request_id(standin, f"job {i}")) for i in (1, 2)}
+    lines = json_lines(result)
+    assert sorted(lines) == [1, 2, 3, 4, 5]
+    for i in (1, 2):
+        assert lines[i] == {"index": i, "prompt": f"job {i}", "status": "failed",
+                            "files": [], "usage": None, "error": errors[i],
+                            "attempts": 1}, lines[i]
+    for i in (3, 4, 5):
+        # Never sent: no attempt made.  The loop stopped them, hence "interrupted".
+        assert lines[i] == {"index": i, "prompt": f"job {i}", "status": "not sent",
+                            "files": [], "usage": None, "error": "interrupted",
+                            "attempts": 0}, lines[i]
+    for i in (1, 2):
+        assert f"imagegen: error: job {i}: {errors[i]}\n" in result.stderr
+    assert result.stderr.endswith(
+        "imagegen: error: the account is out of quota; the remaining jobs were not sent\n"
+        + failure_summary(errors)
+        + "imagegen: 3 jobs not sent; run the same command again to finish\n"), result
+    assert images_in(tmp_path / "out") == []
+
+
+def test_a_failed_job_does_not_stop_the_others_and_is_listed_in_the_summary(
+        run, standin, tmp_path):
+    standin.configure(fault="400", fault_count=1)
+    result = run(["batch", *prompts(4), "--concurrency", "1", *SMALL, *OUT])
+    assert result.rc == 1, result
+    # A 400 is not retried, and the next jobs are sent after it, in order.
+    assert sent_prompts(standin) == prompts(4)
+    assert standin.stats()["statuses"] == {"400": 1, "200": 3}
+    assert images_in(tmp_path / "out") == names(4)[1:]
+    assert result.lines == [f"out/{name}" for name in names(4)[1:]]
+    error = SIZE_ERROR.format(only_request_id(standin, "job 1"))
+    assert f"imagegen: error: job 1: {error}\n" in result.stderr
+    assert result.stderr.endswith(failure_summary({1: error})), result
+
+
+def test_jobs_that_fail_every_attempt_are_listed_with_their_errors(run, standin, tmp_path):
+    standin.configure(fault="503")
+    result = run(["batch", *prompts(2), "--json", *FAST, *SMALL, *OUT])
+    assert result.rc == 1, result
+    assert standin.stats()["statuses"] == {"503": 6}   # three attempts each
+    ids = {i: request_ids(standin, f"job {i}") for i in (1, 2)}
+    assert [len(ids[i]) for i in (1, 2)] == [3, 3], ids
+    # Each job fails with its last answer's error; the two before it were retried.
+    errors = {i: OVERLOADED_ERROR.format(ids[i][2]) for i in (1, 2)}
+    lines = json_lines(result)
+    assert sorted(lines) == [1, 2]
+    for i in (1, 2):
+        assert lines[i] == {"index": i, "prompt": f"job {i}", "status": "failed",
+                            "files": [], "usage": None, "error": errors[i],
+                            "attempts": 3}, lines[i]
+        for attempt in (2, 3):
+            retried = re.escape(f"imagegen: warning: job {i}: "
+                                + OVERLOADED_ERROR.format(ids[i][attempt - 2]))
+            assert re.search(rf"^{retried}; retrying in \d+\.\d s "
+                             rf"\(attempt {attempt} of 3\)$", result.stderr, re.M), result
+        assert f"imagegen: error: job {i}: {errors[i]}\n" in result.stderr
+    assert result.stderr.endswith(failure_summary(errors)), result
+    assert images_in(tmp_path / "out") == []
+
+
+def test_a_moderation_block_fails_only_that_job(run, standin, tmp_path):
+    standin.configure(fault="moderation", fault_count=1)
+    result = run(["batch", *prompts(3), "--concurrency", "1", *SMALL, *OUT])
+    assert result.rc == 1, result
+    assert sent_prompts(standin) == prompts(3)   # the block is not retried
+    assert standin.stats()["statuses"] == {"400": 1, "200": 2}
+    error = MODERATION_ERROR.format(only_request_id(standin, "job 1"))
+    assert f"imagegen: error: job 1: {error}\n" in result.stderr
+    assert result.stderr.endswith(failure_summary({1: error})), result
+    assert images_in(tmp_path / "out") == names(3)[1:]
+    assert result.lines == [f"out/{name}" for name in names(3)[1:]]
 
 
 def test_fail_fast_stops_launching_after_the_first_failure(run, standin, tmp_path):
