@@ -34,6 +34,37 @@ def request_times(standin):
     return [r["time"] for r in standin.requests]
 
 
+RETRY_WARNING = re.compile(r"^imagegen: warning: .* \[request (req_[0-9a-f]{32})\]; "
+                           r"retrying in (\d+\.\d) s \(attempt (\d+) of \d+\)$", re.M)
+
+
+def reported_delays(standin, stderr):
+    """The delays the tool said it would wait before each retry, in order; each
+    warning names the answer it retries after, the one just before it."""
+    warnings = RETRY_WARNING.findall(stderr)
+    ids = [r["request_id"] for r in standin.requests]
+    assert [(request_id, int(attempt)) for request_id, _, attempt in warnings] == \
+        [(ids[k], k + 2) for k in range(len(ids) - 1)], stderr
+    return [float(delay) for _, delay, _ in warnings]
+
+
+def assert_waited(standin, delays):
+    """The stand-in saw each retry no sooner than the delay the tool reported
+    (shown to 0.1 s) after the request before it."""
+    times = request_times(standin)
+    gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+    assert len(gaps) == len(delays), (gaps, delays)
+    for gap, delay in zip(gaps, delays):
+        assert gap >= delay - 0.05, (gaps, delays)
+
+
+def assert_backoff(delays, base):
+    """Exponential backoff from `base`: the k-th delay is base * 2**k less up to a
+    quarter of jitter (each shown to 0.1 s)."""
+    for k, delay in enumerate(delays):
+        assert base * 2 ** k * 0.75 - 0.05 <= delay <= base * 2 ** k + 0.05, delays
+
+
 # --- transient errors are retried
 
 
@@ -75,18 +106,22 @@ def test_default_backoff_waits_about_half_a_second_then_doubles(run, standin, fo
     standin.configure(fault="503", fault_count=2)
     result = run(["generate", PROMPT, "--size", "1024x640"])
     assert result.rc == 0, result
-    first, second, third = request_times(standin)
-    assert 0.2 <= second - first < 2.5
-    assert third - second > second - first
+    delays = reported_delays(standin, result.stderr)
+    assert len(delays) == 2, result
+    assert_backoff(delays, 0.5)   # 0.375-0.5 s, then 0.75-1 s
+    assert delays[1] > delays[0]
+    assert_waited(standin, delays)
 
 
 def test_backoff_sets_the_first_delay(run, standin, folder):
     standin.configure(fault="503", fault_count=2)
     result = run(["generate", PROMPT, "--size", "1024x640", "--backoff", "0.3"])
     assert result.rc == 0, result
-    first, second, third = request_times(standin)
-    assert 0.1 <= second - first < 1.5
-    assert third - second > second - first
+    delays = reported_delays(standin, result.stderr)
+    assert len(delays) == 2, result
+    assert_backoff(delays, 0.3)   # 0.225-0.3 s, then 0.45-0.6 s
+    assert delays[1] > delays[0]
+    assert_waited(standin, delays)
 
 
 def test_quiet_hides_retry_warnings(run, standin, folder):
@@ -130,6 +165,7 @@ def test_429_retry_after_is_honoured(run, standin, folder):
     assert files_in(folder) == [NAME]
     first, second = request_times(standin)
     assert second - first >= 0.9
+    assert reported_delays(standin, result.stderr) == [1.0]
     assert result.elapsed >= 0.9
 
 
@@ -139,6 +175,7 @@ def test_429_retry_after_ms_is_honoured(run, standin, folder):
     assert result.rc == 0, result
     first, second = request_times(standin)
     assert second - first >= 0.7
+    assert reported_delays(standin, result.stderr) == [0.8]
     assert result.elapsed >= 0.7
 
 
@@ -146,17 +183,23 @@ def test_429_retry_after_ms_wins_over_retry_after(run, standin, folder):
     standin.configure(fault="429", fault_count=1, retry_after="20", retry_after_ms="300")
     result = run(FAST)
     assert result.rc == 0, result
-    first, second = request_times(standin)
-    assert 0.25 <= second - first < 10
+    assert reported_delays(standin, result.stderr) == [0.3]   # not 20 s
+    assert_waited(standin, [0.3])
 
 
 def test_429_retry_after_as_an_http_date_is_honoured(run, standin, folder):
-    when = email.utils.formatdate(time.time() + 2, usegmt=True)
-    standin.configure(fault="429", fault_count=1, retry_after=when)
+    # A date in whole seconds, three on: the tool waits from its own clock's second
+    # (some time between the two requests) to that date, never --backoff's 0.05 s.
+    date = int(time.time()) + 3
+    standin.configure(fault="429", fault_count=1,
+                      retry_after=email.utils.formatdate(date, usegmt=True))
     result = run(FAST)
     assert result.rc == 0, result
+    [delay] = reported_delays(standin, result.stderr)
     first, second = request_times(standin)
-    assert 0.9 <= second - first < 5
+    assert delay == int(delay) and delay >= 1, result
+    assert date - int(second) <= delay <= date - int(first), (delay, first, second)
+    assert_waited(standin, [delay])
 
 
 def test_429_fractional_retry_after_is_honoured(run, standin, folder):
@@ -165,6 +208,7 @@ def test_429_fractional_retry_after_is_honoured(run, standin, folder):
     assert result.rc == 0, result
     first, second = request_times(standin)
     assert second - first >= 1.1
+    assert reported_delays(standin, result.stderr) == [1.2]
 
 
 def test_429_without_a_delay_is_retried_with_backoff(run, standin, folder):
