@@ -120,6 +120,20 @@ def assert_no_key_leak(text, where):
     assert KEY[8:30] not in text, f"part of the API key appeared on {where}"
 
 
+def assert_no_key_in_output(*outputs, names=("stdout", "stderr")):
+    """What a run started without `run` (subprocess.run, Popen.communicate(), a
+    pseudo-terminal) wrote, each output bytes or str, named by `names`: checked for
+    the key as `run` checks its own.  Returns the outputs as given, so a call can
+    wrap communicate(): `out, err = assert_no_key_in_output(*p.communicate())`."""
+    assert len(outputs) == len(names), (len(outputs), names)
+    for output, name in zip(outputs, names):
+        assert output is not None, f"{name} was not captured, so it cannot be checked"
+        if isinstance(output, bytes):
+            output = output.decode("utf-8", errors="replace")
+        assert_no_key_leak(output, name)
+    return outputs
+
+
 def assert_no_key_in_files(folder):
     """No file under folder holds the key, or a long part of it, in any form it
     could be written in: images and their text chunks, GIF comments, SVG

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import (BIN, clean_env, digest, files_in, open_image, resolve, schema_errors,
-                      temp_files)
+from conftest import (BIN, assert_no_key_in_files, assert_no_key_in_output, clean_env, digest,
+                      files_in, open_image, resolve, schema_errors, temp_files)
 
 EDITS = "/v1/images/edits"
 PROMPT = "Replace the background with a warm sunset"
@@ -888,11 +888,15 @@ def test_an_unreadable_file_is_refused(run, standin, tmp_path, inputs):
         completed = subprocess.run(command, cwd=folder, env=env,
                                    stdin=subprocess.DEVNULL, capture_output=True,
                                    timeout=60)
+        assert_no_key_in_output(completed.stdout, completed.stderr)
         stderr = completed.stderr.decode()
         assert completed.returncode == 2, stderr
         assert "locked.png" in stderr and "Permission denied" in stderr, stderr
         assert standin.requests == []
         assert sorted(p.name for p in folder.iterdir()) == ["locked.png"]
+        # Outside tmp_path, so no fixture looks in it: readable again, and checked.
+        path.chmod(0o600)
+        assert_no_key_in_files(folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from conftest import BIN, ESCAPE, LEDGER, batch_files, clean_env, files_in, open_image, temp_files
+from conftest import (BIN, ESCAPE, LEDGER, assert_no_key_in_output, batch_files, clean_env,
+                      files_in, open_image, temp_files)
 
 SMALL = ["--size", "1024x640"]  # the fewest pixels gpt-image-2 takes: a quick image
 OUT = ["--out-dir", "out"]
@@ -557,6 +558,7 @@ def test_progress_line_on_a_tty_shows_done_and_total(standin, tmp_path):
             process.kill()
             process.wait()
         os.close(leader)
+    assert_no_key_in_output(stdout, seen, names=("stdout", "stderr (a terminal)"))
     assert process.returncode == 0, seen
     text = seen.decode(errors="replace")
     assert "/3 done" in text, text

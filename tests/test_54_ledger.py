@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, LEDGER, batch_files, clean_env, ledger_jobs, open_image, temp_files
+from conftest import (BIN, LEDGER, assert_no_key_in_output, batch_files, clean_env,
+                      ledger_jobs, open_image, temp_files)
 
 SMALL = ["--size", "1024x640"]
 OUT = ["--out-dir", "out"]
@@ -227,7 +228,7 @@ def test_a_disk_slower_than_the_network_holds_launches_back(standin, tmp_path):
         time.sleep(1.0)   # time enough for a fourth, were it to be sent
         sent_while_blocked = standin.stats()["requests"]
         open_gate()
-        _, stderr = process.communicate(timeout=60)
+        _, stderr = assert_no_key_in_output(*process.communicate(timeout=60))
     assert sent_while_blocked == 3
     assert process.returncode == 0, stderr.decode()
     assert standin.stats()["requests"] == 5
@@ -256,7 +257,7 @@ def test_a_run_waits_for_one_that_is_making_the_ledger_at_the_same_moment(standi
             time.sleep(0.5)
         other.execute("COMMIT")
         other.close()
-        _, stderr = process.communicate(timeout=60)
+        _, stderr = assert_no_key_in_output(*process.communicate(timeout=60))
     finally:
         if process.poll() is None:
             process.kill()
@@ -278,11 +279,12 @@ def test_two_runs_with_different_jobs_in_one_folder_keep_all_their_records(stand
     try:
         if not standin.wait_held(4, timeout=30):
             standin.release()
-            said = [process.communicate(timeout=60)[1].decode() for process in processes]
+            said = [assert_no_key_in_output(*process.communicate(timeout=60))[1].decode()
+                    for process in processes]
             pytest.fail(f"the two runs were not in flight at once: {said}")
         standin.release()
         for process in processes:
-            _, stderr = process.communicate(timeout=60)
+            _, stderr = assert_no_key_in_output(*process.communicate(timeout=60))
             assert process.returncode == 0, stderr.decode()
     finally:
         standin.release()
@@ -296,6 +298,7 @@ def test_two_runs_with_different_jobs_in_one_folder_keep_all_their_records(stand
     for args in runs:
         result = subprocess.run([BIN, *args], cwd=tmp_path, env=clean_env(standin),
                                 stdin=subprocess.DEVNULL, capture_output=True)
+        assert_no_key_in_output(result.stdout, result.stderr)
         assert result.returncode == 0, result.stderr.decode()
     assert standin.stats()["requests"] == 0
 
@@ -380,7 +383,7 @@ def test_two_runs_with_the_same_jobs_pay_each_job_once(run, standin, tmp_path):
         assert (f"2 jobs were left to another imagegen run (pid {first.pid}) that is "
                 "making them") in second.stderr, second.stderr
         standin.release()
-        _, stderr = first.communicate(timeout=60)
+        _, stderr = assert_no_key_in_output(*first.communicate(timeout=60))
         assert first.returncode == 0, stderr.decode()
     finally:
         standin.release()
@@ -487,7 +490,7 @@ def test_the_next_request_goes_out_while_the_last_image_is_still_being_written(s
                                                                             open_gate):
         sent_while_writing = wait_requests(standin, 2)
         open_gate()
-        stdout, stderr = process.communicate(timeout=60)
+        stdout, stderr = assert_no_key_in_output(*process.communicate(timeout=60))
     assert sent_while_writing == 2, "the second request waited for the first image's disk"
     assert process.returncode == 0, stderr.decode()
     assert stdout.decode().splitlines() == ["out/01-job-1.png", "out/02-job-2.png"]
@@ -618,7 +621,7 @@ def test_a_file_that_appears_at_the_name_meanwhile_is_kept_and_never_taken_for_t
         assert standin.wait_held(1, timeout=30), "the answer was never held"
         (tmp_path / "out" / "01-job-1.png").write_bytes(b"not the job's")
         standin.release()
-        stdout, stderr = process.communicate(timeout=60)
+        stdout, stderr = assert_no_key_in_output(*process.communicate(timeout=60))
     finally:
         standin.release()
         if process.poll() is None:
@@ -633,6 +636,7 @@ def test_a_file_that_appears_at_the_name_meanwhile_is_kept_and_never_taken_for_t
     standin.reset()
     result = subprocess.run([BIN, *args], cwd=tmp_path, env=clean_env(standin),
                             stdin=subprocess.DEVNULL, capture_output=True)
+    assert_no_key_in_output(result.stdout, result.stderr)
     assert result.returncode == 0, result.stderr.decode()
     assert standin.stats()["requests"] == 0
     assert [e["files"] for e in ledger_jobs(tmp_path / "out")] == [["01-job-1-2.png"]]
@@ -666,11 +670,11 @@ def test_after_a_kill_an_image_another_prompt_made_is_not_taken_for_the_jobs(run
     standin.configure(hold_body=0.5, hold_count=1)
     process = subprocess.Popen([BIN, "batch", "job 1", *SMALL, *OUT], cwd=tmp_path,
                                env=clean_env(standin), stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert standin.wait_held(1, timeout=30), "the answer was never held"
         process.kill()
-        process.wait()
+        assert_no_key_in_output(*process.communicate(timeout=10))
     finally:
         standin.release()
         if process.poll() is None:

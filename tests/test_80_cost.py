@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, clean_env, ledger_jobs, open_image
+from conftest import BIN, assert_no_key_in_output, clean_env, ledger_jobs, open_image
 
 PRICES = json.loads((Path(__file__).parent.parent / "data" / "prices.json").read_text())
 ROWS = {row["model"]: row for row in PRICES["models"]}
@@ -352,6 +352,7 @@ def run_on_a_terminal(standin, cwd, args, answer=None, env=None):
         rc = process.wait(timeout=30)
     finally:
         os.close(leader)
+    assert_no_key_in_output(shown, names=("the terminal",))
     return rc, shown.decode("utf-8", errors="replace")
 
 
@@ -507,6 +508,7 @@ def test_ctrl_c_at_the_question_is_an_interrupt_and_sends_nothing(standin, tmp_p
             shown += data
     finally:
         os.close(leader)
+    assert_no_key_in_output(shown, names=("the terminal",))
     assert rc == 130, shown
     assert b"interrupted; nothing was sent" in shown
     assert standin.requests == []

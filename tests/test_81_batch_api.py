@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import BIN, KEY, clean_env, files_in, ledger_jobs
+from conftest import BIN, KEY, assert_no_key_in_output, clean_env, files_in, ledger_jobs
 
 SLOW_DISK = Path(BIN).parent / "tests" / "libslow_disk.so"
 
@@ -293,7 +293,7 @@ def test_a_kill_after_the_server_made_the_batch_never_makes_a_second(run, standi
     try:
         assert wait_until(lambda: standin.list_batches()["data"]), "no batch was made"
         process.kill()
-        process.communicate(timeout=10)
+        assert_no_key_in_output(*process.communicate(timeout=10))
     finally:
         if process.poll() is None:
             process.kill()
@@ -325,7 +325,7 @@ def test_a_kill_during_the_upload_uploads_again_and_makes_one_batch(run, standin
     try:
         assert wait_until(lambda: standin.stats().get("files", 0) == 1), "no upload came"
         process.kill()
-        process.communicate(timeout=10)
+        assert_no_key_in_output(*process.communicate(timeout=10))
     finally:
         if process.poll() is None:
             process.kill()
@@ -347,7 +347,7 @@ def test_a_kill_while_polling_and_a_rerun_collects_the_same_batch(run, standin, 
     try:
         assert wait_until(lambda: standin.stats().get("batch_polls", 0) >= 1), "no polls"
         process.send_signal(signal.SIGKILL)
-        process.communicate(timeout=10)
+        assert_no_key_in_output(*process.communicate(timeout=10))
     finally:
         if process.poll() is None:
             process.kill()
@@ -376,7 +376,7 @@ def test_a_kill_while_collecting_keeps_what_was_saved_and_the_rerun_collects_the
         time.sleep(0.2)   # the third is held at the gate: nothing more comes
         assert len(images_in(tmp_path / "out")) == 2
         process.kill()
-        process.communicate(timeout=10)
+        assert_no_key_in_output(*process.communicate(timeout=10))
     finally:
         (tmp_path / "gate").touch()
         if process.poll() is None:
@@ -403,7 +403,7 @@ def test_ctrl_c_while_polling_leaves_the_batch_to_a_rerun(run, standin, tmp_path
     try:
         assert wait_until(lambda: standin.stats().get("batch_polls", 0) >= 1), "no polls"
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=10)
+        out, err = assert_no_key_in_output(*process.communicate(timeout=10))
     finally:
         if process.poll() is None:
             process.kill()

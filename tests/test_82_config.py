@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, KEY, clean_env
+from conftest import BIN, KEY, assert_no_key_in_files, assert_no_key_in_output, clean_env
 
 PROMPT = "a red fox"
 
@@ -244,8 +244,12 @@ def test_an_unreadable_config_file_is_an_error(standin):
                                      if not o.startswith("log_path="))
         completed = subprocess.run(command, cwd=folder, env=env, stdin=subprocess.DEVNULL,
                                    capture_output=True, timeout=60)
+        assert_no_key_in_output(completed.stdout, completed.stderr)
         stderr = completed.stderr.decode()
         assert completed.returncode == 2, stderr
         assert f"config: cannot read '{path}': Permission denied" in stderr
+        # Outside tmp_path, so no fixture looks in it: readable again, and checked.
+        path.chmod(0o600)
+        assert_no_key_in_files(folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
