@@ -102,10 +102,11 @@ are answered normally and do not count): "stream_split" writes each event in tin
 end lines in CRLF), "stream_crlf" ends every line in CRLF, "stream_error" sends one partial
 image then an `error` event and closes, "stream_truncated" closes after the first image's
 partial images (at least one), "stream_malformed" cuts the data of the first completed
-event in half (not JSON), "stream_odd_index" sends partial_image_index values no
-client should trust (-1, 10**15, "1", 0.5), "stream_final_early" sends the last
-image's completed event after its first partial image and before the others (the
-reference allows a final image before all partials), "stream_extra_completed" repeats
+event in half (not JSON), "stream_odd_index" gives each image (when partial images
+are asked for, however many) five partial images whose partial_image_index no client
+should trust: -1, 10**15, "1", 0.5 and 3 (one past the API's 0 to 2), in that order;
+"stream_final_early" sends the last image's completed event after its first partial
+image and before the others (the reference allows a final image before all partials), "stream_extra_completed" repeats
 the last completed event until there are 50 of them, "stream_comments" adds ": keep-alive" comment blocks between
 events and `id:` fields and a comment line inside each event.
 
@@ -329,9 +330,10 @@ STREAM_FAULTS = frozenset({
 # How many completed events the stream_extra_completed fault sends in all.
 EXTRA_COMPLETED_EVENTS = 50
 
-# What the stream_odd_index fault puts in partial_image_index, in turn: a
-# negative number, a huge one, a string and a fraction.
-ODD_PARTIAL_INDEXES = (-1, 10 ** 15, "1", 0.5)
+# What the stream_odd_index fault puts in partial_image_index, each in one partial
+# image: a negative number, a huge one, a string, a fraction and 3, the first past
+# the API's 0 to 2.
+ODD_PARTIAL_INDEXES = (-1, 10 ** 15, "1", 0.5, 3)
 
 FAULTS = frozenset({
     "500", "502", "503", "408", "409", "429", "quota", "moderation", "moderation_details",
@@ -2075,7 +2077,7 @@ def stream_blocks(events, fault):
         if fault == "invalid_b64" and "b64_json" in payload:
             payload = {**payload, "b64_json": INVALID_B64}
         if fault == "stream_odd_index" and "partial_image_index" in payload:
-            odd = ODD_PARTIAL_INDEXES[payload["partial_image_index"] % len(ODD_PARTIAL_INDEXES)]
+            odd = ODD_PARTIAL_INDEXES[payload["partial_image_index"]]
             payload = {**payload, "partial_image_index": odd}
         data = json.dumps(payload, separators=(",", ":"))
         if fault == "stream_malformed" and name.endswith(".completed") and not any(
@@ -3759,6 +3761,11 @@ class _Handler(BaseHTTPRequestHandler):
         partials = [[render_partial(final, step, steps, generation.image_format,
                                     generation.output_compression)
                      for step in range(steps)] for final in finals]
+        if fault == "stream_odd_index" and steps:
+            # One partial for each odd index, so every one is sent (stream_blocks
+            # puts them in): the rendered partials again, in turn.
+            partials = [[images[k % steps] for k in range(len(ODD_PARTIAL_INDEXES))]
+                        for images in partials]
         events = stream_events(generation, finals, partials, config.stream_usage)
         if fault == "stream_error":
             events = [events[0], stream_error_event(self.request_id)]

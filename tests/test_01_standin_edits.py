@@ -754,6 +754,24 @@ def test_stream_of_several_images(standin, shape):
         well_formed_usage(completed["usage"])
 
 
+@pytest.mark.parametrize("partial_images", [1, 3])
+def test_the_odd_index_fault_sends_each_odd_index_once_for_each_image(standin,
+                                                                     partial_images):
+    # However many partial images were asked for, each image gets one for each odd
+    # value, in order; 3 is the first index past the API's 0 to 2.
+    standin.configure(fault="stream_odd_index")
+    events = stream_generation(standin, n=2, partial_images=partial_images).events()
+    assert names(events) == (["image_generation.partial_image"] * 5
+                             + ["image_generation.completed"]) * 2
+    items = payloads(events)
+    assert [item.get("partial_image_index") for item in items] == \
+        [-1, 10 ** 15, "1", 0.5, 3, None] * 2
+    for item in items:
+        check_event(item, "image_generation")   # real images, the fault aside
+    without = stream_generation(standin, n=1, partial_images=0).events()
+    assert names(without) == ["image_generation.completed"]
+
+
 def test_stream_in_webp_with_transparency(standin):
     events = stream_generation(standin, partial_images=1, output_format="webp",
                                background="transparent").events()

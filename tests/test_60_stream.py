@@ -239,18 +239,24 @@ def test_awkward_but_valid_streams_succeed(run, standin, tmp_path, fault, n):
 
 def test_partial_indexes_a_server_should_not_send_never_name_a_file(run, standin,
                                                                     tmp_path):
-    # partial_image_index goes into NAME.partial-K.png: -1, 10**15, "1" and 0.5
-    # are each warned about and not saved; the final image is saved as ever.
+    # partial_image_index goes into NAME.partial-K.png: -1, 10**15, "1", 0.5 and 3
+    # (one past the API's 0 to 2) come in one partial image each; each is warned
+    # about, in order, and not saved; the final image is saved as ever.
     standin.configure(fault="stream_odd_index")
     result = run(["generate", PROMPT, *SMALL, "--partial-images", "3", "--keep-partials"])
     assert result.rc == 0, result
     assert result.lines == [f"{SLUG}.png"]
     assert files_in(tmp_path) == [f"{SLUG}.png"]
-    warned = [line for line in result.stderr.splitlines()
-              if "partial_image_index" in line and "not saved" in line]
-    assert len(warned) == 3, result.stderr
-    assert any("-1" in line for line in warned) and any('"1"' in line for line in warned)
-    assert any("1000000000000000" in line for line in warned)
+    sent = [a["body"]["partial_image_index"] for a in standin.responses()
+            if a.get("event") == "image_generation.partial_image"]
+    assert len(sent) == 5   # each odd value went out (recorded before the fault)
+    warned = [line for line in result.stderr.splitlines() if "partial_image_index" in line]
+    assert warned == [f"imagegen: warning: a partial image with partial_image_index {shown} "
+                      "was not saved (the API sends 0 to 2)"
+                      for shown in ("-1", "1000000000000000", '"1"', "0.5", "3")], \
+        result.stderr
+    # No "partial image K saved: NAME" for any of them.
+    assert " saved: " not in result.stderr, result.stderr
     assert temp_files(tmp_path) == []
 
 
