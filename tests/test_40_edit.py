@@ -904,7 +904,8 @@ def test_an_unreadable_file_is_refused(run, standin, tmp_path, inputs):
 def test_edit_without_a_prompt_is_refused(run, standin, tmp_path, inputs):
     result = run(["edit", "--image", "in/photo.png"])
     assert result.rc == 2, result
-    assert "prompt" in result.stderr.lower()
+    # No prompt among the words: it is read from stdin, here /dev/null.
+    assert result.stderr == "imagegen: error: standard input: the prompt is empty\n"
     assert result.stdout == ""
     assert standin.requests == []
     assert outputs(tmp_path) == []
