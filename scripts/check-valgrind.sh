@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Runs a representative set of integration tests with the binary under
 # valgrind memcheck: generate, edit, variation, batch with faults, streaming,
-# image work, metadata and the MCP server. Any memory error or definite leak makes valgrind
-# exit 99, which fails the test that ran it.
+# image work, metadata and the MCP server. Any memory error or definite leak
+# makes valgrind exit 99 (scripts/valgrind-wrapper.sh), which fails the test
+# that ran it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ninja -C "${BUILD:-build}" >/dev/null
-export IMAGEGEN_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full \
---errors-for-leak-kinds=definite --show-leak-kinds=definite \
---suppressions=$PWD/tests/valgrind.supp"
+# shellcheck source=scripts/valgrind-wrapper.sh
+. scripts/valgrind-wrapper.sh
+# First, that the suppressions still let a leak of the tool's own through
+# (a few seconds): otherwise a clean run below would prove nothing.
+./scripts/check-suppressions.sh
 # Tests that signal or kill the process (Popen) run it without the wrapper,
 # and the timing tests are left out: valgrind is 20-50 times slower.
 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests \
