@@ -13,7 +13,7 @@ ninja -C "$build" >/dev/null
 
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1
-targets=(response sse jobfile values pngmeta docmeta headers inputs manifest prices)
+targets=(response sse jobfile values pngmeta docmeta headers inputs manifest prices stream)
 seconds=${FUZZ_SECONDS:-60}
 
 for t in "${targets[@]}"; do
