@@ -122,6 +122,12 @@ int job_image_open(void *data, size_t index)
 	if (index >= job->names.n)
 		return 0;   /* more images than asked for: counted, not saved */
 	im = &job->images[index];
+	/* A stream can send this image's slot a second value before the first
+	 * was saved or dropped (an event type that is not saved, or two images
+	 * in one event): the later one replaces it, and its temp file goes.
+	 * Opened over, it would stay on disk and be tracked twice (a cycle in
+	 * the exit hook's list). */
+	afile_abort(&im->file);
 	im->b64 = (struct b64)B64_INIT;
 	im->head_len = 0;
 	im->complete = false;
