@@ -5,7 +5,8 @@
 #   make demo      deps, build, then generate images against the bundled stand-in
 #   make check-asan  the whole suite with AddressSanitizer + UBSan (zero reports)
 #   make check-valgrind  representative integration tests under valgrind memcheck
-#   make fuzz      run each libFuzzer target for FUZZ_SECONDS (default 60)
+#   make fuzz      run each libFuzzer target for FUZZ_SECONDS (default 60) and merge
+#                  what adds coverage into fuzz/corpus/ (FUZZ_TARGETS picks some)
 #   make fuzz-replay  run the fuzz seed corpora once (CI)
 #   make coverage  line and branch coverage of src/ from the whole suite (gcovr)
 #   make bench     batch benchmarks: against the stand-in, and against a near-free
