@@ -72,7 +72,11 @@ models that took it.  An edit with size auto comes back at the input's shape, ab
 megapixel in 16-px steps.  The compat knob (a compatible server of the seeds' days)
 answers every model and endpoint with the older rules: there, as in the API spec, a
 generation without `model` is for dall-e-2 unless it uses a parameter only the GPT
-image models have, and an edit without `model` is for gpt-image-1.5.  Azure mode keeps
+image models have, and an edit without `model` is for gpt-image-1.5; each shut-down
+model takes only the sizes it took (HISTORICAL_SIZES: dall-e-2 256x256, 512x512 and
+1024x1024, dall-e-3 1024x1024, 1792x1024 and 1024x1792, the 1.x models 1024x1024,
+1536x1024, 1024x1536 and auto; else 400 invalid_value), and a model the stand-in does
+not know (a compatible server's own) any WxH up to 8192 px.  Azure mode keeps
 the older rules too (Azure retires models on its own schedule).
 
 Requests are checked in the API's order: key, then body, then rate limit and injected
@@ -844,7 +848,8 @@ class Generation:
     frame_duration_ms: int = GIF_DEFAULT_FRAME_MS
     model_given: bool = True   # the request named its model
     token_scale: float = 1.0   # the output_tokens_scale knob, when answered
-    size_given: str = "auto"   # the size as sent
+    size_given: str = "auto"   # the size as sent ("auto" when none was)
+    size_sent: bool = False    # the request had a size
     style: Optional[str] = None
     input_fidelity: Optional[str] = None
 
@@ -1000,6 +1005,30 @@ def check_today(generation):
     if fidelity is not None and fidelity not in INPUT_FIDELITY.get(model, ()):
         raise ApiError(400, f"input_fidelity '{fidelity}' is not supported for {model}.",
                        param="input_fidelity", code="unsupported_parameter")
+
+# The fixed sizes each model OpenAI has shut down took while it ran (reference
+# §2.2 for the 1.x models; dall-e's long-standing lists; src/api/model.c has the
+# same): a compatible server of those days, and Azure, which still runs some of
+# them, hold a request to its model's list.  dall-e-2 and dall-e-3 never took
+# "auto": without a size they made 1024x1024.
+HISTORICAL_SIZES = {"dall-e-2": ("256x256", "512x512", "1024x1024"),
+                    "dall-e-3": ("1024x1024", "1792x1024", "1024x1792"),
+                    **{model: GPT1_SIZES for model in GPT1_MODELS}}
+
+
+def check_historical_size(generation):
+    """A shut-down model's size against its fixed list (compat and Azure mode): the
+    API's 400 invalid_value.  A model not in the table (a compatible server's own)
+    takes any size up to MAX_EDGE; gpt-image-2 and later are checked by today's
+    rules only."""
+    sizes = HISTORICAL_SIZES.get(generation.model)
+    if sizes is None or not generation.size_sent or generation.size_given in sizes:
+        return
+    listed = ", ".join(f"'{size}'" for size in sizes)
+    raise invalid_value("size", f"Invalid value: '{generation.size_given}'. Supported "
+                                f"values for {generation.model} are: {listed}.")
+
+
 SVG_SIZES = ("auto", "1024x1024", "1024x1536", "1536x1024")
 
 
@@ -1096,6 +1125,7 @@ def _build(body, model, width, height, **extra):
         frame_duration_ms=body.get("frame_duration_ms") or GIF_DEFAULT_FRAME_MS,
         model_given=body.get("model") is not None,
         size_given=body.get("size") or "auto",
+        size_sent=body.get("size") is not None,
         style=body.get("style"),
         input_fidelity=body.get("input_fidelity"),
         **extra,
@@ -2743,6 +2773,8 @@ class Standin:
                                               "API.")
             if not config.compat:
                 check_today(generation)
+            else:
+                check_historical_size(generation)
             if generation.model in config.shutdown_models:
                 raise model_shut_down(generation.model)
             if _line_fails(config.batch_line_errors, index, custom_id):
@@ -3676,6 +3708,8 @@ class _Handler(BaseHTTPRequestHandler):
             generation = parse()
             if not config.compat and config.provider == "openai":
                 check_today(generation)
+            else:
+                check_historical_size(generation)
             if generation.model in config.shutdown_models:
                 raise model_shut_down(generation.model)
         except ApiError as error:

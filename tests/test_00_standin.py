@@ -158,6 +158,65 @@ def test_size_is_honoured(standin, size, expected):
     assert response["size"] == "{}x{}".format(*expected)
 
 
+# The models OpenAI has shut down took fixed sizes only, and the compatible server
+# of their days holds them to those lists (standin.HISTORICAL_SIZES): a client
+# that sends one of them another size must see the API's 400.
+SIZES_OF_THEIR_DAYS = {
+    "dall-e-2": ("256x256", "512x512", "1024x1024"),
+    "dall-e-3": ("1024x1024", "1792x1024", "1024x1792"),
+    "gpt-image-1": ("1024x1024", "1536x1024", "1024x1536", "auto"),
+    "gpt-image-1-mini": ("1024x1024", "1536x1024", "1024x1536", "auto"),
+    "gpt-image-1.5": ("1024x1024", "1536x1024", "1024x1536", "auto"),
+}
+OFF_THEIR_LISTS = {
+    "dall-e-2": ("1024x1536", "128x128", "auto"),
+    "dall-e-3": ("512x512", "1536x1024", "auto"),
+    "gpt-image-1": ("256x256", "1792x1024", "640x400"),
+    "gpt-image-1-mini": ("512x512", "1024x1792", "2048x2048"),
+    "gpt-image-1.5": ("256x256", "1024x1792", "1536x864"),
+}
+
+
+@pytest.mark.parametrize("model, size", [(model, size) for model, sizes
+                                         in SIZES_OF_THEIR_DAYS.items() for size in sizes])
+def test_a_shut_down_model_takes_each_size_of_its_list(standin, model, size):
+    body = {"model": model, "prompt": "a paper boat", "size": size, "quality": "low"}
+    if model.startswith("dall-e"):
+        body.update(response_format="b64_json", quality="standard")
+    reply = call(standin.url + "/images/generations", body)
+    assert reply.status == 200, reply.body[:300]
+    expected = (1024, 1024) if size == "auto" else tuple(map(int, size.split("x")))
+    assert decode(reply.json()["data"][0]).size == expected
+
+
+@pytest.mark.parametrize("model, size", [(model, size) for model, sizes
+                                         in OFF_THEIR_LISTS.items() for size in sizes])
+def test_a_shut_down_model_refuses_a_size_off_its_list(standin, model, size):
+    reply = call(standin.url + "/images/generations",
+                 {"model": model, "prompt": "a paper boat", "size": size})
+    assert reply.status == 400
+    error = reply.error()
+    assert (error["type"], error["param"], error["code"]) == (
+        "invalid_request_error", "size", "invalid_value")
+    assert f"'{size}'" in error["message"]
+    assert all(f"'{listed}'" in error["message"] for listed in SIZES_OF_THEIR_DAYS[model])
+
+
+def test_dalle_without_a_size_makes_a_1024_square(standin):
+    for model in ("dall-e-2", "dall-e-3"):
+        reply = call(standin.url + "/images/generations",
+                     {"model": model, "prompt": "a paper boat", "response_format": "b64_json"})
+        assert reply.status == 200, reply.body[:300]
+        assert decode(reply.json()["data"][0]).size == (1024, 1024)
+
+
+def test_a_servers_own_model_takes_any_size(standin):
+    reply = call(standin.url + "/images/generations",
+                 {"model": "studio-image-1", "prompt": "a paper boat", "size": "100x37"})
+    assert reply.status == 200, reply.body[:300]
+    assert decode(reply.json()["data"][0]).size == (100, 37)
+
+
 def test_largest_size_is_drawn(standin):
     # How fast it is drawn is measured in bench/, not asserted here.
     response = generate(standin, "a city skyline at night", size="3840x2160").json()
@@ -301,7 +360,7 @@ def test_model_defaults_to_dalle2_unless_a_gpt_parameter_is_used(standin):
     url = standin.url + "/images/generations"
     plain = call(url, {"prompt": "a dog", "size": "256x256"}).json()
     assert "url" in plain["data"][0]
-    gpt = call(url, {"prompt": "a dog", "size": "256x256", "output_format": "webp"}).json()
+    gpt = call(url, {"prompt": "a dog", "size": "1024x1024", "output_format": "webp"}).json()
     assert decode(gpt["data"][0]).format == "WEBP"
     assert "usage" in gpt
 

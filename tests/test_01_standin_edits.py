@@ -30,6 +30,9 @@ from standin_fixtures import Reply as BaseReply, fetch, standin_fixtures  # noqa
 pytestmark = pytest.mark.compat
 
 KEY = "sk-test-0123456789abcdef"
+# A compatible server's own model (not in the stand-in's table): any size up to
+# 8192 px, so the tests below whose size is incidental keep their images small.
+OWN_MODEL = "studio-image-1"
 OCTET_STREAM_MESSAGE = (
     "Invalid file 'image': unsupported mimetype ('application/octet-stream'). Supported "
     "file formats are 'image/jpeg', 'image/png', and 'image/webp'.")
@@ -237,15 +240,15 @@ def test_multipart_edit_with_one_image(standin):
 def test_multipart_edit_with_two_images_and_explicit_size(standin):
     files = [png_file(png(color=(1, 2, 3)), "image[]", "a.png"),
              png_file(png(color=(4, 5, 6)), "image[]", "b.png")]
-    reply = edit_form(standin, {"size": "128x96", "output_format": "webp", "n": "2"},
-                      files)
+    reply = edit_form(standin, {"model": OWN_MODEL, "size": "128x96", "output_format": "webp",
+                                "n": "2"}, files)
     assert reply.status == 200, reply.body[:300]
     response = reply.json()
     assert len(response["data"]) == 2
     assert all(decode(item["b64_json"]).format == "WEBP" for item in response["data"])
     assert decode(response["data"][0]["b64_json"]).size == (128, 96)
-    one = edit_form(standin).json()["usage"]["input_tokens_details"]["image_tokens"]
-    assert response["usage"]["input_tokens_details"]["image_tokens"] == 2 * one
+    one = edit_form(standin, {"model": OWN_MODEL}).json()["usage"]["input_tokens_details"]
+    assert response["usage"]["input_tokens_details"]["image_tokens"] == 2 * one["image_tokens"]
 
 
 def test_sixteen_images_are_accepted_and_seventeen_refused(standin):
@@ -397,6 +400,24 @@ def test_unparseable_edit_bodies_are_refused(standin, raw, content_type):
 
 def dalle_edit(standin, files, **fields):
     return edit_form(standin, {"model": "dall-e-2", "size": "256x256", **fields}, files)
+
+
+@pytest.mark.parametrize("model, size", [("dall-e-2", "300x300"), ("dall-e-2", "auto"),
+                                         ("gpt-image-1.5", "64x64"),
+                                         ("gpt-image-1-mini", "1792x1024")])
+def test_an_edit_keeps_to_its_models_sizes(standin, model, size):
+    # A model OpenAI has shut down took its fixed sizes only (a server's own any).
+    files = [png_file(png(64, 64))]
+    error = assert_invalid(edit_form(standin, {"model": model, "size": size}, files),
+                           "size", "invalid_value")
+    assert f"'{size}'" in error["message"]
+
+
+def test_an_edit_for_a_servers_own_model_takes_any_size(standin):
+    reply = edit_form(standin, {"model": OWN_MODEL, "size": "300x200"},
+                      [png_file(png(64, 64))])
+    assert reply.status == 200, reply.body[:300]
+    assert decode(reply.json()["data"][0]["b64_json"]).size == (300, 200)
 
 
 def test_dalle2_edit_answers_with_urls(standin):
@@ -782,7 +803,8 @@ def test_stream_in_webp_with_transparency(standin):
 
 
 def test_multipart_edit_stream(standin):
-    reply = edit_form(standin, {"stream": "true", "partial_images": "1", "size": "64x64"})
+    reply = edit_form(standin, {"model": OWN_MODEL, "stream": "true", "partial_images": "1",
+                                "size": "64x64"})
     assert reply.status == 200, reply.body[:300]
     events = reply.events()
     assert names(events) == ["image_edit.partial_image", "image_edit.completed"]
@@ -849,7 +871,7 @@ def test_stream_split_arrives_in_awkward_pieces(standin):
 
 def test_stream_error_event(standin):
     standin.configure(fault="stream_error")
-    reply = edit_form(standin, {"stream": "true", "size": "64x64"})
+    reply = edit_form(standin, {"model": OWN_MODEL, "stream": "true", "size": "64x64"})
     events = reply.events()
     assert names(events) == ["image_edit.partial_image", "error"]
     partial, error = payloads(events)

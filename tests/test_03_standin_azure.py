@@ -188,7 +188,8 @@ def test_azure_knobs_over_the_control_api(standin):
     assert config["azure_deployments"] == {"dep": "gpt-image-1.5"}
     assert config["azure_api_versions"] == ["2099-01-01"]
     assert config["azure_ad_token"] == DEFAULT_AZURE_AD_TOKEN
-    assert generate(standin, "dep", "2099-01-01").status == 200
+    # (gpt-image-1.5 takes its fixed sizes only, on Azure too.)
+    assert generate(standin, "dep", "2099-01-01", size="1024x1024").status == 200
     assert generate(standin, "dep", VERSION).json() == VERSION_NOT_SUPPORTED
     bad = send(f"{standin.origin}/_control/config", b'{"provider": "gcp"}', key=None)
     assert bad.status == 400
@@ -391,6 +392,13 @@ def test_response_format_is_taken_by_a_dalle_deployment(azure):
     reply = generate(azure, "d3", size="1024x1024", response_format="b64_json")
     assert reply.status == 200, reply.body[:300]
     assert decode(reply.json()["data"][0]).format == "PNG"
+
+
+def test_a_dalle_deployment_takes_only_dalle_3_sizes(azure):
+    # Azure keeps the older rules: the deployment's model's fixed sizes.
+    error = generate(azure, "d3", size="1536x1024").error()
+    assert (error["param"], error["code"]) == ("size", "invalid_value")
+    assert "'1792x1024'" in error["message"]
 
 
 def test_the_openai_body_checks_apply_for_the_deployment_model(azure):

@@ -424,6 +424,18 @@ def test_todays_rules_apply_to_every_line(standin):
         assert entry["response"]["body"]["error"]["code"] == code
 
 
+@pytest.mark.compat
+def test_a_compatible_servers_lines_keep_their_models_sizes(standin):
+    # dall-e-3 took 1024x1024, 1792x1024 and 1024x1792 only, in a batch too.
+    batch = new_batch(standin, [line("odd-size", model="dall-e-3", prompt="x",
+                                     size="512x512")])
+    done = run_to_end(standin, batch["id"])[-1]
+    [entry] = content(standin, done["error_file_id"])
+    assert entry["response"]["status_code"] == 400
+    error = entry["response"]["body"]["error"]
+    assert (error["param"], error["code"]) == ("size", "invalid_value")
+
+
 @pytest.mark.parametrize("data, code, number, param", [
     (b"", "empty_file", None, None),
     (b"\n", "empty_file", None, None),
