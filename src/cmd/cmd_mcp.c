@@ -1259,23 +1259,22 @@ static void finish_batch(struct server *s)
 
 /* --- the other tools ------------------------------------------------------ */
 
+/* A result: a summary, the structured content again as text (for clients
+ * that read only text), and the structured content. Takes data. */
 static json_t *structured(json_t *data, const char *summary)
 {
 	char *text = json_dumps(data, JSON_COMPACT);
-	json_t *r = json_pack("{s:[{s:s},{s:s,s:s}],s:o,s:b}", "content", "type", "text",
-			      "type", "text", "text", text ? text : "", "structuredContent",
-			      data, "isError", false);
+	json_t *r = json_pack("{s:[{s:s,s:s},{s:s,s:s}],s:o,s:b}", "content", "type", "text",
+			      "text", summary, "type", "text", "text", text ? text : "",
+			      "structuredContent", data, "isError", false);
 
-	/* (the first text block is the summary, set below) */
-	json_object_set_new(json_array_get(json_object_get(r, "content"), 0), "text",
-			    json_string(summary));
 	free(text);
 	return r;
 }
 
 static json_t *call_info(const struct server *s, json_t *args)
 {
-	json_t *paths = json_object_get(args, "paths"), *files = json_array(), *p;
+	json_t *paths = json_object_get(args, "paths"), *files = json_array(), *p, *result;
 	struct buf err = BUF_INIT;
 	size_t i, good = 0;
 	const char *key;
@@ -1311,21 +1310,19 @@ static json_t *call_info(const struct server *s, json_t *args)
 							       err.data));
 	}
 	buf_release(&err);
-	if (!good) {
+	if (!good) {   /* each file's error, as text */
 		char *text = json_dumps(files, JSON_COMPACT);
-		json_t *r = tool_error(text);
+		result = tool_error(text);
 		free(text);
 		json_decref(files);
-		return r;
+		return result;
 	}
 	return structured(json_pack("{s:o}", "files", files), "the files' records");
 fail:
 	json_decref(files);
-	{
-		json_t *r = tool_error(err.data);
-		buf_release(&err);
-		return r;
-	}
+	result = tool_error(err.data);
+	buf_release(&err);
+	return result;
 }
 
 static json_t *call_models(json_t *args)
