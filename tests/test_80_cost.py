@@ -392,6 +392,40 @@ def test_the_default_threshold_is_five_dollars_and_the_environment_changes_it(st
     assert rc == 2 and "Send it? [y/N]" in shown
 
 
+UNKNOWN = ["--model", "gpt-image-2.6-flare", "--quality", "xhigh", "--size", "1024x1024"]
+NO_RULE = "no output-token rule is published for this quality"
+
+
+def test_a_batch_it_cannot_estimate_asks_whatever_the_threshold_and_a_no_sends_nothing(
+        standin, tmp_path):
+    # xhigh has no rule and no earlier run: the three jobs cannot be estimated, which
+    # is no reason to send them unasked (they were once sent for $2.53 that way).
+    write_jobs(tmp_path, 3)
+    args = ["batch", "--input", "jobs.jsonl", "--out-dir", "out", *UNKNOWN, "--no-gallery"]
+    rc, shown = run_on_a_terminal(standin, tmp_path, [*args, "--confirm-above", "0.01"],
+                                  answer="n")
+    assert rc == 2, shown
+    assert ("this run (3 images, gpt-image-2.6-flare, quality xhigh, size 1024x1024) "
+            f"cannot be estimated: 3 requests have no estimate ({NO_RULE}" in shown), shown
+    assert "Send it? [y/N]" in shown
+    assert f"not sent: 3 requests have no estimate ({NO_RULE}" in shown, shown
+    assert "$0.0000" not in shown
+    assert standin.requests == []
+    # The threshold does not matter: the default asks too.
+    rc, shown = run_on_a_terminal(standin, tmp_path, args, answer="n")
+    assert rc == 2 and "Send it? [y/N]" in shown, shown
+    assert standin.requests == []
+
+
+def test_a_single_request_it_cannot_estimate_asks(standin, tmp_path):
+    rc, shown = run_on_a_terminal(standin, tmp_path, ["generate", PROMPT, *UNKNOWN,
+                                                      "--no-save"], answer="n")
+    assert rc == 2, shown
+    assert ("this run (1 image with gpt-image-2.6-flare, size 1024x1024, quality xhigh) "
+            f"cannot be estimated: 1 request has no estimate ({NO_RULE}" in shown), shown
+    assert standin.requests == []
+
+
 def test_without_a_terminal_it_never_asks(run, standin):
     result = run(EXPENSIVE)
     assert result.rc == 0, result

@@ -258,13 +258,36 @@ static double confirm_threshold(const struct cli *c)
 
 enum answer { ANSWER_NO, ANSWER_YES, ANSWER_NONE, ANSWER_INTERRUPTED };
 
-/* Asks on the terminal, saying what would be sent. */
-static enum answer confirmed(const char *what, double estimate, double threshold)
+/* What the run is estimated at, for the question: "is estimated at $X,
+ * above $T", "cannot be estimated: 3 requests have no estimate (why)" or
+ * "is estimated at $X without 1 request that has no estimate (why)"; never
+ * "$0.0000" for requests that have none. The caller frees. */
+static char *estimate_said(double estimate, size_t unknown, const char *why, double threshold)
 {
-	char usd[32], above[32], answer[16];
+	char usd[32], above[32];
+	const char *s = unknown == 1 ? "" : "s", *has = unknown == 1 ? "has" : "have";
 
-	fprintf(stderr, "imagegen: this run (%s) is estimated at %s, above %s. Send it? [y/N] ",
-		what, price_format(estimate, usd), price_format(threshold, above));
+	why = why ? why : "no price";
+	if (unknown && estimate <= 0)
+		return xasprintf("cannot be estimated: %zu request%s %s no estimate (%s)", unknown,
+				 s, has, why);
+	char *said = xasprintf("is estimated at %s%s%s", price_format(estimate, usd),
+			       estimate > threshold ? ", above " : "",
+			       estimate > threshold ? price_format(threshold, above) : "");
+	if (!unknown)
+		return said;
+	char *both = xasprintf("%s without %zu request%s that %s no estimate (%s)", said, unknown,
+			       s, has, why);
+	free(said);
+	return both;
+}
+
+/* Asks on the terminal, saying what would be sent. */
+static enum answer confirmed(const char *what, const char *estimate)
+{
+	char answer[16];
+
+	fprintf(stderr, "imagegen: this run (%s) %s. Send it? [y/N] ", what, estimate);
 	fflush(stderr);
 	if (!fgets(answer, sizeof(answer), stdin)) {
 		fputc('\n', stderr);
@@ -274,11 +297,32 @@ static enum answer confirmed(const char *what, double estimate, double threshold
 	return answer[0] == 'y' || answer[0] == 'Y' ? ANSWER_YES : ANSWER_NO;
 }
 
+/* Why a run the user did not confirm was not sent, into err. */
+static void not_sent(double estimate, size_t unknown, const char *why, double threshold,
+		     struct buf *err)
+{
+	char usd[32], above[32];
+
+	if (estimate > threshold)
+		buf_addf(err, "not sent: the estimate %s is above %s", price_format(estimate, usd),
+			 price_format(threshold, above));
+	else
+		buf_addf(err, "not sent: %zu request%s %s no estimate (%s)", unknown,
+			 unknown == 1 ? "" : "s", unknown == 1 ? "has" : "have",
+			 why ? why : "no price");
+	if (estimate > threshold && unknown)
+		buf_addf(err, ", and %zu request%s %s none", unknown, unknown == 1 ? "" : "s",
+			 unknown == 1 ? "has" : "have");
+	buf_addf(err, " (--yes%s that)", estimate > threshold ? " or --confirm-above change" :
+		 " changes");
+}
+
 int cli_check_cost(const struct cli *c, const char *what, double estimate, size_t unknown,
 		   const char *why, struct buf *err)
 {
-	char usd[32], budget[32], above[32];
+	char usd[32], budget[32];
 	double threshold = confirm_threshold(c);
+	enum answer answer;
 
 	if (c->max_cost >= 0 && unknown) {
 		buf_addf(err, "--max-cost: the cost of %zu request%s cannot be estimated (%s); "
@@ -291,9 +335,15 @@ int cli_check_cost(const struct cli *c, const char *what, double estimate, size_
 			 price_format(c->max_cost, budget), price_format(estimate, usd));
 		return EXIT_USAGE;
 	}
-	if (c->yes || estimate <= threshold || !isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
+	/* A request with no estimate may cost anything: it is asked about
+	 * whatever the threshold. */
+	if (c->yes || (estimate <= threshold && !unknown) || !isatty(STDIN_FILENO) ||
+	    !isatty(STDERR_FILENO))
 		return -1;
-	switch (confirmed(what, estimate, threshold)) {
+	char *said = estimate_said(estimate, unknown, why, threshold);
+	answer = confirmed(what, said);
+	free(said);
+	switch (answer) {
 	case ANSWER_YES:
 		return -1;
 	case ANSWER_INTERRUPTED:
@@ -303,8 +353,7 @@ int cli_check_cost(const struct cli *c, const char *what, double estimate, size_
 	case ANSWER_NO:
 		break;
 	}
-	buf_addf(err, "not sent: the estimate %s is above %s (--yes or --confirm-above "
-		 "change that)", price_format(estimate, usd), price_format(threshold, above));
+	not_sent(estimate, unknown, why, threshold, err);
 	return EXIT_USAGE;
 }
 

@@ -218,7 +218,8 @@ void cli_close_history(struct engine *e);
 /* Before anything is paid for: refuses a run whose estimate (of which
  * unknown requests cannot be estimated, the first for the reason why) is
  * above --max-cost, and on a terminal asks when it is above the confirm
- * threshold (unless --yes), saying what would be sent. -1 to go on, or
+ * threshold or any request cannot be estimated (unless --yes), saying what
+ * would be sent and how many have no estimate. -1 to go on, or
  * EXIT_USAGE (EXIT_INTERRUPTED) with the reason in err. */
 int cli_check_cost(const struct cli *c, const char *what, double estimate, size_t unknown,
 		   const char *why, struct buf *err);
