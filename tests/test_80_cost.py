@@ -417,6 +417,26 @@ def test_a_batch_it_cannot_estimate_asks_whatever_the_threshold_and_a_no_sends_n
     assert standin.requests == []
 
 
+def test_a_batch_it_cannot_estimate_sent_on_a_yes_says_unknown_never_zero(standin,
+                                                                         tmp_path):
+    write_jobs(tmp_path, 3)
+    rc, shown = run_on_a_terminal(standin, tmp_path, [
+        "batch", "--input", "jobs.jsonl", "--out-dir", "out", *UNKNOWN, "--no-gallery"],
+        answer="y")
+    assert rc == 0, shown
+    assert len(standin.requests) == 3
+    assert "$0.0000" not in shown, shown
+    [start] = [x for x in shown.splitlines() if x.startswith("imagegen: batch: 3 jobs")]
+    assert f"estimated: unknown for 3 jobs ({NO_RULE}" in start, start
+    [summary] = [x for x in shown.splitlines() if x.startswith("imagegen: cost: ")]
+    assert re.search(r"cost: \$\d+\.\d{4}; estimated before sending: unknown \(3 jobs "
+                     r"had no estimate\)", summary), summary
+    # --yes still skips the question.
+    rc, shown = run_on_a_terminal(standin, tmp_path, [
+        "generate", PROMPT, *UNKNOWN, "--no-save", "--no-history", "--yes"])
+    assert rc == 0 and "Send it?" not in shown, shown
+
+
 def test_a_single_request_it_cannot_estimate_asks(standin, tmp_path):
     rc, shown = run_on_a_terminal(standin, tmp_path, ["generate", PROMPT, *UNKNOWN,
                                                       "--no-save"], answer="n")
@@ -424,6 +444,24 @@ def test_a_single_request_it_cannot_estimate_asks(standin, tmp_path):
     assert ("this run (1 image with gpt-image-2.6-flare, size 1024x1024, quality xhigh) "
             f"cannot be estimated: 1 request has no estimate ({NO_RULE}" in shown), shown
     assert standin.requests == []
+
+
+def test_a_batch_partly_estimated_says_what_it_knows_and_what_it_does_not(standin,
+                                                                          tmp_path):
+    (tmp_path / "jobs.jsonl").write_text(
+        json.dumps({"prompt": "otter 0", "quality": "low"}) + "\n" +
+        json.dumps({"prompt": "otter 1"}) + "\n")
+    rc, shown = run_on_a_terminal(standin, tmp_path, [
+        "batch", "--input", "jobs.jsonl", "--out-dir", "out", *UNKNOWN, "--no-gallery"],
+        answer="y")
+    assert rc == 0, shown
+    assert re.search(r"is estimated at \$0\.00\d\d without 1 request that has no "
+                     r"estimate \(" + NO_RULE, shown), shown
+    [start] = [x for x in shown.splitlines() if x.startswith("imagegen: batch: 2 jobs")]
+    assert re.search(r"estimated \$0\.00\d\d for 1 job, and 1 with no estimate", start), start
+    [summary] = [x for x in shown.splitlines() if x.startswith("imagegen: cost: ")]
+    assert re.search(r"estimated before sending: \$0\.00\d\d for 1 job, unknown for 1$",
+                     summary), summary
 
 
 def test_without_a_terminal_it_never_asks(run, standin):

@@ -160,21 +160,61 @@ static void on_tick(void *data)
 
 /* ---- the run ---- */
 
-/* "$1.0536 (prices of 2026-11-30)", and how many jobs have no estimate;
- * the caller frees. */
+/* The jobs to send whose cost is estimated (in r->estimate). */
+static size_t estimated_jobs(const struct batch_run *r)
+{
+	return r->plan.n - r->resumed - r->remote_waiting - r->unestimated;
+}
+
+/* "$1.0536 (prices of 2026-11-30)", "$0.0527 for 2 jobs, and 1 with no
+ * estimate (why)" or "unknown for 3 jobs (why)": never $0 for jobs that
+ * have no estimate. The caller frees. */
 static char *estimate_text(const struct batch_run *r)
 {
 	const char *date = r->engine->prices.date;
+	size_t known = estimated_jobs(r);
 	char usd[32];
 
+	if (r->unestimated && !known)
+		return xasprintf("unknown for %zu job%s (%s)", r->unestimated,
+				 r->unestimated == 1 ? "" : "s", r->estimate_why);
 	if (r->unestimated)
 		return xasprintf("%s for %zu job%s, and %zu with no estimate (%s)",
-				 price_format(r->estimate, usd),
-				 r->plan.n - r->resumed - r->unestimated,
-				 r->plan.n - r->resumed - r->unestimated == 1 ? "" : "s",
+				 price_format(r->estimate, usd), known, known == 1 ? "" : "s",
 				 r->unestimated, r->estimate_why);
 	return xasprintf("%s%s%s%s", price_format(r->estimate, usd), date ? " (prices of " : "",
 			 date ? date : "", date ? ")" : "");
+}
+
+/* The start line's "estimated $1.0536 (...)" or "estimated: unknown for 3
+ * jobs (why)"; the caller frees. */
+static char *estimated_text(const struct batch_run *r)
+{
+	char *amount = estimate_text(r);
+	char *said = xasprintf("estimated%s %s", r->unestimated && !estimated_jobs(r) ? ":" : "",
+			       amount);
+
+	free(amount);
+	return said;
+}
+
+/* The summary's "estimated $1.0536 before sending", or what was not known:
+ * "estimated before sending: unknown (3 jobs had no estimate)", "... $0.0527
+ * for 2 jobs, unknown for 1". The caller frees. */
+static char *before_text(const struct batch_run *r)
+{
+	double estimate = r->estimate + (r->batch_api ? r->remote_estimate : 0);
+	size_t known = estimated_jobs(r) + (r->batch_api ? r->remote_waiting : 0);
+	char usd[32];
+
+	if (!r->unestimated)
+		return xasprintf("estimated %s before sending", price_format(estimate, usd));
+	if (!known)
+		return xasprintf("estimated before sending: unknown (%zu job%s had no estimate)",
+				 r->unestimated, r->unestimated == 1 ? "" : "s");
+	return xasprintf("estimated before sending: %s for %zu job%s, unknown for %zu",
+			 price_format(estimate, usd), known, known == 1 ? "" : "s",
+			 r->unestimated);
 }
 
 /* What the jobs to send ask for: "12 images, gpt-image-2, quality high, size
@@ -264,15 +304,13 @@ static int summarize(struct batch_cli *b, int64_t started)
 	if (r->partial_tokens)
 		notef("partial images: %ld output tokens billed beside the reported usage",
 		      r->partial_tokens);
-	char spent[32], est[32];
-	double estimate = r->estimate + (r->batch_api ? r->remote_estimate : 0);
+	char spent[32], *before = before_text(r);
 	if (r->unpriced)
-		notef("cost: %s for the jobs priced, and %zu whose cost is unknown; estimated %s "
-		      "before sending", price_format(r->spent, spent), r->unpriced,
-		      price_format(estimate, est));
+		notef("cost: %s for the jobs priced, and %zu whose cost is unknown; %s",
+		      price_format(r->spent, spent), r->unpriced, before);
 	else
-		notef("cost: %s; estimated %s before sending", price_format(r->spent, spent),
-		      price_format(estimate, est));
+		notef("cost: %s; %s", price_format(r->spent, spent), before);
+	free(before);
 	if (r->resumed)
 		notef("%zu job%s done by an earlier run (not sent again)", r->resumed,
 		      r->resumed == 1 ? "" : "s");
@@ -335,19 +373,19 @@ static int run_batch(struct batch_cli *b, struct buf *err)
 		free(asked);
 		return EXIT_USAGE;
 	}
-	char *estimate = estimate_text(r), before[32];
+	char *estimate = estimated_text(r), before[32];
 	size_t to_send = b->progress.total - r->remote_waiting;
 	if (b->remote.cancel)
 		notef("batch: cancelling the Batch API batches of %s", r->plan.dir);
 	else if (r->batch_api)
-		notef("batch: %zu job%s (%s) through the Batch API, into %s; estimated %s at the "
+		notef("batch: %zu job%s (%s) through the Batch API, into %s; %s at the "
 		      "Batch price%s%s%s%s", to_send, to_send == 1 ? "" : "s", asked, r->plan.dir,
 		      estimate, r->remote_waiting ? "; and " : "",
 		      r->remote_waiting ? price_format(r->remote_estimate, before) : "",
 		      r->remote_waiting ? " for the jobs of batches made before, " : "",
 		      r->remote_waiting ? "to collect" : "");
 	else
-		notef("batch: %zu job%s (%s), %ld at a time, into %s; estimated %s", to_send,
+		notef("batch: %zu job%s (%s), %ld at a time, into %s; %s", to_send,
 		      to_send == 1 ? "" : "s", asked, b->concurrency, r->plan.dir, estimate);
 	free(asked);
 	free(estimate);
