@@ -132,6 +132,26 @@ def test_a_model_billed_per_image_is_priced_from_the_table(run, standin, model, 
 
 
 @pytest.mark.compat
+@pytest.mark.parametrize("model", ["gpt-image-1-mini", "gpt-image-1"])
+def test_the_gpt_image_1_models_are_priced_from_their_usage(run, standin, tmp_path, model):
+    from PIL import Image
+    Image.new("RGB", (1024, 1024), (10, 20, 30)).save(tmp_path / "photo.png")
+    generated = run(["generate", PROMPT, "--model", model, "--size", "1536x1024",
+                     "--quality", "medium", "--n", "2", "--no-save", "--json"])
+    edited = run(["edit", "--image", "photo.png", "make it blue", "--model", model,
+                  "--size", "1024x1024", "--quality", "low", "--no-save", "--json"])
+    for result in (generated, edited):
+        assert result.rc == 0, result
+        usage, cost = result.json["usage"], result.json["cost"]
+        assert cost["basis"] == "from usage"
+        assert cost["usd"] == pytest.approx(usage_cost(model, usage))
+        assert cost["prices"] == ROWS[model]["read"]
+        assert f"from usage; prices of {ROWS[model]['read']}" in result.stderr
+    # The edit's input image is billed at the image input rate, not the text one.
+    assert edited.json["usage"]["input_tokens_details"]["image_tokens"] > 0
+
+
+@pytest.mark.compat
 def test_gpt_image_1_5_without_a_text_rate_uses_its_per_image_price(run, standin):
     result = run(["generate", PROMPT, "--model", "gpt-image-1.5", "--size", "1536x1024",
                   "--quality", "high", "--n", "2", "--no-save", "--json"])

@@ -113,9 +113,14 @@ static void test_cost_per_image_and_unknown(void **state)
 	price_cost(price_find(&t, "made-up"), &text_only, "high", "1024x1024", 1, false, &c);
 	assert_int_equal(c.basis, COST_UNKNOWN);
 	assert_non_null(c.why);
+	price_cost(price_find(&t, "chatgpt-image-latest"), &text_only, "high", "2048x2048", 1,
+		   false, &c);
+	assert_int_equal(c.basis, COST_UNKNOWN);
+	/* gpt-image-1-mini's token rates (OpenAI's model page): from usage. */
 	price_cost(price_find(&t, "gpt-image-1-mini"), &text_only, "high", "2048x2048", 1, false,
 		   &c);
-	assert_int_equal(c.basis, COST_UNKNOWN);
+	assert_int_equal(c.basis, COST_USAGE);
+	CLOSE(c.usd, 10 * 2e-6 + 4160 * 8e-6);
 	price_table_release(&t);
 }
 
