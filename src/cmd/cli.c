@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -282,14 +283,40 @@ static char *estimate_said(double estimate, size_t unknown, const char *why, dou
 	return both;
 }
 
+/* Waits for a line on standard input; false when a signal came first. The
+ * signals are held from before the question is shown, and let in only
+ * while waiting (pselect): one that comes between the question and the
+ * read is never lost to a read that then blocks for good. */
+static bool wait_for_answer(const sigset_t *unblocked)
+{
+	fd_set in;
+	int rc;
+
+	do {
+		FD_ZERO(&in);
+		FD_SET(STDIN_FILENO, &in);
+		rc = cli_interrupts ? -1 : pselect(STDIN_FILENO + 1, &in, NULL, NULL, NULL,
+						   unblocked);
+	} while (rc < 0 && errno == EINTR && !cli_interrupts);
+	return rc > 0;
+}
+
 /* Asks on the terminal, saying what would be sent. */
 static enum answer confirmed(const char *what, const char *estimate)
 {
 	char answer[16];
+	sigset_t held, before;
+	bool ready;
 
+	sigemptyset(&held);
+	sigaddset(&held, SIGINT);
+	sigaddset(&held, SIGTERM);
+	sigprocmask(SIG_BLOCK, &held, &before);
 	fprintf(stderr, "imagegen: this run (%s) %s. Send it? [y/N] ", what, estimate);
 	fflush(stderr);
-	if (!fgets(answer, sizeof(answer), stdin)) {
+	ready = wait_for_answer(&before);
+	sigprocmask(SIG_SETMASK, &before, NULL);
+	if (!ready || !fgets(answer, sizeof(answer), stdin)) {
 		fputc('\n', stderr);
 		/* Ctrl-C interrupts the read (no SA_RESTART): 130, as anywhere. */
 		return cli_interrupts || errno == EINTR ? ANSWER_INTERRUPTED : ANSWER_NONE;
