@@ -92,6 +92,53 @@ def test_the_estimate_is_within_ten_percent_of_the_usage_cost(run, standin, mode
         assert "none is published for this model" in cost["before_sending"]["note"]
 
 
+@pytest.mark.parametrize("shape", [(1536, 1024), (1024, 1536), (1024, 1024), (3000, 900)])
+@pytest.mark.parametrize("quality", ["low", "medium", "high"])
+@pytest.mark.parametrize("model", ["gpt-image-2", "gpt-image-2.6-flare"])
+def test_an_auto_size_edit_is_estimated_at_its_inputs_shape(run, standin, tmp_path, model,
+                                                            quality, shape):
+    # size auto on an edit comes back at the first input's shape at about a megapixel:
+    # the estimate takes that size, not the costliest one auto may pick.
+    from PIL import Image
+    Image.new("RGB", shape, (10, 20, 30)).save(tmp_path / "photo.png")
+    result = run(["edit", "--image", "photo.png", "make it blue", "--model", model,
+                  "--size", "auto", "--quality", quality, "--no-save", "--json"])
+    assert result.rc == 0, result
+    cost = result.json["cost"]
+    assert cost["usd"] == pytest.approx(usage_cost(model, result.json["usage"]))
+    assert cost["before_sending"]["usd"] == pytest.approx(cost["usd"], rel=0.10)
+    assert "upper_bound" not in cost["before_sending"]
+    assert "at most" not in line(result, "imagegen: editing")
+
+
+def test_an_estimate_that_is_an_upper_bound_says_so(run, standin, tmp_path):
+    # A generation's size auto, or an edit whose input's shape is not known here (a
+    # file id), is estimated at the costliest size auto may pick.
+    result = run(["generate", PROMPT, "--size", "auto", "--quality", "high", "--no-save",
+                  "--json"])
+    assert result.rc == 0, result
+    before = result.json["cost"]["before_sending"]
+    assert before["upper_bound"] is True
+    assert ("estimated at most $0.2107 (gpt-image-2 token rule, size auto at its costliest; "
+            "prices of 2026-11-30)" in line(result, "imagegen: generating")), result.stderr
+    shown = run(["edit", "--image", "file-abc123", "make it blue", "--quality", "auto",
+                 "--dry-run", "--json"])
+    assert shown.rc == 0, shown
+    assert json.loads(shown.stdout)["estimate"]["upper_bound"] is True
+    text = run(["edit", "--image", "file-abc123", "make it blue", "--quality", "auto",
+                "--dry-run"])
+    assert ("estimated cost: at most $0.2" in text.stdout and
+            "size auto at its costliest and quality auto at high" in text.stdout), text.stdout
+    # A batch's total is an upper bound when one of its jobs' estimates is.
+    write_jobs(tmp_path, 2)
+    batch = run(["batch", "--input", "jobs.jsonl", "--out-dir", "out", "--size", "auto",
+                 "--no-gallery"])
+    assert batch.rc == 0, batch
+    assert re.search(r"; estimated at most \$0\.\d{4} \(prices of",
+                     line(batch, "imagegen: batch: ")), batch.stderr
+    assert "; estimated at most $" in line(batch, "imagegen: cost: ")
+
+
 def test_an_edit_estimate_counts_its_input_images(run, standin, tmp_path):
     from PIL import Image
     Image.new("RGB", (1024, 1024), (10, 20, 30)).save(tmp_path / "photo.png")

@@ -38,6 +38,9 @@ struct img_params {
 	long frame_duration_ms;       /* GIF: each frame's time on screen */
 	const char *svg_model;        /* SVG: the text model that writes it */
 	const char *svg_effort;       /* SVG: that model's reasoning effort */
+	/* Never sent: an edit's first input, whose shape size auto follows
+	 * (estimates take it; 0 when not known, as for a URL or file id). */
+	int input_width, input_height;
 };
 #define IMG_PARAMS_INIT { .n = -1, .output_compression = -1, .partial_images = -1, \
 			  .frame_count = -1, .frame_duration_ms = -1 }

@@ -541,8 +541,8 @@ long price_input_tokens(int w, int h)
 	return 85 + 170L * (long)ceil(sw / 512 - 1e-9) * (long)ceil(sh / 512 - 1e-9);
 }
 
-/* The sizes "auto" may choose on a fixed-size model: the estimate takes
- * the costliest. */
+/* The sizes "auto" may choose on a fixed-size model. Where the estimate
+ * cannot tell which, it takes the costliest, and says it is an upper bound. */
 static const char *const auto_sizes[] = { "1024x1024", "1536x1024", "1024x1536" };
 
 static int parse_size(const char *size, int *w, int *h)
@@ -552,40 +552,91 @@ static int parse_size(const char *size, int *w, int *h)
 	return size && sscanf(size, "%dx%d%c", w, h, &tail) == 2 && *w > 0 && *h > 0 ? 0 : -1;
 }
 
-/* Output tokens of one image by the rule, taking the costliest size for
- * "auto"; -1 when the rule cannot say. */
-static long rule_tokens(const char *quality, const char *size)
+static bool is_auto(const char *size)
+{
+	return !size || !strcmp(size, "auto");
+}
+
+void price_auto_edit_size(int w, int h, int *out_w, int *out_h)
+{
+	double ratio = (double)w / h;
+
+	ratio = ratio > 3 ? 3 : ratio < 1.0 / 3 ? 1.0 / 3 : ratio;
+	/* Halves to even (rint), as the stand-in's Python round() does. */
+	*out_w = (int)rint(sqrt(1024.0 * 1024.0 * ratio) / 16) * 16;
+	*out_h = (int)rint(*out_w / ratio / 16) * 16;
+	*out_w = *out_w < 16 ? 16 : *out_w;
+	*out_h = *out_h < 16 ? 16 : *out_h;
+}
+
+/* The fixed size nearest an edit's input's shape (the 1.x models' auto). */
+static const char *nearest_auto_size(int w, int h)
+{
+	const char *best = auto_sizes[0];
+	double least = INFINITY;
+
+	for (size_t i = 0; i < ARRAY_SIZE(auto_sizes); i++) {
+		int sw, sh;
+		parse_size(auto_sizes[i], &sw, &sh);
+		double d = fabs(log((double)w / h) - log((double)sw / sh));
+		if (d < least) {
+			least = d;
+			best = auto_sizes[i];
+		}
+	}
+	return best;
+}
+
+/* Output tokens of one image by the rule: size auto on an edit at its
+ * input's shape, else at the costliest size (*most set); -1 when the rule
+ * cannot say. */
+static long rule_tokens(const char *quality, const char *size, const struct estimate_in *in,
+			bool *most)
 {
 	int w, h;
-	long most = -1;
+	long t, top = -1;
 
-	if (size && strcmp(size, "auto")) {
-		if (parse_size(size, &w, &h))
-			return -1;
+	if (!is_auto(size))
+		return parse_size(size, &w, &h) ? -1 : price_rule_tokens(quality, w, h);
+	if (in->input_w > 0 && in->input_h > 0) {
+		price_auto_edit_size(in->input_w, in->input_h, &w, &h);
 		return price_rule_tokens(quality, w, h);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(auto_sizes); i++) {
-		long t;
 		parse_size(auto_sizes[i], &w, &h);
 		t = price_rule_tokens(quality, w, h);
-		if (t > most)
-			most = t;
+		top = t > top ? t : top;
 	}
-	return most;
+	*most = top >= 0;
+	return top;
 }
 
-static double each_price_any(const struct price_row *r, const char *quality, const char *size)
+/* The per-image price: size auto on an edit at the fixed size nearest its
+ * input's shape, else at the costliest (*most set); -1 when none. */
+static double each_price_any(const struct price_row *r, const char *quality,
+			     const struct estimate_in *in, bool *most)
 {
-	double most = -1;
+	double top = -1;
 
-	if (size && strcmp(size, "auto"))
-		return each_price(r, quality, size);
+	if (!is_auto(in->size))
+		return each_price(r, quality, in->size);
+	if (in->input_w > 0 && in->input_h > 0)
+		return each_price(r, quality, nearest_auto_size(in->input_w, in->input_h));
 	for (size_t i = 0; i < ARRAY_SIZE(auto_sizes); i++) {
 		double p = each_price(r, quality, auto_sizes[i]);
-		if (p > most)
-			most = p;
+		top = p > top ? p : top;
 	}
-	return most;
+	*most = top >= 0;
+	return top;
+}
+
+/* Why an estimate is an upper bound: the size or the quality "auto" taken
+ * at the most it may cost. */
+static const char *bound_why(bool size, bool quality)
+{
+	if (size && quality)
+		return "size auto at its costliest and quality auto at high";
+	return size ? "size auto at its costliest" : quality ? "quality auto at high" : NULL;
 }
 
 void price_estimate(const struct price_row *row, const struct estimate_in *in,
@@ -595,21 +646,25 @@ void price_estimate(const struct price_row *row, const struct estimate_in *in,
 	const char *quality = in->quality && strcmp(in->quality, "auto") ? in->quality :
 			      row && !in->quality && unsent_quality(row) ? unsent_quality(row) :
 			      "high";
+	bool high = (!in->quality || !strcmp(in->quality, "auto")) && !strcmp(quality, "high");
 	long n = in->n > 0 ? in->n : 1, per_image = -1;
 	struct usage u = { .present = true, .input_split = true, .output_split = true };
+	bool most = false, by_history = in->prefer_history && in->history_images > 0;
 	double each;
 
-	*c = (struct cost){ 0, COST_UNKNOWN, "the price table has no row for this model" };
+	*c = (struct cost){ 0, COST_UNKNOWN, "the price table has no row for this model", NULL };
 	if (tokens)
 		*tokens = -1;
 	if (!row)
 		return;
-	if (in->prefer_history && in->history_images > 0)
+	if (by_history)
 		per_image = in->history_tokens;
 	else if (row->rule == RULE_GPT_IMAGE_2)
-		per_image = rule_tokens(quality, in->size);
-	if (per_image < 0 && in->history_images > 0)
+		per_image = rule_tokens(quality, in->size, in, &most);
+	if (per_image < 0 && in->history_images > 0) {
 		per_image = in->history_tokens;
+		by_history = true;
+	}
 	u.input_text = (in->prompt_chars + 3) / 4;
 	u.input_image = in->input_image_tokens;
 	u.input = u.input_text + u.input_image;
@@ -618,10 +673,11 @@ void price_estimate(const struct price_row *row, const struct estimate_in *in,
 		u.output_image = u.output = per_image * n;
 		double usd = usage_usd(row, &u);
 		if (usd >= 0) {
-			bool by_rule = row->rule == RULE_GPT_IMAGE_2 &&
-				       rule_tokens(quality, in->size) >= 0 &&
-				       !(in->prefer_history && in->history_images > 0);
-			*c = (struct cost){ usd, by_rule ? COST_RULE : COST_HISTORY, NULL };
+			bool by_rule = !by_history;
+			/* Earlier runs of the same quality and size say what
+			 * it cost: no bound. */
+			*c = (struct cost){ usd, by_rule ? COST_RULE : COST_HISTORY, NULL,
+					    by_rule ? bound_why(most, high) : NULL };
 			if (by_rule && strcmp(row->model, "gpt-image-2"))
 				c->why = "gpt-image-2's rule: none is published for this model";
 			if (tokens)
@@ -630,8 +686,9 @@ void price_estimate(const struct price_row *row, const struct estimate_in *in,
 			return;
 		}
 	}
-	if ((each = each_price_any(row, quality, in->size)) >= 0) {
-		*c = (struct cost){ each * (double)n, COST_PER_IMAGE, NULL };
+	most = false;
+	if ((each = each_price_any(row, quality, in, &most)) >= 0) {
+		*c = (struct cost){ each * (double)n, COST_PER_IMAGE, NULL, bound_why(most, high) };
 		discount(row, in->batch, c);
 		return;
 	}

@@ -92,6 +92,8 @@ struct cost {
 	double usd;
 	enum cost_basis basis;
 	const char *why;           /* static: why it is unknown, or a caveat */
+	const char *bound;         /* static: why an estimate is only an upper bound
+				      ("size auto at its costliest"), or NULL */
 };
 
 /* The cost of images images of quality and size (as the response gave them)
@@ -107,6 +109,8 @@ struct estimate_in {
 	long partials;             /* partial images asked for, per image */
 	long prompt_chars;
 	long input_image_tokens;   /* of an edit's inputs (price_input_tokens) */
+	int input_w, input_h;      /* an edit's first input, which size auto follows
+				      (0: not an edit, or not known) */
 	bool batch;
 	long history_tokens;       /* output tokens per image earlier runs averaged, or 0 */
 	long history_images;       /* how many images that average is of */
@@ -121,6 +125,11 @@ void price_estimate(const struct price_row *row, const struct estimate_in *in,
 /* Output image tokens of one image by the gpt-image-2 rule (reference §6.2)
  * at quality low, medium or high; -1 for another quality or a bad size. */
 long price_rule_tokens(const char *quality, int w, int h);
+
+/* The size an edit with size auto comes back in, from its first input of
+ * w x h: for gpt-image-2 and later the input's shape (at most 3:1) at about
+ * a megapixel, in 16-px steps, into *out_w x *out_h. */
+void price_auto_edit_size(int w, int h, int *out_w, int *out_h);
 
 /* Input image tokens of a w x h input (the vision tile rule: fit in
  * 2048x2048, short side at most 768, 85 + 170 a 512-px tile); 0x0 (not

@@ -166,9 +166,10 @@ static size_t estimated_jobs(const struct batch_run *r)
 	return r->plan.n - r->resumed - r->remote_waiting - r->unestimated;
 }
 
-/* "$1.0536 (prices of 2026-11-30)", "$0.0527 for 2 jobs, and 1 with no
- * estimate (why)" or "unknown for 3 jobs (why)": never $0 for jobs that
- * have no estimate. The caller frees. */
+/* "$1.0536 (prices of 2026-11-30)" ("at most $1.0536 ..." when an estimate
+ * is an upper bound), "$0.0527 for 2 jobs, and 1 with no estimate (why)" or
+ * "unknown for 3 jobs (why)": never $0 for jobs that have no estimate. The
+ * caller frees. */
 static char *estimate_text(const struct batch_run *r)
 {
 	const char *date = r->engine->prices.date;
@@ -179,10 +180,12 @@ static char *estimate_text(const struct batch_run *r)
 		return xasprintf("unknown for %zu job%s (%s)", r->unestimated,
 				 r->unestimated == 1 ? "" : "s", r->estimate_why);
 	if (r->unestimated)
-		return xasprintf("%s for %zu job%s, and %zu with no estimate (%s)",
+		return xasprintf("%s%s for %zu job%s, and %zu with no estimate (%s)",
+				 r->estimate_bound ? "at most " : "",
 				 price_format(r->estimate, usd), known, known == 1 ? "" : "s",
 				 r->unestimated, r->estimate_why);
-	return xasprintf("%s%s%s%s", price_format(r->estimate, usd), date ? " (prices of " : "",
+	return xasprintf("%s%s%s%s%s", r->estimate_bound ? "at most " : "",
+			 price_format(r->estimate, usd), date ? " (prices of " : "",
 			 date ? date : "", date ? ")" : "");
 }
 
@@ -207,12 +210,14 @@ static char *before_text(const struct batch_run *r)
 	size_t known = estimated_jobs(r) + (r->batch_api ? r->remote_waiting : 0);
 	char usd[32];
 
+	const char *most = r->estimate_bound ? "at most " : "";
+
 	if (!r->unestimated)
-		return xasprintf("estimated %s before sending", price_format(estimate, usd));
+		return xasprintf("estimated %s%s before sending", most, price_format(estimate, usd));
 	if (!known)
 		return xasprintf("estimated before sending: unknown (%zu job%s had no estimate)",
 				 r->unestimated, r->unestimated == 1 ? "" : "s");
-	return xasprintf("estimated before sending: %s for %zu job%s, unknown for %zu",
+	return xasprintf("estimated before sending: %s%s for %zu job%s, unknown for %zu", most,
 			 price_format(estimate, usd), known, known == 1 ? "" : "s",
 			 r->unestimated);
 }

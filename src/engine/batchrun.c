@@ -591,6 +591,7 @@ int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
 		cost_estimate_params(&r->engine->prices, &bj->params, bj->sent, bj->input_tokens,
 				     r->batch_api || bj->remote,
 				     r->engine->history.db ? &r->engine->history : NULL, &c);
+		r->estimate_bound |= c.basis != COST_UNKNOWN && c.bound;
 		if (bj->remote) {
 			r->remote_estimate += c.basis != COST_UNKNOWN ? c.usd : 0;
 			continue;

@@ -69,6 +69,8 @@ struct batch_run {
 	double remote_estimate;      /* of the jobs in Batch API batches made before */
 	size_t unestimated;          /* jobs to send with no estimate */
 	const char *estimate_why;    /* why the first of them has none (static) */
+	bool estimate_bound;         /* an estimate is only an upper bound (size or
+					quality auto at its costliest): so is the sum */
 	double max_cost;             /* --max-cost: stop launching past it; <0 none */
 	double outstanding;          /* estimates of the jobs sent, not yet priced */
 	double booked;               /* what paid jobs cost, as the budget counts it */

@@ -21,6 +21,7 @@ void cost_estimate_params(const struct price_table *t, const struct img_params *
 		.partials = p->partial_images > 0 ? p->partial_images : 0,
 		.prompt_chars = prompt ? (long)strlen(prompt) : 0,
 		.input_image_tokens = input_tokens, .batch = batch,
+		.input_w = p->input_width, .input_h = p->input_height,
 	};
 	const struct price_row *row = t ? price_find(t, p->model) : NULL;
 
@@ -88,6 +89,8 @@ json_t *cost_json(const struct price_table *t, const char *model, const struct c
 	if (c->why)
 		json_object_set_new(o, c->basis == COST_UNKNOWN ? "why" : "note",
 				    json_string(c->why));
+	if (c->bound && c->basis != COST_UNKNOWN)
+		json_object_set_new(o, "upper_bound", json_true());
 	if (row) {
 		json_object_set_new(o, "prices", json_string(row->read ? row->read :
 							      t->date ? t->date : "undated"));
@@ -131,7 +134,9 @@ char *cost_describe(const struct price_table *t, const char *model, const struct
 
 	if (c->basis == COST_UNKNOWN)
 		return xasprintf("cost unknown (%s)", c->why ? c->why : "no price");
-	return xasprintf("%s (%s%s%s%s%s%s)", price_format(c->usd, usd), price_basis_name(c->basis),
-			 c->why ? ", " : "", c->why ? c->why : "", date ? "; prices of " : "",
-			 date ? date : "", row && row->user ? ", yours" : "");
+	return xasprintf("%s%s (%s%s%s%s%s%s%s%s)", c->bound ? "at most " : "",
+			 price_format(c->usd, usd), price_basis_name(c->basis), c->why ? ", " : "",
+			 c->why ? c->why : "", c->bound ? ", " : "", c->bound ? c->bound : "",
+			 date ? "; prices of " : "", date ? date : "",
+			 row && row->user ? ", yours" : "");
 }

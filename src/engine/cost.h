@@ -29,13 +29,15 @@ void job_estimate(struct job *job, long input_tokens);
 /* Sets job->cost from its usage so far and the response's quality and size. */
 void job_price(struct job *job);
 
-/* {"usd", "basis", "prices": date, ...} for a cost of model; new reference. */
+/* {"usd", "basis", "prices": date, ...} for a cost of model ("upper_bound":
+ * true for an estimate at the most it may cost); new reference. */
 json_t *cost_json(const struct price_table *t, const char *model, const struct cost *c);
 /* The job's cost, marked an estimate, with the estimate made before
  * sending beside it; a new reference. */
 json_t *job_cost_json(const struct job *job);
-/* "$0.0527 (gpt-image-2 token rule; prices of 2026-11-30)", or "cost
- * unknown (why)"; the caller frees. */
+/* "$0.0527 (gpt-image-2 token rule; prices of 2026-11-30)", "at most
+ * $0.2107 (gpt-image-2 token rule, size auto at its costliest; ...)" for an
+ * upper bound, or "cost unknown (why)"; the caller frees. */
 char *cost_describe(const struct price_table *t, const char *model, const struct cost *c);
 /* "$0.0527" or "cost unknown" into out. */
 const char *cost_text(const struct cost *c, char out[64]);

@@ -353,6 +353,9 @@ int spec_plan_request(const struct job_spec *s, struct job_plan *plan, char **st
 			goto cleanup;
 		for (size_t i = 0; i < s->nimages; i++)
 			plan->input_tokens += price_input_tokens(images[i].width, images[i].height);
+		/* size auto follows the first input's shape: the estimate too. */
+		plan->params.input_width = s->nimages ? images[0].width : 0;
+		plan->params.input_height = s->nimages ? images[0].height : 0;
 		if (s->markup)
 			plan->input_tokens += price_input_tokens(markup.width, markup.height);
 		if (stem)

@@ -149,9 +149,25 @@ static void test_estimates(void **state)
 	in.n = 1;
 	price_estimate(price_find(&t, "gpt-image-2"), &in, &c, &tokens);
 	assert_int_equal(tokens, 7024);
+	assert_string_equal(c.bound, "size auto at its costliest and quality auto at high");
 	price_estimate(price_find(&t, "gpt-image-1-mini"), &in, &c, NULL);
 	assert_int_equal(c.basis, COST_PER_IMAGE);
 	CLOSE(c.usd, 0.052);
+	assert_non_null(c.bound);
+	/* An edit's size auto follows its input's shape: no bound. */
+	in.quality = "high";
+	in.input_w = 1536;
+	in.input_h = 1024;
+	price_estimate(price_find(&t, "gpt-image-2"), &in, &c, &tokens);
+	assert_int_equal(tokens, price_rule_tokens("high", 1248, 832));
+	assert_null(c.bound);
+	price_estimate(price_find(&t, "gpt-image-1-mini"), &in, &c, NULL);
+	CLOSE(c.usd, 0.052);
+	in.input_w = in.input_h = 640;
+	price_estimate(price_find(&t, "gpt-image-1-mini"), &in, &c, NULL);
+	CLOSE(c.usd, 0.036);
+	assert_null(c.bound);
+	in.input_w = in.input_h = 0;
 	/* xhigh has no rule: unknown, unless earlier runs say. */
 	in.quality = "xhigh";
 	in.size = "1024x1024";
@@ -168,6 +184,24 @@ static void test_estimates(void **state)
 	price_estimate(price_find(&t, "gpt-image-2"), &in, &c, NULL);
 	CLOSE(c.usd, (765 * 8e-6 + (196 + 200) * 30e-6) / 2);
 	price_table_release(&t);
+}
+
+/* size auto on an edit: the input's shape (at most 3:1) at about a
+ * megapixel, in 16-px steps, as the API and the stand-in make it. */
+static void test_auto_edit_size(void **state)
+{
+	static const struct { int w, h, want_w, want_h; } rows[] = {
+		{ 1536, 1024, 1248, 832 }, { 1024, 1536, 832, 1248 }, { 64, 48, 1184, 896 },
+		{ 1024, 1024, 1024, 1024 }, { 9000, 1000, 1776, 592 }, { 1000, 9000, 592, 1776 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		int w, h;
+		price_auto_edit_size(rows[i].w, rows[i].h, &w, &h);
+		assert_int_equal(w, rows[i].want_w);
+		assert_int_equal(h, rows[i].want_h);
+	}
 }
 
 static void test_input_tokens(void **state)
@@ -248,6 +282,7 @@ int main(void)
 		cmocka_unit_test(test_cost_from_usage),
 		cmocka_unit_test(test_cost_per_image_and_unknown),
 		cmocka_unit_test(test_estimates),
+		cmocka_unit_test(test_auto_edit_size),
 		cmocka_unit_test(test_input_tokens),
 		cmocka_unit_test(test_user_rows),
 		cmocka_unit_test(test_format),
