@@ -623,6 +623,29 @@ def test_a_quality_without_a_rule_is_estimated_from_earlier_runs(run, standin, x
     assert refused.rc == 2 and "the run is estimated at" in refused.stderr
 
 
+@pytest.mark.parametrize("quality", ["medium", "high"])
+@pytest.mark.parametrize("scale", [0.6, 1.5])
+def test_a_borrowed_rule_gives_way_to_earlier_runs_of_the_model(run, standin, quality,
+                                                                scale):
+    # gpt-image-2.6 has no rule of its own: the first run borrows gpt-image-2's, and
+    # the server bills otherwise; the second goes by what the first paid.
+    standin.configure(output_tokens_scale=scale)
+    args = ["generate", PROMPT, "--model", "gpt-image-2.6-flare", "--quality", quality,
+            "--size", "1024x1024", "--no-save", "--json"]
+    first = run(args)
+    assert first.rc == 0, first
+    before = first.json["cost"]["before_sending"]
+    assert before["basis"] == "gpt-image-2 token rule"
+    assert before["usd"] != pytest.approx(first.json["cost"]["usd"], rel=0.10)
+    second = run(args)
+    assert second.rc == 0, second
+    before = second.json["cost"]["before_sending"]
+    assert before["basis"] == "earlier runs"
+    assert before["usd"] == pytest.approx(second.json["cost"]["usd"], rel=0.10)
+    assert "estimated $" in line(second, "imagegen: generating")
+    assert "(earlier runs; prices of" in line(second, "imagegen: generating")
+
+
 def test_ctrl_c_at_the_question_is_an_interrupt_and_sends_nothing(standin, tmp_path):
     leader, follower = os.openpty()
     shown = b""
