@@ -325,6 +325,51 @@ def test_a_batch_stops_launching_before_its_spend_passes_max_cost(run, standin, 
     assert len(standin.requests) == 6
 
 
+def test_with_four_in_flight_the_budget_counts_each_of_them(run, standin, tmp_path):
+    # Six estimates: the run starts within a budget of 6.5. Four go at once; the first
+    # answer comes whole and costs about two estimates, the next three are held
+    # half-way: 2 spent + 3 in flight + 1 = 6 fits, so a fifth goes. Any answer after
+    # that leaves no room for a sixth (2 + 2 + 3 + 1 > 6.5), however they interleave.
+    from concurrent.futures import ThreadPoolExecutor
+    write_jobs(tmp_path, 6)
+    budget = 6.5 * ONE_JOB
+    standin.configure(output_tokens_scale=2.0, hold_body=0.5, hold_after=1, hold_count=3)
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(run, [
+            "batch", "--input", "jobs.jsonl", "--out-dir", "out", "--size", "1024x1024",
+            "--concurrency", "4", "--max-cost", f"{budget:.6f}", "--no-gallery"])
+        try:
+            assert standin.wait_held(3), "three answers were not held"
+            deadline = time.monotonic() + 20
+            while len(standin.requests) < 5 and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            standin.release()
+        result = running.result(timeout=60)
+    assert result.rc == 1, result
+    assert len(standin.requests) == 5, result       # the stand-in saw five, never six
+    stop = re.search(r"--max-cost \$0\.3425: \$(0\.\d+) is spent or in flight, and job 6 is "
+                     r"estimated at \$0\.0527; no more jobs were sent", result.stderr)
+    assert stop, result.stderr
+    assert "1 job not sent; run the same command again to finish" in result.stderr
+    jobs = ledger_jobs(tmp_path / "out")
+    assert len(jobs) == 5
+    [cost] = {round(job["cost"]["usd"], 9) for job in jobs}
+    [estimate] = {round(job["cost"]["before_sending"]["usd"], 9) for job in jobs}
+    assert estimate == pytest.approx(ONE_JOB)
+    # Each launch stayed within the budget with the estimates of the jobs in flight:
+    # the first four with nothing spent, the fifth with one answer in.
+    assert 4 * estimate <= budget
+    assert cost + 3 * estimate + estimate <= budget
+    # The sixth was refused on what was spent and in flight (two answers in at least,
+    # three in flight), which with its estimate would pass the budget.
+    assert float(stop[1]) >= 2 * cost + 3 * estimate - 0.0001
+    assert float(stop[1]) + estimate > budget
+    # What the five cost, at about twice their estimates, is what the summary says.
+    spent = sum(job["cost"]["usd"] for job in jobs)
+    assert money(line(result, "imagegen: cost: "))[0] == pytest.approx(spent, abs=0.0001)
+
+
 def test_user_prices_replace_a_row_and_are_named(run, standin, xdg):
     xdg.write_prices({"models": [{"model": "gpt-image-2", "tokens": {
         "text_input": 1, "image_input": 1, "image_output": 1}, "read": "2026-12-01"}]})
