@@ -184,6 +184,27 @@ def test_a_large_input_is_split_into_batches(run, standin, tmp_path):
     assert len(images_in(tmp_path / "out")) == 5
 
 
+def test_an_input_over_the_byte_limit_is_split_into_batches(run, standin, tmp_path):
+    # The API's 200 MB, made small (a test knob): two lines fit in a file, three not.
+    limit = 500    # each line is about 210 bytes
+    result = run(["batch", *PROMPTS[:3], *MODEL, *OUT, *FAST],
+                 env={"IMAGEGEN_BATCH_MAX_BYTES": str(limit)})
+    assert result.rc == 0, result
+    made = batches(standin)
+    files = [standin.api_file(b["input_file_id"]).data for b in made]
+    assert [len(input_lines(standin, b)) for b in made] == [2, 1]
+    assert all(len(data) <= limit for data in files)
+    assert len(files[0]) + len(files[1].splitlines()[0]) + 1 > limit
+    assert [line["body"]["prompt"] for b in made for line in input_lines(standin, b)] == \
+        PROMPTS[:3]
+    assert len(images_in(tmp_path / "out")) == 3
+    # A limit that is no number of bytes is said and left at the API's.
+    again = run(["batch", *PROMPTS[:3], *MODEL, *OUT, *FAST],
+                env={"IMAGEGEN_BATCH_MAX_BYTES": "2kB"})
+    assert again.rc == 0, again
+    assert "IMAGEGEN_BATCH_MAX_BYTES: '2kB' is not a number of bytes" in again.stderr
+
+
 def test_jobs_of_two_models_go_in_two_batches(run, standin, tmp_path):
     path = tmp_path / "jobs.jsonl"
     path.write_text(json.dumps({"prompt": "a red fox"}) + "\n" +

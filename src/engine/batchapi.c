@@ -88,6 +88,43 @@ bool batch_api_new_part(size_t lines, unsigned long long bytes, size_t len,
 	return lines >= o->max_lines || bytes + len > o->max_bytes;
 }
 
+size_t batch_api_split(const struct batch_api_line *lines, size_t n,
+		       const struct batch_api_opts *o, size_t *part)
+{
+	bool *placed = xcalloc(n ? n : 1, sizeof(*placed));
+	size_t files = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		part[i] = BATCH_API_UNPLACED;
+		placed[i] = !lines[i].len || lines[i].len > o->max_bytes;
+	}
+	for (size_t first = 0; first < n; first++) {
+		const struct batch_api_line *lead = &lines[first];
+		size_t in_file = 0;
+		unsigned long long bytes = 0;
+
+		if (placed[first])
+			continue;
+		for (size_t i = first; i < n; i++) {
+			if (placed[i] || strcmp(lines[i].endpoint, lead->endpoint) ||
+			    strcmp(lines[i].model, lead->model))
+				continue;
+			placed[i] = true;
+			if (batch_api_new_part(in_file, bytes, lines[i].len, o)) {
+				files++;
+				in_file = 0;
+				bytes = 0;
+			}
+			part[i] = files;
+			in_file++;
+			bytes += lines[i].len;
+		}
+		files++;
+	}
+	free(placed);
+	return files;
+}
+
 /* ---- one request to the Files or Batch API, run to its end ---- */
 
 static void warn_retry(void *ud, const char *text)
@@ -282,69 +319,80 @@ static int add_part(struct remote *b, struct batch_job **list, size_t n, struct 
 	return record(b, p, "written", err);
 }
 
-/* Splits the jobs to send into parts: one endpoint and model each, at most
- * max_lines lines and max_bytes bytes. A job whose line alone is too large
+/* Fails a job whose line is alone above what an input file may hold. */
+static void too_large(struct remote *b, struct batch_job *bj, size_t len)
+{
+	char *reason = xasprintf("its Batch API line is %.1f MB, above the %.0f MB an input "
+				 "file may hold; send it without --batch-api", len / 1048576.0,
+				 b->o->max_bytes / 1048576.0);
+
+	batch_run_fail_unsent(b->r, bj, reason);
+	free(reason);
+}
+
+/* Adds the files batch_api_split made of jobs[0, n) as parts, in order
+ * (part[i] is job i's file). 0 or -1. */
+static int add_parts(struct remote *b, struct batch_job **jobs, const size_t *part, size_t n,
+		     size_t files, struct buf *err)
+{
+	/* Each file's jobs side by side, in order: file f's are [start[f], start[f + 1]). */
+	struct batch_job **list = xcalloc(n ? n : 1, sizeof(*list));
+	size_t *start = xcalloc(files + 2, sizeof(*start)), *fill = xcalloc(files + 1, sizeof(*fill));
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (part[i] != BATCH_API_UNPLACED)
+			start[part[i] + 1]++;
+	for (size_t f = 0; f < files; f++)
+		start[f + 1] += start[f];
+	for (size_t i = 0; i < n; i++)
+		if (part[i] != BATCH_API_UNPLACED)
+			list[start[part[i]] + fill[part[i]]++] = jobs[i];
+	for (size_t f = 0; rc == 0 && f < files; f++)
+		rc = add_part(b, list + start[f], start[f + 1] - start[f], err);
+	free(fill);
+	free(start);
+	free(list);
+	return rc;
+}
+
+/* Splits the jobs to send into parts (batch_api_split): one endpoint and
+ * model each, at most max_lines lines and max_bytes bytes. Each line is
+ * made to be measured (an edit's data: URLs read), then again when its
+ * file is written. A job whose line cannot be made, or alone is too large,
  * fails unsent. 0 or -1. */
 static int plan_parts(struct remote *b, struct buf *err)
 {
 	struct batch_plan *plan = &b->r->plan;
-	struct batch_job **list = xcalloc(plan->n ? plan->n : 1, sizeof(*list));
-	bool *placed = xcalloc(plan->n ? plan->n : 1, sizeof(*placed));
+	struct batch_job **todo = xcalloc(plan->n ? plan->n : 1, sizeof(*todo));
+	struct batch_api_line *lines = xcalloc(plan->n ? plan->n : 1, sizeof(*lines));
+	size_t *part = xcalloc(plan->n ? plan->n : 1, sizeof(*part));
+	size_t n = 0, files;
 	int rc = 0;
 
-	for (size_t first = 0; rc == 0 && first < plan->n; first++) {
-		struct batch_job *lead = &plan->jobs[first];
-		size_t n = 0;
-		unsigned long long bytes = 0;
+	for (size_t i = 0; i < plan->n; i++) {
+		struct batch_job *bj = &plan->jobs[i];
+		struct buf why = BUF_INIT;
+		char *line;
 
-		if (placed[first] || lead->resumed || lead->elsewhere || lead->remote ||
-		    lead->job.state != JOB_PENDING)
+		if (bj->resumed || bj->elsewhere || bj->remote || bj->job.state != JOB_PENDING)
 			continue;
-		for (size_t i = first; rc == 0 && i < plan->n; i++) {
-			struct batch_job *bj = &plan->jobs[i];
-			struct buf why = BUF_INIT;
-			char *line;
-			size_t len;
-
-			if (placed[i] || bj->resumed || bj->elsewhere || bj->remote ||
-			    bj->job.state != JOB_PENDING || strcmp(bj->endpoint, lead->endpoint) ||
-			    strcmp(bj->params.model, lead->params.model))
-				continue;
-			placed[i] = true;
-			/* The line is made to be measured (an edit's data: URLs
-			 * read), then again when the file is written. */
-			line = job_line(b, bj, &why);
-			len = line ? strlen(line) + 1 : 0;
-			free(line);
-			if (!len || len > b->o->max_bytes) {
-				if (!len)
-					batch_run_fail_unsent(b->r, bj, why.data);
-				else {
-					char *reason = xasprintf("its Batch API line is %.1f MB, above "
-								 "the %.0f MB an input file may hold; "
-								 "send it without --batch-api",
-								 len / 1048576.0,
-								 b->o->max_bytes / 1048576.0);
-					batch_run_fail_unsent(b->r, bj, reason);
-					free(reason);
-				}
-				buf_release(&why);
-				continue;
-			}
-			buf_release(&why);
-			if (batch_api_new_part(n, bytes, len, b->o)) {
-				rc = add_part(b, list, n, err);
-				n = 0;
-				bytes = 0;
-			}
-			list[n++] = bj;
-			bytes += len;
-		}
-		if (rc == 0 && n)
-			rc = add_part(b, list, n, err);
+		line = job_line(b, bj, &why);
+		todo[n] = bj;
+		lines[n++] = (struct batch_api_line){ bj->endpoint, bj->params.model,
+						      line ? strlen(line) + 1 : 0 };
+		if (!line)
+			batch_run_fail_unsent(b->r, bj, why.data);
+		else if (lines[n - 1].len > b->o->max_bytes)
+			too_large(b, bj, lines[n - 1].len);
+		free(line);
+		buf_release(&why);
 	}
-	free(list);
-	free(placed);
+	files = batch_api_split(lines, n, b->o, part);
+	rc = add_parts(b, todo, part, n, files, err);
+	free(part);
+	free(lines);
+	free(todo);
 	return rc;
 }
 

@@ -37,6 +37,25 @@ struct batch_api_opts {
 bool batch_api_new_part(size_t lines, unsigned long long bytes, size_t len,
 			const struct batch_api_opts *o);
 
+/* A line of a Batch API input file, to be placed in one: the endpoint and
+ * model it must share a file with, and its length in bytes with its newline
+ * (0: it could not be made). */
+struct batch_api_line {
+	const char *endpoint, *model;
+	size_t len;
+};
+
+/* What batch_api_split gives a line that goes in no file. */
+#define BATCH_API_UNPLACED ((size_t)-1)
+
+/* Splits lines[0, n) into input files: one endpoint and model each (in the
+ * order of their first lines), at most o->max_lines lines and o->max_bytes
+ * bytes a file, each line in its order. part[i] gets line i's file number,
+ * from 0, or BATCH_API_UNPLACED for a line of length 0 or alone above
+ * o->max_bytes. Returns how many files. */
+size_t batch_api_split(const struct batch_api_line *lines, size_t n,
+		       const struct batch_api_opts *o, size_t *part);
+
 /* Runs r's jobs (prepared and started with r->batch_api) through the Batch
  * API: resumes the folder's open batches, submits the jobs in none, then
  * unless o->no_wait polls every batch to its end and collects it. What it
