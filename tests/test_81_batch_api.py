@@ -239,15 +239,30 @@ def test_edit_lines_go_in_the_json_form_with_data_urls(run, standin, tmp_path):
 def test_a_failed_line_is_reported_with_its_input_line_and_sent_again_next_time(
         run, standin, tmp_path):
     jobs = jobs_file(tmp_path, PROMPTS[:4])
-    standin.configure(batch_line_errors=0.5)
-    result = run(["batch", "--input", jobs, *MODEL, *OUT, *FAST])
+    standin.configure(batch_line_errors=0.5)     # the second and fourth lines fail
+    result = run(["batch", "--input", jobs, *MODEL, *OUT, *FAST, "--json"])
     assert result.rc == 1, result
     assert len(images_in(tmp_path / "out")) == 2
     assert "2 jobs failed" in result.stderr
+    keys = {job["prompt"]: job["key"] for job in ledger_jobs(tmp_path / "out")}
+    said = {2: f"job 2: the Batch API refused it (line 2 of the input, custom_id "
+               f"{keys[PROMPTS[1]]}): HTTP 400 image_generation_user_error (code "
+               f"moderation_blocked): Your request was rejected by the safety system.",
+            4: f"job 4: the Batch API refused it (line 4 of the input, custom_id "
+               f"{keys[PROMPTS[3]]}): HTTP 400 image_generation_user_error (code "
+               f"moderation_blocked): Your request was rejected by the safety system."}
     failed = [x for x in result.stderr.splitlines() if "the Batch API refused it" in x]
-    assert len(failed) >= 2
-    assert any("(line 2 of the input)" in x or "(line 4 of the input)" in x for x in failed)
-    assert all("moderation_blocked" in x for x in failed)
+    # Each said as it fails, and again in the summary's list.
+    assert sorted(x.split("job ")[1][0] for x in failed) == ["2", "2", "4", "4"], failed
+    for x in failed:
+        assert x.lstrip().removeprefix("imagegen: error: ").startswith(
+            said[int(x.split("job ")[1][0])]), x
+    objects = {o["index"]: o for o in map(json.loads, result.stdout.splitlines())}
+    assert {i: o["custom_id"] for i, o in objects.items()} == {
+        i + 1: keys[p] for i, p in enumerate(PROMPTS[:4])}
+    for i in (2, 4):
+        assert objects[i]["status"] == "failed"
+        assert said[i].startswith(f"job {i}: " + objects[i]["error"][:60])
     standin.configure(batch_line_errors=())
     again = run(["batch", "--input", jobs, *MODEL, *OUT, *FAST])
     assert again.rc == 0, again

@@ -631,10 +631,13 @@ static char *error_text(const json_t *e)
 			 message ? message : code ? "" : "no reason given");
 }
 
+/* " (line 2 of the input, custom_id KEY)": where a job's line came from and
+ * what the Batch API's files call it; the caller frees. */
 static char *where(const struct batch_job *bj)
 {
-	return bj->item->line ? xasprintf(" (line %zu of the input)", bj->item->line)
-			      : xstrdup("");
+	if (bj->item->line)
+		return xasprintf(" (line %zu of the input, custom_id %s)", bj->item->line, bj->key);
+	return xasprintf(" (custom_id %s)", bj->key);
 }
 
 /* One line of an output or error file, into its job. */

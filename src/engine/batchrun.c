@@ -43,6 +43,9 @@ json_t *batch_job_json(const struct batch_job *bj, const char *status, const cha
 		json_object_set_new(o, "id", json_string(bj->item->id));
 	json_object_set_new(o, "prompt", json_string(bj->item->prompt));
 	json_object_set_new(o, "status", json_string(status));
+	/* The Batch API's name of it, in its input, output and error files. */
+	if (bj->remote)
+		json_object_set_new(o, "custom_id", json_string(bj->key));
 	json_object_set_new(o, "files", files);
 	if (bj->resumed) {
 		json_array_foreach(json_object_get(bj->earlier, "files"), i, f)
