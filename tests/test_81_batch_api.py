@@ -236,6 +236,61 @@ def test_edit_lines_go_in_the_json_form_with_data_urls(run, standin, tmp_path):
     assert len(images_in(tmp_path / "out")) == 2
 
 
+def test_an_edit_line_with_a_file_id_sends_the_id(run, standin, tmp_path):
+    path = tmp_path / "jobs.jsonl"
+    path.write_text(json.dumps({"prompt": "add a hat", "image": "file-abc123"}) + "\n" +
+                    json.dumps({"prompt": "add a scarf",
+                                "image": ["file-abc123", "file-def456"]}) + "\n")
+    result = run(["batch", "--input", path, "--model", "gpt-image-2", "--quality", "low",
+                  "--size", "1024x1024", *OUT, *FAST])
+    assert result.rc == 0, result
+    [batch] = batches(standin)
+    assert batch["endpoint"] == "/v1/images/edits"
+    lines = input_lines(standin, batch)
+    assert [line["body"]["images"] for line in lines] == [
+        [{"file_id": "file-abc123"}], [{"file_id": "file-abc123"}, {"file_id": "file-def456"}]]
+    assert not requests_to(standin, "POST", "/v1/images/")
+    assert len(images_in(tmp_path / "out")) == 2
+
+
+def test_an_edit_line_with_a_mask_sends_it_as_a_data_url(run, standin, tmp_path):
+    Image.new("RGB", (1024, 1024), (30, 90, 160)).save(tmp_path / "in.png")
+    mask = Image.new("RGBA", (1024, 1024), (0, 0, 0, 255))
+    mask.paste((0, 0, 0, 0), (256, 256, 768, 768))     # the part to paint: transparent
+    mask.save(tmp_path / "mask.png")
+    path = tmp_path / "jobs.jsonl"
+    path.write_text(json.dumps({"prompt": "add a hat", "image": "in.png",
+                                "mask": "mask.png"}) + "\n")
+    result = run(["batch", "--input", path, "--model", "gpt-image-2", "--quality", "low",
+                  *OUT, *FAST])
+    assert result.rc == 0, result
+    [batch] = batches(standin)
+    [line] = input_lines(standin, batch)
+    assert line["url"] == "/v1/images/edits"
+    [image] = line["body"]["images"]
+    assert image["image_url"].startswith("data:image/png;base64,")
+    assert line["body"]["mask"]["image_url"].startswith("data:image/png;base64,")
+    assert set(line["body"]["mask"]) == {"image_url"}
+    [answer] = [r for r in standin.responses() if r.get("batch") == batch["id"]
+                and r["path"] == "/v1/images/edits"]
+    assert answer["status"] == 200, answer           # the stand-in checked the mask
+    assert images_in(tmp_path / "out") == ["01-add-a-hat.png"]
+
+
+@pytest.mark.parametrize("mode", [[], FAST])
+def test_an_edit_line_of_seventeen_images_is_refused_before_sending(run, standin, tmp_path,
+                                                                     mode):
+    path = tmp_path / "jobs.jsonl"
+    path.write_text(json.dumps({"prompt": "a red fox"}) + "\n" +
+                    json.dumps({"prompt": "blend them",
+                                "image": [f"file-img{i}" for i in range(17)]}) + "\n")
+    result = run(["batch", "--input", path, "--model", "gpt-image-2", *OUT, *mode])
+    assert result.rc == 2, result
+    assert "imagegen: error: line 2: --image: 17 images; at most 16" in result.stderr, result
+    assert not standin.requests
+    assert not (tmp_path / "out").exists() or not images_in(tmp_path / "out")
+
+
 def test_a_failed_line_is_reported_with_its_input_line_and_sent_again_next_time(
         run, standin, tmp_path):
     jobs = jobs_file(tmp_path, PROMPTS[:4])
