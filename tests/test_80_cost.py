@@ -121,6 +121,9 @@ def test_an_estimate_that_is_an_upper_bound_says_so(run, standin, tmp_path):
     assert before["upper_bound"] is True
     assert ("estimated at most $0.2107 (gpt-image-2 token rule, size auto at its costliest; "
             "prices of 2026-11-30)" in line(result, "imagegen: generating")), result.stderr
+    # ... and the summary, beside what it cost.
+    assert re.search(r"; estimated at most \$0\.2107 before sending$",
+                     line(result, "imagegen: cost: ")), result.stderr
     shown = run(["edit", "--image", "file-abc123", "make it blue", "--quality", "auto",
                  "--dry-run", "--json"])
     assert shown.rc == 0, shown

@@ -455,8 +455,8 @@ static void print_summary(const struct job *job, const struct single_run *run,
 	else if (u->present)
 		notef("tokens: %ld (in: %ld, out: %ld)", u->total, u->input, u->output);
 	if (job->estimate.basis != COST_UNKNOWN)
-		notef("cost: %s; estimated %s before sending", cost,
-		      price_format(job->estimate.usd, est));
+		notef("cost: %s; estimated %s%s before sending", cost,
+		      job->estimate.bound ? "at most " : "", price_format(job->estimate.usd, est));
 	else
 		notef("cost: %s", cost);
 	notef("done: %zu of %zu image%s in %.1f s", run->saved, job->names.n,
