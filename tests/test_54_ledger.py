@@ -6,12 +6,14 @@ manifest imported once."""
 import contextlib
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from conftest import (BIN, LEDGER, assert_no_key_in_output, batch_files, clean_env,
                       ledger_jobs, open_image, temp_files)
@@ -688,6 +690,100 @@ def test_after_a_kill_an_image_another_prompt_made_is_not_taken_for_the_jobs(run
     assert result.lines == ["out/01-job-1-2.png"]
     assert open_image(tmp_path / "out" / "01-job-1.png").text["Description"] == \
         "a different prompt"
+
+
+def kill_while_held(standin, tmp_path, args):
+    """A batch killed with kill -9 while its one answer is held: its job is
+    claimed and its names reserved, nothing saved."""
+    standin.configure(hold_body=0.5, hold_count=1)
+    process = subprocess.Popen([BIN, *args], cwd=tmp_path, env=clean_env(standin),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        assert standin.wait_held(1, timeout=30), "the answer was never held"
+        process.kill()
+        process.wait()
+    finally:
+        standin.release()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    standin.reset()
+
+
+def test_after_a_kill_a_file_with_no_record_at_the_reserved_name_is_not_the_jobs(
+        run, standin, tmp_path):
+    # A plain PNG (no imagegen record at all, as --no-metadata or another tool
+    # writes) put at the name reserved for the killed job's image: nothing says
+    # it is that image, so it is left alone and the job is sent again, its image
+    # under a new name, with a warning.
+    args = ["batch", "job 1", *SMALL, *OUT]
+    kill_while_held(standin, tmp_path, args)
+    plain = tmp_path / "plain.png"
+    Image.new("RGB", (8, 8), "red").save(plain)
+    made = plain.read_bytes()
+    plain.rename(tmp_path / "out" / "01-job-1.png")
+    result = run(args)
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 1
+    assert "done by an earlier run" not in result.stderr
+    assert ("job 1: 'out/01-job-1.png' is at the name reserved for this job's image, but "
+            "nothing shows it is that image; it is left alone, and the job is sent with "
+            "its image under a new name") in result.stderr, result.stderr
+    assert result.lines == ["out/01-job-1-2.png"]
+    assert (tmp_path / "out" / "01-job-1.png").read_bytes() == made
+    status = run(["status", "--json", "out"]).json
+    assert [(e["state"], e["files"]) for e in status["entries"]] == [
+        ("done", ["01-job-1-2.png"])]
+    # The name is no longer the job's: the ledger gave it back.
+    with contextlib.closing(sqlite3.connect(tmp_path / "out" / LEDGER)) as db:
+        assert db.execute("SELECT count(*) FROM files WHERE name = '01-job-1.png'"
+                          ).fetchone() == (0,)
+
+
+def test_after_a_kill_an_image_of_the_job_at_its_reserved_name_is_paid(run, standin,
+                                                                       tmp_path):
+    # What a kill between the image taking its name and the job's record
+    # leaves: the image, whose embedded record carries the job's key, at the
+    # reserved name. It is the job's: the rerun sends nothing.
+    args = ["batch", "job 1", *SMALL, *OUT]
+    assert run(args).rc == 0
+    image = (tmp_path / "out" / "01-job-1.png").read_bytes()
+    assert open_image(tmp_path / "out" / "01-job-1.png").text["imagegen:job"]
+    shutil.rmtree(tmp_path / "out")
+    kill_while_held(standin, tmp_path, args)
+    (tmp_path / "out" / "01-job-1.png").write_bytes(image)
+    result = run(args)
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 0
+    assert "1 job done by an earlier run" in result.stderr
+
+
+def test_after_a_full_disk_an_image_with_no_metadata_is_known_by_the_file_it_is(
+        run, standin, tmp_path):
+    # --no-metadata: the image carries no record, so before it takes its name
+    # the ledger notes which file it is (inode and size). The disk then fills
+    # up and the job's record is never written; the rerun knows the image.
+    assert DISK_FULL.exists(), f"{DISK_FULL} is not built (tests/meson.build)"
+    args = ["batch", "job 1", *SMALL, *OUT, "--no-metadata"]
+    env = {"LD_PRELOAD": str(DISK_FULL),
+           "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+    result = run(args, env=env)
+    assert result.rc == 1, result
+    assert result.lines == ["out/01-job-1.png"]
+    assert ledger_jobs(tmp_path / "out") == []
+    # A copy of the folder holds the same bytes in other files (other inodes):
+    # they are not the job's image, there.
+    shutil.copytree(tmp_path / "out", tmp_path / "copy")
+    standin.reset()
+    result = run(args)
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 0
+    assert "1 job done by an earlier run" in result.stderr
+    result = run(["batch", "job 1", *SMALL, "--out-dir", "copy", "--no-metadata"])
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 1
+    assert result.lines == ["copy/01-job-1-2.png"]
 
 
 # --- imagegen status

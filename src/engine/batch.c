@@ -3,14 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "jobfile.h"
 #include "ledger.h"
 #include "naming.h"
-#include "pngmeta.h"
+#include "meta.h"
 #include "request.h"
 #include "slug.h"
-#include "sniff.h"
 
 /* Item values win over the command line's. */
 static void merge_params(struct img_params *p, const struct img_params *o)
@@ -244,12 +244,28 @@ struct ownership {
 	const char *key;
 	const struct job_spec *spec;
 	const struct img_params *params;
+	json_t *foreign;
 };
 
+static bool listed(json_t *names, const char *name)
+{
+	size_t i;
+	json_t *n;
+
+	json_array_foreach(names, i, n)
+		if (!strcmp(json_string_value(n), name))
+			return true;
+	return false;
+}
+
+/* A name reserved for the job whose file is not its image (foreign) is
+ * given back: the file is in the way like anyone's. */
 static bool owned(const struct ownership *own, const char *path)
 {
-	return ledger_entry_owns(own->entry, path_basename(path)) ||
-	       ledger_owned_by(own->ledger, path_basename(path), own->key);
+	const char *name = path_basename(path);
+
+	return ledger_entry_owns(own->entry, name) ||
+	       (ledger_owned_by(own->ledger, name, own->key) && !listed(own->foreign, name));
 }
 
 static bool extra_taken(const char *name, void *data)
@@ -278,7 +294,7 @@ static int name_job(struct batch_job *bj, size_t index, size_t count, const char
 {
 	const struct batch_item *item = bj->item;
 	bool force = d->force;
-	struct ownership own = { bj->earlier, l, bj->key, d, &bj->params };
+	struct ownership own = { bj->earlier, l, bj->key, d, &bj->params, bj->foreign };
 	char *stem = job_stem(bj, index, count);
 	struct name_request r = {
 		.out_dir = dir, .format = params_format(&bj->params), .n = bj->params.n,
@@ -539,58 +555,50 @@ static json_t *imported_entry(json_t *imported, const struct batch_job *bj)
 	return NULL;
 }
 
-struct described {
-	const char *want;
-	bool other;    /* it says another prompt made it */
-};
-
-static void on_text(const char *keyword, const char *text, void *ud)
+/* Is the file at path, at a name reserved for one of the job's images, that
+ * image? Only if the ledger noted it as that very file (inode and size:
+ * an image with no record of its job) or the record embedded in it names
+ * the job's key. A file with neither is someone else's, whatever its name:
+ * a kill left the name reserved, and anyone may have put a file there. */
+static bool is_jobs_image(const char *path, json_t *reserved, const char *key)
 {
-	struct described *d = ud;
+	json_t *inode = json_object_get(reserved, "inode");
+	struct stat st;
+	char *found;
+	bool mine;
 
-	if (!strcmp(keyword, "Description") && strcmp(text, d->want))
-		d->other = true;
+	if (inode && stat(path, &st) == 0 &&
+	    (json_int_t)st.st_ino == json_integer_value(inode) &&
+	    (json_int_t)st.st_size == json_integer_value(json_object_get(reserved, "size")))
+		return true;
+	found = meta_read_key(path);
+	mine = found && !strcmp(found, key);
+	free(found);
+	return mine;
 }
 
-/* Does the PNG at path say that another prompt made it (imagegen's own
- * record of another job, or another imagegen run's image)? A file with no
- * such record cannot say, and is taken at its name's word. */
-static bool made_by_another(const char *path, const char *prompt)
+/* A job with no record of a saved image but files at names reserved for its
+ * images: an earlier run saved them and could not record them (the disk
+ * filled up, or a kill came first), or they are someone else's. Its entry,
+ * made up from the files that are its images (a new reference), or NULL;
+ * the names of the others are listed in bj->foreign, to be given back. */
+static json_t *recovered_entry(const struct ledger *l, struct batch_job *bj, const char *dir)
 {
-	struct described d = { prompt, false };
-	struct buf data = BUF_INIT, why = BUF_INIT;
-	FILE *f = fopen(path, "rb");
-
-	if (!f)
-		return false;
-	if (read_all_fd(fileno(f), 256u << 20, &data) == 0 &&
-	    sniff_format((const unsigned char *)data.data, data.len) &&
-	    !strcmp(sniff_format((const unsigned char *)data.data, data.len), "png"))
-		pngmeta_read((const unsigned char *)data.data, data.len, on_text, &d, &why);
-	fclose(f);
-	buf_release(&data);
-	buf_release(&why);
-	return d.other;
-}
-
-/* A job with no record of a saved image but a file at a name reserved for
- * one of its images: an earlier run saved it and could not record it (the
- * disk filled up, or a kill came first). The names were free when reserved
- * and are given back when a job ends without filling them, so a file at one
- * is the job's, unless it says another prompt made it. Its entry, made
- * up from what is there (a new reference), or NULL. */
-static json_t *recovered_entry(const struct ledger *l, const struct batch_job *bj,
-			       const char *dir)
-{
-	json_t *names = ledger_reserved_images(l, bj->key), *files = json_array(), *name, *e;
+	json_t *names = ledger_reserved_images(l, bj->key), *files = json_array(), *r, *e;
 	size_t i;
 
-	json_array_foreach(names, i, name) {
-		const char *s = json_string_value(name);
+	json_array_foreach(names, i, r) {
+		const char *s = json_string_value(json_object_get(r, "name"));
 		char *path = s && jobfile_safe_name(s) ? xasprintf("%s/%s", dir, s) : NULL;
-		if (path && path_exists(path) &&
-		    !made_by_another(path, bj->sent ? bj->sent : bj->item->prompt))
-			json_array_append(files, name);
+		if (path && path_exists(path)) {
+			if (is_jobs_image(path, r, bj->key)) {
+				json_array_append_new(files, json_string(s));
+			} else {
+				if (!bj->foreign)
+					bj->foreign = json_array();
+				json_array_append_new(bj->foreign, json_string(s));
+			}
+		}
 		free(path);
 	}
 	json_decref(names);
@@ -627,6 +635,8 @@ void batch_resume(struct batch_plan *plan, const struct ledger *l, bool force)
 		if (!entry && json_array_size(ordered))
 			entry = imported_entry(ordered, bj);
 		bj->earlier = entry;
+		json_decref(bj->foreign);
+		bj->foreign = NULL;
 		bj->resumed = !force && ledger_entry_paid(entry, bj->hash, plan->dir);
 		json_t *found = bj->resumed || force ? NULL : recovered_entry(l, bj, plan->dir);
 		if (found) {
@@ -649,6 +659,7 @@ void batch_plan_release(struct batch_plan *plan)
 		free(bj->key);
 		free(bj->hash);
 		json_decref(bj->earlier);
+		json_decref(bj->foreign);
 		free(bj->label);
 		name_plan_release(&bj->names);
 	}

@@ -39,6 +39,8 @@ struct batch_job {
 					that an earlier run could not record: the
 					record (earlier) is written at start */
 	json_t *earlier;             /* its entry from an earlier run, or NULL (owned) */
+	json_t *foreign;             /* names reserved for its images whose files are
+					not its images: given back (owned), or NULL */
 };
 
 struct batch_plan {

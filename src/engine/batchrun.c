@@ -195,31 +195,56 @@ static void on_saved(struct job *job, size_t index, const char *path)
 		r->events->saved(r->events->ud, as_batch_job(job), index, path);
 }
 
+/* An image that carries no record of its job is noted in the ledger as the
+ * file it is before it takes its name, so that a kill right after the rename
+ * still leaves it known for the job's (one with the record is known by it).
+ * Not noted, it is saved all the same (it is paid for): the ledger's failure
+ * stops the run, and a rerun may not know the image. */
+static void mark(struct batch_run *r, struct job *job, size_t index, const char *path)
+{
+	struct afile *f = &job->images[index].file;
+	struct buf err = BUF_INIT;
+	struct stat st;
+	int rc;
+
+	if (job->images[index].keyed || f->fd < 0 || fstat(f->fd, &st))
+		return;
+	pthread_mutex_lock(&r->ledger_lock);
+	rc = ledger_mark_image(&r->ledger, job->key, path_basename(path),
+			       (unsigned long long)st.st_ino, (long long)st.st_size, &err);
+	pthread_mutex_unlock(&r->ledger_lock);
+	if (rc)
+		ledger_failed(r, job->label, err.data);
+	buf_release(&err);
+}
+
 /* Before an image takes its final name, the ledger must know the name is
  * the job's image, so that a kill right after the rename still leaves it
  * paid for: the name planned for it was reserved before the request was
  * sent (nothing to write), and one it takes instead (a file appeared at
  * the planned one meanwhile, or the server sent another format) is
- * reserved now. */
+ * reserved now. An image with no record of its job is noted too (mark). */
 static int on_committing(struct job *job, size_t index, const char *path)
 {
 	struct batch_run *r = job->env->data;
 	struct batch_job *bj = as_batch_job(job);
 	struct buf err = BUF_INIT;
-	int rc;
+	int rc = 0;
 
 	/* (The plan's names moved into the job when it started.) */
-	if (index >= job->names.n || !strcmp(job->names.paths[index], path))
-		return 0;
-	pthread_mutex_lock(&r->ledger_lock);
-	rc = ledger_move_image(&r->ledger, bj->key, path_basename(job->names.paths[index]),
-			       path_basename(path), &err);
-	pthread_mutex_unlock(&r->ledger_lock);
+	if (index < job->names.n && strcmp(job->names.paths[index], path)) {
+		pthread_mutex_lock(&r->ledger_lock);
+		rc = ledger_move_image(&r->ledger, bj->key, path_basename(job->names.paths[index]),
+				       path_basename(path), &err);
+		pthread_mutex_unlock(&r->ledger_lock);
+	}
 	/* Unrecorded, the new name would be no one's and the planned one, now
 	 * holding another file, still the job's: the image is not saved. */
 	if (rc)
 		buf_addf(&job->error, "image %zu could not be saved as '%s': %s", index + 1, path,
 			 err.data);
+	else if (index < job->names.n)
+		mark(r, job, index, path);
 	buf_release(&err);
 	return rc;
 }
@@ -242,26 +267,26 @@ static bool owns(const struct job *job, const char *path)
 struct reservations {
 	const char **keys;     /* borrowed from the plan */
 	char **names;
-	bool *image;
+	enum ledger_name *kind;
 	size_t n, cap;
 };
 
 static void reserve_one(struct reservations *res, const char *key, const char *path,
-			bool image)
+			enum ledger_name kind)
 {
 	if (res->n == res->cap) {
 		res->cap = res->cap ? 2 * res->cap : 64;
 		char **names = realloc(res->names, res->cap * sizeof(*names));
 		const char **keys = names ? realloc(res->keys, res->cap * sizeof(*keys)) : NULL;
-		bool *images = keys ? realloc(res->image, res->cap * sizeof(*images)) : NULL;
-		if (!names || !keys || !images)
+		enum ledger_name *kinds = keys ? realloc(res->kind, res->cap * sizeof(*kinds)) : NULL;
+		if (!names || !keys || !kinds)
 			abort();
 		res->names = names;
 		res->keys = keys;
-		res->image = images;
+		res->kind = kinds;
 	}
 	res->keys[res->n] = key;
-	res->image[res->n] = image;
+	res->kind[res->n] = kind;
 	res->names[res->n++] = xstrdup(path_basename(path));
 }
 
@@ -274,10 +299,12 @@ static bool reserve_extra(const char *name, void *data)
 {
 	struct reserve_sink *sink = data;
 
-	reserve_one(sink->res, sink->key, name, false);
+	reserve_one(sink->res, sink->key, name, LEDGER_FILE);
 	return false;
 }
 
+/* Gives back the names whose files are not the jobs' (batch_resume found
+ * them) and reserves the names of the jobs to send, in one transaction. */
 static int reserve_names(struct batch_run *r, struct buf *err)
 {
 	struct reservations res = { NULL, NULL, NULL, 0, 0 };
@@ -285,23 +312,31 @@ static int reserve_names(struct batch_run *r, struct buf *err)
 
 	for (size_t i = 0; i < r->plan.n; i++) {
 		const struct batch_job *bj = &r->plan.jobs[i];
+		size_t k;
+		json_t *name;
+
+		json_array_foreach(bj->foreign, k, name)
+			reserve_one(&res, bj->key, json_string_value(name), LEDGER_GIVE_BACK);
+	}
+	for (size_t i = 0; i < r->plan.n; i++) {
+		const struct batch_job *bj = &r->plan.jobs[i];
 		struct reserve_sink sink = { &res, bj->key };
 
 		if (bj->resumed)
 			continue;
 		for (size_t k = 0; k < bj->names.n; k++) {
-			reserve_one(&res, bj->key, bj->names.paths[k], true);
+			reserve_one(&res, bj->key, bj->names.paths[k], LEDGER_IMAGE);
 			spec_each_extra(r->defaults, &bj->params, bj->names.paths[k], reserve_extra,
 					&sink);
 		}
 	}
 	rc = ledger_reserve(&r->ledger, res.n, res.keys, (const char *const *)res.names,
-			    res.image, err);
+			    res.kind, err);
 	for (size_t i = 0; i < res.n; i++)
 		free(res.names[i]);
 	free(res.names);
 	free(res.keys);
-	free(res.image);
+	free(res.kind);
 	return rc;
 }
 
@@ -540,6 +575,23 @@ static int open_folder(struct batch_run *r, struct buf *err)
 	return rc;
 }
 
+/* Says which files at names reserved for a job's images are left alone:
+ * nothing shows they are its images (batch_resume). */
+static void warn_foreign(const struct batch_plan *plan, struct buf *out)
+{
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct batch_job *bj = &plan->jobs[i];
+		size_t k;
+		json_t *name;
+
+		json_array_foreach(bj->foreign, k, name)
+			buf_addf(out, "%s'%s/%s' is at the name reserved for this job's image, but "
+				 "nothing shows it is that image; it is left alone%s\n", bj->label,
+				 plan->dir, json_string_value(name), bj->resumed ? "" :
+				 ", and the job is sent with its image under a new name");
+	}
+}
+
 /* The jobs in the folder's open Batch API batches: paid for there (or to
  * be), never sent again nor estimated again. */
 static void mark_remote(struct batch_run *r)
@@ -565,6 +617,7 @@ int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
 	if (spec_image_work(d, &d->params, &r->chroma, err) ||
 	    batch_plan(&r->plan, items, d, warn_buf, err) || open_folder(r, err))
 		return -1;
+	warn_foreign(&r->plan, warn_buf);
 	struct said_models models = { .n = 0 };
 
 	for (size_t i = 0; i < r->plan.n; i++) {
@@ -634,6 +687,7 @@ static void ready_job(struct batch_run *r, struct batch_job *bj, bool request)
 	job_init(&bj->job, &r->env, bj->index, bj->sent, &bj->params, &req, &bj->names);
 	bj->sent = NULL;
 	bj->job.label = bj->label;
+	bj->job.key = bj->key;
 	if (bj->input_tokens)
 		job_estimate(&bj->job, bj->input_tokens);
 }

@@ -115,6 +115,7 @@ struct job_image {
 	size_t head_len;
 	bool complete;             /* base64 ended well */
 	bool signed_kept;          /* saved as sent: it keeps its C2PA manifest */
+	bool keyed;                /* its embedded record names the job's key */
 	/* dall-e URL downloads */
 	struct call call;
 	char *url;
@@ -125,6 +126,10 @@ struct job_image {
 struct job {
 	size_t index;
 	const char *label;         /* "job 3: " in messages, or NULL; borrowed */
+	const char *key;           /* a batch job's ledger key, recorded in its
+				      images' metadata (so a rerun knows an image
+				      the ledger has no record of), or NULL;
+				      borrowed */
 	char *prompt;              /* the prompt as sent; owned */
 	struct img_params params;
 	struct job_request req;

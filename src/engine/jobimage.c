@@ -131,6 +131,7 @@ int job_image_open(void *data, size_t index)
 	im->b64 = (struct b64)B64_INIT;
 	im->head_len = 0;
 	im->complete = false;
+	im->keyed = false;
 	if (job->env->no_save)
 		return 0;
 	return afile_open(&im->file, job->names.paths[index], &job->error);
@@ -302,12 +303,15 @@ static int embed_or_check(struct job *job, size_t i, struct afile *f, const char
 	struct buf why = BUF_INIT;
 	int rc = 0;
 
+	job->images[i].keyed = false;
 	if (f->fd < 0 || job->images[i].signed_kept)
 		return 0;
-	if (job->env->metadata)
+	if (job->env->metadata) {
 		rc = meta_embed(job, i, f, format, &why);
-	else
+		job->images[i].keyed = rc == 0 && job->key && meta_embeds(format);
+	} else {
 		rc = work_check_document(f->tmp, format, &why);
+	}
 	if (rc)
 		buf_addf(&job->error, "image %zu in the response: %s", i + 1, why.data);
 	buf_release(&why);

@@ -52,6 +52,18 @@ static const char schema[] =
 	"  updated INTEGER NOT NULL);"
 	"INSERT OR IGNORE INTO meta VALUES ('schema', '1');";
 
+/* What each later version adds to the one before: migration[v - 2] takes a
+ * ledger from version v - 1 to v. */
+static const char *const migration[] = {
+	/* 2: an image that carries no record of its job (--no-metadata, JPEG,
+	 * WebP, a signed file kept as sent) is noted as the file it is (inode
+	 * and size) before it takes a reserved name, so that a file found there
+	 * later is known for the job's only if it is that file. */
+	"ALTER TABLE images ADD COLUMN inode INTEGER;"
+	"ALTER TABLE images ADD COLUMN size INTEGER;",
+};
+#define LEDGER_SCHEMA ((int)ARRAY_SIZE(migration) + 1)
+
 struct ledger_statements {
 	sqlite3_stmt *get, *owner, *images;
 };
@@ -106,12 +118,66 @@ static void rollback(sqlite3 *db)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* The ledger's schema version, from meta; 0 when unreadable. */
+static int schema_version(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int version = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE name = 'schema'", -1, &st,
+			       NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return version;
+}
+
+/* Brings the ledger to LEDGER_SCHEMA, one version at a time, in one
+ * transaction (two runs opening an old ledger at once: the second finds it
+ * done). A ledger of a newer imagegen is refused, never changed. 0 or -1. */
+static int migrate(sqlite3 *db, const char *path, struct buf *err)
+{
+	int version;
+	char update[64];
+
+	if (schema_version(db) == LEDGER_SCHEMA)
+		return 0;
+	if (exec(db, "BEGIN IMMEDIATE", err))
+		return -1;
+	version = schema_version(db);
+	if (version > LEDGER_SCHEMA || version < 1) {
+		buf_addf(err, "the job ledger '%s' has schema version %d, which this imagegen "
+			 "(version %d) does not know; use a newer imagegen", path, version,
+			 LEDGER_SCHEMA);
+		rollback(db);
+		return -1;
+	}
+	for (; version < LEDGER_SCHEMA; version++)
+		if (exec(db, migration[version - 1], err)) {
+			rollback(db);
+			return -1;
+		}
+	snprintf(update, sizeof(update), "UPDATE meta SET value = '%d' WHERE name = 'schema'",
+		 LEDGER_SCHEMA);
+	if (exec(db, update, err) || exec(db, "COMMIT", err)) {
+		rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
 /* Opens path (or ":memory:") with the schema in place. WAL: readers never
  * block the writer; FULL: a commit is on disk before the step that depends
  * on it is taken. */
 static int connect(sqlite3 **db, const char *path, struct buf *err)
 {
-	return db_connect(db, path, LEDGER_BUSY_MS, "FULL", schema, "the job ledger", err);
+	if (db_connect(db, path, LEDGER_BUSY_MS, "FULL", schema, "the job ledger", err))
+		return -1;
+	if (migrate(*db, path, err)) {
+		sqlite3_close(*db);
+		*db = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 /* Runs sql, a statement of ?1 = a name and ?2 = key, once for each string
@@ -194,7 +260,7 @@ static int put_row(sqlite3 *db, const char *key, const char *state, json_t *entr
 	 * that appears later at a name it did not fill is never taken for its. */
 	if (strcmp(state, "saving") &&
 	    (drop_images(db, 1, &key) ||
-	     each_name(db, "INSERT OR REPLACE INTO images VALUES (?1, ?2)", key, files)))
+	     each_name(db, "INSERT OR REPLACE INTO images (name, job) VALUES (?1, ?2)", key, files)))
 		goto sql;
 	rc = 0;
 	goto done;
@@ -349,36 +415,66 @@ int ledger_put(struct ledger *l, const char *key, const char *state, json_t *ent
 }
 
 int ledger_reserve(struct ledger *l, size_t n, const char *const *keys,
-		   const char *const *names, const bool *image, struct buf *err)
+		   const char *const *names, const enum ledger_name *kind, struct buf *err)
 {
-	sqlite3_stmt *st = NULL, *im = NULL;
+	static const char *const sql[] = {
+		"INSERT OR REPLACE INTO files VALUES (?1, ?2)",
+		"INSERT OR REPLACE INTO images (name, job) VALUES (?1, ?2)",
+		"DELETE FROM files WHERE name = ?1 AND job = ?2",
+		"DELETE FROM images WHERE name = ?1 AND job = ?2",
+	};
+	sqlite3_stmt *st[ARRAY_SIZE(sql)] = { NULL };
+	int rc = -1;
 
 	if (exec(l->db, "BEGIN IMMEDIATE", err))
 		return -1;
-	if (sqlite3_prepare_v2(l->db, "INSERT OR REPLACE INTO files VALUES (?1, ?2)", -1, &st,
-			       NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(l->db, "INSERT OR REPLACE INTO images VALUES (?1, ?2)", -1, &im,
-			       NULL) != SQLITE_OK)
-		goto sql;
+	for (size_t q = 0; q < ARRAY_SIZE(sql); q++)
+		if (sqlite3_prepare_v2(l->db, sql[q], -1, &st[q], NULL) != SQLITE_OK)
+			goto sql;
 	for (size_t i = 0; i < n; i++) {
-		for (int pass = 0; pass < (image[i] ? 2 : 1); pass++) {
-			sqlite3_stmt *q = pass ? im : st;
-			sqlite3_reset(q);
-			sqlite3_bind_text(q, 1, names[i], -1, SQLITE_STATIC);
-			sqlite3_bind_text(q, 2, keys[i], -1, SQLITE_STATIC);
-			if (sqlite3_step(q) != SQLITE_DONE)
+		/* A file: the first; an image: both; a name given back: the last two. */
+		size_t from = kind[i] == LEDGER_GIVE_BACK ? 2 : 0;
+		size_t to = kind[i] == LEDGER_FILE ? 1 : kind[i] == LEDGER_IMAGE ? 2 : 4;
+		for (size_t q = from; q < to; q++) {
+			sqlite3_reset(st[q]);
+			sqlite3_bind_text(st[q], 1, names[i], -1, SQLITE_STATIC);
+			sqlite3_bind_text(st[q], 2, keys[i], -1, SQLITE_STATIC);
+			if (sqlite3_step(st[q]) != SQLITE_DONE)
 				goto sql;
 		}
 	}
-	sqlite3_finalize(st);
-	sqlite3_finalize(im);
-	return exec(l->db, "COMMIT", err);
+	rc = 0;
+	goto done;
 sql:
 	fail(err, l->db, "cannot reserve the jobs' file names");
-	sqlite3_finalize(st);
-	sqlite3_finalize(im);
+done:
+	for (size_t q = 0; q < ARRAY_SIZE(sql); q++)
+		sqlite3_finalize(st[q]);
+	if (rc == 0)
+		return exec(l->db, "COMMIT", err) ? (rollback(l->db), -1) : 0;
 	rollback(l->db);
 	return -1;
+}
+
+int ledger_mark_image(struct ledger *l, const char *key, const char *name,
+		      unsigned long long inode, long long size, struct buf *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	/* One statement: its own transaction, on disk when it returns. */
+	if (sqlite3_prepare_v2(l->db, "UPDATE images SET inode = ?3, size = ?4 WHERE name = ?1 "
+			       "AND job = ?2", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)inode);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)size);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	}
+	if (rc)
+		fail(err, l->db, "cannot note which file an image is");
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int ledger_move_image(struct ledger *l, const char *key, const char *from, const char *to,
@@ -387,7 +483,7 @@ int ledger_move_image(struct ledger *l, const char *key, const char *from, const
 	static const char *const sql[] = {
 		"DELETE FROM images WHERE name = ?1 AND job = ?3",
 		"DELETE FROM files WHERE name = ?1 AND job = ?3",
-		"INSERT OR REPLACE INTO images VALUES (?2, ?3)",
+		"INSERT OR REPLACE INTO images (name, job) VALUES (?2, ?3)",
 		"INSERT OR REPLACE INTO files VALUES (?2, ?3)",
 	};
 	char *owner = ledger_owner(l, to);
@@ -429,12 +525,18 @@ json_t *ledger_reserved_images(const struct ledger *l, const char *key)
 	if (!l->on_disk)
 		return names;
 	st = statement(l, l->st ? &l->st->images : NULL,
-		       "SELECT name FROM images WHERE job = ?1 ORDER BY name");
+		       "SELECT name, inode, size FROM images WHERE job = ?1 ORDER BY name");
 	if (!st)
 		return names;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(names, json_string((const char *)sqlite3_column_text(st, 0)));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *o = json_pack("{s:s}", "name", (const char *)sqlite3_column_text(st, 0));
+		if (sqlite3_column_type(st, 1) == SQLITE_INTEGER) {
+			json_object_set_new(o, "inode", json_integer(sqlite3_column_int64(st, 1)));
+			json_object_set_new(o, "size", json_integer(sqlite3_column_int64(st, 2)));
+		}
+		json_array_append_new(names, o);
+	}
 	sqlite3_reset(st);
 	return names;
 }

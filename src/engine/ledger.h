@@ -51,12 +51,24 @@ struct ledger_row {
  * for the lot), taking every entry's reference. 0 or -1 (then none is). */
 int ledger_put_rows(struct ledger *l, const struct ledger_row *rows, size_t n,
 		    struct buf *err);
+/* What ledger_reserve does with a name. */
+enum ledger_name {
+	LEDGER_FILE,        /* the job's: a partial, sidecar or copy */
+	LEDGER_IMAGE,       /* the job's, for one of its images */
+	LEDGER_GIVE_BACK,   /* no longer the job's (a file there is not its) */
+};
+
 /* Reserves names (inside the folder) for the jobs of keys, names[i] for
- * keys[i], in one transaction, before any of them is sent: a name belongs to
- * one job; image[i] says it is one of the job's images (not a partial,
- * sidecar or copy). 0 or -1. */
+ * keys[i] as kind[i] says, in one transaction, before any of them is sent:
+ * a name belongs to one job. 0 or -1. */
 int ledger_reserve(struct ledger *l, size_t n, const char *const *keys,
-		   const char *const *names, const bool *image, struct buf *err);
+		   const char *const *names, const enum ledger_name *kind, struct buf *err);
+/* Notes, before an image of the job of key takes the name (reserved for it)
+ * and when the image carries no record of its job, that it is the file with
+ * this inode and size: a file found at the name after a kill is the job's
+ * image only if it is that file. Committed before it returns. 0 or -1. */
+int ledger_mark_image(struct ledger *l, const char *key, const char *name,
+		      unsigned long long inode, long long size, struct buf *err);
 /* An image of the job of key takes the name to instead of from (a file
  * appeared at from, or the server sent another format): from is no longer
  * the job's, to is its image's. One transaction. 0 or -1. */
@@ -66,7 +78,8 @@ int ledger_move_image(struct ledger *l, const char *key, const char *from, const
  * sent after all (a file that appears at one later is not theirs). */
 int ledger_release_images(struct ledger *l, size_t n, const char *const *keys,
 			  struct buf *err);
-/* The names reserved for the images of the job of key: a new array. */
+/* The names reserved for the images of the job of key: a new array of
+ * {"name"}, with "inode" and "size" for those ledger_mark_image noted. */
 json_t *ledger_reserved_images(const struct ledger *l, const char *key);
 /* What claiming a job found. */
 enum ledger_claim {

@@ -12,6 +12,7 @@
 #include "pngmeta.h"
 #include "svgmeta.h"
 #include "request.h"
+#include "sniff.h"
 
 /* The response's item for image i (or the streamed event). */
 static json_t *item(const struct job *job, size_t i)
@@ -107,6 +108,12 @@ cleanup:
 	return rc;
 }
 
+bool meta_embeds(const char *format)
+{
+	return format && (!strcmp(format, "png") || !strcmp(format, "gif") ||
+			  !strcmp(format, "svg"));
+}
+
 int meta_embed(const struct job *job, size_t i, struct afile *f, const char *format,
 	       struct buf *err)
 {
@@ -115,7 +122,7 @@ int meta_embed(const struct job *job, size_t i, struct afile *f, const char *for
 	int rc;
 	bool png = !strcmp(format, "png");
 
-	if ((!png && strcmp(format, "gif") && strcmp(format, "svg")) || f->fd < 0)
+	if (!meta_embeds(format) || f->fd < 0)
 		return 0;
 	d = meta_describe(job, i);
 	params = json_dumps(json_object_get(d, "parameters"), JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -129,6 +136,7 @@ int meta_embed(const struct job *job, size_t i, struct afile *f, const char *for
 		{ "imagegen:parameters", params },
 		{ "imagegen:revised_prompt", json_string_value(json_object_get(d, "revised_prompt")) },
 		{ "imagegen:cost", cost },
+		{ "imagegen:job", job->key },
 	};
 	rc = png ? pngmeta_append(f->fd, entries, ARRAY_SIZE(entries), err)
 		 : embed_text(f, format, entries, ARRAY_SIZE(entries), err);
@@ -136,6 +144,57 @@ int meta_embed(const struct job *job, size_t i, struct afile *f, const char *for
 	free(cost);
 	json_decref(d);
 	return rc;
+}
+
+/* The most of a file read to find its record: more than any image the API
+ * sends. */
+#define META_READ_MAX ((size_t)256 << 20)
+
+static void png_key(const char *keyword, const char *text, void *ud)
+{
+	char **key = ud;
+
+	if (!strcmp(keyword, "imagegen:job") && !*key)
+		*key = xstrdup(text);
+}
+
+/* imagegen's record in a GIF comment or SVG <metadata>: a JSON object. */
+static void json_key(const char *text, size_t len, void *ud)
+{
+	char **key = ud;
+	json_t *o = json_loadb(text, len, 0, NULL);
+	const char *found = json_string_value(json_object_get(o, "imagegen:job"));
+
+	if (found && !*key)
+		*key = xstrdup(found);
+	json_decref(o);
+}
+
+char *meta_read_key(const char *path)
+{
+	struct buf data = BUF_INIT, why = BUF_INIT, meta = BUF_INIT;
+	const char *format;
+	char *key = NULL;
+
+	if (read_file(path, META_READ_MAX, &data))
+		goto cleanup;
+	format = sniff_format((const unsigned char *)data.data, data.len);
+	if (format && !strcmp(format, "png")) {
+		pngmeta_read((const unsigned char *)data.data, data.len, png_key, &key, &why);
+	} else if (format && !strcmp(format, "gif")) {
+		struct gif_info g;
+		gifmeta_scan((const unsigned char *)data.data, data.len, &g, json_key, &key, &why);
+	} else if (format && !strcmp(format, "svg")) {
+		struct svg_info sv;
+		if (svgmeta_scan(data.data ? data.data : "", data.len, &sv, &meta, &why) == 0 &&
+		    meta.len)
+			json_key(meta.data, meta.len, &key);
+	}
+cleanup:
+	buf_release(&data);
+	buf_release(&why);
+	buf_release(&meta);
+	return key;
 }
 
 char *meta_sidecar_path(const char *path)

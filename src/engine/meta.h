@@ -8,6 +8,7 @@
 #define IMAGEGEN_META_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "afile.h"
 #include "job.h"
@@ -19,6 +20,13 @@ json_t *meta_describe(const struct job *job, size_t i);
  * committed (JPEG and WebP are left alone). 0, or -1 with the reason in err. */
 int meta_embed(const struct job *job, size_t i, struct afile *f, const char *format,
 	       struct buf *err);
+
+/* Does meta_embed record anything in an image of this format? */
+bool meta_embeds(const char *format);
+
+/* The job key (imagegen:job) recorded in the PNG, GIF or SVG at path, or
+ * NULL (none, or not readable); the caller frees. */
+char *meta_read_key(const char *path);
 
 /* Writes PATH.json (PATH without its extension, plus .json) atomically.
  * 0 or -1 with the reason in err. */
