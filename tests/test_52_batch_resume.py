@@ -192,8 +192,13 @@ def test_a_changed_command_line_option_redoes_every_job(run, standin, tmp_path):
     # New jobs: the earlier images stay as they were, the new ones beside them.
     assert sorted(result.lines) == [f"out/{n[:-4]}-2.png" for n in names(3)]
     assert {name: (tmp_path / "out" / name).read_bytes() for name in names(3)} == earlier
-    states = sorted(e["state"] for e in ledger_jobs(tmp_path / "out"))
-    assert states == ["done"] * 6
+    # The earlier jobs, their lines the same but their requests not, are
+    # superseded; their files stay theirs.
+    status = run(["status", "--json", "out"]).json
+    assert {k: v for k, v in status["states"].items() if v} == {"done": 3, "superseded": 3}
+    assert sorted((e["state"], e["files"]) for e in status["entries"]) == sorted(
+        [("done", [f"{n[:-4]}-2.png"]) for n in names(3)] +
+        [("superseded", [n]) for n in names(3)])
 
 
 def test_a_job_whose_image_was_deleted_is_redone(run, standin, tmp_path):

@@ -819,6 +819,39 @@ def test_status_marks_a_replaced_job_superseded(run, standin, tmp_path):
         "job 1": "superseded", "job 1, bluer": "done"}
 
 
+def test_a_changed_job_supersedes_the_earlier_one_and_keeps_its_files(run, standin,
+                                                                      tmp_path):
+    # The same line with a different request (a changed option): the earlier
+    # job is superseded, its image kept; the same line as before again makes
+    # it the current one once more, and pays for nothing.
+    assert run(["batch", "a cat", *SMALL, *OUT]).rc == 0
+    cat = (tmp_path / "out" / "01-a-cat.png").read_bytes()
+    assert run(["batch", "a cat", "--quality", "low", *SMALL, *OUT]).rc == 0
+    result = run(["status", "out"])
+    assert result.lines[0] == "out: 2 jobs: 1 done, 1 superseded", result
+    entries = run(["status", "--json", "out"]).json["entries"]
+    assert sorted((e["state"], e["files"]) for e in entries) == [
+        ("done", ["01-a-cat-2.png"]), ("superseded", ["01-a-cat.png"])]
+    assert (tmp_path / "out" / "01-a-cat.png").read_bytes() == cat
+    standin.reset()
+    result = run(["batch", "a cat", *SMALL, *OUT])
+    assert result.rc == 0 and standin.stats()["requests"] == 0, result
+    entries = run(["status", "--json", "out"]).json["entries"]
+    assert sorted((e["state"], e["files"]) for e in entries) == [
+        ("done", ["01-a-cat.png"]), ("superseded", ["01-a-cat-2.png"])]
+    # An id names the line, whatever its prompt; a line that is only new
+    # (another prompt, no id) supersedes nothing.
+    write_jobs(tmp_path, {"id": "hero", "prompt": "a dog"})
+    assert run(["batch", "--input", "jobs.jsonl", *SMALL, *OUT]).rc == 0
+    write_jobs(tmp_path, {"id": "hero", "prompt": "a wet dog"}, "a bird")
+    assert run(["batch", "--input", "jobs.jsonl", *SMALL, *OUT]).rc == 0
+    states = sorted((e["prompt"], e["state"])
+                    for e in run(["status", "--json", "out"]).json["entries"])
+    assert states == [("a bird", "done"), ("a cat", "done"), ("a cat", "superseded"),
+                      ("a dog", "superseded"), ("a wet dog", "done")], states
+    assert (tmp_path / "out" / "hero.png").exists() and (tmp_path / "out" / "hero-2.png").exists()
+
+
 def test_status_without_a_ledger_says_so(run, standin, tmp_path):
     result = run(["status", "nowhere"])
     assert result.rc == 2, result

@@ -13,9 +13,10 @@ static const char usage[] = "imagegen status [--json] [DIR]";
 static const char about[] =
 	"Show a batch folder's jobs from its ledger (DIR/.imagegen/ledger.db; DIR is\n"
 	"the current folder if not given): how many are done, failed, interrupted,\n"
-	"claimed by a run that is still going, or superseded (a job whose request\n"
-	"changed, its images now another job's), their images and tokens, and the\n"
-	"last error. Nothing is sent and nothing is written.";
+	"claimed by a run that is still going, or superseded (a newer job of the\n"
+	"same line, by its id, out or prompt, sends another request; its images are\n"
+	"kept), their images and tokens, and the last error. Nothing is sent and\n"
+	"nothing is written.";
 
 /* The states status counts, in the order it shows them. */
 static const char *const states[] = { "done", "failed", "interrupted", "claimed", "superseded" };
@@ -53,7 +54,7 @@ static const char *state_of(const struct ledger *l, json_t *entry, json_t *claim
 	const char *state = json_string_value(json_object_get(entry, "state"));
 	const char *hash = json_string_value(json_object_get(entry, "hash"));
 
-	if (superseded(l, entry, key))
+	if (json_object_get(entry, "superseded_by") || superseded(l, entry, key))
 		return "superseded";
 	if (claimed(claims, key))
 		return "claimed";

@@ -611,6 +611,8 @@ static json_t *recovered_entry(const struct ledger *l, struct batch_job *bj, con
 		      files, "usage", "error", "recovered", 1);
 	if (bj->item->id)
 		json_object_set_new(e, "id", json_string(bj->item->id));
+	if (bj->item->out)
+		json_object_set_new(e, "out", json_string(bj->item->out));
 	return e;
 }
 
@@ -646,6 +648,112 @@ void batch_resume(struct batch_plan *plan, const struct ledger *l, bool force)
 		}
 	}
 	json_decref(ordered);
+}
+
+/* What stays of a line when its request changes: its id, else its "out",
+ * else its prompt. The caller frees. */
+static char *line_identity(const char *id, const char *out, const char *prompt)
+{
+	if (id)
+		return xasprintf("id:%s", id);
+	if (out)
+		return xasprintf("out:%s", out);
+	return xasprintf("prompt:%s", prompt ? prompt : "");
+}
+
+struct identity {
+	char *line;
+	const struct batch_job *job;
+};
+
+static int by_line(const void *a, const void *b)
+{
+	const struct identity *x = a, *y = b;
+	int c = strcmp(x->line, y->line);
+
+	return c ? c : (x->job->index > y->job->index) - (x->job->index < y->job->index);
+}
+
+static int by_key(const void *a, const void *b)
+{
+	return strcmp((*(const struct batch_job *const *)a)->key,
+		      (*(const struct batch_job *const *)b)->key);
+}
+
+static int key_in(const void *key, const void *job)
+{
+	return strcmp(key, (*(const struct batch_job *const *)job)->key);
+}
+
+/* The job of the plan that supersedes an earlier entry, or NULL: the first
+ * of the same line, unless one of them sends what the entry sent (the
+ * entry is then a line deleted from among identical ones). */
+static const struct batch_job *superseder(const struct identity *lines, size_t n,
+					  json_t *entry)
+{
+	struct identity want = { NULL, NULL };
+	const char *hash = json_string_value(json_object_get(entry, "hash"));
+	size_t lo = 0, hi = n;
+
+	want.line = line_identity(json_string_value(json_object_get(entry, "id")),
+				  json_string_value(json_object_get(entry, "out")),
+				  json_string_value(json_object_get(entry, "prompt")));
+	while (lo < hi) {   /* the first of the line */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(lines[mid].line, want.line) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	const struct batch_job *by = NULL;
+	for (size_t i = lo; i < n && !strcmp(lines[i].line, want.line); i++) {
+		if (hash && !strcmp(lines[i].job->hash, hash)) {
+			by = NULL;
+			break;
+		}
+		if (!by)
+			by = lines[i].job;
+	}
+	free(want.line);
+	return by;
+}
+
+json_t *batch_superseded(const struct batch_plan *plan, const struct ledger *l)
+{
+	json_t *entries = ledger_entries(l), *pairs = json_array(), *e;
+	const struct batch_job **keyed = xcalloc(plan->n ? plan->n : 1, sizeof(*keyed));
+	struct identity *lines = xcalloc(plan->n ? plan->n : 1, sizeof(*lines));
+	size_t i;
+
+	for (i = 0; i < plan->n; i++) {
+		const struct batch_job *bj = &plan->jobs[i];
+		keyed[i] = bj;
+		lines[i] = (struct identity){ line_identity(bj->item->id, bj->item->out,
+							    bj->item->prompt), bj };
+	}
+	qsort(keyed, plan->n, sizeof(*keyed), by_key);
+	qsort(lines, plan->n, sizeof(*lines), by_line);
+	json_array_foreach(entries, i, e) {
+		const char *key = json_string_value(json_object_get(e, "key"));
+		bool was = json_object_get(e, "superseded_by") != NULL;
+		const struct batch_job *by;
+		if (!key)
+			continue;
+		if (bsearch(key, keyed, plan->n, sizeof(*keyed), key_in)) {
+			if (was)   /* its line is back as it was */
+				json_array_append_new(pairs, json_pack("[s,n]", key));
+			continue;
+		}
+		by = was ? NULL : superseder(lines, plan->n, e);
+		if (by)
+			json_array_append_new(pairs, json_pack("[s,s]", key, by->key));
+	}
+	for (i = 0; i < plan->n; i++)
+		free(lines[i].line);
+	free(lines);
+	free(keyed);
+	json_decref(entries);
+	return pairs;
 }
 
 void batch_plan_release(struct batch_plan *plan)

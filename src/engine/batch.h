@@ -62,6 +62,14 @@ int batch_plan(struct batch_plan *plan, const struct batch_items *items,
  * the jobs an earlier run paid for and saved an image of (unless force). */
 void batch_resume(struct batch_plan *plan, const struct ledger *l, bool force);
 
+/* The earlier jobs in the ledger that jobs of the plan supersede: each an
+ * entry not of the plan whose line (its id, else its "out", else its
+ * prompt) is a job's of the plan, but whose request is not that of any job
+ * of that line; and the jobs of the plan that were superseded (their lines
+ * are as they were again). A new array of [earlier key, the plan job's key]
+ * and [plan job's key, null]. */
+json_t *batch_superseded(const struct batch_plan *plan, const struct ledger *l);
+
 /* Plans the output names of the jobs still to do: "NN-slug.ext", "<id>.ext"
  * or the job's "out", inside the folder. A job's own files from an earlier
  * run are replaced; a derived name another file holds takes the next free

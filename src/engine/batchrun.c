@@ -93,6 +93,8 @@ static json_t *entry(const struct batch_job *bj, const char *state)
 	json_t *e = batch_job_json(bj, state, NULL);
 
 	json_object_set_new(e, "hash", json_string(bj->hash));
+	if (bj->item->out)   /* the line's name for itself (batch_superseded) */
+		json_object_set_new(e, "out", json_string(bj->item->out));
 	json_object_del(e, "status");
 	json_object_set_new(e, "state", json_string(state));
 	return e;
@@ -391,6 +393,27 @@ static int record_recovered(struct batch_run *r, struct buf *err)
 	}
 	rc = n ? ledger_put_rows(&r->ledger, rows, n, err) : 0;
 	free(rows);
+	return rc;
+}
+
+/* The earlier jobs of the folder that the plan's jobs supersede, recorded
+ * (and those it brings back, no longer). 0 or -1. */
+static int supersede(struct batch_run *r, struct buf *err)
+{
+	json_t *pairs = batch_superseded(&r->plan, &r->ledger), *pair;
+	size_t n = json_array_size(pairs), i;
+	const char **keys = xcalloc(n ? n : 1, sizeof(*keys));
+	const char **by = xcalloc(n ? n : 1, sizeof(*by));
+	int rc;
+
+	json_array_foreach(pairs, i, pair) {
+		keys[i] = json_string_value(json_array_get(pair, 0));
+		by[i] = json_string_value(json_array_get(pair, 1));
+	}
+	rc = ledger_supersede(&r->ledger, n, keys, by, err);
+	free(keys);
+	free(by);
+	json_decref(pairs);
 	return rc;
 }
 
@@ -892,7 +915,7 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 		return -1;
 	}
 	if (ledger_create(&r->ledger, err) || reserve_names(r, err) || claim_jobs(r, err) ||
-	    record_recovered(r, err))
+	    record_recovered(r, err) || supersede(r, err))
 		return -1;
 	sweep(r);
 	*env = (struct job_env)JOB_ENV_INIT;

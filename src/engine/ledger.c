@@ -61,6 +61,12 @@ static const char *const migration[] = {
 	 * later is known for the job's only if it is that file. */
 	"ALTER TABLE images ADD COLUMN inode INTEGER;"
 	"ALTER TABLE images ADD COLUMN size INTEGER;",
+	/* 3: the jobs a newer job of the same line (a changed request) has
+	 * superseded: by which, and since when. Their entries and files stay. */
+	"CREATE TABLE superseded ("
+	"  key TEXT PRIMARY KEY,"
+	"  by TEXT NOT NULL,"
+	"  at INTEGER NOT NULL);",
 };
 #define LEDGER_SCHEMA ((int)ARRAY_SIZE(migration) + 1)
 
@@ -697,7 +703,8 @@ json_t *ledger_entries(const struct ledger *l)
 	json_t *all = json_array();
 	sqlite3_stmt *st = NULL;
 
-	if (!l->db || sqlite3_prepare_v2(l->db, "SELECT key, state, entry FROM jobs", -1, &st,
+	if (!l->db || sqlite3_prepare_v2(l->db, "SELECT jobs.key, state, entry, by FROM jobs "
+					 "LEFT JOIN superseded USING (key)", -1, &st,
 					 NULL) != SQLITE_OK)
 		return all;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -707,12 +714,55 @@ json_t *ledger_entries(const struct ledger *l)
 								  sqlite3_column_text(st, 0)));
 			json_object_set_new(e, "state", json_string((const char *)
 								    sqlite3_column_text(st, 1)));
+			if (sqlite3_column_type(st, 3) == SQLITE_TEXT)
+				json_object_set_new(e, "superseded_by", json_string((const char *)
+						    sqlite3_column_text(st, 3)));
 			json_array_append(all, e);
 		}
 		json_decref(e);
 	}
 	sqlite3_finalize(st);
 	return all;
+}
+
+int ledger_supersede(struct ledger *l, size_t n, const char *const *keys,
+		     const char *const *by, struct buf *err)
+{
+	sqlite3_stmt *mark = NULL, *back = NULL;
+	int rc = -1;
+
+	if (!n)
+		return 0;
+	if (exec(l->db, "BEGIN IMMEDIATE", err))
+		return -1;
+	if (sqlite3_prepare_v2(l->db, "INSERT OR REPLACE INTO superseded VALUES (?1, ?2, ?3)",
+			       -1, &mark, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(l->db, "DELETE FROM superseded WHERE key = ?1", -1, &back,
+			       NULL) != SQLITE_OK)
+		goto sql;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *st = by[i] ? mark : back;
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
+		if (by[i]) {
+			sqlite3_bind_text(st, 2, by[i], -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+		}
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto sql;
+	}
+	rc = 0;
+	goto done;
+sql:
+	fail(err, l->db, "cannot record the superseded jobs");
+done:
+	sqlite3_finalize(mark);
+	sqlite3_finalize(back);
+	if (rc == 0 && exec(l->db, "COMMIT", err))
+		rc = -1;
+	if (rc)
+		rollback(l->db);
+	return rc;
 }
 
 int ledger_remote_put(struct ledger *l, const char *part, const char *state, json_t *record,

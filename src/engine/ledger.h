@@ -108,7 +108,14 @@ char *ledger_owner(const struct ledger *l, const char *name);
 json_t *ledger_live_claims(const struct ledger *l);
 /* Is a file name in the folder reserved for, or saved by, the job of key? */
 bool ledger_owned_by(const struct ledger *l, const char *name, const char *key);
-/* Every entry, in no order, each with its "key": a new array. */
+/* Marks the job of keys[i] superseded by the job of by[i] (the same line,
+ * its request changed), or, with by[i] NULL, no longer superseded (its line
+ * is as it was again), all in one transaction. Entries and files stay as
+ * they are. 0 or -1. */
+int ledger_supersede(struct ledger *l, size_t n, const char *const *keys,
+		     const char *const *by, struct buf *err);
+/* Every entry, in no order, each with its "key" (and "superseded_by", the
+ * key of the job that superseded it, if one did): a new array. */
 json_t *ledger_entries(const struct ledger *l);
 void ledger_release(struct ledger *l);
 
