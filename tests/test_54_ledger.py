@@ -100,6 +100,65 @@ def test_two_identical_lines_are_two_jobs_and_a_third_is_one_more(run, standin, 
     assert result.lines == ["out/03-a-cat.png"]
 
 
+def test_a_job_is_known_by_what_it_sends_not_by_its_id_or_out(run, standin, tmp_path):
+    # id and out are names, not part of the job: renaming the out of the same
+    # request, or adding an id, sends nothing; the image stays where it is.
+    args = ["batch", "--input", "jobs.jsonl", *SMALL, *OUT]
+    write_jobs(tmp_path, {"prompt": "a cat", "out": "cat.png"},
+               {"prompt": "a dog", "out": "dog1.png"}, {"prompt": "a dog", "out": "dog2.png"})
+    result = run(args)
+    assert result.rc == 0, result
+    assert sorted(sent_prompts(standin)) == ["a cat", "a dog", "a dog"]
+    cat = (tmp_path / "out" / "cat.png").read_bytes()
+    standin.reset()
+    write_jobs(tmp_path, {"prompt": "a cat", "out": "kitty.png"},
+               {"prompt": "a dog", "out": "dog1.png"}, {"prompt": "a dog", "out": "dog2.png"})
+    result = run(args)
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 0
+    assert "3 jobs done by an earlier run" in result.stderr
+    assert ("job 1: done by an earlier run as 'out/cat.png'; its \"out\" is now "
+            "'kitty.png', and the image stays where it is") in result.stderr, result.stderr
+    assert (tmp_path / "out" / "cat.png").read_bytes() == cat
+    assert not (tmp_path / "out" / "kitty.png").exists()
+    write_jobs(tmp_path, {"id": "c", "prompt": "a cat", "out": "kitty.png"},
+               {"id": "d", "prompt": "a dog", "out": "dog1.png"},
+               {"prompt": "a dog", "out": "dog2.png"})
+    result = run(args)
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 0
+    assert "3 jobs done by an earlier run" in result.stderr
+
+
+def fnv1a(data, h=14695981039346656037):
+    for byte in data:
+        h = ((h ^ byte) * 1099511628211) % 2**64
+    return h
+
+
+def test_a_ledger_keyed_by_id_and_out_as_before_is_rekeyed_and_not_paid_again(
+        run, standin, tmp_path):
+    # Ledgers of earlier versions keyed a job by its request, id and out
+    # (REQUEST-NAMES-N); such a job is found, rekeyed by content, not sent.
+    write_jobs(tmp_path, {"id": "c", "prompt": "a cat", "out": "cat.png"})
+    args = ["batch", "--input", "jobs.jsonl", *SMALL, *OUT]
+    assert run(args).rc == 0
+    [entry] = ledger_jobs(tmp_path / "out")
+    names = fnv1a(b"2:8:" + b"c" + b"cat.png")
+    old = f"{entry['hash']}-{names:016x}-1"
+    with contextlib.closing(sqlite3.connect(tmp_path / "out" / LEDGER)) as db, db:
+        for table, column in (("jobs", "key"), ("files", "job"), ("images", "job")):
+            db.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?",
+                       (old, entry["key"]))
+    standin.reset()
+    result = run(args)
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 0
+    assert [e["key"] for e in ledger_jobs(tmp_path / "out")] == [entry["key"]]
+    with contextlib.closing(sqlite3.connect(tmp_path / "out" / LEDGER)) as db:
+        assert db.execute("SELECT DISTINCT job FROM files").fetchall() == [(entry["key"],)]
+
+
 def test_a_duplicate_id_is_refused_naming_both_lines(run, standin, tmp_path):
     write_jobs(tmp_path, {"id": "a", "prompt": "cat"}, "a dog",
                {"id": "a", "prompt": "dog", "n": 2})

@@ -245,6 +245,7 @@ struct ownership {
 	const struct job_spec *spec;
 	const struct img_params *params;
 	json_t *foreign;
+	const char *legacy_key;   /* the ledger still has its entry under it */
 };
 
 static bool listed(json_t *names, const char *name)
@@ -265,7 +266,9 @@ static bool owned(const struct ownership *own, const char *path)
 	const char *name = path_basename(path);
 
 	return ledger_entry_owns(own->entry, name) ||
-	       (ledger_owned_by(own->ledger, name, own->key) && !listed(own->foreign, name));
+	       ((ledger_owned_by(own->ledger, name, own->key) ||
+		 (own->legacy_key && ledger_owned_by(own->ledger, name, own->legacy_key))) &&
+		!listed(own->foreign, name));
 }
 
 static bool extra_taken(const char *name, void *data)
@@ -294,7 +297,8 @@ static int name_job(struct batch_job *bj, size_t index, size_t count, const char
 {
 	const struct batch_item *item = bj->item;
 	bool force = d->force;
-	struct ownership own = { bj->earlier, l, bj->key, d, &bj->params, bj->foreign };
+	struct ownership own = { bj->earlier, l, bj->key, d, &bj->params, bj->foreign,
+				 bj->rekey ? bj->legacy_key : NULL };
 	char *stem = job_stem(bj, index, count);
 	struct name_request r = {
 		.out_dir = dir, .format = params_format(&bj->params), .n = bj->params.n,
@@ -428,41 +432,56 @@ static int compare_names(const char *a, const char *b)
 	return strcmp(a, b);
 }
 
-/* By request, id and "out"; identical jobs in plan order. */
-static int by_identity(const void *a, const void *b)
+/* By request, then (with names) id and "out"; identical jobs in plan order. */
+static int by_identity(const struct batch_job *x, const struct batch_job *y, bool names)
 {
-	const struct batch_job *x = *(struct batch_job *const *)a;
-	const struct batch_job *y = *(struct batch_job *const *)b;
 	int c = strcmp(x->hash, y->hash);
 
-	if (!c)
+	if (!c && names)
 		c = compare_names(x->item->id, y->item->id);
-	if (!c)
+	if (!c && names)
 		c = compare_names(x->item->out, y->item->out);
 	return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
-static bool same_identity(const struct batch_job *x, const struct batch_job *y)
+static int by_request(const void *a, const void *b)
 {
-	return !strcmp(x->hash, y->hash) && !compare_names(x->item->id, y->item->id) &&
-	       !compare_names(x->item->out, y->item->out);
+	return by_identity(*(struct batch_job *const *)a, *(struct batch_job *const *)b, false);
 }
 
-/* Each job's key: its request, id and "out", and which of the identical
- * jobs it is, counted in plan order (sorted, so a plan of many lines stays
- * quick). */
+static int by_request_and_names(const void *a, const void *b)
+{
+	return by_identity(*(struct batch_job *const *)a, *(struct batch_job *const *)b, true);
+}
+
+static bool same_identity(const struct batch_job *x, const struct batch_job *y, bool names)
+{
+	return !strcmp(x->hash, y->hash) &&
+	       (!names || (!compare_names(x->item->id, y->item->id) &&
+			   !compare_names(x->item->out, y->item->out)));
+}
+
+/* Each job's key: its request, and which of the jobs sending the same one
+ * it is, counted in plan order (sorted, so a plan of many lines stays
+ * quick); and the key an earlier version gave it (with its id and "out"). */
 static void key_jobs(struct batch_plan *plan)
 {
 	struct batch_job **order = xcalloc(plan->n ? plan->n : 1, sizeof(*order));
 	size_t occurrence = 0;
 
-	for (size_t i = 0; i < plan->n; i++)
-		order[i] = &plan->jobs[i];
-	qsort(order, plan->n, sizeof(*order), by_identity);
-	for (size_t i = 0; i < plan->n; i++) {
-		struct batch_job *bj = order[i];
-		occurrence = i && same_identity(order[i - 1], bj) ? occurrence + 1 : 1;
-		bj->key = ledger_key(bj->hash, bj->item->id, bj->item->out, occurrence);
+	for (int legacy = 0; legacy < 2; legacy++) {
+		for (size_t i = 0; i < plan->n; i++)
+			order[i] = &plan->jobs[i];
+		qsort(order, plan->n, sizeof(*order), legacy ? by_request_and_names : by_request);
+		for (size_t i = 0; i < plan->n; i++) {
+			struct batch_job *bj = order[i];
+			occurrence = i && same_identity(order[i - 1], bj, legacy) ? occurrence + 1 : 1;
+			if (legacy)
+				bj->legacy_key = ledger_legacy_key(bj->hash, bj->item->id,
+								   bj->item->out, occurrence);
+			else
+				bj->key = ledger_key(bj->hash, occurrence);
+		}
 	}
 	free(order);
 }
@@ -634,6 +653,11 @@ void batch_resume(struct batch_plan *plan, const struct ledger *l, bool force)
 		struct batch_job *bj = &plan->jobs[i];
 		json_t *entry = ledger_get(l, bj->key);
 
+		bj->rekey = false;
+		if (!entry) {   /* recorded by an earlier version? */
+			entry = ledger_get(l, bj->legacy_key);
+			bj->rekey = entry != NULL;
+		}
 		if (!entry && json_array_size(ordered))
 			entry = imported_entry(ordered, bj);
 		bj->earlier = entry;
@@ -765,6 +789,7 @@ void batch_plan_release(struct batch_plan *plan)
 		json_decref(bj->body);
 		form_release(&bj->form);
 		free(bj->key);
+		free(bj->legacy_key);
 		free(bj->hash);
 		json_decref(bj->earlier);
 		json_decref(bj->foreign);

@@ -27,7 +27,11 @@ struct batch_job {
 	long input_tokens;           /* an edit's inputs, estimated */
 	bool counted;                /* its estimate is in the run's outstanding */
 	double booked;               /* its cost in the run's booked */
-	char *key;                   /* ledger key: request, id, out, occurrence */
+	char *key;                   /* ledger key: request, occurrence */
+	char *legacy_key;            /* an earlier version's: request, id, out,
+					occurrence */
+	bool rekey;                  /* its entry is under legacy_key: rekeyed at
+					start */
 	char *hash;
 	char *label;                 /* "job N: " */
 	struct name_plan names;

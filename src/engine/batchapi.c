@@ -170,9 +170,14 @@ static void index_jobs(struct remote *b)
 {
 	const struct batch_plan *plan = &b->r->plan;
 
-	b->index = xcalloc(plan->n ? plan->n : 1, sizeof(*b->index));
-	for (size_t i = 0; i < plan->n; i++)
+	/* A batch made before keys were by content alone names its jobs by
+	 * their earlier keys: found by either. */
+	b->index = xcalloc(plan->n ? 2 * plan->n : 1, sizeof(*b->index));
+	for (size_t i = 0; i < plan->n; i++) {
 		b->index[b->nindex++] = (struct key_entry){ plan->jobs[i].key, &plan->jobs[i] };
+		b->index[b->nindex++] = (struct key_entry){ plan->jobs[i].legacy_key,
+							    &plan->jobs[i] };
+	}
 	qsort(b->index, b->nindex, sizeof(*b->index), by_key);
 }
 

@@ -396,6 +396,26 @@ static int record_recovered(struct batch_run *r, struct buf *err)
 	return rc;
 }
 
+/* The jobs an earlier version recorded under the keys it gave them take
+ * their keys by content, before anything else is written under those. */
+static int rekey(struct batch_run *r, struct buf *err)
+{
+	const char **from = xcalloc(r->plan.n ? r->plan.n : 1, sizeof(*from));
+	const char **to = xcalloc(r->plan.n ? r->plan.n : 1, sizeof(*to));
+	size_t n = 0;
+	int rc;
+
+	for (size_t i = 0; i < r->plan.n; i++)
+		if (r->plan.jobs[i].rekey) {
+			from[n] = r->plan.jobs[i].legacy_key;
+			to[n++] = r->plan.jobs[i].key;
+		}
+	rc = ledger_rekey(&r->ledger, n, from, to, err);
+	free(from);
+	free(to);
+	return rc;
+}
+
 /* The earlier jobs of the folder that the plan's jobs supersede, recorded
  * (and those it brings back, no longer). 0 or -1. */
 static int supersede(struct batch_run *r, struct buf *err)
@@ -598,15 +618,43 @@ static int open_folder(struct batch_run *r, struct buf *err)
 	return rc;
 }
 
+/* A job done by an earlier run whose line now names another "out": its
+ * key is what it sends, so it is not sent again, and its image stays where
+ * it is (never moved: a file someone may refer to, a name that may be
+ * taken). Said, with where it is. */
+static void warn_moved_out(const struct batch_plan *plan, const struct batch_job *bj,
+			   struct buf *out)
+{
+	const char *was = json_string_value(json_object_get(bj->earlier, "out"));
+	json_t *files = json_object_get(bj->earlier, "files"), *f;
+	size_t k;
+
+	if (!bj->resumed || !bj->item->out || (was && !strcmp(was, bj->item->out)))
+		return;
+	/* An entry of an earlier version has no "out": its files say. */
+	json_array_foreach(files, k, f)
+		if (!was && !strncmp(json_string_value(f), bj->item->out,
+				     (size_t)path_stem_len(bj->item->out)))
+			return;
+	buf_addf(out, "%sdone by an earlier run as ", bj->label);
+	json_array_foreach(files, k, f)
+		buf_addf(out, "%s'%s/%s'", k ? ", " : "", plan->dir, json_string_value(f));
+	buf_addf(out, "; its \"out\" is now '%s', and the image%s where %s\n", bj->item->out,
+		 json_array_size(files) == 1 ? " stays" : "s stay",
+		 json_array_size(files) == 1 ? "it is" : "they are");
+}
+
 /* Says which files at names reserved for a job's images are left alone:
- * nothing shows they are its images (batch_resume). */
-static void warn_foreign(const struct batch_plan *plan, struct buf *out)
+ * nothing shows they are its images (batch_resume), and which images stay
+ * at their names when the line's "out" changed. */
+static void warn_names(const struct batch_plan *plan, struct buf *out)
 {
 	for (size_t i = 0; i < plan->n; i++) {
 		const struct batch_job *bj = &plan->jobs[i];
 		size_t k;
 		json_t *name;
 
+		warn_moved_out(plan, bj, out);
 		json_array_foreach(bj->foreign, k, name)
 			buf_addf(out, "%s'%s/%s' is at the name reserved for this job's image, but "
 				 "nothing shows it is that image; it is left alone%s\n", bj->label,
@@ -627,7 +675,8 @@ static void mark_remote(struct batch_run *r)
 			if (json_is_string(key))
 				json_object_set(keys, json_string_value(key), json_true());
 	for (i = 0; i < r->plan.n; i++)
-		r->plan.jobs[i].remote = json_object_get(keys, r->plan.jobs[i].key) != NULL;
+		r->plan.jobs[i].remote = json_object_get(keys, r->plan.jobs[i].key) ||
+					 json_object_get(keys, r->plan.jobs[i].legacy_key);
 	json_decref(keys);
 	json_decref(parts);
 }
@@ -640,7 +689,7 @@ int batch_run_prepare(struct batch_run *r, const struct batch_items *items,
 	if (spec_image_work(d, &d->params, &r->chroma, err) ||
 	    batch_plan(&r->plan, items, d, warn_buf, err) || open_folder(r, err))
 		return -1;
-	warn_foreign(&r->plan, warn_buf);
+	warn_names(&r->plan, warn_buf);
 	struct said_models models = { .n = 0 };
 
 	for (size_t i = 0; i < r->plan.n; i++) {
@@ -914,7 +963,8 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 		buf_addf(err, "--out-dir: cannot write into '%s': %s", r->plan.dir, strerror(errno));
 		return -1;
 	}
-	if (ledger_create(&r->ledger, err) || reserve_names(r, err) || claim_jobs(r, err) ||
+	if (ledger_create(&r->ledger, err) || rekey(r, err) || reserve_names(r, err) ||
+	    claim_jobs(r, err) ||
 	    record_recovered(r, err) || supersede(r, err))
 		return -1;
 	sweep(r);

@@ -725,6 +725,49 @@ json_t *ledger_entries(const struct ledger *l)
 	return all;
 }
 
+int ledger_rekey(struct ledger *l, size_t n, const char *const *from, const char *const *to,
+		 struct buf *err)
+{
+	static const char *const sql[] = {
+		"UPDATE jobs SET key = ?2 WHERE key = ?1",
+		"UPDATE files SET job = ?2 WHERE job = ?1",
+		"UPDATE images SET job = ?2 WHERE job = ?1",
+		"UPDATE claims SET key = ?2 WHERE key = ?1",
+		"UPDATE superseded SET key = ?2 WHERE key = ?1",
+		"UPDATE superseded SET by = ?2 WHERE by = ?1",
+	};
+	sqlite3_stmt *st[ARRAY_SIZE(sql)] = { NULL };
+	int rc = -1;
+
+	if (!n)
+		return 0;
+	if (exec(l->db, "BEGIN IMMEDIATE", err))
+		return -1;
+	for (size_t q = 0; q < ARRAY_SIZE(sql); q++)
+		if (sqlite3_prepare_v2(l->db, sql[q], -1, &st[q], NULL) != SQLITE_OK)
+			goto sql;
+	for (size_t i = 0; i < n; i++)
+		for (size_t q = 0; q < ARRAY_SIZE(sql); q++) {
+			sqlite3_reset(st[q]);
+			sqlite3_bind_text(st[q], 1, from[i], -1, SQLITE_STATIC);
+			sqlite3_bind_text(st[q], 2, to[i], -1, SQLITE_STATIC);
+			if (sqlite3_step(st[q]) != SQLITE_DONE)
+				goto sql;
+		}
+	rc = 0;
+	goto done;
+sql:
+	fail(err, l->db, "cannot rekey the jobs");
+done:
+	for (size_t q = 0; q < ARRAY_SIZE(sql); q++)
+		sqlite3_finalize(st[q]);
+	if (rc == 0 && exec(l->db, "COMMIT", err))
+		rc = -1;
+	if (rc)
+		rollback(l->db);
+	return rc;
+}
+
 int ledger_supersede(struct ledger *l, size_t n, const char *const *keys,
 		     const char *const *by, struct buf *err)
 {
@@ -847,7 +890,12 @@ char *ledger_hash(const char *endpoint, json_t *body)
 	return xasprintf("%016llx", (unsigned long long)h);
 }
 
-char *ledger_key(const char *hash, const char *id, const char *out, size_t occurrence)
+char *ledger_key(const char *hash, size_t occurrence)
+{
+	return xasprintf("%s-%zu", hash, occurrence);
+}
+
+char *ledger_legacy_key(const char *hash, const char *id, const char *out, size_t occurrence)
 {
 	/* The names are hashed with their lengths, so no two pairs collide by
 	 * concatenation. */

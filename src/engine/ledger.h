@@ -132,9 +132,19 @@ json_t *ledger_remote_parts(const struct ledger *l, bool open_only);
 /* A stable hash of what a request sends (endpoint and body): 16 hex digits;
  * the caller frees. */
 char *ledger_hash(const char *endpoint, json_t *body);
-/* A job's key: its request's hash, the id and "out" it names (either may be
- * NULL) and which of the identical jobs it is (1, 2, ...); caller frees. */
-char *ledger_key(const char *hash, const char *id, const char *out, size_t occurrence);
+/* A job's key: its request's hash and which of the jobs sending that same
+ * request it is (1, 2, ... in the plan's order); caller frees. Its id and
+ * "out" are names, not part of it: renaming a job never makes it new. */
+char *ledger_key(const char *hash, size_t occurrence);
+/* The key ledgers of earlier versions gave a job: its request's hash, the
+ * id and "out" it names (either may be NULL), and which of the jobs with
+ * all three the same it is; caller frees. Looked up when the key is not
+ * there, and rewritten to it (ledger_rekey). */
+char *ledger_legacy_key(const char *hash, const char *id, const char *out, size_t occurrence);
+/* Renames the jobs of keys from[i] to to[i] everywhere in the ledger, in one
+ * transaction. 0 or -1. */
+int ledger_rekey(struct ledger *l, size_t n, const char *const *from, const char *const *to,
+		 struct buf *err);
 /* The entries imported from an old manifest (keys "import:..."): a new array. */
 json_t *ledger_imported(const struct ledger *l);
 
