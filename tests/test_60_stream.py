@@ -287,16 +287,37 @@ def test_a_final_image_before_its_partials_is_kept_and_late_partials_dropped(
 
 def test_completed_events_past_the_images_asked_for_leave_nothing_behind(run, standin,
                                                                          tmp_path):
-    # 50 completed events for --n 1: one image saved, the rest ignored with a warning,
-    # and none of their data left in hidden temp files.
+    # 50 completed events for --n 1: a protocol error. The image asked for is
+    # whole and paid for, so it is kept; the stream is read no further, none of
+    # the extra data is left in hidden temp files, and the run fails (exit 1).
     standin.configure(fault="stream_extra_completed")
     result = run(["generate", PROMPT, *SMALL, "--stream"])
-    assert result.rc == 0, result
+    assert result.rc == 1, result
     assert result.lines == [f"{SLUG}.png"]
     assert files_in(tmp_path) == [f"{SLUG}.png"]
     assert temp_files(tmp_path) == []
-    assert "the stream sent more images than asked for" in result.stderr
+    assert ("bad stream: the server sent more completed images than the 1 asked for (a "
+            "protocol error); the image saved before it is kept") in result.stderr, result
     open_image(tmp_path / f"{SLUG}.png")
+
+
+def test_a_batch_job_whose_stream_breaks_protocol_keeps_its_image_and_is_not_paid_again(
+        run, standin, tmp_path):
+    standin.configure(fault="stream_extra_completed", fault_count=1)
+    args = ["batch", "job 1", "job 2", *SMALL, "--stream", "--out-dir", "out",
+            "--concurrency", "1"]
+    result = run(args)
+    assert result.rc == 1, result
+    assert sorted(result.lines) == ["out/01-job-1.png", "out/02-job-2.png"]
+    assert "1 job failed" in result.stderr
+    assert "more completed images than the 1 asked for" in result.stderr
+    standin.reset()
+    result = run(args)
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 0
+    assert "2 jobs done by an earlier run" in result.stderr
+    states = run(["status", "--json", "out"]).json["states"]
+    assert (states["done"], states["failed"]) == (1, 1)
 
 
 @pytest.mark.parametrize("fault, message", [

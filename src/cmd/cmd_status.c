@@ -58,6 +58,10 @@ static const char *state_of(const struct ledger *l, json_t *entry, json_t *claim
 		return "superseded";
 	if (claimed(claims, key))
 		return "claimed";
+	/* A job that failed after saving an image (its other images, or a
+	 * protocol error): failed, though it is never sent again. */
+	if (state && !strcmp(state, "failed"))
+		return "failed";
 	if (ledger_entry_paid(entry, hash ? hash : "", dir))
 		return "done";
 	if (state && !strcmp(state, "interrupted"))

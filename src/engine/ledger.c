@@ -953,14 +953,15 @@ bool ledger_entry_owns(json_t *entry, const char *name)
 bool ledger_entry_paid(json_t *entry, const char *hash, const char *dir)
 {
 	json_t *files = json_object_get(entry, "files");
-	json_t *state = json_object_get(entry, "state");
 	size_t i;
 	json_t *f;
 
-	/* "saving": the images were being renamed when the run stopped; those
-	 * present are whole (renames are atomic). */
-	if (!(string_is(state, "done") || string_is(state, "saving")) ||
-	    !string_is(json_object_get(entry, "hash"), hash))
+	/* Whatever its state: "saving" (the images were being renamed when the
+	 * run stopped; those present are whole, renames are atomic), or failed
+	 * or interrupted after an image was saved (a stream that broke protocol
+	 * after it, the second of two images not written): its files are only
+	 * the images it saved. */
+	if (!string_is(json_object_get(entry, "hash"), hash))
 		return false;
 	/* An entry naming anything but plain names inside the folder is not
 	 * the tool's: it is not trusted at all. */

@@ -150,7 +150,8 @@ json_t *ledger_imported(const struct ledger *l);
 
 /* Was the job of this entry paid for and is any of its images there? (A job
  * with a saved image is never sent again, even if a kill left the others
- * unsaved.) Only plain names inside dir count. */
+ * unsaved, or it failed after saving it.) Only plain names inside dir
+ * count. */
 bool ledger_entry_paid(json_t *entry, const char *hash, const char *dir);
 /* Does the entry list this file name (inside the folder) as its own? */
 bool ledger_entry_owns(json_t *entry, const char *name);

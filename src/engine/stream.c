@@ -171,9 +171,15 @@ static int save_completed(struct job *job, json_t *event)
 {
 	size_t i = current(job);
 
+	/* A protocol error: the stream is read no further (none of the extra
+	 * data is kept) and the job fails; the images complete before it were
+	 * paid for and are saved already, so they stay (and a batch records
+	 * them: never paid for again). */
 	if (i >= job->names.n) {
-		job_warn(job, "the stream sent more images than asked for; ignoring one");
-		return 0;
+		buf_addf(&job->error, "bad stream: the server sent more completed images than the "
+			 "%zu asked for (a protocol error); the image%s saved before it %s kept",
+			 job->names.n, job->names.n == 1 ? "" : "s", job->names.n == 1 ? "is" : "are");
+		return -1;
 	}
 	add_usage(job, json_object_get(event, "usage"));
 	set_usage(job);
