@@ -693,7 +693,8 @@ def test_a_file_that_appears_at_the_name_meanwhile_is_kept_and_never_taken_for_t
             in stderr.decode()), stderr.decode()
     assert stdout.decode().splitlines() == ["out/01-job-1-2.png"]
     assert (tmp_path / "out" / "01-job-1.png").read_bytes() == b"not the job's"
-    assert ledger_jobs(tmp_path / "out") == []      # the disk was full for the record
+    # The disk was full for the record: the job is as the start left it.
+    assert [e["state"] for e in ledger_jobs(tmp_path / "out")] == ["pending"]
     standin.reset()
     result = subprocess.run([BIN, *args], cwd=tmp_path, env=clean_env(standin),
                             stdin=subprocess.DEVNULL, capture_output=True)
@@ -830,7 +831,7 @@ def test_after_a_full_disk_an_image_with_no_metadata_is_known_by_the_file_it_is(
     result = run(args, env=env)
     assert result.rc == 1, result
     assert result.lines == ["out/01-job-1.png"]
-    assert ledger_jobs(tmp_path / "out") == []
+    assert [e["state"] for e in ledger_jobs(tmp_path / "out")] == ["pending"]
     # A copy of the folder holds the same bytes in other files (other inodes):
     # they are not the job's image, there.
     shutil.copytree(tmp_path / "out", tmp_path / "copy")
@@ -859,11 +860,32 @@ def test_status_shows_jobs_by_state_files_tokens_and_the_last_error(run, standin
     assert lines[2].startswith("last error: job 1: ") and "Invalid value" in lines[2]
     status = run(["status", "--json", "out"]).json
     assert status["states"] == {"done": 1, "failed": 1, "interrupted": 0, "claimed": 0,
-                                "superseded": 0}
+                                "pending": 0, "superseded": 0}
     assert sorted((e["index"], e["state"]) for e in status["entries"]) == [
         (1, "failed"), (2, "done")]
     assert status["tokens"] > 0
     assert standin.stats()["requests"] == 2   # status sends nothing
+
+
+def test_status_shows_the_jobs_planned_and_never_sent_as_pending(run, standin, tmp_path):
+    # The account is out of quota at the first job: the run stops, and the
+    # other two, planned (recorded as pending with their claims), are never
+    # sent.
+    standin.configure(fault="quota", fault_count=1)
+    args = ["batch", "job 1", "job 2", "job 3", *SMALL, *OUT, "--concurrency", "1"]
+    result = run(args)
+    assert result.rc == 1, result
+    assert standin.stats()["requests"] == 1
+    status = run(["status", "out"])
+    assert status.lines[0] == "out: 3 jobs: 1 failed, 2 pending", status
+    entries = run(["status", "--json", "out"]).json["entries"]
+    assert sorted((e["index"], e["state"], e["files"]) for e in entries) == [
+        (1, "failed", []), (2, "pending", []), (3, "pending", [])]
+    assert "job 2" not in (tmp_path / "out" / "index.html").read_text()
+    standin.reset()
+    result = run(args)
+    assert result.rc == 0, result
+    assert run(["status", "out"]).lines[0] == "out: 3 jobs: 3 done"
 
 
 def test_status_marks_a_replaced_job_superseded(run, standin, tmp_path):

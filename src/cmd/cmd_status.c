@@ -13,13 +13,15 @@ static const char usage[] = "imagegen status [--json] [DIR]";
 static const char about[] =
 	"Show a batch folder's jobs from its ledger (DIR/.imagegen/ledger.db; DIR is\n"
 	"the current folder if not given): how many are done, failed, interrupted,\n"
-	"claimed by a run that is still going, or superseded (a newer job of the\n"
-	"same line, by its id, out or prompt, sends another request; its images are\n"
-	"kept), their images and tokens, and the last error. Nothing is sent and\n"
-	"nothing is written.";
+	"claimed by a run that is still going, pending (planned by a run that\n"
+	"stopped before sending them, or was killed), or superseded (a newer job\n"
+	"of the same line, by its id, out or prompt, sends another request; its\n"
+	"images are kept), their images and tokens, and the last error. Nothing is\n"
+	"sent and nothing is written.";
 
 /* The states status counts, in the order it shows them. */
-static const char *const states[] = { "done", "failed", "interrupted", "claimed", "superseded" };
+static const char *const states[] = { "done",    "failed",  "interrupted",
+				      "claimed", "pending", "superseded" };
 
 static bool claimed(json_t *claims, const char *key)
 {
@@ -66,6 +68,9 @@ static const char *state_of(const struct ledger *l, json_t *entry, json_t *claim
 		return "done";
 	if (state && !strcmp(state, "interrupted"))
 		return "interrupted";
+	/* Planned by a run that stopped, or was killed, before it ended. */
+	if (state && !strcmp(state, "pending"))
+		return "pending";
 	return "failed";
 }
 

@@ -342,11 +342,28 @@ static int reserve_names(struct batch_run *r, struct buf *err)
 	return rc;
 }
 
-/* Claims the jobs to send: a job another live run has claimed is left to
- * it, one it finished meanwhile is done. */
+/* What the ledger holds of a job planned and not yet sent (a new
+ * reference): status shows it pending until it ends. */
+static json_t *pending_entry(const struct batch_job *bj)
+{
+	json_t *e = json_pack("{s:I,s:s,s:s,s:s,s:[],s:n,s:n}", "index",
+			      (json_int_t)bj->index + 1, "prompt", bj->item->prompt, "hash",
+			      bj->hash, "state", "pending", "files", "usage", "error");
+
+	if (bj->item->id)
+		json_object_set_new(e, "id", json_string(bj->item->id));
+	if (bj->item->out)
+		json_object_set_new(e, "out", json_string(bj->item->out));
+	return e;
+}
+
+/* Claims the jobs to send, and records those new to the ledger as pending:
+ * a job another live run has claimed is left to it, one it finished
+ * meanwhile is done. */
 static int claim_jobs(struct batch_run *r, struct buf *err)
 {
 	const char **keys = xcalloc(r->plan.n ? r->plan.n : 1, sizeof(*keys));
+	json_t **pending = xcalloc(r->plan.n ? r->plan.n : 1, sizeof(*pending));
 	size_t *which = xcalloc(r->plan.n ? r->plan.n : 1, sizeof(*which));
 	enum ledger_claim *out = xcalloc(r->plan.n ? r->plan.n : 1, sizeof(*out));
 	size_t n = 0;
@@ -356,10 +373,14 @@ static int claim_jobs(struct batch_run *r, struct buf *err)
 		if (r->plan.jobs[i].resumed)
 			continue;
 		which[n] = i;
+		pending[n] = r->plan.jobs[i].earlier ? NULL : pending_entry(&r->plan.jobs[i]);
 		keys[n++] = r->plan.jobs[i].key;
 	}
-	rc = ledger_claim(&r->ledger, n, keys, r->plan.dir, r->defaults->force, out,
+	rc = ledger_claim(&r->ledger, n, keys, pending, r->plan.dir, r->defaults->force, out,
 			  &r->other_pid, err);
+	for (size_t k = 0; k < n; k++)
+		json_decref(pending[k]);
+	free(pending);
 	for (size_t k = 0; rc == 0 && k < n; k++) {
 		struct batch_job *bj = &r->plan.jobs[which[k]];
 		if (out[k] == LEDGER_PAID) {
@@ -963,10 +984,19 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 		buf_addf(err, "--out-dir: cannot write into '%s': %s", r->plan.dir, strerror(errno));
 		return -1;
 	}
-	if (ledger_create(&r->ledger, err) || rekey(r, err) || reserve_names(r, err) ||
-	    claim_jobs(r, err) ||
-	    record_recovered(r, err) || supersede(r, err))
+	if (ledger_create(&r->ledger, err))
 		return -1;
+	/* What the run starts from, in one transaction (one sync to disk, and
+	 * another run sees all of it or none): old keys rekeyed, every name
+	 * reserved, the jobs claimed and recorded as pending, the records a
+	 * kill left unwritten, the jobs superseded. Committed before anything
+	 * is sent. */
+	if (ledger_begin(&r->ledger, err) || rekey(r, err) || reserve_names(r, err) ||
+	    claim_jobs(r, err) || record_recovered(r, err) || supersede(r, err) ||
+	    ledger_commit(&r->ledger, err)) {
+		ledger_abort(&r->ledger);
+		return -1;
+	}
 	sweep(r);
 	*env = (struct job_env)JOB_ENV_INIT;
 	env->loop = &r->engine->loop;

@@ -294,8 +294,12 @@ int gallery_write(const char *dir, const struct ledger *l, struct buf *err)
 	json_t **sorted = xcalloc(count ? count : 1, sizeof(*sorted));
 	size_t at;
 	json_t *entry;
-	json_array_foreach(jobs, at, entry)
-		sorted[shown++] = entry;
+	/* A job planned and never sent has nothing to show. */
+	json_array_foreach(jobs, at, entry) {
+		const char *state = json_string_value(json_object_get(entry, "state"));
+		if (!state || strcmp(state, "pending"))
+			sorted[shown++] = entry;
+	}
 	qsort(sorted, shown, sizeof(*sorted), by_index);
 	total(&h, sorted, shown);
 	for (size_t i = 0; i < shown; i++)

@@ -124,6 +124,54 @@ static void rollback(sqlite3 *db)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* Starts a write transaction for a step, or joins the one open (a caller's
+ * ledger_begin: its steps commit together, one sync to disk). 0 or -1. */
+static int begin(struct ledger *l, struct buf *err)
+{
+	if (l->depth++)
+		return 0;
+	if (exec(l->db, "BEGIN IMMEDIATE", err) == 0)
+		return 0;
+	l->depth = 0;
+	return -1;
+}
+
+/* Ends a step begun with begin: with rc 0 it commits, unless an outer
+ * transaction is open; otherwise the whole transaction is rolled back (a
+ * step that failed leaves nothing of the steps joined with it). rc, or -1
+ * when the commit failed. */
+static int end(struct ledger *l, int rc, struct buf *err)
+{
+	if (l->depth == 0)
+		return -1;   /* a joined step failed: all is rolled back already */
+	if (rc == 0 && --l->depth > 0)
+		return 0;
+	if (rc == 0 && exec(l->db, "COMMIT", err) == 0) {
+		l->commits++;
+		return 0;
+	}
+	l->depth = 0;
+	rollback(l->db);
+	return -1;
+}
+
+int ledger_begin(struct ledger *l, struct buf *err)
+{
+	return begin(l, err);
+}
+
+int ledger_commit(struct ledger *l, struct buf *err)
+{
+	return end(l, 0, err);
+}
+
+void ledger_abort(struct ledger *l)
+{
+	l->depth = 0;
+	if (l->db)
+		rollback(l->db);
+}
+
 /* The ledger's schema version, from meta; 0 when unreadable. */
 static int schema_version(sqlite3 *db)
 {
@@ -229,14 +277,10 @@ int ledger_release_images(struct ledger *l, size_t n, const char *const *keys, s
 
 	if (!n)
 		return 0;
-	rc = exec(l->db, "BEGIN IMMEDIATE", err);
-	if (rc == 0 && drop_images(l->db, n, keys))
-		rc = fail(err, l->db, "cannot release the jobs' names");
-	if (rc == 0)
-		rc = exec(l->db, "COMMIT", err);
-	if (rc)
-		rollback(l->db);
-	return rc;
+	if (begin(l, err))
+		return -1;
+	rc = drop_images(l->db, n, keys) ? fail(err, l->db, "cannot release the jobs' names") : 0;
+	return end(l, rc, err);
 }
 
 static int put_row(sqlite3 *db, const char *key, const char *state, json_t *entry,
@@ -399,14 +443,13 @@ json_t *ledger_get(const struct ledger *l, const char *key)
 int ledger_put_rows(struct ledger *l, const struct ledger_row *rows, size_t n,
 		    struct buf *err)
 {
-	int rc = exec(l->db, "BEGIN IMMEDIATE", err);
+	int rc = begin(l, err);
 
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = put_row(l->db, rows[i].key, rows[i].state, rows[i].entry, err);
-	if (rc == 0)
-		rc = exec(l->db, "COMMIT", err);
-	if (rc)
-		rollback(l->db);
+	if (rc == 0) {
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			rc = put_row(l->db, rows[i].key, rows[i].state, rows[i].entry, err);
+		rc = end(l, rc, err);
+	}
 	for (size_t i = 0; i < n; i++)
 		json_decref(rows[i].entry);
 	return rc;
@@ -432,7 +475,7 @@ int ledger_reserve(struct ledger *l, size_t n, const char *const *keys,
 	sqlite3_stmt *st[ARRAY_SIZE(sql)] = { NULL };
 	int rc = -1;
 
-	if (exec(l->db, "BEGIN IMMEDIATE", err))
+	if (begin(l, err))
 		return -1;
 	for (size_t q = 0; q < ARRAY_SIZE(sql); q++)
 		if (sqlite3_prepare_v2(l->db, sql[q], -1, &st[q], NULL) != SQLITE_OK)
@@ -456,10 +499,7 @@ sql:
 done:
 	for (size_t q = 0; q < ARRAY_SIZE(sql); q++)
 		sqlite3_finalize(st[q]);
-	if (rc == 0)
-		return exec(l->db, "COMMIT", err) ? (rollback(l->db), -1) : 0;
-	rollback(l->db);
-	return -1;
+	return end(l, rc, err);
 }
 
 int ledger_mark_image(struct ledger *l, const char *key, const char *name,
@@ -468,7 +508,8 @@ int ledger_mark_image(struct ledger *l, const char *key, const char *name,
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
 
-	/* One statement: its own transaction, on disk when it returns. */
+	if (begin(l, err))
+		return -1;
 	if (sqlite3_prepare_v2(l->db, "UPDATE images SET inode = ?3, size = ?4 WHERE name = ?1 "
 			       "AND job = ?2", -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -480,7 +521,7 @@ int ledger_mark_image(struct ledger *l, const char *key, const char *name,
 	if (rc)
 		fail(err, l->db, "cannot note which file an image is");
 	sqlite3_finalize(st);
-	return rc;
+	return end(l, rc, err);
 }
 
 int ledger_move_image(struct ledger *l, const char *key, const char *from, const char *to,
@@ -501,7 +542,7 @@ int ledger_move_image(struct ledger *l, const char *key, const char *from, const
 		buf_addf(err, "the job ledger: '%s' is reserved for another job", to);
 		return -1;
 	}
-	if (exec(l->db, "BEGIN IMMEDIATE", err))
+	if (begin(l, err))
 		return -1;
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
 		sqlite3_stmt *st = NULL;
@@ -513,13 +554,10 @@ int ledger_move_image(struct ledger *l, const char *key, const char *from, const
 			ok = sqlite3_step(st) == SQLITE_DONE;
 		}
 		sqlite3_finalize(st);
-		if (!ok) {
-			fail(err, l->db, "cannot reserve an image's new name");
-			rollback(l->db);
-			return -1;
-		}
+		if (!ok)
+			return end(l, fail(err, l->db, "cannot reserve an image's new name"), err);
 	}
-	return exec(l->db, "COMMIT", err);
+	return end(l, 0, err);
 }
 
 json_t *ledger_reserved_images(const struct ledger *l, const char *key)
@@ -580,21 +618,43 @@ bool ledger_process_alive(long pid, unsigned long long start)
 	return now != 0 && now == start;
 }
 
-int ledger_claim(struct ledger *l, size_t n, const char *const *keys, const char *dir,
-		 bool redo, enum ledger_claim *out, long *other, struct buf *err)
+/* Records entry as the job of key's, in state pending, unless the job has
+ * an entry already (an earlier run's, failed or interrupted: kept). */
+static int put_pending(sqlite3_stmt *st, const char *key, json_t *entry)
+{
+	char *text = json_dumps(entry, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	int rc = -1;
+
+	if (text) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+		sqlite3_clear_bindings(st);
+	}
+	free(text);
+	return rc;
+}
+
+int ledger_claim(struct ledger *l, size_t n, const char *const *keys, json_t *const *pending,
+		 const char *dir, bool redo, enum ledger_claim *out, long *other,
+		 struct buf *err)
 {
 	long me = (long)getpid();
 	unsigned long long started = start_time(me);
-	sqlite3_stmt *who = NULL, *claim = NULL;
+	sqlite3_stmt *who = NULL, *claim = NULL, *plan = NULL;
 	int rc = -1;
 
 	*other = 0;
-	if (exec(l->db, "BEGIN IMMEDIATE", err))
+	if (begin(l, err))
 		return -1;
 	if (sqlite3_prepare_v2(l->db, "SELECT pid, started FROM claims WHERE key = ?1", -1, &who,
 			       NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(l->db, "INSERT OR REPLACE INTO claims VALUES (?1, ?2, ?3, ?4)", -1,
-			       &claim, NULL) != SQLITE_OK)
+			       &claim, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(l->db, "INSERT OR IGNORE INTO jobs VALUES (?1, 'pending', ?2, ?3)",
+			       -1, &plan, NULL) != SQLITE_OK)
 		goto sql;
 	for (size_t i = 0; i < n; i++) {
 		/* Finished by a run that claimed it after this one planned? */
@@ -624,7 +684,8 @@ int ledger_claim(struct ledger *l, size_t n, const char *const *keys, const char
 		sqlite3_bind_int64(claim, 2, me);
 		sqlite3_bind_int64(claim, 3, (sqlite3_int64)started);
 		sqlite3_bind_int64(claim, 4, (sqlite3_int64)time(NULL));
-		if (sqlite3_step(claim) != SQLITE_DONE)
+		if (sqlite3_step(claim) != SQLITE_DONE ||
+		    (pending && pending[i] && put_pending(plan, keys[i], pending[i])))
 			goto sql;
 	}
 	rc = 0;
@@ -634,25 +695,31 @@ sql:
 done:
 	sqlite3_finalize(who);
 	sqlite3_finalize(claim);
-	if (rc)
-		rollback(l->db);
-	else if (exec(l->db, "COMMIT", err))
-		rc = -1;
-	return rc;
+	sqlite3_finalize(plan);
+	return end(l, rc, err);
 }
 
 void ledger_unclaim(struct ledger *l)
 {
 	sqlite3_stmt *st = NULL;
 
-	if (!l->db || !l->on_disk ||
-	    sqlite3_prepare_v2(l->db, "DELETE FROM claims WHERE pid = ?1 AND started = ?2", -1,
-			       &st, NULL) != SQLITE_OK)
+	struct buf err = BUF_INIT;
+	int rc;
+
+	if (!l->db || !l->on_disk || begin(l, &err)) {
+		buf_release(&err);
 		return;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)getpid());
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)start_time((long)getpid()));
-	sqlite3_step(st);
+	}
+	rc = sqlite3_prepare_v2(l->db, "DELETE FROM claims WHERE pid = ?1 AND started = ?2", -1,
+				&st, NULL) == SQLITE_OK ? 0 : -1;
+	if (rc == 0) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)getpid());
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)start_time((long)getpid()));
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	}
 	sqlite3_finalize(st);
+	end(l, rc, &err);
+	buf_release(&err);
 }
 
 char *ledger_owner(const struct ledger *l, const char *name)
@@ -741,7 +808,7 @@ int ledger_rekey(struct ledger *l, size_t n, const char *const *from, const char
 
 	if (!n)
 		return 0;
-	if (exec(l->db, "BEGIN IMMEDIATE", err))
+	if (begin(l, err))
 		return -1;
 	for (size_t q = 0; q < ARRAY_SIZE(sql); q++)
 		if (sqlite3_prepare_v2(l->db, sql[q], -1, &st[q], NULL) != SQLITE_OK)
@@ -761,11 +828,7 @@ sql:
 done:
 	for (size_t q = 0; q < ARRAY_SIZE(sql); q++)
 		sqlite3_finalize(st[q]);
-	if (rc == 0 && exec(l->db, "COMMIT", err))
-		rc = -1;
-	if (rc)
-		rollback(l->db);
-	return rc;
+	return end(l, rc, err);
 }
 
 int ledger_supersede(struct ledger *l, size_t n, const char *const *keys,
@@ -776,7 +839,7 @@ int ledger_supersede(struct ledger *l, size_t n, const char *const *keys,
 
 	if (!n)
 		return 0;
-	if (exec(l->db, "BEGIN IMMEDIATE", err))
+	if (begin(l, err))
 		return -1;
 	if (sqlite3_prepare_v2(l->db, "INSERT OR REPLACE INTO superseded VALUES (?1, ?2, ?3)",
 			       -1, &mark, NULL) != SQLITE_OK ||
@@ -801,11 +864,7 @@ sql:
 done:
 	sqlite3_finalize(mark);
 	sqlite3_finalize(back);
-	if (rc == 0 && exec(l->db, "COMMIT", err))
-		rc = -1;
-	if (rc)
-		rollback(l->db);
-	return rc;
+	return end(l, rc, err);
 }
 
 int ledger_remote_put(struct ledger *l, const char *part, const char *state, json_t *record,
@@ -815,6 +874,10 @@ int ledger_remote_put(struct ledger *l, const char *part, const char *state, jso
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
 
+	if (begin(l, err)) {
+		free(text);
+		return -1;
+	}
 	if (!text || sqlite3_prepare_v2(l->db, "INSERT OR REPLACE INTO remote VALUES "
 					"(?1, ?2, ?3, ?4)", -1, &st, NULL) != SQLITE_OK) {
 		fail(err, l->db, "cannot record the Batch API batch");
@@ -831,7 +894,7 @@ int ledger_remote_put(struct ledger *l, const char *part, const char *state, jso
 cleanup:
 	sqlite3_finalize(st);
 	free(text);
-	return rc;
+	return end(l, rc, err);
 }
 
 json_t *ledger_remote_parts(const struct ledger *l, bool open_only)

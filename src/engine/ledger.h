@@ -25,8 +25,11 @@ struct ledger {
 	char *dir;
 	bool on_disk;
 	struct ledger_statements *st;   /* prepared once: a plan asks per job */
+	int depth;                      /* steps in the open write transaction */
+	unsigned long commits;          /* write transactions committed (what
+					   a test counts: writes are grouped) */
 };
-#define LEDGER_INIT { NULL, NULL, false, NULL }
+#define LEDGER_INIT { NULL, NULL, false, NULL, 0, 0 }
 
 /* Opens DIR's ledger when there is one; otherwise an empty ledger in memory
  * (with DIR's old manifest imported, if it has one) that nothing writes to
@@ -35,6 +38,14 @@ int ledger_open(struct ledger *l, const char *dir, struct buf *err);
 /* Makes the ledger on disk (DIR must exist) if it is still in memory,
  * importing the old manifest once. 0 or -1. */
 int ledger_create(struct ledger *l, struct buf *err);
+/* Opens a write transaction that every write until ledger_commit joins, so
+ * that they reach the disk together (one sync): a run's start reserves,
+ * claims and records its plan so. A write that fails rolls back them all
+ * (and ledger_commit then fails too). 0 or -1. */
+int ledger_begin(struct ledger *l, struct buf *err);
+int ledger_commit(struct ledger *l, struct buf *err);
+/* Rolls back the open transaction, if any. */
+void ledger_abort(struct ledger *l);
 /* The entry of a job key, or NULL: a new reference the caller releases. */
 json_t *ledger_get(const struct ledger *l, const char *key);
 /* Records a job's entry (the reference is taken) in state, and that it owns
@@ -90,11 +101,14 @@ enum ledger_claim {
 
 /* Claims the jobs of keys for this process (its pid and start time) in one
  * transaction, before any is sent; claims of dead processes are taken over.
- * A job finished meanwhile is LEDGER_PAID unless redo (--force). out[i] says
- * what became of keys[i]; *other is a pid that holds one it could not claim
- * (0 if none). 0 or -1. */
-int ledger_claim(struct ledger *l, size_t n, const char *const *keys, const char *dir,
-		 bool redo, enum ledger_claim *out, long *other, struct buf *err);
+ * A job finished meanwhile is LEDGER_PAID unless redo (--force). A job
+ * claimed that has no entry yet gets pending[i] (borrowed; pending may be
+ * NULL) as its entry, in state "pending": planned, not known to be sent.
+ * out[i] says what became of keys[i]; *other is a pid that holds one it
+ * could not claim (0 if none). 0 or -1. */
+int ledger_claim(struct ledger *l, size_t n, const char *const *keys, json_t *const *pending,
+		 const char *dir, bool redo, enum ledger_claim *out, long *other,
+		 struct buf *err);
 /* Gives back every claim of this process (its jobs done, failed or unsent). */
 void ledger_unclaim(struct ledger *l);
 /* Is process pid, started at start (clock ticks after boot, as /proc shows
