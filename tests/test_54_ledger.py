@@ -6,6 +6,7 @@ manifest imported once."""
 import contextlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -540,6 +541,96 @@ def test_only_temp_files_of_runs_that_are_gone_are_swept(run, standin, tmp_path)
 # --- a ledger that cannot be written
 
 
+
+
+def test_a_plan_of_20000_lines_lists_every_job_and_sends_nothing(run, standin, tmp_path):
+    # B17's behaviour (bench/ times it): 20,000 lines, with ids, repeated
+    # lines and plain prompts, are planned in full, each job named, and
+    # nothing is sent or written.
+    lines = []
+    for i in range(1, 20001):
+        if i % 10 == 0:
+            lines.append({"id": f"id-{i}", "prompt": f"job {i}"})
+        elif i % 7 == 0:
+            lines.append("a repeated line")
+        else:
+            lines.append(f"job {i}")
+    write_jobs(tmp_path, *lines)
+    result = run(["batch", "--input", "jobs.jsonl", *SMALL, *OUT, "--dry-run"], timeout=120)
+    assert result.rc == 0, result
+    assert standin.stats()["requests"] == 0
+    headers = [line for line in result.lines if line.startswith("# job ")]
+    assert len(headers) == 20000
+    assert headers[9] == "# job 10: id-10"
+    assert "# estimated cost of 20000 jobs to send: " in result.stdout
+    assert "out/id-20000.png" in result.stdout and "out/19998-job-19998.png" in result.stdout
+    assert "out/00007-a-repeated-line.png" in result.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def ledger_transactions(stderr):
+    """The write transactions a run's ledger took (IMAGEGEN_DEBUG_LEDGER)."""
+    found = re.search(r"debug: the job ledger took (\d+) write transactions?\n", stderr)
+    assert found, stderr
+    return int(found.group(1))
+
+
+def test_a_run_writes_its_start_in_one_transaction_whatever_its_size(run, standin,
+                                                                     tmp_path):
+    # B17: 40 jobs planned; the account is out of quota at the first. The
+    # start (names, claims, pending jobs) is one transaction however many
+    # jobs there are, the failed job's record another, and the 39 unsent
+    # jobs giving their names back a third: 3 in all.
+    standin.configure(fault="quota", fault_count=1)
+    debug = {"IMAGEGEN_DEBUG_LEDGER": "1"}
+    args = ["batch", "--input", "jobs.jsonl", *SMALL, *OUT, "--concurrency", "1"]
+    write_jobs(tmp_path, *[f"job {i}" for i in range(1, 41)])
+    result = run(args, env=debug)
+    assert result.rc == 1, result
+    assert standin.stats()["requests"] == 1
+    assert ledger_transactions(result.stderr) == 3
+    # Each job's record is at most one more: 40 jobs, at most 41.
+    standin.reset()
+    result = run(args, env=debug)
+    assert result.rc == 0, result
+    assert 2 <= ledger_transactions(result.stderr) <= 41
+    # A run with nothing to send writes its (empty) start, and a plan writes
+    # nothing at all.
+    result = run(args, env=debug)
+    assert ledger_transactions(result.stderr) == 1
+    result = run([*args, "--dry-run"], env=debug)
+    assert ledger_transactions(result.stderr) == 0
+
+
+def test_records_that_land_together_are_written_in_one_transaction(standin, tmp_path):
+    # Eight answers arrive while the first image's fsync waits at a gate, so
+    # when it opens, the eight jobs' records queue up behind their commits:
+    # they are grouped, fewer transactions than jobs (not one each).
+    assert SLOW_DISK.exists(), f"{SLOW_DISK} is not built (tests/meson.build)"
+    gate = tmp_path / "gate"
+    env = clean_env(standin, {
+        "LD_PRELOAD": str(SLOW_DISK), "IMAGEGEN_TEST_GATE": str(gate),
+        "IMAGEGEN_DEBUG_LEDGER": "1",
+        "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"})
+    jobs = [f"job {i}" for i in range(1, 9)]
+    process = subprocess.Popen([BIN, "batch", *jobs, *SMALL, *OUT, "--concurrency", "8",
+                                "--no-gallery"], cwd=tmp_path, env=env,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    try:
+        assert wait_requests(standin, 8) == 8
+        time.sleep(0.5)   # every answer in, every commit waiting behind the first
+        gate.touch()
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        gate.touch()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, stderr.decode()
+    assert sorted(e["state"] for e in ledger_jobs(tmp_path / "out")) == ["done"] * 8
+    # The start, and the eight records in fewer than eight.
+    assert 2 <= ledger_transactions(stderr.decode()) < 1 + 8, stderr.decode()
 
 
 def test_the_next_request_goes_out_while_the_last_image_is_still_being_written(standin,

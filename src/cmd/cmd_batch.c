@@ -467,6 +467,18 @@ static int check_batch_api(struct batch_cli *b, struct buf *err)
 	return 0;
 }
 
+/* With IMAGEGEN_DEBUG_LEDGER set: how many write transactions the run made
+ * in the folder's ledger (its claims at the end not counted), so that tests
+ * can check that writes are grouped without timing anything. */
+static void debug_ledger(const struct batch_run *r)
+{
+	const char *on = getenv("IMAGEGEN_DEBUG_LEDGER");
+
+	if (on && *on)
+		notef("debug: the job ledger took %lu write transaction%s", r->ledger.commits,
+		      r->ledger.commits == 1 ? "" : "s");
+}
+
 /* Everything before the first request. Returns -1 to run, or an exit status. */
 static int prepare(struct batch_cli *b, struct batch_items *items, struct buf *err)
 {
@@ -545,6 +557,7 @@ int cmd_batch(int argc, char **argv)
 	if (rc == EXIT_USAGE)
 		errorf("%s", err.data);
 	cli_close_history(&b.engine);
+	debug_ledger(&b.run);
 cleanup:
 	batch_run_release(&b.run);
 	batch_items_release(&items);
