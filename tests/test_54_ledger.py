@@ -10,6 +10,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -631,6 +632,47 @@ def test_records_that_land_together_are_written_in_one_transaction(standin, tmp_
     assert sorted(e["state"] for e in ledger_jobs(tmp_path / "out")) == ["done"] * 8
     # The start, and the eight records in fewer than eight.
     assert 2 <= ledger_transactions(stderr.decode()) < 1 + 8, stderr.decode()
+
+
+def test_a_read_only_ledger_is_refused_naming_it_and_what_to_do(run, standin):
+    # The batch folder and its .imagegen/ are read-only for the user: SQLite
+    # cannot write the ledger nor make its -wal and -shm files. Nothing is
+    # sent, and the message names the ledger and what to do, not SQLite's
+    # bare "unable to open database file". Root writes anything, so as root
+    # (CI) the runs are nobody's, in a folder nobody may enter.
+    folder = Path(tempfile.mkdtemp(prefix="imagegen-read-only-"))
+    try:
+        folder.chmod(0o755)
+        assert run(["batch", "a cat", *SMALL, *OUT], cwd=folder).rc == 0
+        for path in (folder / "out" / ".imagegen", folder / "out"):
+            path.chmod(0o555)
+        env = clean_env(standin, {"XDG_CONFIG_HOME": str(folder),
+                                  "XDG_STATE_HOME": str(folder / "state"),
+                                  "IMAGEGEN_NO_HISTORY": "1"})
+        for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):   # nobody cannot write root's logs
+            if name in env:
+                env[name] = ":".join(o for o in env[name].split(":")
+                                     if not o.startswith("log_path="))
+        as_user = (["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+                   if os.geteuid() == 0 else [])
+        standin.reset()
+        for args in (["batch", "a cat", "a dog", *SMALL, *OUT], ["status", "out"]):
+            completed = subprocess.run([*as_user, BIN, *args], cwd=folder, env=env,
+                                       stdin=subprocess.DEVNULL, capture_output=True,
+                                       timeout=60)
+            stderr = completed.stderr.decode()
+            assert completed.returncode == 2, stderr
+            assert stderr == (
+                "imagegen: error: the job ledger 'out/.imagegen/ledger.db' cannot be "
+                "written: it or its folder 'out/.imagegen' is read-only for this user "
+                "(SQLite keeps its -wal and -shm files beside it); make them writable, "
+                "or run as their owner\n"), stderr
+        assert standin.stats()["requests"] == 0
+    finally:
+        for path in (folder / "out", folder / "out" / ".imagegen"):
+            if path.exists():
+                path.chmod(0o755)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_the_next_request_goes_out_while_the_last_image_is_still_being_written(standin,

@@ -362,6 +362,41 @@ static char *ledger_path(const char *dir)
 	return xasprintf("%s/" LEDGER_DIR "/" LEDGER_NAME, dir);
 }
 
+/* Is the ledger at path, or its folder, one this user may not write? */
+static bool unwritable(const char *path)
+{
+	char *folder = path_dirname(path), *wal = xasprintf("%s-wal", path);
+	bool ro = access(folder, W_OK | X_OK) ||
+		  (path_exists(path) && access(path, R_OK | W_OK)) ||
+		  (path_exists(wal) && access(wal, R_OK | W_OK));
+
+	free(folder);
+	free(wal);
+	return ro;
+}
+
+/* Connects to the ledger at path; one that cannot be written for its
+ * permissions is said so, naming it and what to do (SQLite's own words,
+ * "unable to open database file" or "attempt to write a readonly
+ * database", name neither). 0 or -1. */
+static int connect_file(sqlite3 **db, const char *path, struct buf *err)
+{
+	struct buf why = BUF_INIT;
+	int rc = connect(db, path, &why);
+
+	if (rc && unwritable(path)) {
+		char *folder = path_dirname(path);
+		buf_addf(err, "the job ledger '%s' cannot be written: it or its folder '%s' is "
+			 "read-only for this user (SQLite keeps its -wal and -shm files beside "
+			 "it); make them writable, or run as their owner", path, folder);
+		free(folder);
+	} else if (rc) {
+		buf_adds(err, why.data);
+	}
+	buf_release(&why);
+	return rc;
+}
+
 int ledger_open(struct ledger *l, const char *dir, struct buf *err)
 {
 	char *path = ledger_path(dir);
@@ -370,7 +405,7 @@ int ledger_open(struct ledger *l, const char *dir, struct buf *err)
 	l->dir = xstrdup(dir);
 	l->st = xcalloc(1, sizeof(*l->st));
 	l->on_disk = path_exists(path);
-	rc = connect(&l->db, l->on_disk ? path : ":memory:", err);
+	rc = l->on_disk ? connect_file(&l->db, path, err) : connect(&l->db, ":memory:", err);
 	if (rc == 0 && !l->on_disk)
 		rc = import_manifest(l->db, dir, err);
 	free(path);
@@ -394,7 +429,7 @@ int ledger_create(struct ledger *l, struct buf *err)
 	}
 	/* Another run may have made it meanwhile: its records stay, the
 	 * import adds only what it lacks. */
-	if (connect(&disk, path, err) || exec(disk, "BEGIN IMMEDIATE", err))
+	if (connect_file(&disk, path, err) || exec(disk, "BEGIN IMMEDIATE", err))
 		goto cleanup;
 	if (sqlite3_prepare_v2(disk, "SELECT 1 FROM meta WHERE name = 'imported'", -1, &st,
 			       NULL) != SQLITE_OK) {
