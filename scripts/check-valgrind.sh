@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs a representative set of integration tests with the binary under
 # valgrind memcheck: generate, edit, variation, batch with faults, streaming,
-# image work, metadata and the MCP server. Any memory error or definite leak
-# makes valgrind exit 99 (scripts/valgrind-wrapper.sh), which fails the test
-# that ran it.
+# image work, metadata, the MCP server and the job ledger (claims, B1 partial
+# names, B6 lines moved, B9 folders, old manifests imported, status), chosen by
+# test name: "ledger" would take all of test_54, its timing tests too. Any
+# memory error or definite leak makes valgrind exit 99
+# (scripts/valgrind-wrapper.sh), which fails the test that ran it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +27,12 @@ or an_svg_records or cut_short or markup_line or signed_image or resumes_by_its_
 or batch_makes_gifs or disk_without_room or every_paid_request or max_cost_refuses \
 or stops_launching or usage_since or one_batch_and_saves or failed_line or an_expired_batch \
 or edit_lines_go_in or split_into or cancel_cancels or profile or api_key_command \
-or models_json or remote_merges or verbose_traces or version_names or mcp}" \
+or models_json or remote_merges or verbose_traces or version_names \
+or the_ledger_is_sqlite or the_ledger_records or ledger_that_is_not_a_database \
+or named_like_the_ledger or ledger_keyed_by_id or known_by_what_it_sends or reserved_name \
+or claims_of_ or claim_from or partial_name_that or inserting_a_line \
+or deleting_and_reordering or derived_folder or imported_once or corrupt_manifest \
+or supersedes or test_status_ or mcp}" \
 	--deselect tests/test_00_standin.py --deselect tests/test_01_standin_edits.py \
 	--deselect tests/test_03_standin_azure.py --deselect tests/test_04_standin_today.py \
 	--deselect tests/test_05_standin_batches.py
