@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -470,7 +471,10 @@ def test_the_claims_of_a_dead_run_are_taken_over(run, standin, tmp_path):
     with contextlib.closing(sqlite3.connect(tmp_path / "out" / LEDGER)) as db, db:
         db.execute("DELETE FROM jobs WHERE key = ?", (cat["key"],))
         db.execute("DELETE FROM files WHERE job = ?", (cat["key"],))
-        db.execute("INSERT INTO claims VALUES (?, 999999, 12345, 0)", (cat["key"],))
+        # On this host the process's liveness decides, whatever the lease says.
+        db.execute("INSERT INTO claims (key, pid, started, claimed, host, lease) "
+                   "VALUES (?, 999999, 12345, 0, ?, ?)",
+                   (cat["key"], socket.gethostname(), int(time.time()) + 3600))
     (tmp_path / "out" / "01-a-cat.png").unlink()
     standin.reset()
     result = run(args)
@@ -479,6 +483,61 @@ def test_the_claims_of_a_dead_run_are_taken_over(run, standin, tmp_path):
     # A run gives back its claims when it ends.
     with contextlib.closing(sqlite3.connect(tmp_path / "out" / LEDGER)) as db:
         assert db.execute("SELECT count(*) FROM claims").fetchone() == (0,)
+
+
+def test_a_claim_from_another_host_is_honoured_until_its_lease_passes(run, standin,
+                                                                     tmp_path):
+    # A folder shared between machines: a claim made on another host names a
+    # pid this host cannot check, so it holds until its lease runs out (a
+    # live run renews it); then the job is taken over.
+    args = ["batch", "a cat", "a dog", *SMALL, *OUT]
+    assert run(args).rc == 0
+    cat = [e for e in ledger_jobs(tmp_path / "out") if e["prompt"] == "a cat"][0]
+    # What a run on another host leaves while it makes the job: the job
+    # pending, its image not there yet, and its claim.
+    with contextlib.closing(sqlite3.connect(tmp_path / "out" / LEDGER)) as db, db:
+        db.execute("UPDATE jobs SET state = 'pending', entry = json_set(entry, '$.files', "
+                   "json('[]')) WHERE key = ?", (cat["key"],))
+        db.execute("DELETE FROM files WHERE job = ?", (cat["key"],))
+        db.execute("INSERT INTO claims (key, pid, started, claimed, host, lease) "
+                   "VALUES (?, ?, 0, 0, 'elsewhere.example', ?)",
+                   (cat["key"], os.getpid(), int(time.time()) + 600))
+    (tmp_path / "out" / "01-a-cat.png").unlink()
+    standin.reset()
+    result = run(args)
+    assert result.rc == 1, result
+    assert standin.stats()["requests"] == 0
+    assert ("1 job was left to another imagegen run (pid %d on elsewhere.example) that is "
+            "making it" % os.getpid()) in result.stderr, result.stderr
+    status = run(["status", "out"])
+    assert status.lines[0] == "out: 2 jobs: 1 done, 1 claimed", status
+    assert "being made by: imagegen pid %d on elsewhere.example" % os.getpid() in status.lines
+    # The lease has passed: the run on the other host is gone (or lost the
+    # folder); the job is sent.
+    with contextlib.closing(sqlite3.connect(tmp_path / "out" / LEDGER)) as db, db:
+        db.execute("UPDATE claims SET lease = ?", (int(time.time()) - 1,))
+    result = run(args)
+    assert result.rc == 0, result
+    assert sent_prompts(standin) == ["a cat"]
+    # This run's own claims carry its host and a lease ahead, given back at its end.
+    with contextlib.closing(sqlite3.connect(tmp_path / "out" / LEDGER)) as db:
+        assert db.execute("SELECT count(*) FROM claims").fetchone() == (0,)
+
+
+def test_a_run_claims_its_jobs_with_its_host_and_a_lease(standin, tmp_path):
+    standin.configure(hold_body=0.5, hold_count=1)
+    process = subprocess.Popen([BIN, "batch", "a cat", *SMALL, *OUT], cwd=tmp_path,
+                               env=clean_env(standin), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert standin.wait_held(1, timeout=30), "the answer was never held"
+        with contextlib.closing(sqlite3.connect(tmp_path / "out" / LEDGER)) as db:
+            [(pid, host, lease)] = db.execute("SELECT pid, host, lease FROM claims").fetchall()
+    finally:
+        standin.release()
+        process.wait(timeout=60)
+    assert (pid, host) == (process.pid, socket.gethostname())
+    assert time.time() + 300 < lease <= time.time() + 600
 
 
 def test_a_derived_folder_holding_another_batch_gets_a_new_name(run, standin, tmp_path):

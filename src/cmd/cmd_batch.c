@@ -336,9 +336,11 @@ static int summarize(struct batch_cli *b, int64_t started)
 		      not_sent == 1 ? "" : "s");
 	/* Not this run's to pay for, nor done as far as it knows. */
 	if (r->elsewhere)
-		errorf("%zu job%s left to another imagegen run (pid %ld) that is making them; "
-		       "run the same command again once it ends", r->elsewhere,
-		       r->elsewhere == 1 ? " was" : "s were", r->other_pid);
+		errorf("%zu job%s left to another imagegen run (pid %ld%s%s) that is making "
+		       "%s; run the same command again once it ends", r->elsewhere,
+		       r->elsewhere == 1 ? " was" : "s were", r->other.pid,
+		       r->other.host[0] ? " on " : "", r->other.host,
+		       r->elsewhere == 1 ? "it" : "them");
 	if (r->remote_waiting && r->batch_api)
 		notef("%zu job%s in Batch API batches that have not ended; run the same "
 		      "command again to collect %s (or with --cancel to cancel %s)",

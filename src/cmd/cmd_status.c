@@ -161,10 +161,17 @@ static void print_human(json_t *o)
 	       (long long)json_integer_value(json_object_get(o, "files")),
 	       (long long)json_integer_value(json_object_get(o, "files_present")),
 	       (long long)json_integer_value(json_object_get(o, "tokens")));
-	if (json_array_size(json_object_get(o, "claimed_by")))
-		printf("being made by: imagegen pid %lld\n",
-		       (long long)json_integer_value(json_object_get(
-			       json_array_get(json_object_get(o, "claimed_by"), 0), "pid")));
+	json_t *by = json_array_get(json_object_get(o, "claimed_by"), 0);
+	if (by) {
+		const char *host = json_string_value(json_object_get(by, "host"));
+		printf("being made by: imagegen pid %lld",
+		       (long long)json_integer_value(json_object_get(by, "pid")));
+		if (host) {
+			printf(" on ");
+			cli_put_safe(stdout, host);
+		}
+		putchar('\n');
+	}
 	json_t *part;
 	size_t i;
 	json_array_foreach(json_object_get(o, "batch_api"), i, part) {

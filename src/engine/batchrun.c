@@ -114,8 +114,26 @@ static void ledger_failed(struct batch_run *r, const char *label, const char *wh
 	http_loop_wake(&r->engine->loop);
 }
 
+/* On the worker: the run's claims hold LEDGER_LEASE_S more (a run on
+ * another host, which cannot see this process, waits that long). */
+static void renew(void *data)
+{
+	struct batch_run *r = data;
+	struct buf err = BUF_INIT;
+	int rc;
+
+	pthread_mutex_lock(&r->ledger_lock);
+	rc = ledger_renew_claims(&r->ledger, &err);
+	pthread_mutex_unlock(&r->ledger_lock);
+	if (rc)
+		ledger_failed(r, "", err.data);
+	buf_release(&err);
+}
+
 /* On the loop thread, every turn: stops launching once the ledger failed
- * (the summary says why, whatever else stopped the run first). */
+ * (the summary says why, whatever else stopped the run first), and has the
+ * claims' lease renewed when it is time (the loop turns at least every
+ * POLL_MS_MAX). */
 static void check_ledger(void *data)
 {
 	struct batch_run *r = data;
@@ -123,6 +141,10 @@ static void check_ledger(void *data)
 
 	if (!r->lock_made)
 		return;
+	if (r->commits.started && now_ms() >= r->renew_at) {
+		r->renew_at = now_ms() + LEDGER_RENEW_S * 1000;
+		commitq_call(&r->commits, renew, r);
+	}
 	pthread_mutex_lock(&r->error_lock);
 	failed = r->ledger_failed;
 	pthread_mutex_unlock(&r->error_lock);
@@ -377,7 +399,7 @@ static int claim_jobs(struct batch_run *r, struct buf *err)
 		keys[n++] = r->plan.jobs[i].key;
 	}
 	rc = ledger_claim(&r->ledger, n, keys, pending, r->plan.dir, r->defaults->force, out,
-			  &r->other_pid, err);
+			  &r->other, err);
 	for (size_t k = 0; k < n; k++)
 		json_decref(pending[k]);
 	free(pending);
@@ -1027,6 +1049,7 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 	r->engine->loop.may_launch = r->batch_api ? NULL : room_to_launch;
 	r->engine->loop.may_launch_data = r;
 	struct commitq_ops ops = { job_commit_handed, record, job_committed, check_ledger, r };
+	r->renew_at = now_ms() + LEDGER_RENEW_S * 1000;
 	if (commitq_start(&r->commits, &r->engine->loop, &ops) == 0)
 		env->commit = hand_over;
 	for (size_t i = 0; i < r->plan.n; i++) {

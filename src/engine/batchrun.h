@@ -60,7 +60,8 @@ struct batch_run {
 	size_t images, done, failed, resumed;
 	size_t elsewhere;            /* jobs left to another run that claimed them */
 	size_t remote_waiting;       /* jobs in Batch API batches not ended yet */
-	long other_pid;              /* one such run's process */
+	struct ledger_holder other;  /* one such run */
+	int64_t renew_at;            /* when its claims' lease is renewed next (ms) */
 	long tokens;
 	long partial_tokens;         /* billed for streamed partial images */
 	double spent;                /* the known costs of the jobs paid for */

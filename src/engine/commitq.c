@@ -6,7 +6,9 @@
 #include "util.h"
 
 struct commitq_item {
-	struct job *job;                 /* a commit, or NULL for a record */
+	struct job *job;                 /* a commit, or NULL for a record or call */
+	commitq_fn call;                 /* other work, or NULL */
+	void *call_data;
 	struct commitq_record record;
 	struct commitq_item *next;
 };
@@ -28,7 +30,8 @@ static size_t take_records(struct commitq *q, struct commitq_record **out)
 {
 	size_t n = 0;
 
-	for (struct commitq_item *item = q->head; item && !item->job; item = item->next)
+	for (struct commitq_item *item = q->head; item && !item->job && !item->call;
+	     item = item->next)
 		n++;
 	*out = xcalloc(n, sizeof(**out));
 	for (size_t i = 0; i < n; i++) {
@@ -56,7 +59,16 @@ static void *worker(void *data)
 		if (!q->head)
 			break;
 		q->busy = true;
-		if (q->head->job) {
+		if (q->head->call) {
+			struct commitq_item *item = q->head;
+			q->head = item->next;
+			if (!q->head)
+				q->tail = NULL;
+			pthread_mutex_unlock(&q->lock);
+			item->call(item->call_data);
+			free(item);
+			pthread_mutex_lock(&q->lock);
+		} else if (q->head->job) {
 			struct commitq_item *item = q->head;
 			q->head = item->next;
 			if (!q->head)
@@ -148,6 +160,15 @@ void commitq_record(struct commitq *q, const char *key, const char *state, const
 	struct commitq_item *item = xcalloc(1, sizeof(*item));
 
 	item->record = (struct commitq_record){ xstrdup(key), state, label, entry };
+	queue(q, item);
+}
+
+void commitq_call(struct commitq *q, commitq_fn fn, void *data)
+{
+	struct commitq_item *item = xcalloc(1, sizeof(*item));
+
+	item->call = fn;
+	item->call_data = data;
 	queue(q, item);
 }
 

@@ -18,6 +18,9 @@
 
 struct commitq_item;
 
+/* Other work for the worker, in order with the rest (data). */
+typedef void (*commitq_fn)(void *data);
+
 /* One ledger record: a job's entry in a state. */
 struct commitq_record {
 	char *key;
@@ -62,6 +65,9 @@ void commitq_commit(struct commitq *q, struct job *job);
  * entry's reference, copies the key; state and label are borrowed. */
 void commitq_record(struct commitq *q, const char *key, const char *state, const char *label,
 		    json_t *entry);
+/* Queues fn(data) behind the work handed over before it, to run on the
+ * worker (a write the loop must not wait for). */
+void commitq_call(struct commitq *q, commitq_fn fn, void *data);
 /* Waits until everything handed over is done and written, taking back the
  * committed jobs (whose finishing may queue more records), then stops the
  * worker. Safe on a queue that never started. */

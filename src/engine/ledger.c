@@ -67,6 +67,11 @@ static const char *const migration[] = {
 	"  key TEXT PRIMARY KEY,"
 	"  by TEXT NOT NULL,"
 	"  at INTEGER NOT NULL);",
+	/* 4: the host a claim was made on, and until when it holds (unix
+	 * time) unless renewed: a pid is checked on its own host only. Claims
+	 * of earlier versions (host '') are this host's. */
+	"ALTER TABLE claims ADD COLUMN host TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE claims ADD COLUMN lease INTEGER NOT NULL DEFAULT 0;",
 };
 #define LEDGER_SCHEMA ((int)ARRAY_SIZE(migration) + 1)
 
@@ -672,22 +677,51 @@ static int put_pending(sqlite3_stmt *st, const char *key, json_t *entry)
 	return rc;
 }
 
+/* This machine's name, for claims: "" when it has none. */
+static void this_host(char host[LEDGER_HOST_MAX])
+{
+	if (gethostname(host, LEDGER_HOST_MAX))
+		host[0] = '\0';
+	host[LEDGER_HOST_MAX - 1] = '\0';
+}
+
+/* Does the claim in the row (pid, started, host, lease at columns from on)
+ * hold, for a process of this host other than the one that made it? On
+ * its own host (or one of an earlier version's, host '') the process is
+ * looked at: the claim holds while it lives, lease or not. A pid of
+ * another host cannot be looked at: the claim holds until its lease
+ * passes (a live run renews it). */
+static bool claim_holds(sqlite3_stmt *st, int from, const char *host, time_t now)
+{
+	long pid = (long)sqlite3_column_int64(st, from);
+	unsigned long long when = (unsigned long long)sqlite3_column_int64(st, from + 1);
+	const char *theirs = (const char *)sqlite3_column_text(st, from + 2);
+
+	if (!theirs || !*theirs || !strcmp(theirs, host))
+		return ledger_process_alive(pid, when);
+	return sqlite3_column_int64(st, from + 3) > (sqlite3_int64)now;
+}
+
 int ledger_claim(struct ledger *l, size_t n, const char *const *keys, json_t *const *pending,
-		 const char *dir, bool redo, enum ledger_claim *out, long *other,
-		 struct buf *err)
+		 const char *dir, bool redo, enum ledger_claim *out,
+		 struct ledger_holder *other, struct buf *err)
 {
 	long me = (long)getpid();
 	unsigned long long started = start_time(me);
 	sqlite3_stmt *who = NULL, *claim = NULL, *plan = NULL;
+	char host[LEDGER_HOST_MAX];
+	time_t now = time(NULL);
 	int rc = -1;
 
-	*other = 0;
+	this_host(host);
+	*other = (struct ledger_holder){ 0, "" };
 	if (begin(l, err))
 		return -1;
-	if (sqlite3_prepare_v2(l->db, "SELECT pid, started FROM claims WHERE key = ?1", -1, &who,
+	if (sqlite3_prepare_v2(l->db, "SELECT pid, started, host, lease FROM claims WHERE key = ?1",
+			       -1, &who, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(l->db, "INSERT OR REPLACE INTO claims (key, pid, started, claimed, "
+			       "host, lease) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &claim,
 			       NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(l->db, "INSERT OR REPLACE INTO claims VALUES (?1, ?2, ?3, ?4)", -1,
-			       &claim, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(l->db, "INSERT OR IGNORE INTO jobs VALUES (?1, 'pending', ?2, ?3)",
 			       -1, &plan, NULL) != SQLITE_OK)
 		goto sql;
@@ -707,10 +741,15 @@ int ledger_claim(struct ledger *l, size_t n, const char *const *keys, json_t *co
 		sqlite3_bind_text(who, 1, keys[i], -1, SQLITE_STATIC);
 		if (sqlite3_step(who) == SQLITE_ROW) {
 			long pid = (long)sqlite3_column_int64(who, 0);
-			unsigned long long when = (unsigned long long)sqlite3_column_int64(who, 1);
-			if (!(pid == me && when == started) && ledger_process_alive(pid, when)) {
+			const char *theirs = (const char *)sqlite3_column_text(who, 2);
+			bool mine = pid == me &&
+				    (unsigned long long)sqlite3_column_int64(who, 1) == started &&
+				    (!theirs || !*theirs || !strcmp(theirs, host));
+			if (!mine && claim_holds(who, 0, host, now)) {
 				out[i] = LEDGER_ELSEWHERE;
-				*other = pid;
+				other->pid = pid;
+				snprintf(other->host, sizeof(other->host), "%s",
+					 theirs && strcmp(theirs, host) ? theirs : "");
 				continue;
 			}
 		}
@@ -718,7 +757,9 @@ int ledger_claim(struct ledger *l, size_t n, const char *const *keys, json_t *co
 		sqlite3_bind_text(claim, 1, keys[i], -1, SQLITE_STATIC);
 		sqlite3_bind_int64(claim, 2, me);
 		sqlite3_bind_int64(claim, 3, (sqlite3_int64)started);
-		sqlite3_bind_int64(claim, 4, (sqlite3_int64)time(NULL));
+		sqlite3_bind_int64(claim, 4, (sqlite3_int64)now);
+		sqlite3_bind_text(claim, 5, host, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(claim, 6, (sqlite3_int64)now + LEDGER_LEASE_S);
 		if (sqlite3_step(claim) != SQLITE_DONE ||
 		    (pending && pending[i] && put_pending(plan, keys[i], pending[i])))
 			goto sql;
@@ -734,26 +775,45 @@ done:
 	return end(l, rc, err);
 }
 
-void ledger_unclaim(struct ledger *l)
+/* Runs sql, a statement about this process's claims (?1 pid, ?2 start
+ * time, ?3 host, ?4 a new lease's end), as one step. 0 or -1. */
+static int own_claims(struct ledger *l, const char *sql, struct buf *err)
 {
 	sqlite3_stmt *st = NULL;
-
-	struct buf err = BUF_INIT;
+	char host[LEDGER_HOST_MAX];
 	int rc;
 
-	if (!l->db || !l->on_disk || begin(l, &err)) {
-		buf_release(&err);
-		return;
-	}
-	rc = sqlite3_prepare_v2(l->db, "DELETE FROM claims WHERE pid = ?1 AND started = ?2", -1,
-				&st, NULL) == SQLITE_OK ? 0 : -1;
+	if (!l->db || !l->on_disk)
+		return 0;
+	if (begin(l, err))
+		return -1;
+	this_host(host);
+	rc = sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) == SQLITE_OK ? 0 : -1;
 	if (rc == 0) {
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)getpid());
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)start_time((long)getpid()));
+		sqlite3_bind_text(st, 3, host, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL) + LEDGER_LEASE_S);
 		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 	}
+	if (rc)
+		fail(err, l->db, "cannot update this run's claims");
 	sqlite3_finalize(st);
-	end(l, rc, &err);
+	return end(l, rc, err);
+}
+
+int ledger_renew_claims(struct ledger *l, struct buf *err)
+{
+	return own_claims(l, "UPDATE claims SET lease = ?4 WHERE pid = ?1 AND started = ?2 AND "
+			  "host IN (?3, '')", err);
+}
+
+void ledger_unclaim(struct ledger *l)
+{
+	struct buf err = BUF_INIT;
+
+	own_claims(l, "DELETE FROM claims WHERE pid = ?1 AND started = ?2 AND host IN (?3, '')",
+		   &err);
 	buf_release(&err);
 }
 
@@ -786,15 +846,23 @@ json_t *ledger_live_claims(const struct ledger *l)
 	json_t *all = json_array();
 	sqlite3_stmt *st = NULL;
 
-	if (!l->db || sqlite3_prepare_v2(l->db, "SELECT key, pid, started FROM claims", -1, &st,
-					 NULL) != SQLITE_OK)
+	char host[LEDGER_HOST_MAX];
+	time_t now = time(NULL);
+
+	this_host(host);
+	if (!l->db || sqlite3_prepare_v2(l->db, "SELECT key, pid, started, host, lease FROM claims",
+					 -1, &st, NULL) != SQLITE_OK)
 		return all;
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		long pid = (long)sqlite3_column_int64(st, 1);
-		if (ledger_process_alive(pid, (unsigned long long)sqlite3_column_int64(st, 2)))
-			json_array_append_new(all, json_pack("{s:s,s:I}", "key",
-							     (const char *)sqlite3_column_text(st, 0),
-							     "pid", (json_int_t)pid));
+		const char *theirs = (const char *)sqlite3_column_text(st, 3);
+		json_t *c;
+		if (!claim_holds(st, 1, host, now))
+			continue;
+		c = json_pack("{s:s,s:I}", "key", (const char *)sqlite3_column_text(st, 0), "pid",
+			      (json_int_t)sqlite3_column_int64(st, 1));
+		if (theirs && *theirs && strcmp(theirs, host))
+			json_object_set_new(c, "host", json_string(theirs));
+		json_array_append_new(all, c);
 	}
 	sqlite3_finalize(st);
 	return all;

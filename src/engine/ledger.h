@@ -16,6 +16,12 @@
 #define LEDGER_NAME "ledger.db"
 /* How long a write waits for another process's transaction, in ms. */
 #define LEDGER_BUSY_MS 10000
+/* How long a claim holds for a run on another host, which cannot see
+ * whether the claiming process lives (s), and how often a live run renews
+ * its claims' lease. */
+#define LEDGER_LEASE_S 600
+#define LEDGER_RENEW_S 120
+#define LEDGER_HOST_MAX 256
 
 struct sqlite3;
 struct ledger_statements;
@@ -99,16 +105,27 @@ enum ledger_claim {
 	LEDGER_ELSEWHERE,    /* a live imagegen process has it: left to that run */
 };
 
-/* Claims the jobs of keys for this process (its pid and start time) in one
- * transaction, before any is sent; claims of dead processes are taken over.
- * A job finished meanwhile is LEDGER_PAID unless redo (--force). A job
- * claimed that has no entry yet gets pending[i] (borrowed; pending may be
- * NULL) as its entry, in state "pending": planned, not known to be sent.
- * out[i] says what became of keys[i]; *other is a pid that holds one it
- * could not claim (0 if none). 0 or -1. */
+/* A run that holds a claim: its pid, and its host when not this one. */
+struct ledger_holder {
+	long pid;
+	char host[LEDGER_HOST_MAX];
+};
+
+/* Claims the jobs of keys for this process (its pid and start time, its
+ * host and a lease of LEDGER_LEASE_S) in one transaction, before any is
+ * sent. A claim of this host's is taken over when its process is dead; one
+ * of another host's, whose process cannot be looked at, when its lease has
+ * passed. A job finished meanwhile is LEDGER_PAID unless redo (--force). A
+ * job claimed that has no entry yet gets pending[i] (borrowed; pending may
+ * be NULL) as its entry, in state "pending": planned, not known to be sent.
+ * out[i] says what became of keys[i]; *other is a run that holds one it
+ * could not claim (pid 0 if none). 0 or -1. */
 int ledger_claim(struct ledger *l, size_t n, const char *const *keys, json_t *const *pending,
-		 const char *dir, bool redo, enum ledger_claim *out, long *other,
-		 struct buf *err);
+		 const char *dir, bool redo, enum ledger_claim *out,
+		 struct ledger_holder *other, struct buf *err);
+/* Renews the lease of this process's claims (LEDGER_LEASE_S from now), as
+ * a live run does every LEDGER_RENEW_S. 0 or -1. */
+int ledger_renew_claims(struct ledger *l, struct buf *err);
 /* Gives back every claim of this process (its jobs done, failed or unsent). */
 void ledger_unclaim(struct ledger *l);
 /* Is process pid, started at start (clock ticks after boot, as /proc shows
@@ -118,7 +135,8 @@ bool ledger_process_alive(long pid, unsigned long long start);
 /* The key of the job that owns a file name in the folder, or NULL; the
  * caller frees. */
 char *ledger_owner(const struct ledger *l, const char *name);
-/* The claims held by live processes: [{"key", "pid"}], a new array. */
+/* The claims that hold (of live processes on this host, or within their
+ * lease on another): [{"key", "pid", "host" when another}], a new array. */
 json_t *ledger_live_claims(const struct ledger *l);
 /* Is a file name in the folder reserved for, or saved by, the job of key? */
 bool ledger_owned_by(const struct ledger *l, const char *name, const char *key);
