@@ -524,20 +524,29 @@ def test_a_claim_from_another_host_is_honoured_until_its_lease_passes(run, stand
         assert db.execute("SELECT count(*) FROM claims").fetchone() == (0,)
 
 
-def test_a_run_claims_its_jobs_with_its_host_and_a_lease(standin, tmp_path):
+def test_a_run_claims_its_jobs_with_its_host_and_a_lease_it_renews(standin, tmp_path):
+    # Renewed every 2 minutes; here (IMAGEGEN_DEBUG_RENEW_MS) every 0.2 s,
+    # while the answer is held.
     standin.configure(hold_body=0.5, hold_count=1)
+    env = clean_env(standin, {"IMAGEGEN_DEBUG_RENEW_MS": "200"})
     process = subprocess.Popen([BIN, "batch", "a cat", *SMALL, *OUT], cwd=tmp_path,
-                               env=clean_env(standin), stdin=subprocess.DEVNULL,
+                               env=env, stdin=subprocess.DEVNULL,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         assert standin.wait_held(1, timeout=30), "the answer was never held"
+        claims = "SELECT pid, host, lease FROM claims"
         with contextlib.closing(sqlite3.connect(tmp_path / "out" / LEDGER)) as db:
-            [(pid, host, lease)] = db.execute("SELECT pid, host, lease FROM claims").fetchall()
+            [(pid, host, lease)] = db.execute(claims).fetchall()
+        time.sleep(2.5)
+        with contextlib.closing(sqlite3.connect(tmp_path / "out" / LEDGER)) as db:
+            [(_, _, renewed)] = db.execute(claims).fetchall()
     finally:
         standin.release()
         process.wait(timeout=60)
+    assert process.returncode == 0
     assert (pid, host) == (process.pid, socket.gethostname())
-    assert time.time() + 300 < lease <= time.time() + 600
+    assert time.time() + 300 < renewed <= time.time() + 600
+    assert renewed >= lease + 2
 
 
 def test_a_derived_folder_holding_another_batch_gets_a_new_name(run, standin, tmp_path):

@@ -142,7 +142,7 @@ static void check_ledger(void *data)
 	if (!r->lock_made)
 		return;
 	if (r->commits.started && now_ms() >= r->renew_at) {
-		r->renew_at = now_ms() + LEDGER_RENEW_S * 1000;
+		r->renew_at = now_ms() + (r->renew_ms > 0 ? r->renew_ms : LEDGER_RENEW_S * 1000);
 		commitq_call(&r->commits, renew, r);
 	}
 	pthread_mutex_lock(&r->error_lock);
@@ -1049,7 +1049,7 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 	r->engine->loop.may_launch = r->batch_api ? NULL : room_to_launch;
 	r->engine->loop.may_launch_data = r;
 	struct commitq_ops ops = { job_commit_handed, record, job_committed, check_ledger, r };
-	r->renew_at = now_ms() + LEDGER_RENEW_S * 1000;
+	r->renew_at = now_ms() + (r->renew_ms > 0 ? r->renew_ms : LEDGER_RENEW_S * 1000);
 	if (commitq_start(&r->commits, &r->engine->loop, &ops) == 0)
 		env->commit = hand_over;
 	for (size_t i = 0; i < r->plan.n; i++) {

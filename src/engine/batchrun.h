@@ -62,6 +62,8 @@ struct batch_run {
 	size_t remote_waiting;       /* jobs in Batch API batches not ended yet */
 	struct ledger_holder other;  /* one such run */
 	int64_t renew_at;            /* when its claims' lease is renewed next (ms) */
+	int64_t renew_ms;            /* how often; 0: LEDGER_RENEW_S (set by the
+					front end, e.g. shorter for a test) */
 	long tokens;
 	long partial_tokens;         /* billed for streamed partial images */
 	double spent;                /* the known costs of the jobs paid for */
