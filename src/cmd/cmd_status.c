@@ -60,14 +60,12 @@ static const char *state_of(const struct ledger *l, json_t *entry, json_t *claim
 		return "superseded";
 	if (claimed(claims, key))
 		return "claimed";
-	/* A job that failed after saving an image (its other images, or a
-	 * protocol error): failed, though it is never sent again. */
-	if (state && !strcmp(state, "failed"))
-		return "failed";
+	/* As it ended, even after saving an image (the others not written, a
+	 * protocol error), though such a job is never sent again. */
+	if (state && (!strcmp(state, "failed") || !strcmp(state, "interrupted")))
+		return state;
 	if (ledger_entry_paid(entry, hash ? hash : "", dir))
 		return "done";
-	if (state && !strcmp(state, "interrupted"))
-		return "interrupted";
 	/* Planned by a run that stopped, or was killed, before it ended. */
 	if (state && !strcmp(state, "pending"))
 		return "pending";
