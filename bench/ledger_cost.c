@@ -4,9 +4,10 @@
  *   ledger_cost DIR [JOBS] [GROUP]
  *
  * The calls are the batch's, in its order: the ledger made, every job's
- * names reserved and every job claimed (one transaction each, before the
- * first request: the reservation is what makes an image paid for once it
- * has its name), then per job its "done" record, which the batch's worker
+ * names reserved and every job claimed and recorded as pending (one
+ * transaction for the lot, before the first request: the reservation is
+ * what makes an image paid for once it has its name), then per job its
+ * "done" record, which the batch's worker
  * writes GROUP at a time when they queue up behind commits (1: each alone,
  * the worst case). Prints one JSON object: the totals and milliseconds per
  * job. Not a test: run by `make bench`. */
@@ -61,9 +62,10 @@ int main(int argc, char **argv)
 	size_t group = argc > 3 ? strtoul(argv[3], NULL, 10) : 1;
 	char **keys, **names;
 	enum ledger_claim *out;
-	bool *image;
+	enum ledger_name *kind;
+	json_t **pending;
 	struct ledger_row *rows;
-	long other = 0;
+	struct ledger_holder other;
 	double t0, t_setup, t_jobs;
 
 	if (argc < 2 || jobs == 0 || group == 0) {
@@ -73,20 +75,24 @@ int main(int argc, char **argv)
 	keys = xcalloc(jobs, sizeof(*keys));
 	names = xcalloc(jobs, sizeof(*names));
 	out = xcalloc(jobs, sizeof(*out));
-	image = xcalloc(jobs, sizeof(*image));
+	kind = xcalloc(jobs, sizeof(*kind));
+	pending = xcalloc(jobs, sizeof(*pending));
 	rows = xcalloc(group, sizeof(*rows));
 	for (size_t i = 0; i < jobs; i++) {
 		keys[i] = xasprintf("%016zx:1", i * 2654435761u);
 		names[i] = xasprintf("%03zu-benchmark-image-number.png", i);
-		image[i] = true;
+		kind[i] = LEDGER_IMAGE;
+		pending[i] = entry(i, "pending");
 	}
 	t0 = seconds();
 	check(ledger_open(&l, argv[1], &err), &err);
 	check(ledger_create(&l, &err), &err);
+	check(ledger_begin(&l, &err), &err);
 	check(ledger_reserve(&l, jobs, (const char *const *)keys, (const char *const *)names,
-			     image, &err), &err);
-	check(ledger_claim(&l, jobs, (const char *const *)keys, argv[1], false, out, &other, &err),
-	      &err);
+			     kind, &err), &err);
+	check(ledger_claim(&l, jobs, (const char *const *)keys, pending, argv[1], false, out,
+			   &other, &err), &err);
+	check(ledger_commit(&l, &err), &err);
 	t_setup = seconds() - t0;
 	t0 = seconds();
 	for (size_t i = 0; i < jobs; i += group) {
@@ -105,11 +111,13 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < jobs; i++) {
 		free(keys[i]);
 		free(names[i]);
+		json_decref(pending[i]);
 	}
 	free(keys);
 	free(names);
 	free(out);
-	free(image);
+	free(kind);
+	free(pending);
 	free(rows);
 	buf_release(&err);
 	return 0;
