@@ -24,7 +24,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/imagegen"
 # The sources as they are here, without builds, results or the repository.
-tar --exclude='./build*' --exclude=./.git --exclude=./dist --exclude=./demo-out -c . |
+tar --exclude='./build*' --exclude=./.git --exclude=node_modules --exclude=./dist --exclude=./demo-out -c . |
 	tar -x -C "$work/imagegen"
 (cd "$work/imagegen" && dpkg-buildpackage -b -us -uc >"$work/build.log" 2>&1) || {
 	tail -40 "$work/build.log" >&2

@@ -1221,8 +1221,9 @@ static json_t *batch_result(struct batch_call *bc, const char *gallery)
 			buf_addf(&text, "\n%s%s", r->plan.jobs[i].label,
 				 r->plan.jobs[i].job.error.data);
 	if (r->elsewhere)
-		buf_addf(&text, "\n%zu job%s left to another imagegen run (pid %ld); call again "
-			 "once it ends", r->elsewhere, r->elsewhere == 1 ? "" : "s", r->other_pid);
+		buf_addf(&text, "\n%zu job%s left to another imagegen run (pid %ld%s%s); call "
+			 "again once it ends", r->elsewhere, r->elsewhere == 1 ? "" : "s",
+			 r->other.pid, r->other.host[0] ? " on " : "", r->other.host);
 	json_array_insert_new(content, 0, json_pack("{s:s,s:s}", "type", "text", "text",
 						    text.data));
 	buf_release(&text);
