@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import BIN, ESCAPE, KEY, clean_env, digest, files_in, open_image, schema_errors
+from conftest import BIN, ESCAPE, KEY, assert_no_key_in_output, clean_env, digest, files_in, open_image, schema_errors
 
 SMALL = ["--size", "1024x640"]  # the fewest pixels gpt-image-2 takes: a quick image
 SLUG = "a-cute-baby-sea-otter"
@@ -211,7 +211,7 @@ def test_concurrent_runs_never_overwrite_each_others_derived_names(standin, tmp_
                                   env=clean_env(standin), stdin=subprocess.DEVNULL,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                  for _ in range(3)]
-    outputs = [p.communicate(timeout=30) for p in processes]
+    outputs = [assert_no_key_in_output(*p.communicate(timeout=30)) for p in processes]
     assert [p.returncode for p in processes] == [0, 0, 0], outputs
     paths = sorted(out.decode().strip() for out, _ in outputs)
     assert paths == sorted([f"{SLUG}.png", f"{SLUG}-2.png", f"{SLUG}-3.png"])
@@ -367,7 +367,7 @@ def test_stdout_write_failure_is_an_error(standin, tmp_path):
                                    stdin=subprocess.DEVNULL, stdout=full,
                                    stderr=subprocess.PIPE)
     assert completed.returncode == 1
-    assert KEY.encode() not in completed.stderr
+    assert_no_key_in_output(completed.stderr, names=("stderr",))
     assert b"output" in completed.stderr
 
 
@@ -730,10 +730,11 @@ def run_with_tty_stderr(standin, cwd, args, env):
                 chunks.append(data)
             elif process.poll() is not None:
                 break
-        process.stdout.read()
+        stdout = process.stdout.read()
         rc = process.wait(timeout=30)
     finally:
         os.close(master)
+    assert_no_key_in_output(stdout, b"".join(chunks), names=("stdout", "the terminal"))
     return rc, b"".join(chunks).decode("utf-8", errors="replace")
 
 

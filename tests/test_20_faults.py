@@ -11,7 +11,7 @@ import time
 import pytest
 from PIL import Image
 
-from conftest import BIN, assert_no_key_leak, clean_env, files_in, temp_files, wait_for_temp_file
+from conftest import BIN, assert_no_key_in_output, assert_no_key_leak, clean_env, files_in, temp_files, wait_for_temp_file
 
 PROMPT = "a lighthouse at dusk"
 NAME = "a-lighthouse-at-dusk.png"
@@ -412,7 +412,7 @@ def test_sigint_exits_130_and_leaves_no_files(standin, folder):
         time.sleep(0.3)
         assert process.poll() is None, "imagegen ended before the reply"
         process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=20)
+        stdout, stderr = assert_no_key_in_output(*process.communicate(timeout=20))
         # It ended while the server still held the request: not by waiting.
         assert standin.stats()["inflight"] == 1
     finally:
@@ -436,7 +436,7 @@ def test_sigint_during_a_retry_wait_exits_130(standin, folder):
             time.sleep(0.02)
         time.sleep(0.5)
         process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=15)
+        stdout, stderr = assert_no_key_in_output(*process.communicate(timeout=15))
     finally:
         if process.poll() is None:
             process.kill()
@@ -460,7 +460,7 @@ def test_a_signal_while_an_image_is_written_leaves_nothing_partial(standin, fold
         assert standin.wait_held(), "the answer was never held"
         assert wait_for_temp_file(folder), "no temp file with bytes while the body was half-sent"
         process.send_signal(signum)
-        stdout, stderr = process.communicate(timeout=20)
+        stdout, stderr = assert_no_key_in_output(*process.communicate(timeout=20))
         assert standin.stats()["held"] == 1   # it ended mid-body, not by finishing
     finally:
         standin.release()
@@ -490,7 +490,7 @@ def test_ctrl_c_during_a_stream_removes_its_partial_images(standin, folder, keep
             time.sleep(0.01)
         assert partial.exists(), "the first partial image was never saved"
         process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=20)
+        stdout, stderr = assert_no_key_in_output(*process.communicate(timeout=20))
     finally:
         if process.poll() is None:
             process.kill()

@@ -11,7 +11,7 @@ import time
 
 from PIL import Image
 
-from conftest import BIN, clean_env, files_in
+from conftest import BIN, assert_no_key_in_output, clean_env, files_in
 
 KILLS = 50
 JOBS = [{"prompt": f"job {i}", "n": 1 if i % 2 else 2} for i in range(1, 7)]
@@ -45,15 +45,15 @@ def run_killed(standin, tmp_path, args, moment, from_first_request):
     standin.reset(baseline={})
     standin.configure(latency=0.05)
     process = subprocess.Popen([BIN, *args], cwd=tmp_path, env=clean_env(standin),
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
     deadline = time.monotonic() + 10
     while (from_first_request and not standin.requests and process.poll() is None
            and time.monotonic() < deadline):
         time.sleep(0.005)
     time.sleep(moment)
     process.send_signal(signal.SIGKILL)
-    process.wait(timeout=20)
+    assert_no_key_in_output(*process.communicate(timeout=20))
     return [int(r["body"]["prompt"].split()[1]) for r in standin.requests
             if r["path"] == "/v1/images/generations"]
 
@@ -85,6 +85,7 @@ def test_kill_9_at_fifty_moments_never_pays_twice(standin, tmp_path):
         standin.reset(baseline={})
         result = subprocess.run([BIN, *args], cwd=tmp_path, env=clean_env(standin),
                                 stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        assert_no_key_in_output(result.stdout, result.stderr)
         assert result.returncode == 0, result.stderr.decode()
         assert saved_jobs(folder) == set(range(1, 7))
         final = {int(r["body"]["prompt"].split()[1]) for r in standin.requests

@@ -12,7 +12,7 @@ import time
 import pytest
 from PIL import Image
 
-from conftest import BIN, LEDGER, clean_env, files_in, open_image, temp_files
+from conftest import BIN, LEDGER, assert_no_key_in_output, clean_env, files_in, open_image, temp_files
 
 SMALL = ["--size", "1024x640"]  # the fewest pixels gpt-image-2 takes: a quick image
 GENERATIONS = "/v1/images/generations"
@@ -159,7 +159,7 @@ def test_partials_appear_while_the_stream_runs_and_go_at_the_end(standin, tmp_pa
                 seen[name] = open_image(path).size
                 final_while_partial |= (tmp_path / f"{SLUG}.png").exists()
         time.sleep(0.02)
-    stdout, stderr = process.communicate(timeout=30)
+    stdout, stderr = assert_no_key_in_output(*process.communicate(timeout=30))
     assert process.returncode == 0, stderr.decode()
     assert seen == {name: (1024, 640) for name in partial_names(SLUG, 2)}
     assert not final_while_partial, "the final name existed before the stream completed"
