@@ -309,6 +309,35 @@ def test_prompt_sources(run, standin, tmp_path, args, stdin):
     assert result.lines == ["a-red-fox-in-snow.png"]
 
 
+JOINED = ("imagegen: warning: the {n} arguments after the options were joined into one "
+          "prompt for one image; for one image from each, run 'imagegen batch' with them\n")
+
+
+@pytest.mark.parametrize("args, out", [
+    (["A sunset over mountains", "A futuristic city at night", "A serene lake"],
+     "a-sunset-over-mountains-a-futuristic-city-at-night-a-serene.png"),
+    (["--output", "shots", "Image 1", "Image 2"], "shots/image-1-image-2.png"),
+], ids=["three-quoted-prompts", "output-folder-and-two-prompts"])
+def test_several_quoted_prompts_are_one_prompt_with_a_warning_pointing_to_batch(
+        run, standin, tmp_path, args, out):
+    # Seed 001 passes prompts one argument each; trailing words are still one
+    # prompt (seed 000), so the run says what it did and how to get one image each.
+    result = run(["generate", *SMALL, *args])
+    assert result.rc == 0, result
+    assert result.lines == [out]
+    words = [a for a in args if " " in a]
+    assert only_body(standin)["prompt"] == " ".join(words)
+    assert JOINED.format(n=len(words)) in result.stderr
+
+
+@pytest.mark.parametrize("args", [["a", "red", "fox"], ["a red fox"]],
+                         ids=["bare-words", "one-quoted-prompt"])
+def test_words_or_one_quoted_prompt_give_no_joining_warning(run, standin, args):
+    result = run(["generate", *SMALL, *args])
+    assert result.rc == 0, result
+    assert "warning" not in result.stderr
+
+
 def test_a_multi_line_prompt_file_is_sent_whole(run, standin, tmp_path):
     (tmp_path / "prompt.txt").write_text("line one\nline two\n")
     result = run(["generate", *SMALL, "--prompt-file", "prompt.txt"])

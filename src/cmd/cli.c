@@ -49,6 +49,24 @@ void cli_release(struct cli *c)
 	strlist_release(&c->images);
 }
 
+/* Trailing words are one prompt (seed 000: generate a cat on a mat), but
+ * several arguments of which one holds a space were quoted one by one: they
+ * look like several prompts, which is what batch does. */
+static void warn_joined_prompts(const struct strlist *words, enum operation op)
+{
+	size_t spaced = 0;
+
+	for (size_t i = 0; words->n > 1 && i < words->n; i++)
+		spaced += strchr(words->v[i], ' ') != NULL;
+	if (spaced && op == OP_EDIT)
+		warnf("the %zu arguments after the options were joined into one prompt for one "
+		      "edit; for one edit from each, give 'imagegen batch --input' a JSONL line "
+		      "{\"prompt\", \"image\"} each", words->n);
+	else if (spaced)
+		warnf("the %zu arguments after the options were joined into one prompt for one "
+		      "image; for one image from each, run 'imagegen batch' with them", words->n);
+}
+
 int cli_read_prompt(struct cli *c, struct buf *err)
 {
 	struct prompt_sources src = {
@@ -62,6 +80,7 @@ int cli_read_prompt(struct cli *c, struct buf *err)
 	if (prompt_read(&src, &c->prompt_text, err))
 		return -1;
 	c->spec.prompt = c->prompt_text;
+	warn_joined_prompts(&c->words, c->spec.op);
 	return 0;
 }
 
