@@ -144,6 +144,62 @@ def test_out_extension_chooses_the_output_format(run, standin, tmp_path, name, f
     assert open_image(tmp_path / name).format == pil_format
 
 
+@pytest.mark.parametrize("out, made, saved", [
+    ("existing", True, f"existing/{SLUG}.png"),
+    ("existing/", True, f"existing/{SLUG}.png"),
+    ("new/", False, f"new/{SLUG}.png"),
+], ids=["existing-folder", "existing-folder-slash", "new-folder-slash"])
+def test_out_naming_a_folder_saves_into_it_under_the_derived_name(run, tmp_path, out,
+                                                                  made, saved):
+    # Not existing.png beside the folder, nor a hidden existing/.png inside it.
+    if made:
+        (tmp_path / "existing").mkdir()
+    result = run(["generate", OTTER, *SMALL, "--out", out])
+    assert result.rc == 0, result
+    assert result.lines == [saved]
+    assert files_in(tmp_path) == [saved]
+    # As with --out-dir, a derived name never overwrites: the next run takes -2.
+    again = run(["generate", OTTER, *SMALL, "--out", out, "--prefix", "hero", "--n", "2"])
+    assert again.rc == 0, again
+    folder = saved.split("/")[0]
+    assert again.lines == [f"{folder}/hero-1.png", f"{folder}/hero-2.png"]
+
+
+@pytest.mark.parametrize("model, out, message", [
+    ("gpt-image-2", "", "--out: the file name is empty"),
+    ("gpt-image-2", "hero.txt", "--out: '.txt' is not an image extension; gpt-image-2 makes "
+     ".png, .jpg (.jpeg), .webp (to keep '.txt' in the name, add one: 'hero.txt.png')"),
+    ("gpt-image-2.6-flare", "hero.doc", "--out: '.doc' is not an image extension; "
+     "gpt-image-2.6-flare makes .png, .jpg (.jpeg), .webp, .gif, .svg (to keep '.doc' in "
+     "the name, add one: 'hero.doc.png')"),
+    ("gpt-image-2", "hero.gif", "--out: 'hero.gif' names a gif file, which gpt-image-2 "
+     "does not make; name it .png, .jpg (.jpeg), .webp"),
+], ids=["empty", "txt", "doc-on-2.6", "gif-on-gpt-image-2"])
+def test_an_out_name_that_is_no_image_name_is_refused_naming_the_extensions(
+        run, standin, tmp_path, model, out, message):
+    # An unset shell variable ("") wrote a hidden .png; hero.txt wrote hero.txt.png.
+    result = run(["generate", OTTER, *SMALL, "--model", model, "--out", out])
+    assert result.rc == 2, result
+    assert result.stderr == f"imagegen: error: {message}\n"
+    assert standin.requests == []
+    assert files_in(tmp_path) == []
+
+
+def test_out_gif_is_a_gif_on_a_model_that_makes_gif(run, standin, tmp_path):
+    result = run(["generate", OTTER, "--model", "gpt-image-2.6-flare", "--size", "1024x1024",
+                  "--out", "hero.gif"])
+    assert result.rc == 0, result
+    assert result.lines == ["hero.gif"]
+    assert only_body(standin)["output_format"] == "gif"
+    assert open_image(tmp_path / "hero.gif").format == "GIF"
+
+
+def test_a_dot_in_a_name_that_is_no_extension_is_kept(run, standin, tmp_path):
+    result = run(["generate", OTTER, *SMALL, "--out", "shot.2024"])
+    assert result.rc == 0, result
+    assert result.lines == ["shot.2024.png"]
+
+
 @pytest.mark.parametrize("flag", ["--out-dir", "--output-dir", "--output"])
 def test_out_dir_and_its_aliases_with_prefix(run, tmp_path, flag):
     result = run(["generate", OTTER, *SMALL, "--n", "2", flag, "pics", "--prefix", "hero"])

@@ -176,6 +176,9 @@ BAD_JOBS = [
      "--n: dall-e-3 makes at most 1 image per request"),
     ([{"prompt": "x" * 4001, "model": "dall-e-3", "size": "1024x1024"}], 1,
      "--prompt: 4001 characters is too long for dall-e-3 (at most 4000)"),
+    ([{"prompt": "x", "out": "hero.txt"}], 1,
+     "\"out\": '.txt' is not an image extension; gpt-image-2 makes .png, .jpg (.jpeg), "
+     ".webp (to keep '.txt' in the name, add one: 'hero.txt.png')"),
     ([{"id": "x"}], 1, 'no "prompt"'),
     ([{"prompt": ""}], 1, 'no "prompt"'),
     (['{"prompt": "x",}'], 1, "not a JSON object: string or '}' expected near '}'"),
@@ -189,7 +192,7 @@ BAD_JOB_IDS = [
     "n-fraction", "size-number", "prompt-number", "quality-unknown",
     "compression-with-png", "compression-101", "format-gif", "background-unknown",
     "moderation-unknown", "response-format-on-gpt", "style-vivid-on-gpt", "dall-e-3-n-2",
-    "dall-e-3-prompt-too-long", "no-prompt", "empty-prompt", "broken-json",
+    "dall-e-3-prompt-too-long", "out-not-an-image-name", "no-prompt", "empty-prompt", "broken-json",
     "duplicate-key",
 ]
 

@@ -117,7 +117,7 @@ struct cli {
 
 #define OPT_CLI_OUTPUT(c) \
 	OPT_GROUP("Output"), \
-	OPT_STRING('o', "out", &(c)->spec.out, "FILE", "save as FILE (n>1: FILE-1.ext, FILE-2.ext, ...)"), \
+	OPT_STRING('o', "out", &(c)->spec.out, "FILE", "save as FILE (n>1: FILE-1.ext, FILE-2.ext, ...); a folder or DIR/: save into it"), \
 	OPT_STRING(0, "out-dir|output-dir|output", &(c)->spec.out_dir, "DIR", "save into DIR (created if needed)"), \
 	OPT_STRING(0, "prefix", &(c)->spec.prefix, "NAME", "file name stem instead of the prompt slug"), \
 	OPT_BOOL('f', "force", &(c)->spec.force, "overwrite an existing --out file"), \

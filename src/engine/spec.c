@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "imagework.h"
@@ -42,12 +43,54 @@ void spec_settle_style(struct img_params *params, struct prompt_fields *fields,
 		fields->style = style_text;
 }
 
+/* The extensions of the formats m makes (every one when m is not known):
+ * ".png, .jpg (.jpeg), .webp". */
+static void add_extensions(struct buf *b, const struct model *m)
+{
+	static const char *const all[] = { "png", "jpeg", "webp", "gif", "svg", NULL };
+	static const char *const png[] = { "png", NULL };
+	const char *const *f = !m ? all : !model_is_gpt(m) ? png : m->formats ? m->formats : all;
+
+	for (size_t i = 0; f[i]; i++)
+		buf_addf(b, "%s%s%s", i ? ", " : "", format_ext(f[i]),
+			 !strcmp(f[i], "jpeg") ? " (.jpeg)" : "");
+}
+
+/* Does ext (".txt") look like a file type's extension rather than part of a
+ * name ("shot.2024")? One to five letters and digits, a letter among them. */
+static bool looks_like_extension(const char *ext)
+{
+	size_t n = strlen(ext + 1);
+	bool letter = false;
+
+	if (n < 1 || n > 5)
+		return false;
+	for (const char *p = ext + 1; *p; p++) {
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+			return false;
+		letter |= !(*p >= '0' && *p <= '9');
+	}
+	return letter;
+}
+
 int spec_format_from_out(const char *out, const char *what, const char *model,
 			 const char **format, struct buf *err)
 {
-	const char *from_ext = out ? ext_format(path_ext(out)) : NULL;
+	const char *ext = out ? path_ext(out) : NULL;
+	const char *from_ext = ext ? ext_format(ext) : NULL;
 	const struct model *m = model_find(model ? model : DEFAULT_MODEL);
 
+	if (out && !*out) {
+		buf_addf(err, "%s: the file name is empty", what);
+		return -1;
+	}
+	if (ext && !from_ext && looks_like_extension(ext)) {
+		buf_addf(err, "%s: '%s' is not an image extension; %s makes ", what, ext,
+			 m ? m->name : model);
+		add_extensions(err, m);
+		buf_addf(err, " (to keep '%s' in the name, add one: '%s.png')", ext, out);
+		return -1;
+	}
 	if (!from_ext)
 		return 0;
 	if (m && !model_is_gpt(m) && strcmp(from_ext, "png")) {
@@ -55,8 +98,9 @@ int spec_format_from_out(const char *out, const char *what, const char *model,
 		return -1;
 	}
 	if (m && m->formats && !one_of(from_ext, m->formats)) {
-		buf_addf(err, "%s: '%s' names a %s file, which %s does not make", what, out,
-			 from_ext, m->name);
+		buf_addf(err, "%s: '%s' names a %s file, which %s does not make; name it ", what,
+			 out, from_ext, m->name);
+		add_extensions(err, m);
 		return -1;
 	}
 	if (!*format) {
@@ -133,6 +177,41 @@ char *spec_prompt(const char *prompt, const struct prompt_fields *fields, bool n
 	return both;
 }
 
+/* --out with --out-dir before it: the path it names; the caller frees. */
+static char *out_path(const struct job_spec *s)
+{
+	if (!s->out_dir || !*s->out_dir || s->out[0] == '/')
+		return xstrdup(s->out);
+	return xasprintf("%s%s%s", s->out_dir, s->out_dir[strlen(s->out_dir) - 1] == '/' ? "" : "/",
+			 s->out);
+}
+
+/* --out naming a folder (one that exists, or any name ending in '/') means
+ * "save into it", under the names --out-dir would give: the folder, or NULL
+ * when --out names a file. The caller frees. */
+static char *out_folder(const struct job_spec *s)
+{
+	char *path;
+	struct stat st;
+
+	if (!s->out || !*s->out)
+		return NULL;
+	path = out_path(s);
+	if (path[strlen(path) - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+		return path;
+	free(path);
+	return NULL;
+}
+
+/* --out when it names a file, else NULL. */
+static const char *out_file(const struct job_spec *s)
+{
+	char *folder = out_folder(s);
+
+	free(folder);
+	return folder ? NULL : s->out;
+}
+
 int spec_check_options(const struct job_spec *s, struct buf *err)
 {
 	struct job_plan plan = JOB_PLAN_INIT;
@@ -143,7 +222,7 @@ int spec_check_options(const struct job_spec *s, struct buf *err)
 		return 0;
 	plan.params = s->params;
 	spec_settle_style(&plan.params, &fields, s->style_text);
-	rc = spec_format_from_out(s->out, "--out", plan.params.model, &plan.params.output_format,
+	rc = spec_format_from_out(out_file(s), "--out", plan.params.model, &plan.params.output_format,
 				  err) || spec_image_work(s, &plan.params, &plan.chroma, err) ? -1 : 0;
 	return rc;
 }
@@ -158,11 +237,11 @@ static int settle(const struct job_spec *s, struct job_plan *plan, struct buf *e
 	plan->params = s->params;
 	if (s->op == OP_VARIATION) {
 		params_apply_defaults(&plan->params, OP_VARIATION);
-		return spec_format_from_out(s->out, "--out", plan->params.model,
+		return spec_format_from_out(out_file(s), "--out", plan->params.model,
 					    &plan->params.output_format, err);
 	}
 	spec_settle_style(&plan->params, &fields, s->style_text);
-	if (spec_format_from_out(s->out, "--out", plan->params.model,
+	if (spec_format_from_out(out_file(s), "--out", plan->params.model,
 				 &plan->params.output_format, err) ||
 	    spec_image_work(s, &plan->params, &plan->chroma, err))
 		return -1;
@@ -307,8 +386,9 @@ static int plan_names(const struct job_spec *s, struct job_plan *plan, const cha
 {
 	struct single_names sn = { s, &plan->params };
 	static const char *const suffixes[] = { [OP_EDIT] = "-edit", [OP_VARIATION] = "-var" };
+	char *folder = out_folder(s);
 	struct name_request names = {
-		.out = s->out, .out_dir = s->out_dir,
+		.out = folder ? NULL : s->out, .out_dir = folder ? folder : s->out_dir,
 		.prefix = s->prefix ? s->prefix : stem,
 		.suffix = s->prefix || s->op == OP_GENERATE ? NULL : suffixes[s->op],
 		.prompt = s->prompt,
@@ -316,13 +396,18 @@ static int plan_names(const struct job_spec *s, struct job_plan *plan, const cha
 		.n = plan->params.n, .force = s->force,
 	};
 
-	if (s->prefix && s->out) {
+	int rc = -1;
+
+	if (s->prefix && names.out) {
 		buf_addf(err, "--prefix: not with --out (which names the file itself)");
-		return -1;
+		goto cleanup;
 	}
 	/* With --no-save nothing is written, so nothing can be in the way. */
-	return naming_plan(&names, s->no_save ? never_exists : taken_with_extras, &sn,
-			   &plan->names, err);
+	rc = naming_plan(&names, s->no_save ? never_exists : taken_with_extras, &sn,
+			 &plan->names, err);
+cleanup:
+	free(folder);
+	return rc;
 }
 
 int spec_plan_request(const struct job_spec *s, struct job_plan *plan, char **stem,
