@@ -486,8 +486,7 @@ def test_without_fields_the_prompt_is_sent_as_given(run, standin):
 
 
 def test_no_augment_sends_the_prompt_as_given(run, standin):
-    result = run(["generate", *SMALL, "--prompt", "A plain prompt", "--scene", "beach",
-                  "--lighting", "noon", "--no-augment"])
+    result = run(["generate", *SMALL, "--prompt", "A plain prompt", "--no-augment"])
     assert result.rc == 0, result
     assert only_body(standin)["prompt"] == "A plain prompt"
 
@@ -978,8 +977,55 @@ def test_dry_run_bodies_fit_create_image_request(run, standin, spec):
     assert standin.requests == []
 
 
-def test_no_augment_with_fields_warns_that_they_are_ignored(run, standin):
-    result = run(["generate", *SMALL, "--prompt", "A plain prompt", "--scene", "beach",
-                  "--no-augment"])
+CONFLICTS = [
+    (["--retries", "1", "--max-attempts", "5"], "--retries 1 and --max-attempts 5 disagree "
+     "(--retries N is --max-attempts N+1); give one of them"),
+    (["--no-save", "--out", "b.png"], "--no-save and --out: --no-save writes no files; "
+     "give one of them"),
+    (["--no-save", "--output", "pics"], "--no-save and --output: --no-save writes no "
+     "files; give one of them"),
+    (["--no-save", "--prefix", "hero"], "--no-save and --prefix: --no-save writes no "
+     "files; give one of them"),
+    (["--no-save", "--sidecar"], "--no-save and --sidecar: --no-save writes no files; "
+     "give one of them"),
+    (["--scene", "beach", "--lighting", "noon", "--no-augment"], "--no-augment and "
+     "--scene: --no-augment sends the prompt without the prompt fields; give one of them"),
+    (["--no-augment", "--use-case", "ad"], "--no-augment and --use-case: --no-augment "
+     "sends the prompt without the prompt fields; give one of them"),
+    (["--no-augment", "--style", "watercolor"], "--no-augment and --style: --no-augment "
+     "sends the prompt without the prompt fields; give one of them"),
+]
+
+
+@pytest.mark.parametrize("args, message", CONFLICTS,
+                         ids=["retries-max-attempts", "no-save-out", "no-save-output",
+                              "no-save-prefix", "no-save-sidecar", "no-augment-scene",
+                              "no-augment-use-case", "no-augment-style"])
+def test_contradicting_flags_are_refused_naming_both(run, standin, tmp_path, args, message):
+    # Each of these let one flag silently lose to the other.
+    result = run(["generate", *SMALL, "--prompt", "A plain prompt", *args])
+    assert result.rc == 2, result
+    assert result.stderr == f"imagegen: error: {message}\n"
+    assert standin.requests == []
+    assert files_in(tmp_path) == []
+
+
+def test_retries_and_max_attempts_that_agree_are_taken(run, standin):
+    standin.configure(fault="503", fault_count=4, retry_after="0")
+    result = run(["generate", *SMALL, "a cat", "--retries", "4", "--max-attempts", "5",
+                  "--backoff", "0"])
     assert result.rc == 0, result
-    assert "--no-augment: the prompt fields are ignored" in result.stderr
+    assert standin.stats()["requests"] == 5
+
+
+@pytest.mark.parametrize("flag", ["--out-dir", "--output-dir", "--output"])
+def test_a_folder_option_named_like_an_image_asks_whether_out_was_meant(run, tmp_path,
+                                                                        flag):
+    result = run(["generate", *SMALL, "a cat", flag, "hero.png"])
+    assert result.rc == 0, result
+    assert (f"imagegen: warning: {flag} 'hero.png': a folder named like an image file; "
+            "did you mean --out?\n") in result.stderr
+    assert result.lines == ["hero.png/a-cat.png"]
+    # Once the folder is there it is meant: no second warning.
+    again = run(["generate", *SMALL, "a cat", flag, "hero.png"])
+    assert "warning" not in again.stderr

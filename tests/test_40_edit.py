@@ -359,9 +359,18 @@ def test_prompt_augmentation_fields_apply_to_edits(run, standin, tmp_path, input
 
 def test_no_augment_sends_the_edit_prompt_as_given(run, standin, inputs):
     result = run(["edit", "--image", "in/photo.png", "--prompt", "Add a red kite",
-                  "--scene", "windy beach", "--no-augment"])
+                  "--no-augment"])
     assert result.rc == 0, result
     assert only_edit(standin)["body"]["prompt"] == "Add a red kite"
+
+
+def test_no_augment_with_a_field_is_refused(run, standin, inputs):
+    result = run(["edit", "--image", "in/photo.png", "--prompt", "Add a red kite",
+                  "--scene", "windy beach", "--no-augment"])
+    assert result.rc == 2, result
+    assert result.stderr == ("imagegen: error: --no-augment and --scene: --no-augment "
+                             "sends the prompt without the prompt fields; give one of them\n")
+    assert standin.requests == []
 
 
 @pytest.mark.parametrize("how", ["prompt", "prompt-file", "words", "stdin"])

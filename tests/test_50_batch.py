@@ -351,11 +351,29 @@ def test_a_job_without_any_field_sends_its_prompt_as_given(run, standin, tmp_pat
 
 
 def test_no_augment_sends_every_prompt_as_given(run, standin, tmp_path):
-    write_jobs(tmp_path, {"prompt": "a mug", "scene": "a kitchen"})
-    result = run(["batch", "--input", "jobs.jsonl", "--no-augment", "--scene", "x",
-                  *SMALL, *OUT])
+    write_jobs(tmp_path, {"prompt": "a mug"}, "a plate")
+    result = run(["batch", "--input", "jobs.jsonl", "--no-augment", *SMALL, *OUT])
     assert result.rc == 0, result
-    assert [b["prompt"] for b in bodies(standin)] == ["a mug"]
+    assert sorted(b["prompt"] for b in bodies(standin)) == ["a mug", "a plate"]
+
+
+@pytest.mark.parametrize("job, args, message", [
+    ({"prompt": "a mug"}, ["--scene", "x"], "--no-augment and --scene: --no-augment sends "
+     "the prompt without the prompt fields; give one of them"),
+    ({"prompt": "a mug", "scene": "a kitchen"}, [], "line 2: --no-augment and \"scene\": "
+     "--no-augment sends the prompt without the prompt fields; give one of them"),
+    ({"prompt": "a mug", "fields": {"style": "watercolour"}}, [], "line 2: --no-augment "
+     "and \"style\": --no-augment sends the prompt without the prompt fields; give one of "
+     "them"),
+    ({"prompt": "a mug", "image": "in.png", "lighting": "dusk"}, [], "line 2: --no-augment "
+     "and \"lighting\": --no-augment sends the prompt without the prompt fields; give one "
+     "of them"),
+], ids=["flag-field", "job-field", "job-style", "edit-job-field"])
+def test_no_augment_with_prompt_fields_is_refused(run, standin, tmp_path, job, args,
+                                                  message):
+    write_jobs(tmp_path, "a plate", job)
+    result = run(["batch", "--input", "jobs.jsonl", "--no-augment", *args, *SMALL, *OUT])
+    assert_nothing_happened(result, standin, tmp_path, message)
 
 
 @pytest.mark.compat

@@ -6,21 +6,22 @@
 #include <string.h>
 
 struct field_row {
+	const char *key;
 	const char *label;
 	size_t offset;
 };
 
 static const struct field_row field_rows[] = {
-	{ "Scene/background", offsetof(struct prompt_fields, scene) },
-	{ "Subject", offsetof(struct prompt_fields, subject) },
-	{ "Style/medium", offsetof(struct prompt_fields, style) },
-	{ "Composition/framing", offsetof(struct prompt_fields, composition) },
-	{ "Lighting/mood", offsetof(struct prompt_fields, lighting) },
-	{ "Color palette", offsetof(struct prompt_fields, palette) },
-	{ "Materials/textures", offsetof(struct prompt_fields, materials) },
-	{ "Text (verbatim)", offsetof(struct prompt_fields, text) },
-	{ "Constraints", offsetof(struct prompt_fields, constraints) },
-	{ "Avoid", offsetof(struct prompt_fields, negative) },
+	{ "scene", "Scene/background", offsetof(struct prompt_fields, scene) },
+	{ "subject", "Subject", offsetof(struct prompt_fields, subject) },
+	{ "style", "Style/medium", offsetof(struct prompt_fields, style) },
+	{ "composition", "Composition/framing", offsetof(struct prompt_fields, composition) },
+	{ "lighting", "Lighting/mood", offsetof(struct prompt_fields, lighting) },
+	{ "palette", "Color palette", offsetof(struct prompt_fields, palette) },
+	{ "materials", "Materials/textures", offsetof(struct prompt_fields, materials) },
+	{ "text", "Text (verbatim)", offsetof(struct prompt_fields, text) },
+	{ "constraints", "Constraints", offsetof(struct prompt_fields, constraints) },
+	{ "negative", "Avoid", offsetof(struct prompt_fields, negative) },
 };
 
 static const char *field_at(const struct prompt_fields *f, size_t offset)
@@ -38,6 +39,21 @@ bool prompt_fields_any(const struct prompt_fields *f)
 		if (field_at(f, field_rows[i].offset))
 			return true;
 	return false;
+}
+
+const char *prompt_fields_first(const struct prompt_fields *f)
+{
+	if (field_at(f, offsetof(struct prompt_fields, use_case)))
+		return "use_case";
+	for (size_t i = 0; i < ARRAY_SIZE(field_rows); i++)
+		if (field_at(f, field_rows[i].offset))
+			return field_rows[i].key;
+	return NULL;
+}
+
+bool prompt_is_blank(const char *s)
+{
+	return !s || s[strspn(s, " \t\r\n\v\f")] == '\0';
 }
 
 char *prompt_augment(const char *prompt, const struct prompt_fields *f)

@@ -25,6 +25,10 @@ struct prompt_fields {
 };
 
 bool prompt_fields_any(const struct prompt_fields *f);
+/* The first field given, by its JSONL key ("use_case", "scene"), or NULL. */
+const char *prompt_fields_first(const struct prompt_fields *f);
+/* Is s NULL, empty or only white space (a prompt the API refuses)? */
+bool prompt_is_blank(const char *s);
 
 /* The structured prompt: the request and each given field on a labelled line.
  * Returns a new string (caller frees); a copy of prompt when no field is set. */

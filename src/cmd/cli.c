@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -527,6 +528,84 @@ static int run_job(struct job *job, const struct cli *c, struct engine *e)
 
 void (*cli_table_hook)(const struct opt *opts);
 
+/* The flag on the command line that set the row whose field is value
+ * ("--output" for out-dir's row), into flag. */
+static void flag_used(const struct opt *opts, int argc, char **argv, const void *value,
+		      char *flag, size_t size)
+{
+	snprintf(flag, size, "--?");
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		const char *a = argv[i];
+		if (strncmp(a, "--", 2))
+			continue;
+		char name[64];
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(a + 2, "="), a + 2);
+		const struct opt *o = opt_find(opts, name);
+		if (o && o->value == value)
+			snprintf(flag, size, "--%.40s", name);
+	}
+}
+
+/* The first of the flags that write files which --no-save was given with. */
+static const char *writes_files(const struct job_spec *s)
+{
+	return s->out ? "--out" : s->prefix ? "--prefix" : s->sidecar ? "--sidecar" :
+	       s->keep_partials ? "--keep-partials" : s->downscale_max ? "--downscale-max-dim" :
+	       NULL;
+}
+
+/* Flags that contradict each other, refused before anything is read or
+ * sent: each would silently lose to the other. 0, or -1 with both named in
+ * err. */
+static int check_conflicts(const struct cli *c, const struct opt *opts, int argc,
+			   char **argv, struct buf *err)
+{
+	static const char *const api_styles[] = { "vivid", "natural", NULL };
+	const struct job_spec *s = &c->spec;
+	const char *field = prompt_fields_first(&s->fields);
+	char flag[64];
+
+	if (c->retries >= 0 && c->max_attempts >= 0 && c->retries + 1 != c->max_attempts) {
+		buf_addf(err, "--retries %ld and --max-attempts %ld disagree (--retries N is "
+			 "--max-attempts N+1); give one of them", c->retries, c->max_attempts);
+		return -1;
+	}
+	if (s->no_save && (writes_files(s) || s->out_dir)) {
+		if (!writes_files(s))
+			flag_used(opts, argc, argv, &c->spec.out_dir, flag, sizeof(flag));
+		buf_addf(err, "--no-save and %s: --no-save writes no files; give one of them",
+			 writes_files(s) ? writes_files(s) : flag);
+		return -1;
+	}
+	if (!field && s->style_text && !one_of(s->style_text, api_styles))
+		field = "style";
+	if (s->no_augment && field) {
+		snprintf(flag, sizeof(flag), "--%s", field);
+		for (char *p = flag; *p; p++)
+			*p = *p == '_' ? '-' : *p;
+		buf_addf(err, "--no-augment and %s: --no-augment sends the prompt without the "
+			 "prompt fields; give one of them", flag);
+		return -1;
+	}
+	return 0;
+}
+
+/* A folder option whose value is named like an image file ("--output
+ * hero.png") makes a folder hero.png/: most likely a file was meant. */
+static void warn_folder_like_file(const struct cli *c, const struct opt *opts, int argc,
+				  char **argv)
+{
+	const char *dir = c->spec.out_dir;
+	struct stat st;
+	char flag[64];
+
+	if (!dir || !ext_format(path_ext(dir)) || (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)))
+		return;
+	flag_used(opts, argc, argv, &c->spec.out_dir, flag, sizeof(flag));
+	warnf("%s '%s': a folder named like an image file%s", flag, dir,
+	      opt_find(opts, "out") ? "; did you mean --out?" : "");
+}
+
 int cli_parse(struct cli *c, const struct opt *opts, const char *usage,
 	      const char *about, int argc, char **argv)
 {
@@ -549,6 +628,12 @@ int cli_parse(struct cli *c, const struct opt *opts, const char *usage,
 		break;
 	case OPT_OK:
 		msg_setup(c->quiet);
+		if (check_conflicts(c, opts, argc, argv, &err)) {
+			errorf("%s", err.data);
+			rc = EXIT_USAGE;
+			break;
+		}
+		warn_folder_like_file(c, opts, argc, argv);
 		break;
 	}
 	buf_release(&err);

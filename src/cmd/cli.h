@@ -90,7 +90,7 @@ struct cli {
 	OPT_STRING(0, "text", &(c)->spec.fields.text, "TEXT", "augmentation: text to render verbatim"), \
 	OPT_STRING(0, "constraints", &(c)->spec.fields.constraints, "TEXT", "augmentation: constraints"), \
 	OPT_STRING(0, "negative", &(c)->spec.fields.negative, "TEXT", "augmentation: what to avoid"), \
-	OPT_BOOL(0, "no-augment", &(c)->spec.no_augment, "send the prompt as given, ignoring the fields")
+	OPT_BOOL(0, "no-augment", &(c)->spec.no_augment, "send the prompt as given (refused with any field)")
 
 #define OPT_CLI_PARAMS(c) \
 	OPT_GROUP("Image parameters"), \
@@ -121,7 +121,7 @@ struct cli {
 	OPT_STRING(0, "out-dir|output-dir|output", &(c)->spec.out_dir, "DIR", "save into DIR (created if needed)"), \
 	OPT_STRING(0, "prefix", &(c)->spec.prefix, "NAME", "file name stem instead of the prompt slug"), \
 	OPT_BOOL('f', "force", &(c)->spec.force, "overwrite an existing --out file"), \
-	OPT_BOOL(0, "no-save", &(c)->spec.no_save, "write no files"), \
+	OPT_BOOL(0, "no-save", &(c)->spec.no_save, "write no files (not with --out, --out-dir, --prefix, ...)"), \
 	OPT_BOOL(0, "json", &(c)->json, "print the API response JSON on stdout (paths go to stderr)"), \
 	OPT_BOOL(0, "keep-partials", &(c)->spec.keep_partials, "keep NAME.partial-K.ext after the final image"), \
 	OPT_CLI_METADATA(c), \
@@ -160,7 +160,7 @@ struct cli {
 	OPT_STRING(0, "api-version", &(c)->api_version, "V", "azure: the api-version of deployment paths (default $OPENAI_API_VERSION)"), \
 	OPT_SECONDS(0, "timeout", &(c)->timeout, "SECONDS", 0.001, 86400, "per-request timeout (default 600)"), \
 	OPT_INT(0, "max-attempts", &(c)->max_attempts, "N", 1, 100, "attempts per request, retries included (default 3)"), \
-	OPT_INT(0, "retries", &(c)->retries, "N", 0, 99, "retries per request (= max-attempts - 1)"), \
+	OPT_INT(0, "retries", &(c)->retries, "N", 0, 99, "retries per request (= max-attempts - 1; not with another --max-attempts)"), \
 	OPT_SECONDS(0, "backoff", &(c)->backoff, "SECONDS", 0, 600, "first retry delay, doubling up to 8 s (default 0.5)")
 
 void cli_release(struct cli *c);

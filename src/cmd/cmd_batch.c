@@ -86,6 +86,28 @@ cleanup:
 	return rc;
 }
 
+/* --no-augment sends each prompt as given: a job's own prompt fields would
+ * be lost without a word. 0, or -1 naming the line in err. */
+static int check_no_augment(const struct cli *c, const struct batch_items *items,
+			    struct buf *err)
+{
+	static const char *const api_styles[] = { "vivid", "natural", NULL };
+
+	for (size_t i = 0; c->spec.no_augment && i < items->n; i++) {
+		const struct batch_item *item = &items->v[i];
+		const char *field = prompt_fields_first(&item->fields);
+		if (!field && item->style_text && !one_of(item->style_text, api_styles))
+			field = "style";
+		if (!field)
+			continue;
+		buf_addf(err, "%s %zu: --no-augment and \"%s\": --no-augment sends the prompt "
+			 "without the prompt fields; give one of them", item->line ? "line" : "prompt",
+			 item->line ? item->line : i + 1, field);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- what the engine tells us ---- */
 
 static void print_json_line(const struct batch_cli *b, const struct batch_job *bj,
@@ -503,6 +525,7 @@ static int prepare(struct batch_cli *b, struct batch_items *items, struct buf *e
 
 	b->cli->spec.preview = b->cli->dry_run;   /* data: URLs summarised when shown */
 	failed = spec_check_options(&b->cli->spec, err) || read_items(b, items, err) ||
+		     check_no_augment(b->cli, items, err) ||
 		     batch_run_prepare(&b->run, items, &warn, err);
 
 	cli_print_warnings(&warn);

@@ -423,8 +423,11 @@ int spec_plan_request(const struct job_spec *s, struct job_plan *plan, char **st
 	if (settle(s, plan, err) ||
 	    params_validate(&plan->params, s->op, plan->prompt, err, warn))
 		goto cleanup;
-	if (s->no_augment && prompt_fields_any(&s->fields))
-		buf_adds(warn, "--no-augment: the prompt fields are ignored\n");
+	if (s->no_augment && prompt_fields_any(&s->fields)) {
+		buf_addf(err, "--no-augment and \"%s\": --no-augment sends the prompt without "
+			 "the prompt fields; give one of them", prompt_fields_first(&s->fields));
+		goto cleanup;
+	}
 	if (s->mask && !strcmp(params_format(&plan->params), "gif")) {
 		buf_addf(err, "--mask: GIF edits take no mask; leave it out or use png");
 		goto cleanup;
