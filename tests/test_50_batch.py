@@ -87,7 +87,7 @@ def test_generate_batch_is_an_alias_of_batch(run, standin, tmp_path):
     assert standin.stats()["requests"] == 2
 
 
-def test_jsonl_lines_are_plain_prompts_or_objects_and_blank_and_hash_lines_are_skipped(
+def test_jsonl_lines_are_plain_prompts_or_objects_and_blank_and_comment_lines_are_skipped(
         run, standin, tmp_path):
     (tmp_path / "jobs.jsonl").write_bytes(
         b"# my jobs\n"
@@ -96,7 +96,8 @@ def test_jsonl_lines_are_plain_prompts_or_objects_and_blank_and_hash_lines_are_s
         b"   \n"
         b'  {"prompt": "second one"}  \n'
         b"   # indented comment\n"
-        b'#{"prompt": "commented out"}\n'
+        b'# {"prompt": "commented out"}\n'
+        b"#\n"
         b"third")  # no final newline
     result = run(["batch", "--input", "jobs.jsonl", *SMALL, *OUT])
     assert result.rc == 0, result
@@ -104,6 +105,40 @@ def test_jsonl_lines_are_plain_prompts_or_objects_and_blank_and_hash_lines_are_s
                                     "out/03-third.png"]
     assert sorted(b["prompt"] for b in bodies(standin)) == ["first prompt", "second one",
                                                              "third"]
+    # Skipped lines are counted, not dropped without a word.
+    assert ("imagegen: --input: 4 comment lines skipped (a line that starts with '# ')\n"
+            in result.stderr)
+
+
+def test_a_hash_that_starts_a_word_is_a_prompt_not_a_comment(run, standin, tmp_path):
+    # "#1 best coffee mug ad" and "#hashtag sunset photo" were never sent.
+    write_jobs(tmp_path, "#1 best coffee mug ad", "#hashtag sunset photo", "# a note")
+    result = run(["batch", "--input", "jobs.jsonl", *SMALL, *OUT])
+    assert result.rc == 0, result
+    assert sorted(b["prompt"] for b in bodies(standin)) == ["#1 best coffee mug ad",
+                                                             "#hashtag sunset photo"]
+    assert "1 comment line skipped" in result.stderr
+
+
+def test_a_dry_run_lists_the_comment_lines_it_skips(run, standin, tmp_path):
+    write_jobs(tmp_path, "# draft prompts", "a red kite", "  # \x1b[31mnot this one")
+    result = run(["batch", "--input", "jobs.jsonl", "--dry-run", *SMALL, *OUT])
+    assert result.rc == 0, result
+    assert result.lines[:3] == ["# line 1 skipped as a comment: # draft prompts",
+                                "# line 3 skipped as a comment: # ?[31mnot this one", ""]
+    assert ("--input: 2 comment lines skipped (a line that starts with '# '; listed in the "
+            "dry run)") in result.stderr
+    assert standin.requests == []
+
+
+def test_a_line_that_is_a_json_string_is_its_text(run, standin, tmp_path):
+    write_jobs(tmp_path, '"a quoted prompt"', '"Tab\\tand \\u00e9"', '"Hi" she said')
+    result = run(["batch", "--input", "jobs.jsonl", *SMALL, *OUT])
+    assert result.rc == 0, result
+    # A line that only starts with a quote stays a plain prompt.
+    assert sorted(b["prompt"] for b in bodies(standin)) == ['"Hi" she said',
+                                                             "Tab\tand \u00e9",
+                                                             "a quoted prompt"]
 
 
 def test_input_dash_reads_jobs_from_standard_input(run, standin, tmp_path):
@@ -179,6 +214,13 @@ BAD_JOBS = [
     ([{"prompt": "x", "out": "hero.txt"}], 1,
      "\"out\": '.txt' is not an image extension; gpt-image-2 makes .png, .jpg (.jpeg), "
      ".webp (to keep '.txt' in the name, add one: 'hero.txt.png')"),
+    ([{"prompt": "x", "n": -1}], 1, '"n": -1 is negative'),
+    ([{"prompt": "x", "output_format": "jpeg", "output_compression": -1}], 1,
+     '"output_compression": -1 is negative'),
+    ([{"prompt": "x", "frame_count": -1}], 1, '"frame_count": -1 is negative'),
+    ([{"prompt": "   "}], 1, "the prompt is empty (only white space)"),
+    (['"  \\t "'], 1, "the prompt is empty (only white space)"),
+    ([{"prompt": " ", "image": "in.png"}], 1, "the prompt is empty (only white space)"),
     ([{"id": "x"}], 1, 'no "prompt"'),
     ([{"prompt": ""}], 1, 'no "prompt"'),
     (['{"prompt": "x",}'], 1, "not a JSON object: string or '}' expected near '}'"),
@@ -192,7 +234,9 @@ BAD_JOB_IDS = [
     "n-fraction", "size-number", "prompt-number", "quality-unknown",
     "compression-with-png", "compression-101", "format-gif", "background-unknown",
     "moderation-unknown", "response-format-on-gpt", "style-vivid-on-gpt", "dall-e-3-n-2",
-    "dall-e-3-prompt-too-long", "out-not-an-image-name", "no-prompt", "empty-prompt", "broken-json",
+    "dall-e-3-prompt-too-long", "out-not-an-image-name", "n-minus-1",
+    "compression-minus-1", "frame-count-minus-1", "blank-prompt", "blank-json-string",
+    "blank-edit-prompt", "no-prompt", "empty-prompt", "broken-json",
     "duplicate-key",
 ]
 
@@ -205,6 +249,17 @@ def test_a_bad_job_stops_the_batch_before_any_request_naming_its_line(
     write_jobs(tmp_path, "a good first job", *lines, "a good last job")
     result = run(["batch", "--input", "jobs.jsonl", *SMALL, *OUT])
     assert_nothing_happened(result, standin, tmp_path, f"line {line + 1}: {message}")
+
+
+@pytest.mark.parametrize("prompt, message", [
+    ("   ", "prompt 2: the prompt is empty (only white space)"),
+    ("", "prompt 2: the prompt is empty"),
+], ids=["white-space", "empty"])
+def test_a_blank_positional_prompt_is_refused_before_any_request(run, standin, tmp_path,
+                                                                 prompt, message):
+    # It was sent and answered with a 400; generate refuses the same prompt.
+    result = run(["batch", "a cat", prompt, "a dog", *SMALL, *OUT])
+    assert_nothing_happened(result, standin, tmp_path, message, keep=())
 
 
 def test_a_bad_positional_prompt_job_is_named_by_its_position(run, standin, tmp_path):

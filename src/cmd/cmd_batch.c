@@ -59,8 +59,16 @@ static int read_items(struct batch_cli *b, struct batch_items *items, struct buf
 	int rc = -1;
 
 	if (!b->input) {
-		for (size_t i = 0; i < b->cli->words.n; i++)
+		for (size_t i = 0; i < b->cli->words.n; i++) {
+			/* The API answers a blank prompt with a 400: refused first,
+			 * as generate refuses it. */
+			if (prompt_is_blank(b->cli->words.v[i])) {
+				buf_addf(err, "prompt %zu: the prompt is empty%s", i + 1,
+					 *b->cli->words.v[i] ? " (only white space)" : "");
+				return -1;
+			}
 			jobfile_add_prompt(items, b->cli->words.v[i]);
+		}
 		if (!items->n)
 			buf_addf(err, "no jobs: give prompts or --input FILE");
 		return items->n ? 0 : -1;
@@ -273,10 +281,18 @@ static char *asked_text(const struct batch_run *r)
 			 sizes ? "several" : size);
 }
 
-static void print_dry_run(struct batch_cli *b)
+static void print_dry_run(struct batch_cli *b, const struct batch_items *items)
 {
 	const struct api_config *api = &b->engine.api;
 	const struct batch_plan *plan = &b->run.plan;
+
+	for (size_t i = 0; !b->cli->json && i < items->ncomments; i++) {
+		printf("# line %zu skipped as a comment: ", items->comments[i].line);
+		cli_put_safe(stdout, items->comments[i].text);
+		putchar('\n');
+	}
+	if (!b->cli->json && items->ncomments)
+		putchar('\n');
 
 	for (size_t i = 0; i < plan->n; i++) {
 		const struct batch_job *bj = &plan->jobs[i];
@@ -532,8 +548,12 @@ static int prepare(struct batch_cli *b, struct batch_items *items, struct buf *e
 	buf_release(&warn);
 	if (failed)
 		return EXIT_USAGE;
+	if (items->ncomments)
+		notef("--input: %zu comment line%s skipped (a line that starts with '# '%s)",
+		      items->ncomments, items->ncomments == 1 ? "" : "s",
+		      b->cli->dry_run ? "; listed in the dry run" : "");
 	if (b->cli->dry_run) {
-		print_dry_run(b);
+		print_dry_run(b, items);
 		return EXIT_OK;
 	}
 	return -1;

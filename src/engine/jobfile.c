@@ -126,6 +126,13 @@ static int set_key(struct batch_item *item, const struct job_key *k, const char 
 			buf_addf(err, "\"%s\" must be a whole number", name);
 			return -1;
 		}
+		/* -1 is how a field says "not set": a negative number must not
+		 * quietly become the default. */
+		if (json_integer_value(value) < 0) {
+			buf_addf(err, "\"%s\": %" JSON_INTEGER_FORMAT " is negative", name,
+				 json_integer_value(value));
+			return -1;
+		}
 		*(long *)((char *)&item->params + k->params_offset) = (long)json_integer_value(value);
 		return 0;
 	}
@@ -171,6 +178,10 @@ static int parse_object(struct batch_item *item, json_t *doc, struct buf *err)
 		buf_addf(err, "no \"prompt\"");
 		return -1;
 	}
+	if (prompt_is_blank(item->prompt)) {
+		buf_addf(err, "the prompt is empty (only white space)");
+		return -1;
+	}
 	if ((item->mask || item->markup) && !item->nimages) {
 		buf_addf(err, "\"%s\" needs \"image\": only edits take it",
 			 item->mask ? "mask" : "markup");
@@ -213,8 +224,20 @@ static int parse_line(struct batch_items *items, const char *p, size_t len, size
 	json_error_t jerr;
 
 	item_init(&item, line);
-	if (*p != '{') {
+	/* A JSON string is its text ("a prompt" without the quotes); a line
+	 * that only starts with a quote is a plain prompt. */
+	if (*p == '"')
+		item.doc = json_loadb(p, len, JSON_DECODE_ANY, &jerr);
+	if (*p == '"' && json_is_string(item.doc)) {
+		item.prompt = json_string_value(item.doc);
+		if (prompt_is_blank(item.prompt)) {
+			buf_addf(err, "the prompt is empty (only white space)");
+			json_decref(item.doc);
+			return -1;
+		}
+	} else if (*p != '{') {
 		/* A plain text prompt: kept in a JSON string so it has an owner. */
+		json_decref(item.doc);
 		item.doc = json_stringn(p, len);
 		if (!item.doc) {
 			buf_addf(err, "the prompt is not valid UTF-8");
@@ -239,6 +262,22 @@ static int parse_line(struct batch_items *items, const char *p, size_t len, size
 	return 0;
 }
 
+bool jobfile_is_comment(const char *line, size_t len)
+{
+	return len && line[0] == '#' && (len == 1 || line[1] == ' ' || line[1] == '\t');
+}
+
+static void add_comment(struct batch_items *items, size_t line, const char *text, size_t len)
+{
+	struct batch_comment *v = realloc(items->comments,
+					  (items->ncomments + 1) * sizeof(*v));
+
+	if (!v)
+		abort();
+	items->comments = v;
+	v[items->ncomments++] = (struct batch_comment){ line, xstrndup(text, len) };
+}
+
 int jobfile_parse(const char *text, size_t len, struct batch_items *items, struct buf *err)
 {
 	size_t line = 0;
@@ -254,7 +293,9 @@ int jobfile_parse(const char *text, size_t len, struct batch_items *items, struc
 			a++;
 		while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r'))
 			b--;
-		if (a < b && *a != '#') {
+		if (jobfile_is_comment(a, (size_t)(b - a))) {
+			add_comment(items, line, a, (size_t)(b - a));
+		} else if (a < b) {
 			struct buf why = BUF_INIT;
 			if (memchr(a, '\0', (size_t)(b - a)) ||
 			    parse_line(items, a, (size_t)(b - a), line, &why)) {
@@ -285,4 +326,8 @@ void batch_items_release(struct batch_items *items)
 	}
 	FREE_AND_NULL(items->v);
 	items->n = 0;
+	for (size_t i = 0; i < items->ncomments; i++)
+		free(items->comments[i].text);
+	FREE_AND_NULL(items->comments);
+	items->ncomments = 0;
 }

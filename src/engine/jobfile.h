@@ -30,14 +30,28 @@ struct batch_item {
 	json_t *doc;                 /* owns the strings above (JSONL lines) */
 };
 
+/* A comment line a job file held, not a job. */
+struct batch_comment {
+	size_t line;
+	char *text;                  /* owned */
+};
+
 struct batch_items {
 	struct batch_item *v;
 	size_t n;
+	struct batch_comment *comments;   /* the lines skipped as comments */
+	size_t ncomments;
 };
-#define BATCH_ITEMS_INIT { NULL, 0 }
+#define BATCH_ITEMS_INIT { NULL, 0, NULL, 0 }
 
-/* Appends one item per non-blank, non-# line of text. 0, or -1 with
- * "line N: ..." in err (nothing is appended for the failing line). */
+/* Is the line (trimmed) a comment: "#" alone or followed by a space or a
+ * tab? "#1 best mug" and "#hashtag sunset" are prompts. */
+bool jobfile_is_comment(const char *line, size_t len);
+
+/* Appends one item per line of text that is neither blank nor a comment
+ * (those are listed in items->comments): a JSON object, a JSON string (its
+ * text is the prompt) or a plain prompt. 0, or -1 with "line N: ..." in err
+ * (nothing is appended for the failing line). */
 int jobfile_parse(const char *text, size_t len, struct batch_items *items, struct buf *err);
 
 /* Appends an item for a prompt given on the command line (borrowed). */

@@ -249,6 +249,10 @@ static int settle(const struct job_spec *s, struct job_plan *plan, struct buf *e
 		buf_addf(err, "no prompt given");
 		return -1;
 	}
+	if (prompt_is_blank(s->prompt)) {
+		buf_addf(err, "the prompt is empty (only white space)");
+		return -1;
+	}
 	plan->prompt = spec_prompt(s->prompt, &fields, s->no_augment, plan->chroma.enabled,
 				   s->key_color);
 	params_apply_defaults(&plan->params, s->op);

@@ -49,6 +49,24 @@ static int pipe_with(const char *text)
 	return fds[0];
 }
 
+static void test_blank_and_first_field(void **state)
+{
+	static const struct { const char *s; bool blank; } rows[] = {
+		{ NULL, true }, { "", true }, { "   ", true }, { " \t\r\n", true },
+		{ " a ", false }, { "#", false },
+	};
+	struct prompt_fields scene = { .scene = "beach", .negative = "blur" };
+	struct prompt_fields use_case = { .use_case = "ad", .scene = "beach" };
+	struct prompt_fields empty = { .scene = "" };
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+		assert_int_equal(prompt_is_blank(rows[i].s), rows[i].blank);
+	assert_string_equal(prompt_fields_first(&scene), "scene");
+	assert_string_equal(prompt_fields_first(&use_case), "use_case");
+	assert_null(prompt_fields_first(&empty));
+}
+
 static void test_sources(void **state)
 {
 	const char *words_v[] = { "a", "red", "fox" };
@@ -116,6 +134,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_augment),
+		cmocka_unit_test(test_blank_and_first_field),
 		cmocka_unit_test(test_sources),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
