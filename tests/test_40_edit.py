@@ -6,6 +6,7 @@ API spec (CreateImageEditRequest, EditImageBodyJsonParam, ImageRefParam)."""
 
 import base64
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -908,6 +909,78 @@ def test_an_unreadable_file_is_refused(run, standin, tmp_path, inputs):
         assert_no_key_in_files(folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def cut_in_half(path, fmt, size=(160, 120)):
+    """An image file with the second half of its bytes missing: its header is whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    whole = io.BytesIO()
+    Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3)).save(whole, format=fmt)
+    data = whole.getvalue()
+    path.write_bytes(data[:len(data) // 2])
+    return data
+
+
+CUT = "the file is cut short"
+
+
+@pytest.mark.parametrize("fmt, name, why", [
+    ("PNG", "cut.png", f"not a whole PNG image: it ends inside a chunk ({CUT})"),
+    ("JPEG", "cut.jpg", f"not a whole JPEG image: it ends before its end marker ({CUT})"),
+    ("WEBP", "cut.webp", "not a whole WebP image: it is shorter than its RIFF header "
+     f"says ({CUT})"),
+], ids=["png", "jpeg", "webp"])
+def test_a_cut_input_is_refused_before_the_upload(run, standin, tmp_path, fmt, name, why):
+    # A PNG with half its data missing was uploaded (and paid for): its header,
+    # all the old checks read, is whole.
+    cut_in_half(tmp_path / "in" / name, fmt)
+    result = run(["edit", "--image", f"in/{name}", PROMPT])
+    assert result.rc == 2, result
+    assert result.stderr == f"imagegen: error: --image 'in/{name}': {why}\n"
+    assert standin.requests == []
+    assert outputs(tmp_path) == []
+
+
+def test_a_png_without_its_last_chunk_and_a_cut_mask_are_refused(run, standin, tmp_path,
+                                                                 inputs):
+    photo = (inputs / "photo.png").read_bytes()
+    (inputs / "no-iend.png").write_bytes(photo[:-12])
+    result = run(["edit", "--image", "in/no-iend.png", PROMPT])
+    assert result.stderr == ("imagegen: error: --image 'in/no-iend.png': not a whole PNG "
+                             f"image: it ends before its IEND chunk ({CUT})\n")
+    mask = (inputs / "mask.png").read_bytes()
+    (inputs / "cut-mask.png").write_bytes(mask[:len(mask) - 20])
+    result = run(["edit", "--image", "in/photo.png", "--mask", "in/cut-mask.png", PROMPT])
+    assert result.rc == 2, result
+    assert result.stderr.startswith("imagegen: error: --mask 'in/cut-mask.png': not a "
+                                    "whole PNG image: ")
+    assert standin.requests == []
+
+
+def test_a_cut_data_url_is_refused(run, standin, tmp_path):
+    data = cut_in_half(tmp_path / "cut.png", "PNG")
+    url = "data:image/png;base64," + base64.b64encode(data[:len(data) // 2]).decode()
+    result = run(["edit", "--image", url, PROMPT])
+    assert result.rc == 2, result
+    assert result.stderr == ("imagegen: error: --image: the data: URL is not a whole PNG "
+                             f"image: it ends inside a chunk ({CUT})\n")
+    assert standin.requests == []
+
+
+@pytest.mark.parametrize("flag", ["--image", "--mask", "--markup"])
+def test_a_fifo_or_a_folder_as_an_input_is_refused_without_waiting(run, standin, tmp_path,
+                                                                    inputs, flag):
+    # Opening a FIFO to read waited for a writer forever.
+    os.mkfifo(tmp_path / "pipe.png")
+    (tmp_path / "folder.png").mkdir()
+    model = ["--model", "gpt-image-2.6-flare"] if flag == "--markup" else []
+    first = [] if flag == "--image" else ["--image", "in/photo.png"]
+    for name, kind in (("pipe.png", "a FIFO (named pipe)"), ("folder.png", "a folder")):
+        result = run(["edit", *model, *first, flag, name, PROMPT], timeout=20)
+        assert result.rc == 2, result
+        assert result.stderr == (f"imagegen: error: {flag} '{name}': {kind}; give an "
+                                 "image file\n")
+    assert standin.requests == []
 
 
 def test_edit_without_a_prompt_is_refused(run, standin, tmp_path, inputs):

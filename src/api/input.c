@@ -63,24 +63,59 @@ static bool input_format_ok(const char *format)
 			  !strcmp(format, "webp"));
 }
 
+/* What a file that is not a regular one is, for the message. */
+static const char *file_kind(mode_t mode)
+{
+	return S_ISDIR(mode) ? "a folder" : S_ISFIFO(mode) ? "a FIFO (named pipe)" :
+	       S_ISSOCK(mode) ? "a socket" : S_ISCHR(mode) || S_ISBLK(mode) ? "a device" :
+	       "not a regular file";
+}
+
+static const char *format_name(const char *format)
+{
+	return !strcmp(format, "png") ? "PNG" : !strcmp(format, "jpeg") ? "JPEG" : "WebP";
+}
+
+/* The whole file is read: a PNG, JPEG or WebP cut short has a whole header,
+ * and would be uploaded (and paid for) as it is. 0, or -1 with why. */
+static int check_complete(struct input *in, int fd, struct buf *err)
+{
+	struct buf bytes = BUF_INIT;
+	const char *why;
+	int rc = 0;
+
+	if (lseek(fd, 0, SEEK_SET) != 0 || read_all_fd(fd, (size_t)INPUT_MAX_BYTES, &bytes)) {
+		buf_addf(err, "%s '%s': cannot read: %s", in->flag, in->arg, strerror(errno));
+		rc = -1;
+	} else if ((why = sniff_incomplete((const unsigned char *)bytes.data, bytes.len,
+					   in->format))) {
+		buf_addf(err, "%s '%s': not a whole %s image: %s", in->flag, in->arg,
+			 format_name(in->format), why);
+		rc = -1;
+	}
+	buf_release(&bytes);
+	return rc;
+}
+
 static int inspect_file(struct input *in, struct buf *err)
 {
 	unsigned char head[SNIFF_BYTES];
-	struct stat st;
+	struct stat st = { 0 };
 	ssize_t got;
-	int fd = open(in->arg, O_RDONLY | O_CLOEXEC);
+	int rc = -1;
+	/* Not blocking: opening a FIFO to read waits for a writer, forever. */
+	int fd = open(in->arg, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0) {
 		buf_addf(err, "%s '%s': %s", in->flag, in->arg, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		buf_addf(err, "%s '%s': not a regular file", in->flag, in->arg);
-		close(fd);
-		return -1;
+		buf_addf(err, "%s '%s': %s; give an image file", in->flag, in->arg,
+			 file_kind(st.st_mode));
+		goto cleanup;
 	}
 	got = read(fd, head, sizeof(head));
-	close(fd);
 	in->size = st.st_size;
 	in->format = got > 0 ? sniff_format(head, (size_t)got) : NULL;
 	if (!input_format_ok(in->format)) {
@@ -88,14 +123,39 @@ static int inspect_file(struct input *in, struct buf *err)
 			 in->flag, in->arg, in->format ? " (it is " : "",
 			 !in->format ? "" : !strcmp(in->format, "gif") ? "a GIF)" : "an SVG)");
 		in->format = NULL;
-		return -1;
+		goto cleanup;
 	}
 	if (in->size >= INPUT_MAX_BYTES) {
 		buf_addf(err, "%s '%s': %lld bytes; images must be under 50 MB",
 			 in->flag, in->arg, in->size);
-		return -1;
+		goto cleanup;
 	}
-	return read_header(in, err);
+	rc = check_complete(in, fd, err) ? -1 : read_header(in, err);
+cleanup:
+	close(fd);
+	return rc;
+}
+
+/* A data: URL's picture, decoded whole, as a file's is read whole. */
+static int check_data_complete(const struct input *in, const char *text, size_t len,
+			       struct buf *err)
+{
+	unsigned char *bytes = malloc(B64_OUT_MAX(len));
+	struct b64 d = B64_INIT;
+	ssize_t n;
+	const char *why;
+
+	if (!bytes)
+		abort();
+	n = b64_decode(&d, text, len, bytes);
+	why = n < 0 || b64_finish(&d) ? "its base64 is broken" :
+	      sniff_incomplete(bytes, (size_t)n, in->format);
+	free(bytes);
+	if (!why)
+		return 0;
+	buf_addf(err, "%s: the data: URL is not a whole %s image: %s", in->flag,
+		 format_name(in->format), why);
+	return -1;
 }
 
 static int inspect_data_url(struct input *in, struct buf *err)
@@ -129,7 +189,7 @@ static int inspect_data_url(struct input *in, struct buf *err)
 			 in->flag, in->size);
 		return -1;
 	}
-	return 0;
+	return check_data_complete(in, comma + 1, text_len, err);
 }
 
 int input_inspect(struct input *in, const char *flag, const char *arg, struct buf *err)

@@ -120,6 +120,87 @@ int sniff_dimensions(const unsigned char *data, size_t len, long *width, long *h
 	return 0;
 }
 
+static unsigned long be32(const unsigned char *p)
+{
+	return be16(p) << 16 | be16(p + 2);
+}
+
+static const char *png_incomplete(const unsigned char *d, size_t len)
+{
+	size_t at = 8;
+
+	while (at + 12 <= len) {
+		unsigned long clen = be32(d + at);
+		if (clen > 0x7fffffffUL)
+			return "a chunk's length is broken";
+		if (clen > len - at - 12)
+			return "it ends inside a chunk (the file is cut short)";
+		if (!memcmp(d + at + 4, "IEND", 4))
+			return NULL;
+		at += 12 + (size_t)clen;
+	}
+	return "it ends before its IEND chunk (the file is cut short)";
+}
+
+/* Past the entropy-coded data of a scan: the next marker's offset, or len. */
+static size_t jpeg_skip_scan(const unsigned char *d, size_t len, size_t at)
+{
+	for (; at + 1 < len; at++)
+		if (d[at] == 0xff && d[at + 1] != 0 && d[at + 1] != 0xff &&
+		    !(d[at + 1] >= 0xd0 && d[at + 1] <= 0xd7))
+			return at;
+	return len;
+}
+
+static const char *jpeg_incomplete(const unsigned char *d, size_t len)
+{
+	size_t at = 2;
+
+	while (at + 2 <= len) {
+		unsigned char marker = d[at + 1];
+		if (d[at] != 0xff)
+			return "its segments are broken";
+		if (marker == 0xff) {          /* fill byte */
+			at++;
+			continue;
+		}
+		if (marker == 0xd9)
+			return NULL;
+		if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd8)) {
+			at += 2;
+			continue;
+		}
+		if (at + 4 > len)
+			break;
+		unsigned long seg = be16(d + at + 2);
+		if (seg < 2)
+			return "its segments are broken";
+		if (seg > len - at - 2)
+			break;
+		at += 2 + seg;
+		if (marker == 0xda)
+			at = jpeg_skip_scan(d, len, at);
+	}
+	return "it ends before its end marker (the file is cut short)";
+}
+
+const char *sniff_incomplete(const unsigned char *data, size_t len, const char *format)
+{
+	if (!format)
+		return NULL;
+	if (!strcmp(format, "png"))
+		return png_incomplete(data, len);
+	if (!strcmp(format, "jpeg"))
+		return jpeg_incomplete(data, len);
+	if (!strcmp(format, "webp") && len >= 12) {
+		unsigned long riff = (unsigned long)data[4] | (unsigned long)data[5] << 8 |
+				     (unsigned long)data[6] << 16 | (unsigned long)data[7] << 24;
+		return riff + 8 > len ? "it is shorter than its RIFF header says (the file is "
+					"cut short)" : NULL;
+	}
+	return NULL;
+}
+
 const char *sniff_mime(const char *format)
 {
 	if (!format)

@@ -18,6 +18,12 @@ const char *sniff_format(const unsigned char *head, size_t len);
  * -1 when they are not there (another format, or a header cut short). */
 int sniff_dimensions(const unsigned char *data, size_t len, long *width, long *height);
 
+/* Why a whole PNG, JPEG or WebP file of len bytes is not complete (cut
+ * short, or its structure broken), or NULL when it is (and for other
+ * formats): the PNG's chunks walked to IEND, the JPEG's segments and scans
+ * to its end marker, the WebP's RIFF size. Never decodes pixels. */
+const char *sniff_incomplete(const unsigned char *data, size_t len, const char *format);
+
 /* The MIME type for a format from sniff_format(), or NULL. */
 const char *sniff_mime(const char *format);
 
