@@ -47,7 +47,10 @@ in the standard envelope, as a model OpenAI shut down), models_list (GET /v1/mod
 answers cut in half), chroma_noise (a chroma-key background with a gradient and
 noise), fault_paths (where fault and fail_rate apply), the Files and Batch API's
 batch_steps, batch_outcome, batch_line_errors, batch_file_max_bytes and
-batch_max_requests (see Files and batches), and for Azure mode provider
+batch_max_requests (see Files and batches), chroma_ignored (a chroma-key prompt
+gets an ordinary picture, as from a model that did not follow it), echo_key (a 401
+for a wrong key quotes the Authorization header whole, "Bearer sk-...", as some
+servers do: OpenAI's own shows only the key's ends), and for Azure mode provider
 ("openai" or "azure"), azure_deployments, azure_api_versions, azure_ad_token.
 
 Newer models (reference §2.0-§2.3): quality xhigh/max only on gpt-image-2.5-* and
@@ -230,7 +233,8 @@ Chroma-key prompts: a generation or edit whose prompt asks for a "solid #RRGGBB
 chroma-key background" (what `imagegen --chroma-key` appends) gets a picture whose
 pixels are known (see render_chroma_image): a background of exactly that colour, no
 noise, and a filled disc of CHROMA_SUBJECT in the centre with an antialiased edge and
-a slight key-colour spill on its rim.
+a slight key-colour spill on its rim.  With chroma_ignored the prompt gets the
+ordinary picture any other prompt gets: no key-colour background at all.
 
 Streams: each image i of n gets its partial images (partial_image_index 0..k-1, counted
 anew for each image), then its completed event; usage on the first completed event
@@ -393,6 +397,8 @@ class Config:
     chroma_noise: int = 0             # > 0: a chroma-key picture's background is not
                                       # flat: a gradient of +-N per channel across
                                       # it, and noise of +-N/2 on every pixel
+    chroma_ignored: bool = False      # a chroma-key prompt gets an ordinary picture
+    echo_key: bool = False            # a wrong key's 401 quotes "Bearer <key>" whole
     cut_documents: bool = False       # GIF and SVG answers are cut in half (valid
                                       # base64 of a document that ends too soon)
     fault_paths: tuple = ("images",)  # where fault and fail_rate apply: "images" (every
@@ -598,6 +604,8 @@ KNOB_CONVERTERS = {
     "c2pa": _truth,
     "cut_documents": _truth,
     "chroma_noise": _integer,
+    "chroma_ignored": _truth,
+    "echo_key": _truth,
     "hold_body": float,
     "output_tokens_scale": float,
     "hold_after": _integer,
@@ -2565,12 +2573,14 @@ class Standin:
         key = (generation.seed(index), generation.width, generation.height,
                generation.image_format, generation.transparent,
                generation.output_compression, generation.frame_count,
-               generation.frame_duration_ms, self.config.chroma_noise)
+               generation.frame_duration_ms, self.config.chroma_noise,
+               self.config.chroma_ignored)
         with self._lock:
             if key in self._image_cache:
                 self._image_cache.move_to_end(key)
                 return self._image_cache[key]
-        key_color = chroma_key_color(generation.prompt)
+        key_color = None if self.config.chroma_ignored else chroma_key_color(
+            generation.prompt)
         if generation.image_format == "gif":
             data = render_gif(generation.seed(index), generation.width, generation.height,
                               generation.transparent, generation.frame_count,
@@ -2582,7 +2592,7 @@ class Standin:
             data = render_chroma_image(key_color, generation.width, generation.height,
                                        generation.image_format,
                                        generation.output_compression,
-                                       noise=key[-1])
+                                       noise=self.config.chroma_noise)
         else:
             data = render_image(generation.seed(index), generation.width,
                                 generation.height, generation.image_format,
@@ -3738,7 +3748,8 @@ class _Handler(BaseHTTPRequestHandler):
                            code="invalid_api_key")
         scheme, _, given = authorization.partition(" ")
         if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip(), key):
-            raise ApiError(401, f"Incorrect API key provided: {redact_key(given.strip())}. "
+            shown = authorization if self.standin.config.echo_key else redact_key(given.strip())
+            raise ApiError(401, f"Incorrect API key provided: {shown}. "
                                 "You can find your API key in your account settings.",
                            code="invalid_api_key")
 

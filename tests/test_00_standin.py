@@ -103,6 +103,16 @@ def test_wrong_key_is_refused_without_echoing_it(standin):
     assert wrong not in reply.body.decode()
 
 
+def test_echo_key_quotes_the_wrong_key_whole_as_some_servers_do(standin):
+    # For testing that a client never prints a key a server echoes back.
+    standin.configure(echo_key=True)
+    wrong = "sk-wrong-key-0123456789"
+    reply = generate(standin, key=wrong)
+    assert reply.status == 401
+    assert reply.error()["message"] == (f"Incorrect API key provided: Bearer {wrong}. You "
+                                        "can find your API key in your account settings.")
+
+
 # --- successful generations
 
 

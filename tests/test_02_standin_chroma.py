@@ -118,6 +118,17 @@ def test_every_pixel_of_a_chroma_png_is_the_documented_one(standin, color, key):
     assert image.tobytes() == expected_picture(key, 1024, 640).tobytes()
 
 
+def test_chroma_ignored_answers_a_chroma_prompt_with_an_ordinary_picture(standin):
+    # A model that does not follow the key instruction: the picture has no key
+    # colour anywhere near its border (what --chroma-key must notice).
+    standin.configure(chroma_ignored=True)
+    [item] = generate(standin, prompt=chroma_prompt())["data"]
+    image = decode(item["b64_json"]).convert("RGB")
+    assert image.tobytes() != expected_picture(GREEN, 1024, 640).tobytes()
+    border = [image.getpixel((x, y)) for x in range(0, 1024, 7) for y in (0, 639)]
+    assert all(math.dist(pixel, GREEN) > 100 for pixel in border)
+
+
 def test_background_is_exactly_the_key_and_the_centre_the_subject(standin):
     image = decode(generate(standin, prompt=chroma_prompt(), size="1536x1024")
                    ["data"][0]["b64_json"]).convert("RGB")

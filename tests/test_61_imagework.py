@@ -7,6 +7,7 @@ import base64
 import io
 import json
 import math
+import re
 
 import pytest
 from PIL import Image, ImageChops, ImageDraw
@@ -226,6 +227,95 @@ def test_chroma_key_asks_for_a_flat_key_background_and_keys_it_out(run, standin,
     assert temp_files(tmp_path) == []
 
 
+def keyed_share(image):
+    """The share of an RGBA image's pixels that are not fully opaque, in percent."""
+    alpha = image.getchannel("A")
+    return 100 * sum(count for value, count in enumerate(alpha.histogram()) if value < 255) \
+        / (image.size[0] * image.size[1])
+
+
+def test_chroma_key_reports_how_much_it_keyed(run, standin, tmp_path):
+    result = run(["generate", "a red ball", *SMALL, "--chroma-key"])
+    assert result.rc == 0, result
+    share = keyed_share(open_image(tmp_path / "a-red-ball.png"))
+    assert 80 < share < 95   # the background around a disc of a quarter of the height
+    assert re.search(r"imagegen: saved a-red-ball.png 1024x640, \$[0-9.]+; keyed "
+                     f"{share:.0f}% of its pixels\n", result.stderr), result.stderr
+
+
+def test_a_picture_without_a_key_background_is_saved_as_sent_with_a_warning(
+        run, standin, tmp_path):
+    # A server whose picture had no key colour: keying cut 18,027 pixels out of the
+    # subject and said only "saved".  The border is checked first.
+    standin.configure(chroma_ignored=True)
+    raw = base64.b64decode(json.loads(run(["generate", "a red ball", *SMALL, "--chroma-key",
+                                           "--json", "--no-save"]).stdout)
+                           ["data"][0]["b64_json"])
+    result = run(["generate", "a red ball", *SMALL, "--chroma-key"])
+    assert result.rc == 0, result
+    assert result.lines == ["a-red-ball.png"]
+    warning = re.search(r"imagegen: warning: 'a-red-ball.png': not keyed, saved as sent: "
+                        r"only (\d+)% of its border is near the key colour #00FF00, so "
+                        r"keying would cut into the picture rather than take a background "
+                        r"away\n", result.stderr)
+    assert warning and int(warning.group(1)) < 50, result.stderr
+    assert "keyed" not in result.stderr.replace("not keyed", "")
+    image = open_image(tmp_path / "a-red-ball.png")
+    assert image.mode == "RGB"
+    assert image.tobytes() == Image.open(io.BytesIO(raw)).convert("RGB").tobytes()
+    # Nothing of the keyed image's own (the original copy, the sidecar) is left.
+    assert files_in(tmp_path) == ["a-red-ball.png"]
+
+
+def test_keep_original_keeps_the_image_as_sent_beside_the_keyed_one(run, standin,
+                                                                   tmp_path):
+    raw = base64.b64decode(json.loads(run(["generate", "a red ball", *SMALL, "--chroma-key",
+                                           "--json", "--no-save"]).stdout)
+                           ["data"][0]["b64_json"])
+    result = run(["generate", "a red ball", *SMALL, "--chroma-key", "--keep-original"])
+    assert result.rc == 0, result
+    assert result.lines == ["a-red-ball-original.png", "a-red-ball.png"]
+    assert ("imagegen: saved a-red-ball-original.png (the image as sent, before keying)\n"
+            in result.stderr)
+    assert (tmp_path / "a-red-ball-original.png").read_bytes() == raw
+    assert open_image(tmp_path / "a-red-ball.png").mode == "RGBA"
+    # A second run never overwrites either: both take the next free name.
+    again = run(["generate", "a red ball", *SMALL, "--chroma-key", "--keep-original"])
+    assert again.lines == ["a-red-ball-2-original.png", "a-red-ball-2.png"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--keep-original"], "--keep-original: keeps the image as sent beside the keyed one; "
+     "only with --chroma-key"),
+    (["--keep-partials"], "--keep-partials: only a stream has partial images to keep; add "
+     "--partial-images N"),
+], ids=["keep-original-without-chroma-key", "keep-partials-without-partials"])
+def test_a_keep_option_with_nothing_to_keep_is_refused(run, standin, tmp_path, args,
+                                                       message):
+    result = run(["generate", "a red ball", *SMALL, *args])
+    assert result.rc == 2, result
+    assert result.stderr == f"imagegen: error: {message}\n"
+    assert standin.requests == []
+
+
+@pytest.mark.compat
+def test_variation_takes_no_chroma_key_and_its_help_lists_only_what_it_takes(
+        run, standin, tmp_path):
+    # It was silently ignored: a variation has no prompt to ask for a key colour.
+    Image.new("RGB", (256, 256), (30, 90, 160)).save(tmp_path / "icon.png")
+    for flag in ("--chroma-key", "--keep-partials", "--keep-original"):
+        result = run(["variation", "--image", "icon.png", flag])
+        assert result.rc == 2, result
+        assert result.stderr.startswith(f"imagegen: error: unknown option '{flag}'")
+    assert standin.requests == []
+    shown = run(["variation", "--help"]).stdout
+    for flag in ("--chroma-key", "--key-color", "--keep-partials", "--keep-original",
+                 "--stream", "--prompt", "--quality"):
+        assert flag not in shown
+    for flag in ("--image", "--out", "--downscale-max-dim", "--sidecar", "--dry-run"):
+        assert flag in shown
+
+
 @pytest.mark.parametrize("noise", [6, 12])
 def test_chroma_key_clears_an_uneven_background(run, standin, tmp_path, noise):
     # A real render's background is never exactly the key: here a gradient of
@@ -401,6 +491,9 @@ def test_remove_bg_writes_in_nobg_png_with_the_background_transparent(run, stand
         assert image.getpixel(inside) == (*CHROMA_SUBJECT, 255), inside
     assert standin.stats()["requests"] == 0  # local work: no API
     assert temp_files(tmp_path) == []
+    # 32x24 of the 64x48 pixels are the subject: the rest, 75%, is keyed.
+    assert "imagegen: keyed 75% of the pixels\n" in result.stderr
+    assert "warning" not in result.stderr
 
 
 def test_remove_bg_never_overwrites_the_default_name(run, tmp_path):
@@ -444,6 +537,11 @@ def test_a_given_key_colour_is_used_instead_of_the_border(run, tmp_path):
     image = open_image(tmp_path / "card-nobg.png")
     assert image.getpixel((0, 0)) == (*MAGENTA, 255)   # the magenta border stays
     assert image.getpixel((30, 20))[3] == 0            # the green subject goes
+    # Keyed as asked, but the border says that is not a background.
+    assert ("imagegen: warning: only 0% of the border of 'card.png' is near the key "
+            "colour: it has no flat background of that colour, and keying may cut into "
+            "the picture\n") in result.stderr
+    assert "imagegen: keyed 25% of the pixels\n" in result.stderr
 
 
 def test_remove_bg_out_webp_writes_webp_with_alpha(run, tmp_path):

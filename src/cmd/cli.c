@@ -435,15 +435,23 @@ static void on_saved(struct job *job, size_t index, const char *path)
 	}
 	printf("%s\n", path);
 	fflush(stdout);
+	/* How much --chroma-key took away: a share far from the background's
+	 * says the key hit the subject too. */
+	char keyed[48] = "";
+	if (!copy && job->images[index].chroma_keyed)
+		snprintf(keyed, sizeof(keyed), "; keyed %.0f%% of its pixels",
+			 job->images[index].keyed_share * 100);
 	if (copy) {
-		goodf("saved %s (downscaled copy)", path);
+		goodf("saved %s (%s)", path, strstr(path_basename(path), "-original.") ?
+		      "the image as sent, before keying" : "downscaled copy");
 	} else if (!job->streaming && job->cost.basis != COST_UNKNOWN && job->names.n) {
 		/* The request's cost, an equal share each (n>1 are billed alike). */
 		char usd[32];
-		goodf("saved %s%s%s, %s", path, job->size ? " " : "", job->size ? job->size : "",
-		      price_format(job->cost.usd / (double)job->names.n, usd));
+		goodf("saved %s%s%s, %s%s", path, job->size ? " " : "", job->size ? job->size : "",
+		      price_format(job->cost.usd / (double)job->names.n, usd), keyed);
 	} else {
-		goodf("saved %s%s%s", path, job->size ? " " : "", job->size ? job->size : "");
+		goodf("saved %s%s%s%s", path, job->size ? " " : "", job->size ? job->size : "",
+		      keyed);
 	}
 }
 

@@ -59,12 +59,16 @@ struct cli {
  * or --confirm-above change it). */
 #define CLI_CONFIRM_ABOVE 5.0
 
-/* Local image work on saved images (generate, edit, batch). */
-#define OPT_CLI_IMAGE_WORK(c) \
+/* Local image work on saved images (generate, edit, batch; variation only
+ * the copy: it has no prompt to ask for a key colour). */
+#define OPT_CLI_DOWNSCALE(c) \
 	OPT_INT(0, "downscale-max-dim", &(c)->spec.downscale_max, "N", 1, 100000, "also write a copy whose longer edge is at most N"), \
-	OPT_STRING(0, "downscale-suffix", &(c)->spec.downscale_suffix, "S", "the copy's name suffix (default -web: cat.png -> cat-web.png)"), \
+	OPT_STRING(0, "downscale-suffix", &(c)->spec.downscale_suffix, "S", "the copy's name suffix (default -web: cat.png -> cat-web.png)")
+#define OPT_CLI_IMAGE_WORK(c) \
+	OPT_CLI_DOWNSCALE(c), \
 	OPT_BOOL(0, "chroma-key", &(c)->spec.chroma_key, "transparency for any model: generate on a flat key colour, remove it locally"), \
-	OPT_STRING(0, "key-color", &(c)->spec.key_color, "#RRGGBB", "the key colour for --chroma-key (default " CHROMA_DEFAULT_KEY ")")
+	OPT_STRING(0, "key-color", &(c)->spec.key_color, "#RRGGBB", "the key colour for --chroma-key (default " CHROMA_DEFAULT_KEY ")"), \
+	OPT_BOOL(0, "keep-original", &(c)->spec.keep_original, "with --chroma-key: also keep the image as sent, NAME-original.ext")
 
 /* An edit's inputs (edit, and the MCP server's edit tool). */
 #define OPT_CLI_INPUTS(c) \
@@ -116,17 +120,21 @@ struct cli {
 	OPT_STRING(0, "svg-effort", &(c)->spec.params.svg_effort, "E", "SVG: that model's reasoning effort (none|low|medium|high|xhigh|max)")
 
 #define OPT_CLI_OUTPUT(c) \
+	OPT_CLI_SAVE(c), \
+	OPT_BOOL(0, "keep-partials", &(c)->spec.keep_partials, "keep NAME.partial-K.ext after the final image"), \
+	OPT_CLI_METADATA(c), \
+	OPT_CLI_IMAGE_WORK(c), \
+	OPT_CLI_DRY_QUIET(c)
+
+/* Where a single request's images go, and --json. */
+#define OPT_CLI_SAVE(c) \
 	OPT_GROUP("Output"), \
 	OPT_STRING('o', "out", &(c)->spec.out, "FILE", "save as FILE (n>1: FILE-1.ext, FILE-2.ext, ...); a folder or DIR/: save into it"), \
 	OPT_STRING(0, "out-dir|output-dir|output", &(c)->spec.out_dir, "DIR", "save into DIR (created if needed)"), \
 	OPT_STRING(0, "prefix", &(c)->spec.prefix, "NAME", "file name stem instead of the prompt slug"), \
 	OPT_BOOL('f', "force", &(c)->spec.force, "overwrite an existing --out file"), \
 	OPT_BOOL(0, "no-save", &(c)->spec.no_save, "write no files (not with --out, --out-dir, --prefix, ...)"), \
-	OPT_BOOL(0, "json", &(c)->json, "print the API response JSON on stdout (paths go to stderr)"), \
-	OPT_BOOL(0, "keep-partials", &(c)->spec.keep_partials, "keep NAME.partial-K.ext after the final image"), \
-	OPT_CLI_METADATA(c), \
-	OPT_CLI_IMAGE_WORK(c), \
-	OPT_CLI_DRY_QUIET(c)
+	OPT_BOOL(0, "json", &(c)->json, "print the API response JSON on stdout (paths go to stderr)")
 
 /* A batch's output and run rows (batch, and the MCP server's batch tool). */
 #define OPT_CLI_BATCH_OUTPUT(c) \

@@ -133,13 +133,14 @@ static void on_saved(void *ud, const struct batch_job *bj, size_t index, const c
 {
 	struct batch_cli *b = ud;
 
-	(void)bj;
-	(void)index;
 	if (b->cli->json)
 		return;
 	progress_clear(&b->progress);
 	printf("%s\n", path);
 	fflush(stdout);
+	if (index != JOB_EXTRA_FILE && bj->job.images[index].chroma_keyed)
+		notef("%skeyed %.0f%% of the pixels of '%s'", bj->label ? bj->label : "",
+		      bj->job.images[index].keyed_share * 100, path);
 }
 
 static void on_finished(void *ud, const struct batch_job *bj)

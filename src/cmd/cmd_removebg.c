@@ -93,7 +93,13 @@ static int key_out(const char *in, const char *out, const char *format,
 		chroma_auto_key(rgb, w, h, opts.key);
 	notef("key colour #%02X%02X%02X%s", opts.key[0], opts.key[1], opts.key[2],
 	      opts.auto_key ? " (sampled from the border)" : "");
-	chroma_key(rgb, rgba, (size_t)w * (size_t)h, &opts);
+	double border = chroma_border_match(rgb, w, h, &opts);
+	if (border < CHROMA_BORDER_MIN)
+		warnf("only %.0f%% of the border of '%s' is near the key colour: it has no flat "
+		      "background of that colour, and keying may cut into the picture", border * 100,
+		      in);
+	size_t keyed = chroma_key(rgb, rgba, (size_t)w * (size_t)h, &opts);
+	notef("keyed %.0f%% of the pixels", 100.0 * (double)keyed / ((double)w * (double)h));
 	if (imgvips_encode_rgba(rgba, w, h, format, &encoded, err) ||
 	    afile_open(&f, out, err) || afile_write(&f, encoded.data, encoded.len, err) ||
 	    afile_commit(&f, replace ? AFILE_REPLACE : AFILE_NO_CLOBBER, err))

@@ -28,7 +28,12 @@ int cmd_variation(int argc, char **argv)
 		OPT_STRING('s', "size", &c.spec.params.size, "WxH", "256x256, 512x512 or 1024x1024"),
 		OPT_STRING(0, "response-format", &c.spec.params.response_format, "F", "url|b64_json"),
 		OPT_STRING(0, "user", &c.spec.params.user, "ID", "end-user id for abuse monitoring"),
-		OPT_CLI_OUTPUT(&c),
+		/* Only the options a variation uses: it has no prompt (so no key
+		 * colour to ask for) and no stream. */
+		OPT_CLI_SAVE(&c),
+		OPT_CLI_METADATA(&c),
+		OPT_CLI_DOWNSCALE(&c),
+		OPT_CLI_DRY_QUIET(&c),
 		OPT_CLI_COST(&c),
 		OPT_CLI_CONNECTION(&c),
 		OPT_END(),

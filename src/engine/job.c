@@ -53,6 +53,7 @@ void job_env_init(struct job_env *env, const struct job_spec *s,
 	env->metadata = !s->no_metadata;
 	env->sidecar = s->sidecar;
 	env->chroma = *chroma;
+	env->keep_original = s->keep_original;
 	env->downscale_max = (int)s->downscale_max;
 	env->downscale_suffix = s->downscale_suffix ? s->downscale_suffix : SPEC_DEFAULT_SUFFIX;
 	env->seed = (unsigned)time(NULL) ^ (unsigned)getpid();

@@ -46,6 +46,7 @@ struct job_env {
 	bool metadata;             /* record how each PNG was made inside it */
 	bool sidecar;              /* and in NAME.json beside every image */
 	struct chroma_opts chroma; /* key the background out when enabled */
+	bool keep_original;        /* and keep the image as sent, NAME-original.ext */
 	int downscale_max;         /* also write a copy this size at most; 0 = no */
 	const char *downscale_suffix;
 	/* A file was saved: image index, or JOB_EXTRA_FILE for a copy. */
@@ -116,6 +117,8 @@ struct job_image {
 	bool complete;             /* base64 ended well */
 	bool signed_kept;          /* saved as sent: it keeps its C2PA manifest */
 	bool keyed;                /* its embedded record names the job's key */
+	bool chroma_keyed;         /* chroma-keyed (its border was the key colour) */
+	double keyed_share;        /* ... and the share of its pixels made transparent */
 	/* dall-e URL downloads */
 	struct call call;
 	char *url;

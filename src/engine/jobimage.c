@@ -330,6 +330,38 @@ static int keep_original(struct job *job, struct afile *f)
 	return rc;
 }
 
+/* keep_original as the hook work_chroma runs before it rewrites the file. */
+static int keep_original_hook(struct afile *f, void *data, struct buf *err)
+{
+	(void)err;   /* keep_original says why in the job's error, which err is */
+	return keep_original(data, f);
+}
+
+/* Keys the image when asked and its border is the key colour: the image as
+ * sent is kept beside it when asked (--keep-original) or when it is signed
+ * (NAME-original.ext keeps the manifest). Else, the picture has no key
+ * colour background to take away: keying would cut into its subject, so it
+ * is saved as sent, with a warning. 0 or -1. */
+static int key_image(struct job *job, size_t i, struct afile *f, const char *format,
+		     bool signed_file)
+{
+	struct job_image *im = &job->images[i];
+	bool keep = signed_file || job->env->keep_original;
+	struct chroma_result r;
+
+	if (work_chroma(f, format, &job->env->chroma, keep ? keep_original_hook : NULL, job, &r,
+			&job->error))
+		return -1;
+	im->chroma_keyed = r.keyed;
+	im->keyed_share = r.share;
+	if (!r.keyed)
+		job_warn(job, "%s'%s': not keyed, saved as sent: only %.0f%% of its border is near "
+			 "the key colour #%02X%02X%02X, so keying would cut into the picture "
+			 "rather than take a background away", job->label ? job->label : "",
+			 f->path, r.border * 100, r.key[0], r.key[1], r.key[2]);
+	return 0;
+}
+
 /* Keys the image when asked; a signed one is kept as sent beside it, or,
  * not keyed, saved untouched with its record in the sidecar. 0 or -1. */
 static int settle_signed(struct job *job, size_t i, struct afile *f, const char *format)
@@ -338,18 +370,16 @@ static int settle_signed(struct job *job, size_t i, struct afile *f, const char 
 	bool signed_file = f->fd >= 0 && (job->env->metadata || job->env->chroma.enabled) &&
 			   c2pa_present(f->tmp, format);
 
-	job->images[i].signed_kept = signed_file && !job->env->chroma.enabled;
+	if (job->env->chroma.enabled && key_image(job, i, f, format, signed_file))
+		return -1;
+	job->images[i].signed_kept = signed_file && !job->images[i].keyed;
 	if (job->images[i].signed_kept && job->env->metadata && !job->env->sidecar && i == 0) {
 		char *side = meta_sidecar_path(f->path);
 		job_warn(job, "'%s' carries a C2PA manifest, which any change would break: its "
 			 "metadata goes in '%s' instead", f->path, path_basename(side));
 		free(side);
 	}
-	if (!job->env->chroma.enabled)
-		return 0;
-	if (signed_file && keep_original(job, f))
-		return -1;
-	return work_chroma(f, format, &job->env->chroma, &job->error);
+	return 0;
 }
 
 int job_commit_image(struct job *job, size_t i)

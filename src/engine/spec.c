@@ -133,6 +133,16 @@ int spec_image_work(const struct job_spec *s, const struct img_params *p,
 			 "size to reduce; it scales itself wherever it is shown");
 		return -1;
 	}
+	if (s->keep_partials && !p->stream) {
+		buf_addf(err, "--keep-partials: only a stream has partial images to keep; add "
+			 "--partial-images N");
+		return -1;
+	}
+	if (s->keep_original && !s->chroma_key && !s->key_color) {
+		buf_addf(err, "--keep-original: keeps the image as sent beside the keyed one; "
+			 "only with --chroma-key");
+		return -1;
+	}
 	if (!s->chroma_key && !s->key_color)
 		return 0;
 	*chroma = (struct chroma_opts){ .enabled = true, .tolerance = CHROMA_DEFAULT_TOLERANCE,
@@ -350,13 +360,15 @@ bool spec_each_extra(const struct job_spec *s, const struct img_params *p, const
 
 	for (long k = 0; k < p->partial_images && k < PARTIAL_IMAGES_MAX; k++)
 		names[n++] = naming_partial(path, k);
+	bool keying = s->chroma_key || s->key_color;
+
 	/* A signed image that is keyed keeps its record in the sidecar. */
-	if (s->sidecar || s->chroma_key)
+	if (s->sidecar || keying)
 		names[n++] = naming_sidecar(path);
 	if (s->downscale_max > 0)
 		names[n++] = work_copy_name(path, s->downscale_suffix ? s->downscale_suffix
 								      : SPEC_DEFAULT_SUFFIX);
-	if (s->chroma_key)
+	if (keying)
 		names[n++] = work_copy_name(path, "-original");
 	for (size_t i = 0; i < n; i++) {
 		hit = hit || fn(names[i], data);

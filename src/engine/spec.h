@@ -34,6 +34,7 @@ struct job_spec {
 	/* local image work */
 	bool chroma_key;
 	const char *key_color;           /* "#RRGGBB"; implies chroma_key */
+	bool keep_original;              /* keep the unkeyed image, NAME-original.ext */
 	long downscale_max;              /* also write a copy this size at most; 0 = no */
 	const char *downscale_suffix;    /* NULL: "-web" */
 	/* where the results go */

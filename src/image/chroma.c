@@ -91,18 +91,43 @@ static void despill(unsigned char px[3], const unsigned char key[3])
 			px[c] = (unsigned char)(px[c] - (strong_min - weak_max));
 }
 
-void chroma_key(const unsigned char *rgb, unsigned char *rgba, size_t npix,
-		const struct chroma_opts *o)
+/* The alpha keying gives a pixel: 0 (the key) to 1 (kept). */
+static double key_alpha(const unsigned char *p, const struct chroma_opts *o)
 {
 	double lo = o->tolerance / 100.0 * MAX_DISTANCE;
 	double ramp = o->softness / 100.0 * MAX_DISTANCE;
+	double dr = p[0] - o->key[0], dg = p[1] - o->key[1], db = p[2] - o->key[2];
+	double d = sqrt(dr * dr + dg * dg + db * db);
+
+	return d <= lo ? 0.0 : ramp <= 0 || d >= lo + ramp ? 1.0 : (d - lo) / ramp;
+}
+
+double chroma_border_match(const unsigned char *rgb, int width, int height,
+			   const struct chroma_opts *o)
+{
+	size_t total = 0, touched = 0;
+
+	for (int y = 0; y < height; y++) {
+		/* Every pixel of the first and last rows; the two ends of the others. */
+		int step = y == 0 || y == height - 1 ? 1 : width - 1;
+		for (int x = 0; x < width; x += step > 0 ? step : 1) {
+			const unsigned char *p = rgb + ((size_t)y * (size_t)width + (size_t)x) * 3;
+			touched += key_alpha(p, o) < 1.0;
+			total++;
+		}
+	}
+	return total ? (double)touched / (double)total : 0.0;
+}
+
+size_t chroma_key(const unsigned char *rgb, unsigned char *rgba, size_t npix,
+		  const struct chroma_opts *o)
+{
+	size_t keyed = 0;
 
 	for (size_t i = 0; i < npix; i++) {
 		const unsigned char *p = rgb + i * 3;
 		unsigned char *q = rgba + i * 4;
-		double dr = p[0] - o->key[0], dg = p[1] - o->key[1], db = p[2] - o->key[2];
-		double d = sqrt(dr * dr + dg * dg + db * db);
-		double a = d <= lo ? 0.0 : ramp <= 0 || d >= lo + ramp ? 1.0 : (d - lo) / ramp;
+		double a = key_alpha(p, o);
 
 		if (a > 0 && a < 1) {
 			/* Take the key's share back out: p = a * colour + (1 - a) * key. */
@@ -116,5 +141,7 @@ void chroma_key(const unsigned char *rgb, unsigned char *rgba, size_t npix,
 		if (a == 0)
 			memset(q, 0, 3);
 		q[3] = clamp255(a * 255);
+		keyed += q[3] < 255;
 	}
+	return keyed;
 }

@@ -28,8 +28,19 @@ int chroma_parse_color(const char *s, unsigned char rgb[3]);
  * median of every edge pixel. */
 void chroma_auto_key(const unsigned char *rgb, int width, int height, unsigned char key[3]);
 
-/* rgb (3 bytes a pixel) to rgba (4 bytes a pixel), npix pixels. */
-void chroma_key(const unsigned char *rgb, unsigned char *rgba, size_t npix,
-		const struct chroma_opts *o);
+/* Keying a picture whose border is not mostly the key colour would cut holes
+ * in its subject rather than take its background away: below this share of
+ * border pixels the key would touch, --chroma-key leaves the image as sent. */
+#define CHROMA_BORDER_MIN 0.5
+
+/* The share (0 to 1) of the border pixels (the outermost row and column on
+ * each side) that keying with o would make at least partly transparent. */
+double chroma_border_match(const unsigned char *rgb, int width, int height,
+			   const struct chroma_opts *o);
+
+/* rgb (3 bytes a pixel) to rgba (4 bytes a pixel), npix pixels. Returns how
+ * many pixels it made fully or partly transparent. */
+size_t chroma_key(const unsigned char *rgb, unsigned char *rgba, size_t npix,
+		  const struct chroma_opts *o);
 
 #endif

@@ -31,25 +31,35 @@ int work_check_document(const char *path, const char *format, struct buf *err)
 }
 
 int work_chroma(struct afile *f, const char *format, const struct chroma_opts *o,
-		struct buf *err)
+		work_hook before, void *data, struct chroma_result *res, struct buf *err)
 {
 	unsigned char *rgb = NULL, *rgba = NULL;
 	struct buf encoded = BUF_INIT;
+	struct chroma_opts opts = *o;
 	int w, h, rc = -1;
 
+	*res = (struct chroma_result){ .keyed = false };
 	if (imgvips_load_rgb(f->tmp, &rgb, &w, &h, err))
 		return -1;
+	if (o->auto_key)
+		chroma_auto_key(rgb, w, h, opts.key);
+	memcpy(res->key, opts.key, 3);
+	res->border = chroma_border_match(rgb, w, h, &opts);
+	if (res->border < CHROMA_BORDER_MIN) {
+		rc = 0;
+		goto cleanup;
+	}
 	rgba = malloc((size_t)w * (size_t)h * 4);
 	if (!rgba) {
 		buf_addf(err, "out of memory");
 		goto cleanup;
 	}
-	struct chroma_opts opts = *o;
-	if (o->auto_key)
-		chroma_auto_key(rgb, w, h, opts.key);
-	chroma_key(rgb, rgba, (size_t)w * (size_t)h, &opts);
-	if (imgvips_encode_rgba(rgba, w, h, strcmp(format, "webp") ? "png" : "webp", &encoded, err))
+	res->share = (double)chroma_key(rgb, rgba, (size_t)w * (size_t)h, &opts) /
+		     ((double)w * (double)h);
+	if (imgvips_encode_rgba(rgba, w, h, strcmp(format, "webp") ? "png" : "webp", &encoded, err) ||
+	    (before && before(f, data, err)))
 		goto cleanup;
+	res->keyed = true;
 	rc = afile_rewrite(f, encoded.data, encoded.len, err);
 cleanup:
 	free(rgb);
