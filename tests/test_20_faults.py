@@ -306,6 +306,29 @@ def test_wrong_key_401_fails_with_a_hint(run, standin, folder):
     assert files_in(folder) == []
 
 
+@pytest.mark.parametrize("wrong", ["sk-wrong-0123456789abcdefghij",
+                                   "0123456789abcdef0123456789abcdef"],
+                         ids=["sk-key", "key-of-another-form"])
+@pytest.mark.parametrize("command", [FAST, ["batch", PROMPT, "--size", "1024x640",
+                                            "--out-dir", "out"]], ids=["generate", "batch"])
+def test_a_key_the_server_quotes_in_its_message_is_redacted(run, standin, tmp_path, wrong,
+                                                           command):
+    # "Incorrect API key provided: Bearer sk-..." was printed in full.
+    standin.configure(echo_key=True)
+    result = run(command, env={"OPENAI_API_KEY": wrong})
+    assert result.rc == 1, result
+    [answer] = standin.responses()
+    assert wrong in answer["body"]["error"]["message"]   # the server did quote it
+    assert ("Incorrect API key provided: Bearer [redacted]. You can find your API key in "
+            "your account settings.") in result.stderr
+    output = result.stdout + result.stderr
+    assert wrong not in output and wrong[6:22] not in output
+    # Nor in what a batch keeps of the failure (its ledger, its gallery).
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert wrong[6:22].encode() not in path.read_bytes(), path
+
+
 # --- broken transfers and answers
 
 

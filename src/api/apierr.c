@@ -1,26 +1,85 @@
 #include "apierr.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "msg.h"
 #include "util.h"
 
 #define TEXT_MAX 500
+#define REDACTED "[redacted]"
 
-/* A copy of text safe to print: control characters become spaces. */
-static char *printable(const char *s, size_t len)
+static bool key_char(char c)
 {
-	char *out;
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_';
+}
+
+/* How long the key that starts at s is: "sk-" and at least 8 key characters
+ * (sk-..., sk-proj-..., sk-svcacct-...), or 0. */
+static size_t key_at(const char *s)
+{
+	size_t n = 3;
+
+	if (strncmp(s, "sk-", 3))
+		return 0;
+	while (key_char(s[n]))
+		n++;
+	return n >= 3 + 8 ? n : 0;
+}
+
+/* Appends s with every copy of secret (when it is long enough to be one),
+ * anything that looks like a key and the credential after "Bearer "
+ * replaced by [redacted]. */
+static void add_redacted(struct buf *b, const char *s, const char *secret)
+{
+	size_t slen = secret ? strlen(secret) : 0;
+
+	for (size_t i = 0; s[i];) {
+		size_t n;
+		bool word = i == 0 || !key_char(s[i - 1]);
+		if (slen >= 8 && !strncmp(s + i, secret, slen)) {
+			buf_adds(b, REDACTED);
+			i += slen;
+		} else if (word && (n = key_at(s + i))) {
+			buf_adds(b, "sk-" REDACTED);
+			i += n;
+		} else if (word && !strncasecmp(s + i, "bearer ", 7) && s[i + 7] &&
+			   s[i + 7] != ' ') {
+			/* To the next space or quote; a final '.' ends the sentence. */
+			size_t len = strcspn(s + i + 7, " \t\"',;)]}<>");
+			len -= len > 1 && s[i + 7 + len - 1] == '.';
+			buf_addf(b, "%.7s" REDACTED, s + i);
+			i += 7 + len;
+		} else {
+			buf_add(b, s + i, 1);
+			i++;
+		}
+	}
+}
+
+char *api_text_safe(const char *s, size_t len, const char *secret)
+{
+	struct buf b = BUF_INIT;
+	char *copy;
 
 	if (len > TEXT_MAX)
 		len = TEXT_MAX;
-	out = xstrndup(s, len);
-	for (char *p = out; *p; p++)
+	copy = xstrndup(s, len);
+	for (char *p = copy; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = ' ';
-	return out;
+	add_redacted(&b, copy, secret);
+	free(copy);
+	return b.len ? buf_detach(&b) : xstrdup("");
+}
+
+static char *printable(const char *s, size_t len)
+{
+	return api_text_safe(s, len, NULL);
 }
 
 static char *string_field(json_t *obj, const char *key)
@@ -141,6 +200,21 @@ void api_error_print(const struct api_error *e, const char *auth_hint)
 		errdetailf("request id: %s", e->request_id);
 	if (h)
 		errdetailf("hint: %s", h);
+}
+
+void api_error_redact(struct api_error *e, const char *secret)
+{
+	char **fields[] = { &e->message, &e->type, &e->code, &e->param, &e->stage,
+			    &e->categories };
+
+	for (size_t i = 0; secret && strlen(secret) >= 8 && i < ARRAY_SIZE(fields); i++) {
+		if (!*fields[i] || !strstr(*fields[i], secret))
+			continue;
+		struct buf b = BUF_INIT;
+		add_redacted(&b, *fields[i], secret);
+		free(*fields[i]);
+		*fields[i] = buf_detach(&b);
+	}
 }
 
 void api_error_release(struct api_error *e)

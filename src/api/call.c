@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define ERRBODY_MAX (1024 * 1024)
@@ -75,6 +76,8 @@ static void answer_failed(struct call *c)
 	if (c->api) {
 		api_error_parse(&c->apierr, x->status, c->errbody.data, c->errbody.len,
 				x->resp.request_id);
+		/* A server may quote the credential it was given, whatever its form. */
+		api_error_redact(&c->apierr, c->secret);
 		hints.retry_after_ms = x->resp.retry_after_ms;
 		hints.retry_after = x->resp.retry_after;
 		hints.should_retry = x->resp.should_retry;
@@ -113,6 +116,33 @@ static void call_done(struct http_xfer *x, CURLcode rc)
 		answer_failed(c);
 }
 
+static void forget_secret(struct call *c)
+{
+	if (c->secret)
+		explicit_bzero(c->secret, strlen(c->secret));
+	FREE_AND_NULL(c->secret);
+}
+
+/* The credential among the headers (Authorization's, without its scheme, or
+ * api-key's): what an error message must never show. */
+static void keep_secret(struct call *c, const struct curl_slist *headers)
+{
+	forget_secret(c);
+	for (const struct curl_slist *h = headers; h && !c->secret; h = h->next) {
+		const char *v = NULL;
+		if (!strncasecmp(h->data, "Authorization:", 14))
+			v = h->data + 14;
+		else if (!strncasecmp(h->data, "api-key:", 8))
+			v = h->data + 8;
+		if (!v)
+			continue;
+		v += strspn(v, " ");
+		if (strchr(v, ' '))
+			v = strchr(v, ' ') + 1;   /* "Bearer KEY" */
+		c->secret = xstrdup(v);
+	}
+}
+
 int call_setup(struct call *c, const struct call_ops *ops, void *owner,
 	       struct http_loop *loop, const struct retry_policy *policy,
 	       unsigned int *seed, const char *url, struct curl_slist *headers,
@@ -126,6 +156,7 @@ int call_setup(struct call *c, const struct call_ops *ops, void *owner,
 	c->api = api;
 	c->attempts = 0;
 	c->body_failed = false;
+	keep_secret(c, headers);
 	if (http_xfer_setup(&c->xfer, url, headers, timeout, !api))
 		return -1;
 	c->xfer.paced = api;
@@ -148,4 +179,5 @@ void call_release(struct call *c)
 	buf_release(&c->errbody);
 	buf_release(&c->error);
 	api_error_release(&c->apierr);
+	forget_secret(c);
 }

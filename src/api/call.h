@@ -44,7 +44,8 @@ struct call {
 	int attempts;
 	bool body_failed;            /* the owner stopped the transfer */
 	struct buf errbody;          /* body of a non-2xx answer */
-	struct api_error apierr;     /* when the API refused */
+	struct api_error apierr;     /* when the API refused, the credential redacted */
+	char *secret;                /* the credential the request sends (owned, wiped) */
 	struct buf error;            /* why the call failed, one line */
 };
 

@@ -627,13 +627,17 @@ static int submit(struct remote *b, struct part *p, struct buf *err)
 
 /* ---- collecting ---- */
 
-/* "CODE: message" of an {code, message} object; the caller frees. */
+/* "CODE: message" of an {code, message} object, made safe to print (a key
+ * a server quotes redacted); the caller frees. */
 static char *error_text(const json_t *e)
 {
 	const char *code = text(e, "code"), *message = text(e, "message");
+	char *raw = xasprintf("%s%s%s", code ? code : "", code && message ? ": " : "",
+			      message ? message : code ? "" : "no reason given");
+	char *safe = api_text_safe(raw, strlen(raw), NULL);
 
-	return xasprintf("%s%s%s", code ? code : "", code && message ? ": " : "",
-			 message ? message : code ? "" : "no reason given");
+	free(raw);
+	return safe;
 }
 
 /* " (line 2 of the input, custom_id KEY)": where a job's line came from and

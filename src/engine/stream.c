@@ -204,12 +204,19 @@ static int save_completed(struct job *job, json_t *event)
 static int stream_error(struct job *job, json_t *event)
 {
 	json_t *err = json_object_get(event, "error");
-	const char *msg = json_string_value(json_object_get(err, "message"));
-	const char *code = json_string_value(json_object_get(err, "code"));
+	json_t *m = json_object_get(err, "message"), *c = json_object_get(err, "code");
+	const char *key = job->call.secret;
+	/* Server text: made safe to print, and any key in it redacted. */
+	char *msg = json_is_string(m) ? api_text_safe(json_string_value(m), json_string_length(m),
+						      key) : NULL;
+	char *code = json_is_string(c) ? api_text_safe(json_string_value(c), json_string_length(c),
+						       key) : NULL;
 
 	buf_addf(&job->error, "the stream reported an error%s%s%s: %s",
 		 code ? " (" : "", code ? code : "", code ? ")" : "",
 		 msg ? msg : "no message");
+	free(msg);
+	free(code);
 	return -1;
 }
 

@@ -46,10 +46,40 @@ static void test_summaries(void **state)
 	check("{\"error\":{\"code\":429}}", 429, NULL, "HTTP 429 (code 429)");
 }
 
+/* Keys a server quotes never reach the terminal. */
+static void test_redaction(void **state)
+{
+	static const struct { const char *in, *secret, *want; } rows[] = {
+		{ "Incorrect API key provided: Bearer sk-proj-abc123DEF456ghi. You can",
+		  NULL, "Incorrect API key provided: Bearer [redacted]. You can" },
+		{ "key sk-abcdefgh12 is wrong", NULL, "key sk-[redacted] is wrong" },
+		{ "key sk-abc is short, task-abcdefghijk is a word", NULL,
+		  "key sk-abc is short, task-abcdefghijk is a word" },
+		{ "bad key 0123456789abcdef0123456789abcdef here",
+		  "0123456789abcdef0123456789abcdef", "bad key [redacted] here" },
+		{ "token eyJ.a.b rejected (bearer eyJ.a.b)", "eyJ.a.b",
+		  "token eyJ.a.b rejected (bearer [redacted])" },
+		{ "a\x1b]0;title\x07" "b", NULL, "a ]0;title b" },
+		{ "Bearer", NULL, "Bearer" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char *got = api_text_safe(rows[i].in, strlen(rows[i].in), NULL);
+		struct api_error e = API_ERROR_INIT;
+		e.message = got;
+		api_error_redact(&e, rows[i].secret);
+		if (strcmp(e.message, rows[i].want))
+			fail_msg("row %zu: got '%s', wanted '%s'", i, e.message, rows[i].want);
+		api_error_release(&e);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_summaries),
+		cmocka_unit_test(test_redaction),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
