@@ -308,6 +308,24 @@ def test_info_reads_a_sidecar_for_a_jpeg(run, standin, tmp_path):
     assert "gpt-image-2" in result.stdout
 
 
+def test_info_never_prints_control_characters_from_a_file(run, standin, tmp_path):
+    # A crafted file's text chunks could set the window title (OSC) or clear the
+    # screen; C1 controls (U+009B is a CSI) drive terminals as ESC does.
+    from PIL import PngImagePlugin
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("prompt", "a cat\x1b]0;pwned\x07 and \u009b31m red\nsecond line\x7f")
+    info.add_text("Comment", "x\x1b[2Jy")
+    Image.new("RGB", (4, 4)).save(tmp_path / "crafted.png", pnginfo=info)
+    (tmp_path / "crafted.json").write_text(json.dumps({"note": "side\u009b31m\x7f"}))
+    result = run(["info", "crafted.png"])
+    assert result.rc == 0, result
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]", result.stdout), \
+        repr(result.stdout)
+    assert "  prompt: a cat?]0;pwned? and ?31m red\n    second line?\n" in result.stdout
+    assert "  Comment: x?[2Jy\n" in result.stdout
+    assert '"note": "side?31m?"' in result.stdout
+
+
 def test_info_of_a_plain_png_says_it_has_no_metadata(run, standin, tmp_path):
     Image.new("RGB", (8, 8), (1, 2, 3)).save(tmp_path / "plain.png")
     result = run(["info", "plain.png"])

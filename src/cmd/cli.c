@@ -783,10 +783,14 @@ bool cli_flag_values(const char *names, struct strlist *out)
 	return out->n && !one_of(flag, open_ended);
 }
 
-void cli_put_safe(FILE *out, const char *s)
+void cli_put_safe_lines(FILE *out, const char *s, const char *indent)
 {
 	for (; s && *s; s++) {
 		unsigned char c = (unsigned char)*s;
+		if (c == '\n' && indent) {
+			fprintf(out, "\n%s", indent);
+			continue;
+		}
 		/* C1 controls (U+0080-U+009F, as UTF-8 C2 80-9F) drive terminals too. */
 		if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f) {
 			fputc('?', out);
@@ -795,4 +799,9 @@ void cli_put_safe(FILE *out, const char *s)
 		}
 		fputc(c < 0x20 || c == 0x7f ? '?' : c, out);
 	}
+}
+
+void cli_put_safe(FILE *out, const char *s)
+{
+	cli_put_safe_lines(out, s, NULL);
 }

@@ -188,6 +188,9 @@ bool cli_flag_values(const char *names, struct strlist *out);
 /* Writes one line of text from a server or a file to out, with control
  * characters made harmless ('?'), so it cannot drive the terminal. */
 void cli_put_safe(FILE *out, const char *s);
+/* The same for text of several lines: each newline is kept, followed by
+ * indent. */
+void cli_put_safe_lines(FILE *out, const char *s, const char *indent);
 
 /* Parses argv into c; prints help or the usage error. Returns -1 to go on,
  * or the exit status. Sets up messages (quiet, colour). */

@@ -131,15 +131,10 @@ static void print_safe(const char *s)
 }
 
 /* A recorded text (a prompt may have several lines): each line indented,
- * other control characters made harmless. */
+ * other control characters (C1 ones too) made harmless. */
 static void print_text(const char *s)
 {
-	for (; *s; s++) {
-		if (*s == '\n')
-			fputs("\n    ", stdout);
-		else
-			putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
-	}
+	cli_put_safe_lines(stdout, s, "    ");
 }
 
 /* The size line of a GIF or SVG. */
@@ -194,7 +189,10 @@ static void print_human(json_t *o)
 	}
 	if (side) {
 		char *text = json_dumps(side, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		printf("  sidecar %s\n", text);   /* JSON: control characters escaped */
+		/* JSON escapes C0 controls but leaves DEL and C1 ones as they are. */
+		fputs("  sidecar ", stdout);
+		cli_put_safe_lines(stdout, text, "");
+		putchar('\n');
 		free(text);
 	}
 	if (!json_object_size(meta) && !side)
