@@ -365,6 +365,15 @@ def test_no_augment_sends_the_edit_prompt_as_given(run, standin, inputs):
     assert only_edit(standin)["body"]["prompt"] == "Add a red kite"
 
 
+def test_several_quoted_prompts_are_one_edit_with_a_warning(run, standin, inputs):
+    result = run(["edit", "--image", "in/photo.png", "Add a red kite", "Make it dusk"])
+    assert result.rc == 0, result
+    assert only_edit(standin)["body"]["prompt"] == "Add a red kite Make it dusk"
+    assert ("imagegen: warning: the 2 arguments after the options were joined into one "
+            "prompt for one edit; for one edit from each, give 'imagegen batch --input' a "
+            "JSONL line {\"prompt\", \"image\"} each\n") in result.stderr
+
+
 def test_no_augment_with_a_field_is_refused(run, standin, inputs):
     result = run(["edit", "--image", "in/photo.png", "--prompt", "Add a red kite",
                   "--scene", "windy beach", "--no-augment"])

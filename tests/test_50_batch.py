@@ -141,6 +141,15 @@ def test_a_line_that_is_a_json_string_is_its_text(run, standin, tmp_path):
                                                              "a quoted prompt"]
 
 
+def test_a_batch_folder_named_like_an_image_file_is_warned_about(run, standin, tmp_path):
+    # batch has no --out to suggest: the warning only says what the name looks like.
+    result = run(["batch", "red fox", *SMALL, "--output", "fox.png"])
+    assert result.rc == 0, result
+    assert ("imagegen: warning: --output 'fox.png': a folder named like an image file\n"
+            in result.stderr)
+    assert result.lines == ["fox.png/01-red-fox.png"]
+
+
 def test_input_dash_reads_jobs_from_standard_input(run, standin, tmp_path):
     jobs = '{"prompt": "a red kite", "id": "kite"}\na blue boat\n'
     result = run(["batch", "--input", "-", *SMALL, *OUT], stdin=jobs)
