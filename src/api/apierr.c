@@ -31,6 +31,23 @@ static size_t key_at(const char *s)
 	return n >= 3 + 8 ? n : 0;
 }
 
+/* How long the credential after "Bearer " at s is: to the next space or
+ * quote (a final '.' ends the sentence), at least 8 characters with a digit
+ * among them ("Bearer auth" is words, not a key), or 0. */
+static size_t bearer_at(const char *s)
+{
+	size_t len;
+
+	if (strncasecmp(s, "bearer ", 7))
+		return 0;
+	len = strcspn(s + 7, " \t\"',;)]}<>");
+	len -= len > 1 && s[7 + len - 1] == '.';
+	for (size_t k = 0; len >= 8 && k < len; k++)
+		if (s[7 + k] >= '0' && s[7 + k] <= '9')
+			return len;
+	return 0;
+}
+
 /* Appends s with every copy of secret (when it is long enough to be one),
  * anything that looks like a key and the credential after "Bearer "
  * replaced by [redacted]. */
@@ -47,13 +64,9 @@ static void add_redacted(struct buf *b, const char *s, const char *secret)
 		} else if (word && (n = key_at(s + i))) {
 			buf_adds(b, "sk-" REDACTED);
 			i += n;
-		} else if (word && !strncasecmp(s + i, "bearer ", 7) && s[i + 7] &&
-			   s[i + 7] != ' ') {
-			/* To the next space or quote; a final '.' ends the sentence. */
-			size_t len = strcspn(s + i + 7, " \t\"',;)]}<>");
-			len -= len > 1 && s[i + 7 + len - 1] == '.';
+		} else if (word && (n = bearer_at(s + i))) {
 			buf_addf(b, "%.7s" REDACTED, s + i);
-			i += 7 + len;
+			i += 7 + n;
 		} else {
 			buf_add(b, s + i, 1);
 			i++;

@@ -57,10 +57,14 @@ static void test_redaction(void **state)
 		  "key sk-abc is short, task-abcdefghijk is a word" },
 		{ "bad key 0123456789abcdef0123456789abcdef here",
 		  "0123456789abcdef0123456789abcdef", "bad key [redacted] here" },
-		{ "token eyJ.a.b rejected (bearer eyJ.a.b)", "eyJ.a.b",
-		  "token eyJ.a.b rejected (bearer [redacted])" },
+		{ "token eyJ0eXAi.eyJ1.c2ln rejected (bearer eyJ0eXAi.eyJ1.c2ln)",
+		  "eyJ0eXAi.eyJ1.c2ln", "token [redacted] rejected (bearer [redacted])" },
+		{ "short abc123 and (bearer abc1)", "abc123", "short abc123 and (bearer abc1)" },
 		{ "a\x1b]0;title\x07" "b", NULL, "a ]0;title b" },
 		{ "Bearer", NULL, "Bearer" },
+		{ "provide your API key in an Authorization header using Bearer auth.", NULL,
+		  "provide your API key in an Authorization header using Bearer auth." },
+		{ "Bearer abc.def1234.ghi rejected", NULL, "Bearer [redacted] rejected" },
 	};
 
 	(void)state;
