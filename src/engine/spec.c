@@ -217,9 +217,10 @@ static char *out_folder(const struct job_spec *s)
 static const char *out_file(const struct job_spec *s)
 {
 	char *folder = out_folder(s);
+	bool is_folder = folder != NULL;
 
 	free(folder);
-	return folder ? NULL : s->out;
+	return is_folder ? NULL : s->out;
 }
 
 int spec_check_options(const struct job_spec *s, struct buf *err)
