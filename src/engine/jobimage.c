@@ -372,7 +372,7 @@ static int settle_signed(struct job *job, size_t i, struct afile *f, const char 
 
 	if (job->env->chroma.enabled && key_image(job, i, f, format, signed_file))
 		return -1;
-	job->images[i].signed_kept = signed_file && !job->images[i].keyed;
+	job->images[i].signed_kept = signed_file && !job->images[i].chroma_keyed;
 	if (job->images[i].signed_kept && job->env->metadata && !job->env->sidecar && i == 0) {
 		char *side = meta_sidecar_path(f->path);
 		job_warn(job, "'%s' carries a C2PA manifest, which any change would break: its "
