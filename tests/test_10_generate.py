@@ -275,6 +275,30 @@ def test_concurrent_runs_never_overwrite_each_others_derived_names(standin, tmp_
     assert standin.stats()["requests"] == 3
 
 
+def test_a_numbered_name_taken_while_the_answer_came_goes_on_from_its_number(standin,
+                                                                              tmp_path):
+    """The plan numbered the name (the plain one was taken); another run took that
+    too while this one waited: the next number, not slug-2-2 (seen under load)."""
+    (tmp_path / f"{SLUG}.png").write_bytes(b"first run")
+    standin.configure(hold_body=0.3)
+    process = subprocess.Popen([BIN, "generate", OTTER, *SMALL], cwd=tmp_path,
+                               env=clean_env(standin), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert standin.wait_held()
+        (tmp_path / f"{SLUG}-2.png").write_bytes(b"second run")
+        standin.release()
+        out, err = assert_no_key_in_output(*process.communicate(timeout=30))
+    finally:
+        standin.release()
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert out.decode() == f"{SLUG}-3.png\n"
+    assert f"'{SLUG}-2.png' appeared meanwhile; saving as '{SLUG}-3.png'" in err.decode()
+    assert (tmp_path / f"{SLUG}-2.png").read_bytes() == b"second run"
+
+
 def test_an_existing_out_file_is_refused_before_any_request(run, standin, tmp_path):
     (tmp_path / "keep.png").write_bytes(b"precious")
     result = run(["generate", OTTER, *SMALL, "--out", "keep.png"])

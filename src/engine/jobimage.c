@@ -402,7 +402,9 @@ int job_commit_image(struct job *job, size_t i)
 			return -1;
 		}
 		/* The name was taken while the request ran: never overwrite. */
-		char *next = naming_next_free(f->path, naming_exists_on_disk, NULL);
+		char *next = job->names.numbered
+			     ? naming_next_numbered(f->path, naming_exists_on_disk, NULL)
+			     : naming_next_free(f->path, naming_exists_on_disk, NULL);
 		job_warn(job, "'%s' appeared meanwhile; saving as '%s'", f->path, next);
 		afile_rename(f, next);
 		free(next);

@@ -121,8 +121,10 @@ static void plan_derived(const struct name_request *r, exists_fn exists,
 			char *next = naming_next_free(plan->paths[0], exists, data);
 			free(plan->paths[0]);
 			plan->paths[0] = next;
+			plan->numbered = true;
 		}
 	} else {
+		plan->numbered = true;
 		/* Keep a run's images numbered together: shift the whole run past
 		 * any earlier run (cat-1..3 taken -> cat-4..6). */
 		long first = 1;
@@ -150,13 +152,14 @@ int naming_plan(const struct name_request *r, exists_fn exists, const void *data
 	return 0;
 }
 
-char *naming_next_free(const char *path, exists_fn exists, const void *data)
+/* path's next free variant, numbered from k on after its stem's first
+ * stem_len bytes. */
+static char *next_free(const char *path, size_t stem_len, long k, exists_fn exists,
+		       const void *data)
 {
 	const char *dot = path_ext(path);
-	size_t stem_len = dot ? (size_t)(dot - path) : strlen(path);
 	const char *ext = dot ? dot : "";
 	char *stem = xstrndup(path, stem_len);
-	long k = 2;
 	char *candidate = NULL;
 
 	for (;; k++) {
@@ -167,6 +170,25 @@ char *naming_next_free(const char *path, exists_fn exists, const void *data)
 	}
 	free(stem);
 	return candidate;
+}
+
+char *naming_next_free(const char *path, exists_fn exists, const void *data)
+{
+	const char *dot = path_ext(path);
+
+	return next_free(path, dot ? (size_t)(dot - path) : strlen(path), 2, exists, data);
+}
+
+char *naming_next_numbered(const char *path, exists_fn exists, const void *data)
+{
+	const char *dot = path_ext(path);
+	size_t end = dot ? (size_t)(dot - path) : strlen(path), i = end;
+
+	while (i > 0 && path[i - 1] >= '0' && path[i - 1] <= '9')
+		i--;
+	if (i == end || i < 2 || path[i - 1] != '-' || end - i > 9)
+		return naming_next_free(path, exists, data);
+	return next_free(path, i - 1, strtol(path + i, NULL, 10) + 1, exists, data);
 }
 
 char *naming_partial(const char *path, long k)

@@ -28,8 +28,10 @@ struct name_plan {
 	bool explicit_names;    /* from --out: never renamed, refused if present */
 	bool replace;           /* the names may be replaced (--force, or a batch
 				   job's own earlier files) */
+	bool numbered;          /* derived names the plan numbered (cat-2.png when
+				   cat.png was taken; cat-1..3 for n>1) */
 };
-#define NAME_PLAN_INIT { NULL, 0, false, false }
+#define NAME_PLAN_INIT { NULL, 0, false, false, false }
 
 /* "png" -> ".png", "jpeg" -> ".jpg", "webp" -> ".webp", "gif" -> ".gif",
  * "svg" -> ".svg"; anything else ".png". */
@@ -46,6 +48,10 @@ void name_plan_release(struct name_plan *plan);
 /* The next free variant of a derived path: "cat.png" -> "cat-2.png", then
  * "cat-3.png", ... Caller frees. */
 char *naming_next_free(const char *path, exists_fn exists, const void *data);
+/* The same for a path a plan numbered (name_plan.numbered): it goes on from
+ * its number, so "cat-2.png" taken gives "cat-3.png", never "cat-2-2.png".
+ * Caller frees. */
+char *naming_next_numbered(const char *path, exists_fn exists, const void *data);
 
 /* The default existence test: lstat(). */
 bool naming_exists_on_disk(const char *path, const void *data);

@@ -76,6 +76,21 @@ static void test_next_free(void **state)
 	got = naming_next_free("noext", fake_exists, empty_disk);
 	assert_string_equal(got, "noext-2");
 	free(got);
+	/* A prompt's own number is part of its name ... */
+	got = naming_next_free("room-101.png", fake_exists, empty_disk);
+	assert_string_equal(got, "room-101-2.png");
+	free(got);
+	/* ... but a number the plan gave goes on: two runs that both planned
+	 * cat-2.png while the other waited give cat-3.png, not cat-2-2.png. */
+	got = naming_next_numbered("a/cat-2.png", fake_exists, disk);
+	assert_string_equal(got, "a/cat-4.png");
+	free(got);
+	got = naming_next_numbered("a/cat-3.png", fake_exists, empty_disk);
+	assert_string_equal(got, "a/cat-4.png");
+	free(got);
+	got = naming_next_numbered("a/cat.png", fake_exists, disk);
+	assert_string_equal(got, "a/cat-4.png");
+	free(got);
 }
 
 static void test_formats(void **state)
