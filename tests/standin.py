@@ -386,7 +386,8 @@ class Config:
                                       # C2PA manifest) that the provenance check finds
     stream_usage: str = "split"       # "split": each completed event its own image's
                                       # usage (the first with the input); "total":
-                                      # every completed event the whole request's
+                                      # every completed event the whole request's;
+                                      # "each": its own image's, each with the input
     output_tokens_scale: float = 1.0  # output image tokens billed, times the rule's:
                                       # a server whose usage outruns any estimate
     hold_body: float = -1.0           # >= 0: an image answer stops after this fraction
@@ -512,8 +513,8 @@ def _token(value):
 
 
 def _stream_usage(value):
-    if value not in ("split", "total"):
-        raise ValueError(f"expected 'split' or 'total', got {value!r}")
+    if value not in ("split", "total", "each"):
+        raise ValueError(f"expected 'split', 'total' or 'each', got {value!r}")
     return value
 
 
@@ -2039,7 +2040,9 @@ def stream_events(generation, finals, partials, usage_shape="split"):
     partial images partials[i] (indexes from 0), then its completed event.  With the
     "split" usage shape only the first completed event counts input tokens and each
     its own image's output, so the usages add up; with "total" every completed event
-    carries the whole request's usage (which shape the API uses is undocumented)."""
+    carries the whole request's usage; with "each" every one its own image's output
+    and the request's input, so images alike have equal usages (which shape the API
+    uses is undocumented)."""
     prefix = STREAM_EVENT_PREFIX[generation.kind]
     common = {
         "created_at": int(time.time()),
@@ -2059,7 +2062,8 @@ def stream_events(generation, finals, partials, usage_shape="split"):
             "type": f"{prefix}.completed",
             "b64_json": base64.b64encode(final).decode("ascii"),
             **common, "usage": estimate_usage(generation) if usage_shape == "total"
-            else estimate_usage(generation, images=1, count_input=i == 0)}))
+            else estimate_usage(generation, images=1,
+                                count_input=i == 0 or usage_shape == "each")}))
     return events
 
 

@@ -169,6 +169,7 @@ static int job_again(struct call *c, const char *reason, long status, long delay
 	job->usage = (struct usage){ 0 };
 	json_decref(job->first_usage);
 	job->first_usage = NULL;
+	job->usage_doubt = false;
 	job->body_started = false;
 	job->streaming = false;
 	return 0;

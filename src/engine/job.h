@@ -154,6 +154,7 @@ struct job {
 	bool event_open;           /* the current event's data is being scanned */
 	size_t completed;          /* images whose completed event arrived */
 	json_t *first_usage;       /* the first completed event's usage (streams) */
+	bool usage_doubt;          /* its repeats could not be told apart: warned */
 	char **partials;           /* partial files on disk, for removal */
 	size_t npartials;
 

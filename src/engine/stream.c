@@ -122,21 +122,61 @@ static void remove_partials(struct job *job)
 	job->npartials = 0;
 }
 
+/* Output tokens one image of the event's size and quality is expected to
+ * take (the price table's rule or earlier runs' average is not asked: only
+ * the rule or a per-image row), or -1 when not known. */
+static long image_tokens(const struct job *job, json_t *event)
+{
+	const struct price_row *row = job->env->prices
+				      ? price_find(job->env->prices, job->params.model) : NULL;
+	struct estimate_in in = {
+		.quality = json_string_value(json_object_get(event, "quality")),
+		.size = json_string_value(json_object_get(event, "size")),
+		.n = 1,
+	};
+	struct cost c;
+	long tokens = -1;
+
+	if (!row || !in.quality || !in.size)
+		return -1;
+	price_estimate(row, &in, &c, &tokens);
+	return c.basis == COST_UNKNOWN ? -1 : tokens;
+}
+
 /* Usage from a completed event. Whether each carries its own image's usage
- * or the whole request's is not documented (reference §4): an event whose
- * usage equals the first event's is that same total, counted once; others
- * are added. */
-static void add_usage(struct job *job, json_t *usage)
+ * or the whole request's is not documented (reference §4: "do not sum
+ * blindly"). Different usages are each image's own, and add up. A usage
+ * equal to the first event's is either the request's total repeated or an
+ * image's own (images of one size and quality take the same tokens): it is
+ * told by its output tokens against what one image takes, and an image's
+ * own adds its output (its input, the request's, was counted once); when
+ * that is not known, it counts once, and a warning says so. */
+static void add_usage(struct job *job, json_t *usage, json_t *event)
 {
 	struct usage *u = &job->usage, one = { 0 };
 
 	if (!json_is_object(usage))
 		return;
-	if (job->first_usage && json_equal(job->first_usage, usage))
+	usage_parse(&one, usage);
+	if (job->first_usage && json_equal(job->first_usage, usage)) {
+		long each = image_tokens(job, event);
+
+		if (each > 0 && one.output * 2 < each * 3) {
+			struct usage output = { .output = one.output, .total = one.output,
+						.output_image = one.output_image,
+						.output_text = one.output_text,
+						.output_split = one.output_split, .present = true };
+			usage_add(u, &output);
+		} else if (each <= 0 && !job->usage_doubt) {
+			job->usage_doubt = true;
+			job_warn(job, "%sthe stream's completed events carry the same usage, and "
+				 "whether it is each image's or the request's total is not "
+				 "documented: counted once", job->label ? job->label : "");
+		}
 		return;
+	}
 	if (!job->first_usage)
 		job->first_usage = json_incref(usage);
-	usage_parse(&one, usage);
 	usage_add(u, &one);
 }
 
@@ -181,7 +221,7 @@ static int save_completed(struct job *job, json_t *event)
 			 job->names.n, job->names.n == 1 ? "" : "s", job->names.n == 1 ? "is" : "are");
 		return -1;
 	}
-	add_usage(job, json_object_get(event, "usage"));
+	add_usage(job, json_object_get(event, "usage"), event);
 	set_usage(job);
 	job->paid = true;
 	job_price(job);
