@@ -229,6 +229,19 @@ def test_slug_comes_from_the_prompt_not_the_augmented_text(run, standin, tmp_pat
     assert result.lines == [f"{SLUG}.png"]
 
 
+@pytest.mark.parametrize("prompt,name", [
+    ("Café über naïve 日本の猫", "cafe-uber-naive-日本の猫.png"),
+    ("日本の猫", "日本の猫.png"),
+    ("Straße in Łódź", "strasse-in-lodz.png"),
+    ("☕ !!", "image.png"),
+])
+def test_a_slug_spells_accents_in_ascii_and_keeps_other_letters(run, tmp_path, prompt, name):
+    result = run(["generate", prompt, *SMALL])
+    assert result.rc == 0, result
+    assert result.lines == [name]
+    assert files_in(tmp_path) == [name]
+
+
 def test_a_derived_name_never_overwrites(run, tmp_path):
     first = run(["generate", OTTER, *SMALL])
     assert first.lines == [f"{SLUG}.png"]
