@@ -24,7 +24,8 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < commands_n; i++)
 		if (commands[i].help)
 			fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].help);
-	fputs("\nRun 'imagegen COMMAND --help' for a command's options.\n"
+	fputs("\nRun 'imagegen COMMAND --help' (or 'imagegen help COMMAND') for a command's "
+	      "options.\n"
 	      "Environment: OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_ORG_ID, "
 	      "OPENAI_PROJECT_ID; for Azure OpenAI\n"
 	      "AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY, AZURE_OPENAI_AD_TOKEN, "
@@ -57,11 +58,39 @@ static int close_stdout(int rc)
 	return rc;
 }
 
+/* "unknown command 'genrate'; did you mean 'generate'?" */
+static int unknown_command(const char *name)
+{
+	const char *names[32];
+	size_t n = 0;
+
+	for (size_t i = 0; i < commands_n && n < ARRAY_SIZE(names); i++)
+		names[n++] = commands[i].name;
+	const char *near = closest_name(name, names, n);
+
+	msg_setup(false);
+	if (near)
+		errorf("unknown command '%s'; did you mean '%s'? (see 'imagegen --help')", name,
+		       near);
+	else
+		errorf("unknown command '%s' (see 'imagegen --help')", name);
+	return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	const char *name = argc > 1 ? argv[1] : NULL;
+	static char help_flag[] = "--help";
+	char *help[] = { argv[0], NULL, help_flag, NULL };
 	int rc;
 
+	/* "imagegen help generate" is "imagegen generate --help". */
+	if (name && !strcmp(name, "help") && argc > 2) {
+		help[1] = argv[2];
+		argc = 3;
+		argv = help;
+		name = argv[1];
+	}
 	if (!name || !strcmp(name, "--help") || !strcmp(name, "-h") ||
 	    !strcmp(name, "help")) {
 		usage(name ? stdout : stderr);
@@ -86,7 +115,5 @@ int main(int argc, char **argv)
 		http_global_cleanup();
 		return close_stdout(rc);
 	}
-	msg_setup(false);
-	errorf("unknown command '%s' (see 'imagegen --help')", name);
-	return EXIT_USAGE;
+	return unknown_command(name);
 }

@@ -927,6 +927,38 @@ def test_unknown_command_exits_2(run, standin):
     assert standin.requests == []
 
 
+@pytest.mark.parametrize("typo,meant", [("genrate", "generate"), ("bacth", "batch"),
+                                        ("inof", "info")])
+def test_a_mistyped_command_is_told_the_one_it_is_close_to(run, standin, typo, meant):
+    result = run([typo, "a cat"])
+    assert result.rc == 2, result
+    assert (f"imagegen: error: unknown command '{typo}'; did you mean '{meant}'? "
+            "(see 'imagegen --help')") in result.stderr
+    assert standin.requests == []
+
+
+def test_a_command_close_to_none_gets_no_guess(run):
+    result = run(["xyzzy"])
+    assert result.rc == 2, result
+    assert "did you mean" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["generate", "edit", "batch", "info"])
+def test_help_command_shows_the_commands_own_help(run, standin, command):
+    result = run(["help", command])
+    assert result.rc == 0, result
+    assert result.stdout == run([command, "--help"]).stdout
+    assert result.stdout.startswith(f"usage: imagegen {command} ")
+    assert standin.requests == []
+
+
+def test_help_with_a_mistyped_command_guesses_it(run):
+    result = run(["help", "genrate"])
+    assert result.rc == 2, result
+    assert "did you mean 'generate'?" in result.stderr
+    assert result.stdout == ""
+
+
 def test_no_command_exits_2(run):
     result = run([])
     assert result.rc == 2, result

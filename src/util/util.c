@@ -342,3 +342,57 @@ const char *home_dir(const char *(*env)(const char *name))
 	pw = getpwuid(getuid());
 	return pw && pw->pw_dir && *pw->pw_dir == '/' ? pw->pw_dir : NULL;
 }
+
+/* Edits from a to b (optimal string alignment: Levenshtein with swaps),
+ * stopping early past limit (returns limit + 1 then). */
+static size_t edits(const char *a, const char *b, size_t limit)
+{
+	size_t la = strlen(a), lb = strlen(b), best = limit + 1;
+	size_t *rows, *prev2, *prev, *cur;
+
+	if ((la > lb ? la - lb : lb - la) > limit)
+		return limit + 1;
+	rows = xcalloc(3 * (lb + 1), sizeof(*rows));
+	prev2 = rows, prev = rows + lb + 1, cur = rows + 2 * (lb + 1);
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t least = cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] != b[j - 1];
+			size_t d = prev[j - 1] + cost;
+			if (prev[j] + 1 < d)
+				d = prev[j] + 1;
+			if (cur[j - 1] + 1 < d)
+				d = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    prev2[j - 2] + 1 < d)
+				d = prev2[j - 2] + 1;
+			cur[j] = d;
+			least = d < least ? d : least;
+		}
+		if (least > limit)
+			goto cleanup;
+		size_t *t = prev2;
+		prev2 = prev, prev = cur, cur = t;
+	}
+	best = prev[lb];
+cleanup:
+	free(rows);
+	return best;
+}
+
+const char *closest_name(const char *word, const char *const *names, size_t n)
+{
+	size_t len = strlen(word), limit = len / 3 < 2 ? len / 3 : 2, best = limit + 1;
+	const char *found = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t d = names[i] ? edits(word, names[i], limit) : best;
+		if (d == 0)
+			return NULL;
+		if (d < best)
+			best = d, found = names[i];
+	}
+	return found;
+}

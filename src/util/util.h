@@ -63,6 +63,12 @@ const char *path_ext(const char *path);
 /* The length of path without its extension ("out/cat.png" -> 7). */
 int path_stem_len(const char *path);
 
+/* Of names[0..n), the one word is most likely a typo of: at most two edits
+ * away (a character added, dropped, changed, or two swapped) and at most a
+ * third of word's length, the first of the closest. NULL when none is, or
+ * word is one of them. Borrowed from names. */
+const char *closest_name(const char *word, const char *const *names, size_t n);
+
 /* A list of borrowed strings (argv entries). */
 struct strlist {
 	const char **v;
