@@ -94,6 +94,31 @@ def test_a_server_that_shut_the_model_down_says_so(run, standin):
     assert "HTTP 404" in result.stderr and "model_not_found" in result.stderr
 
 
+def test_a_mistyped_model_is_told_the_one_it_is_close_to_and_still_sent(run, standin):
+    # A model not in the table is sent as given, at OpenAI as elsewhere (a new model
+    # must work before imagegen knows it): the warning names the model it is close to,
+    # and OpenAI's 404 follows.
+    result = run(["generate", "a red fox", "--model", "gpt-imag-1", "--size", "1024x1024"])
+    assert result.rc == 1, result
+    assert ("warning: --model gpt-imag-1 is not a model imagegen knows; sending it as "
+            "given (did you mean gpt-image-1?)") in result.stderr
+    assert "model_not_found" in result.stderr
+    assert only_body(standin)["model"] == "gpt-imag-1"
+    dry = run(["generate", "a red fox", "--model", "gpt-image-2.6-sunbrust", *SMALL,
+               "--dry-run", *OPENAI])
+    assert dry.rc == 0, dry
+    assert "(did you mean gpt-image-2.6-sunburst?)" in dry.stderr
+
+
+@pytest.mark.compat
+def test_a_servers_own_model_gets_no_guess(run, standin):
+    result = run(["generate", "a red fox", "--model", "my-server-model", *SMALL])
+    assert result.rc == 0, result
+    [warning] = warnings(result)
+    assert warning.endswith("--model my-server-model is not a model imagegen knows; "
+                            "sending it as given"), warning
+
+
 def test_the_default_model_is_always_sent(run, standin):
     result = run(["generate", "a red fox", *SMALL])
     assert result.rc == 0, result

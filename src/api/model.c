@@ -122,6 +122,22 @@ const struct model *model_find(const char *name)
 	return builtin(name);
 }
 
+const char *model_suggest(const char *name)
+{
+	size_t nb, nu;
+	const struct model *b = model_table(&nb), *u = model_user_table(&nu);
+	const char **names = xcalloc(nb + nu, sizeof(*names));
+	const char *near;
+
+	for (size_t i = 0; i < nu; i++)
+		names[i] = u[i].name;
+	for (size_t i = 0; i < nb; i++)
+		names[nu + i] = b[i].name;
+	near = name ? closest_name(name, names, nb + nu) : NULL;
+	free(names);
+	return near;
+}
+
 const struct model *model_user_table(size_t *n)
 {
 	*n = user_n;

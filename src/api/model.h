@@ -62,6 +62,9 @@ enum model_life {
 
 /* NULL when the model is not in the table. */
 const struct model *model_find(const char *name);
+/* The known model name (the user's rows first) that name is most likely a
+ * typo of, or NULL (closest_name); borrowed from the table. */
+const char *model_suggest(const char *name);
 bool model_is_gpt(const struct model *m);
 /* A comma-separated list of the model's fixed sizes (static buffer). */
 const char *model_size_list(const struct model *m);

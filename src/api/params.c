@@ -430,8 +430,10 @@ int params_validate(const struct img_params *p, enum operation op,
 			 "refuses (OpenAI's limit is not stated); a hash of the user's id fits\n",
 			 SAFETY_ID_MAX);
 	if (!m) {
+		const char *near = model_suggest(p->model);
 		buf_addf(warn, "--model %s is not a model imagegen knows; sending it "
-			 "as given\n", p->model);
+			 "as given%s%s%s\n", p->model, near ? " (did you mean " : "",
+			 near ? near : "", near ? "?)" : "");
 		return 0;
 	}
 	return check_known_model(m, p, op, err, warn);
