@@ -365,6 +365,53 @@ def test_info_reports_the_files_it_can_read_and_exits_2_for_the_missing_one(run,
     assert "missing.png" in result.stderr
 
 
+@pytest.mark.parametrize("args", [[], ["--json"]], ids=["text", "json"])
+def test_info_of_a_file_that_is_not_an_image_exits_2(run, standin, tmp_path, args):
+    assert run(["generate", PROMPT, *SMALL]).rc == 0
+    (tmp_path / "notes.txt").write_text("a shopping list\n")
+    result = run(["info", *args, "notes.txt", f"{SLUG}.png"])
+    assert result.rc == 2, result
+    assert result.stderr == ("imagegen: error: 'notes.txt' is not an image (info reads "
+                             "PNG, JPEG, WebP, GIF and SVG)\n")
+    # The image beside it is still described; the text file is not.
+    assert "notes.txt" not in result.stdout
+    assert PROMPT in result.stdout
+
+
+def test_info_shows_the_size_and_what_the_record_says_was_paid(run, standin, tmp_path):
+    made = run(["generate", PROMPT, *SMALL, "--sidecar", "--json"])
+    assert made.rc == 0, made
+    usage = made.json["usage"]
+    cost = made.json["cost"]["usd"]
+    result = run(["info", f"{SLUG}.png"])
+    assert result.rc == 0, result
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{SLUG}.png (png, 1024x640)"
+    assert lines[1] == (f"  tokens: {usage['total_tokens']} (in: {usage['input_tokens']}, "
+                        f"out: {usage['output_tokens']})")
+    assert re.fullmatch(r"  cost: \$(\d+\.\d{4}) \(from usage; prices of \d{4}-\d\d-\d\d\)",
+                        lines[2]), lines[2]
+    assert float(lines[2].split("$")[1].split()[0]) == pytest.approx(cost, abs=1e-4)
+    [record] = info_json(run, f"{SLUG}.png")
+    assert record["image"] == {"width": 1024, "height": 640}
+
+
+@pytest.mark.parametrize("fmt,ext", [("jpeg", "jpg"), ("webp", "webp")])
+def test_info_shows_the_size_of_any_still_image_and_its_cost_without_a_sidecar(
+        run, standin, tmp_path, fmt, ext):
+    assert run(["generate", PROMPT, *SMALL, "--format", fmt]).rc == 0
+    Image.new("RGB", (40, 30)).save(tmp_path / f"plain.{ext}")
+    result = run(["info", f"{SLUG}.{ext}", f"plain.{ext}"])
+    assert result.rc == 0, result
+    assert f"{SLUG}.{ext} ({fmt}, 1024x640)\n" in result.stdout
+    assert f"plain.{ext} ({fmt}, 40x30)\n" in result.stdout
+    assert "tokens:" not in result.stdout   # no record of them without a sidecar
+    png = run(["generate", "a red kite", *SMALL])
+    assert png.rc == 0, png
+    kite = run(["info", "a-red-kite.png"])
+    assert "  cost: $" in kite.stdout and "tokens:" not in kite.stdout
+
+
 def test_the_key_check_finds_a_key_in_any_written_file(tmp_path):
     # The check every test's folder gets (conftest.no_key_in_written_files) would
     # catch a key written in a PNG text chunk, in plain or UTF-16 text.

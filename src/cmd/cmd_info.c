@@ -113,6 +113,11 @@ json_t *info_describe(const char *path, struct buf *err)
 		buf_addf(err, " ('%s')", path);
 		goto cleanup;
 	}
+	long width, height;
+	if (format && !json_object_get(o, "image") &&
+	    sniff_dimensions((const unsigned char *)data.data, data.len, &width, &height) == 0)
+		json_object_set_new(o, "image", json_pack("{s:I,s:I}", "width", (json_int_t)width,
+							  "height", (json_int_t)height));
 	json_object_set_new(o, "metadata", chunks);
 	json_object_set_new(o, "c2pa_manifest", json_boolean(c2pa_present(path, format)));
 	side_path = meta_sidecar_path(path);
@@ -137,12 +142,12 @@ static void print_text(const char *s)
 	cli_put_safe_lines(stdout, s, "    ");
 }
 
-/* The size line of a GIF or SVG. */
+/* The size line of a GIF or SVG (a still image's is on its first line). */
 static void print_image(json_t *im)
 {
 	json_t *frames = json_object_get(im, "frames");
 
-	if (!im)
+	if (!im || (json_is_integer(json_object_get(im, "width")) && !frames))
 		return;
 	if (frames) {
 		printf("  %" JSON_INTEGER_FORMAT "x%" JSON_INTEGER_FORMAT ", %" JSON_INTEGER_FORMAT
@@ -167,17 +172,56 @@ static void print_image(json_t *im)
 	putchar('\n');
 }
 
+/* What the image cost and the tokens it took, from its record (the PNG's
+ * imagegen:cost, else the sidecar's cost; the sidecar's usage), when there. */
+static void print_paid(json_t *meta, json_t *side)
+{
+	json_t *used = json_object_get(side, "usage");
+	const char *text = json_string_value(json_object_get(meta, "imagegen:cost"));
+	json_t *parsed = text ? json_loads(text, 0, NULL) : NULL;
+	json_t *cost = json_is_object(parsed) ? parsed : json_object_get(side, "cost");
+	json_t *usd = json_object_get(cost, "usd");
+	const char *basis = json_string_value(json_object_get(cost, "basis"));
+	const char *prices = json_string_value(json_object_get(cost, "prices"));
+	char amount[32];
+
+	if (json_is_integer(json_object_get(used, "total_tokens")))
+		printf("  tokens: %" JSON_INTEGER_FORMAT " (in: %" JSON_INTEGER_FORMAT ", out: %"
+		       JSON_INTEGER_FORMAT ")\n",
+		       json_integer_value(json_object_get(used, "total_tokens")),
+		       json_integer_value(json_object_get(used, "input_tokens")),
+		       json_integer_value(json_object_get(used, "output_tokens")));
+	if (json_is_number(usd)) {
+		printf("  cost: %s", price_format(json_number_value(usd), amount));
+		if (basis || prices) {
+			fputs(" (", stdout);
+			print_safe(basis ? basis : "");
+			fputs(basis && prices ? "; prices of " : prices ? "prices of " : "", stdout);
+			print_safe(prices ? prices : "");
+			putchar(')');
+		}
+		putchar('\n');
+	}
+	json_decref(parsed);
+}
+
 static void print_human(json_t *o)
 {
 	const char *key;
 	json_t *v;
 	json_t *meta = json_object_get(o, "metadata");
 	json_t *side = json_object_get(o, "sidecar");
+	json_t *image = json_object_get(o, "image");
 
 	print_safe(json_string_value(json_object_get(o, "file")));
-	printf(" (%s)\n", json_string_value(json_object_get(o, "format")) ?
-	       json_string_value(json_object_get(o, "format")) : "not an image");
-	print_image(json_object_get(o, "image"));
+	printf(" (%s", json_string_value(json_object_get(o, "format")));
+	if (json_is_integer(json_object_get(image, "width")) && !json_object_get(image, "frames"))
+		printf(", %" JSON_INTEGER_FORMAT "x%" JSON_INTEGER_FORMAT,
+		       json_integer_value(json_object_get(image, "width")),
+		       json_integer_value(json_object_get(image, "height")));
+	puts(")");
+	print_image(image);
+	print_paid(meta, side);
 	if (json_is_true(json_object_get(o, "c2pa_manifest")))
 		puts("  C2PA manifest: present (imagegen info --provenance checks it)");
 	json_object_foreach(meta, key, v) {
@@ -319,6 +363,14 @@ int cmd_info(int argc, char **argv)
 		if (!o) {
 			errorf("%s", err.data);
 			buf_reset(&err);
+			rc = EXIT_USAGE;
+			continue;
+		}
+		/* Bad input, as a file that cannot be read is. */
+		if (!json_string_value(json_object_get(o, "format"))) {
+			errorf("'%s' is not an image (info reads PNG, JPEG, WebP, GIF and SVG)",
+			       c.words.v[i]);
+			json_decref(o);
 			rc = EXIT_USAGE;
 			continue;
 		}
