@@ -225,6 +225,25 @@ def test_transparency_is_preview_on_gpt_image_2(run, standin):
     assert "preview" in warning and "--chroma-key" in warning
 
 
+def test_a_preview_warning_is_said_once_a_batch_naming_its_jobs(run, standin, tmp_path):
+    prompts = [f"fox {i}" for i in range(1, 8)]
+    result = run(["batch", *prompts, "--background", "transparent", *SMALL,
+                  "--out-dir", "out", "--no-gallery"])
+    assert result.rc == 0, result
+    [warning] = warnings(result)
+    assert warning == ("imagegen: warning: prompts 1, 2, 3, 4, 5 and 2 more: --background "
+                       "transparent is in preview on gpt-image-2; if the API refuses it, "
+                       "try --chroma-key")
+    (tmp_path / "jobs.jsonl").write_text(
+        "".join(json.dumps({"prompt": p, "background": "transparent"}) + "\n"
+                for p in ("cat", "dog")) + json.dumps({"prompt": "owl"}) + "\n")
+    lines = run(["batch", "--input", "jobs.jsonl", *SMALL, "--out-dir", "jobs", "--dry-run"])
+    assert lines.rc == 0, lines
+    [warning] = warnings(lines)
+    assert warning.startswith("imagegen: warning: lines 1, 2: --background transparent "
+                              "is in preview"), warning
+
+
 # --- input_fidelity per model
 
 

@@ -534,6 +534,88 @@ static int64_t debug_renew_ms(void)
 	return ms;
 }
 
+/* One warning the plan gave, and the jobs ("line 3", "prompt 2") it was
+ * given for. */
+struct said {
+	const char *text;            /* borrowed from the plan's warnings */
+	int len;
+	const char *kind;            /* "line" or "prompt", or NULL: the run's own */
+	size_t first, count;
+	struct buf numbers;          /* ", 2, 3" after the first, up to a few */
+};
+
+enum { NUMBERS_SHOWN = 5 };
+
+/* Parses "line 3: TEXT" or "prompt 2: TEXT"; false for a line of another form. */
+static bool job_warning(const char *line, int len, const char **kind, size_t *number,
+			const char **text)
+{
+	const char *kinds[] = { "line ", "prompt " };
+
+	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+		size_t klen = strlen(kinds[k]);
+		char *end;
+		if ((size_t)len <= klen || strncmp(line, kinds[k], klen))
+			continue;
+		unsigned long long n = strtoull(line + klen, &end, 10);
+		if (end == line + klen || end + 2 > line + len || end[0] != ':' || end[1] != ' ')
+			return false;
+		*kind = k ? "prompt" : "line";
+		*number = (size_t)n;
+		*text = end + 2;
+		return true;
+	}
+	return false;
+}
+
+/* The plan's warnings, one a line, each said once: a warning given for many
+ * jobs (gpt-image-2's transparency in preview, for every job that asks for
+ * it) is one line naming them ("prompts 1, 2, 3: ..."), not one a job. */
+static void print_plan_warnings(const struct buf *warn)
+{
+	struct said *said = NULL;
+	size_t n = 0;
+
+	for (const char *p = warn->data; p && *p;) {
+		const char *nl = strchr(p, '\n'), *kind = NULL, *text = p;
+		int len = nl ? (int)(nl - p) : (int)strlen(p);
+		size_t number = 0, i;
+
+		if (!job_warning(p, len, &kind, &number, &text))
+			kind = NULL, text = p;
+		int tlen = len - (int)(text - p);
+		for (i = 0; i < n; i++)
+			if (said[i].len == tlen && !strncmp(said[i].text, text, (size_t)tlen) &&
+			    said[i].kind == kind)
+				break;
+		if (i == n) {
+			struct said *more = realloc(said, (n + 1) * sizeof(*said));
+			if (!more)
+				abort();
+			said = more;
+			said[n++] = (struct said){ text, tlen, kind, number, 0, BUF_INIT };
+		} else if (said[i].count < NUMBERS_SHOWN) {
+			buf_addf(&said[i].numbers, ", %zu", number);
+		}
+		said[i].count++;
+		p = nl ? nl + 1 : NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct said *w = &said[i];
+		if (!w->kind)
+			warnf("%.*s", w->len, w->text);
+		else if (w->count == 1)
+			warnf("%s %zu: %.*s", w->kind, w->first, w->len, w->text);
+		else if (w->count <= NUMBERS_SHOWN)
+			warnf("%ss %zu%s: %.*s", w->kind, w->first, w->numbers.data, w->len, w->text);
+		else
+			warnf("%ss %zu%s and %zu more: %.*s", w->kind, w->first, w->numbers.data,
+			      w->count - NUMBERS_SHOWN, w->len, w->text);
+		buf_release(&said[i].numbers);
+	}
+	free(said);
+}
+
 /* Everything before the first request. Returns -1 to run, or an exit status. */
 static int prepare(struct batch_cli *b, struct batch_items *items, struct buf *err)
 {
@@ -545,7 +627,7 @@ static int prepare(struct batch_cli *b, struct batch_items *items, struct buf *e
 		     check_no_augment(b->cli, items, err) ||
 		     batch_run_prepare(&b->run, items, &warn, err);
 
-	cli_print_warnings(&warn);
+	print_plan_warnings(&warn);
 	buf_release(&warn);
 	if (failed)
 		return EXIT_USAGE;
