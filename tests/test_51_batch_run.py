@@ -77,11 +77,16 @@ MODERATION_ERROR = ("HTTP 400 image_generation_user_error (code moderation_block
                     "error, contact us and include the request ID {0}. [request {0}]")
 
 
+def named(i):
+    """How a failure names job i of prompts(): its number and the start of its prompt."""
+    return f'job {i} ("job {i}")'
+
+
 def failure_summary(errors):
     """The list a batch ends stderr with: {job number: its error}."""
     count = len(errors)
     return (f"imagegen: error: {count} job{'s' if count > 1 else ''} failed:\n"
-            + "".join(f"  job {i}: {errors[i]}\n" for i in sorted(errors)))
+            + "".join(f"  {named(i)}: {errors[i]}\n" for i in sorted(errors)))
 
 
 def released_after_a_failure(standin, tmp_path, args):
@@ -344,7 +349,7 @@ def test_quota_json_lines_show_failed_and_not_sent_jobs(run, standin, tmp_path):
                             "files": [], "usage": None, "error": "interrupted",
                             "attempts": 0}, lines[i]
     for i in (1, 2):
-        assert f"imagegen: error: job {i}: {errors[i]}\n" in result.stderr
+        assert f"imagegen: error: {named(i)}: {errors[i]}\n" in result.stderr
     assert result.stderr.endswith(
         "imagegen: error: the account is out of quota; the remaining jobs were not sent\n"
         + failure_summary(errors)
@@ -363,7 +368,7 @@ def test_a_failed_job_does_not_stop_the_others_and_is_listed_in_the_summary(
     assert images_in(tmp_path / "out") == names(4)[1:]
     assert result.lines == [f"out/{name}" for name in names(4)[1:]]
     error = SIZE_ERROR.format(only_request_id(standin, "job 1"))
-    assert f"imagegen: error: job 1: {error}\n" in result.stderr
+    assert f"imagegen: error: {named(1)}: {error}\n" in result.stderr
     assert result.stderr.endswith(failure_summary({1: error})), result
 
 
@@ -387,7 +392,7 @@ def test_jobs_that_fail_every_attempt_are_listed_with_their_errors(run, standin,
                                 + OVERLOADED_ERROR.format(ids[i][attempt - 2]))
             assert re.search(rf"^{retried}; retrying in \d+\.\d s "
                              rf"\(attempt {attempt} of 3\)$", result.stderr, re.M), result
-        assert f"imagegen: error: job {i}: {errors[i]}\n" in result.stderr
+        assert f"imagegen: error: {named(i)}: {errors[i]}\n" in result.stderr
     assert result.stderr.endswith(failure_summary(errors)), result
     assert images_in(tmp_path / "out") == []
 
@@ -399,7 +404,7 @@ def test_a_moderation_block_fails_only_that_job(run, standin, tmp_path):
     assert sent_prompts(standin) == prompts(3)   # the block is not retried
     assert standin.stats()["statuses"] == {"400": 1, "200": 2}
     error = MODERATION_ERROR.format(only_request_id(standin, "job 1"))
-    assert f"imagegen: error: job 1: {error}\n" in result.stderr
+    assert f"imagegen: error: {named(1)}: {error}\n" in result.stderr
     assert result.stderr.endswith(failure_summary({1: error})), result
     assert images_in(tmp_path / "out") == names(3)[1:]
     assert result.lines == [f"out/{name}" for name in names(3)[1:]]
@@ -447,3 +452,37 @@ def test_server_errors_on_a_fifth_of_requests_are_retried_until_every_job_is_don
     assert images_in(tmp_path / "out") == names(20)
     assert standin.stats()["requests"] == 25
     assert sorted(set(sent_prompts(standin))) == sorted(prompts(20))
+
+
+# --- what a batch says of each job (issue 15)
+
+
+def test_off_a_terminal_each_finished_job_gets_a_line_with_its_files_tokens_and_cost(
+        run, standin, tmp_path):
+    result = run(["batch", *prompts(3), "--concurrency", "1", "--json", *SMALL, *OUT])
+    assert result.rc == 0, result
+    lines = json_lines(result)
+    said = [x for x in result.stderr.splitlines() if re.match(r"imagegen: \[\d+/3\] ", x)]
+    # One line a job, in the order they finished (one at a time: 1, 2, 3).
+    assert said == [f"imagegen: [{i}/3] {named(i)} done: {names(3)[i - 1]}, "
+                    f"{lines[i]['usage']['total_tokens']} tokens, "
+                    f"${lines[i]['cost']['usd']:.4f}" for i in (1, 2, 3)], result.stderr
+    # Each said before the summary.
+    stderr = result.stderr
+    assert stderr.index(said[-1]) < stderr.index("imagegen: done: 3 images from 3 of 3 jobs")
+
+
+def test_a_failed_job_is_named_by_its_line_and_the_start_of_its_prompt(run, standin,
+                                                                       tmp_path):
+    long = "a quiet harbour at dawn with fishing boats and gulls overhead"
+    (tmp_path / "jobs.jsonl").write_text(json.dumps({"prompt": long}) + "\n\n"
+                                         + json.dumps({"prompt": "a\nkite"}) + "\n")
+    standin.configure(fault="400", fault_count=2)
+    result = run(["batch", "--input", "jobs.jsonl", "--concurrency", "1", *SMALL, *OUT])
+    assert result.rc == 1, result
+    first = f'job 1 (line 1, "{long[:32].rstrip()}...")'
+    second = 'job 2 (line 3, "a kite")'   # a control character shown as a space
+    errors = [x for x in result.stderr.splitlines() if "HTTP 400" in x]
+    assert [x.split(": HTTP 400")[0] for x in errors] == [
+        f"imagegen: error: {first}", f"imagegen: error: {second}",
+        f"  {first}", f"  {second}"], result.stderr

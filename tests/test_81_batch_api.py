@@ -300,12 +300,10 @@ def test_a_failed_line_is_reported_with_its_input_line_and_sent_again_next_time(
     assert len(images_in(tmp_path / "out")) == 2
     assert "2 jobs failed" in result.stderr
     keys = {job["prompt"]: job["key"] for job in ledger_jobs(tmp_path / "out")}
-    said = {2: f"job 2: the Batch API refused it (line 2 of the input, custom_id "
-               f"{keys[PROMPTS[1]]}): HTTP 400 image_generation_user_error (code "
-               f"moderation_blocked): Your request was rejected by the safety system.",
-            4: f"job 4: the Batch API refused it (line 4 of the input, custom_id "
-               f"{keys[PROMPTS[3]]}): HTTP 400 image_generation_user_error (code "
-               f"moderation_blocked): Your request was rejected by the safety system."}
+    said = {i: f'job {i} (line {i}, "{PROMPTS[i - 1]}"): the Batch API refused it (line '
+               f"{i} of the input, custom_id {keys[PROMPTS[i - 1]]}): HTTP 400 "
+               f"image_generation_user_error (code moderation_blocked): Your request was "
+               f"rejected by the safety system." for i in (2, 4)}
     failed = [x for x in result.stderr.splitlines() if "the Batch API refused it" in x]
     # Each said as it fails, and again in the summary's list.
     assert sorted(x.split("job ")[1][0] for x in failed) == ["2", "2", "4", "4"], failed
@@ -317,7 +315,8 @@ def test_a_failed_line_is_reported_with_its_input_line_and_sent_again_next_time(
         i + 1: keys[p] for i, p in enumerate(PROMPTS[:4])}
     for i in (2, 4):
         assert objects[i]["status"] == "failed"
-        assert said[i].startswith(f"job {i}: " + objects[i]["error"][:60])
+        assert said[i].startswith(f'job {i} (line {i}, "{PROMPTS[i - 1]}"): '
+                                  + objects[i]["error"][:60])
     standin.configure(batch_line_errors=())
     again = run(["batch", "--input", jobs, *MODEL, *OUT, *FAST])
     assert again.rc == 0, again

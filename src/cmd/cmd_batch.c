@@ -118,6 +118,66 @@ static int check_no_augment(const struct cli *c, const struct batch_items *items
 
 /* ---- what the engine tells us ---- */
 
+enum { PROMPT_SHOWN = 32 };   /* characters of a prompt in a job's name */
+
+/* A job as the user knows it: "job 2 (line 5, \"a red fox in the snow at
+ * dawn, low...\")": its line when it came from a file, and the start of its
+ * prompt, cut between characters, control characters made harmless. The
+ * caller frees. */
+static char *job_name(const struct batch_job *bj)
+{
+	const unsigned char *p = (const unsigned char *)bj->item->prompt;
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "job %zu (", bj->index + 1);
+	if (bj->item->line)
+		buf_addf(&b, "line %zu, ", bj->item->line);
+	buf_adds(&b, "\"");
+	for (size_t shown = 0; p && *p && shown < PROMPT_SHOWN; shown++) {
+		size_t len = 1;
+		while (len < 4 && (p[len] & 0xC0) == 0x80)
+			len++;
+		if (*p < 0x20 || *p == 0x7f)
+			buf_adds(&b, " ");
+		else if (*p == 0xc2 && len == 2 && p[1] <= 0x9f)   /* a C1 control */
+			buf_adds(&b, "?");
+		else
+			buf_add(&b, p, len);
+		p += len;
+	}
+	if (p && *p) {
+		while (b.len && b.data[b.len - 1] == ' ')
+			b.len--;
+		buf_adds(&b, "...");
+	}
+	buf_adds(&b, "\")");
+	return buf_detach(&b);
+}
+
+/* Off a terminal (a log, CI), where no progress line is drawn: a line for
+ * each job done, "[3/10] job 2 (line 2, \"...\"): 02-fox.png, 959 tokens,
+ * $0.0287", so a log shows the run going and what each job made. */
+static void print_job_done(const struct batch_cli *b, const struct batch_job *bj)
+{
+	const struct job *job = &bj->job;
+	char *name = job_name(bj), usd[32];
+	struct buf files = BUF_INIT;
+
+	for (size_t i = 0; job->saved && i < job->names.n; i++)
+		if (job->saved[i])
+			buf_addf(&files, "%s%s", files.len ? ", " : "", path_basename(job->saved[i]));
+	if (!files.len)
+		buf_adds(&files, "no file saved");
+	if (job->usage.present)
+		buf_addf(&files, ", %ld tokens", job->usage.total);
+	if (job->paid && job->cost.basis != COST_UNKNOWN)
+		buf_addf(&files, ", %s", price_format(job->cost.usd, usd));
+	notef("[%zu/%zu] %s done: %s", b->run.done + b->run.failed, b->progress.total, name,
+	      files.data);
+	buf_release(&files);
+	free(name);
+}
+
 static void print_json_line(const struct batch_cli *b, const struct batch_job *bj,
 			    const char *status)
 {
@@ -150,9 +210,13 @@ static void on_finished(void *ud, const struct batch_job *bj)
 	b->progress.done = b->run.done;
 	b->progress.failed = b->run.failed;
 	b->progress.tokens = b->run.tokens;
+	if (bj->job.state == JOB_DONE && !b->progress.enabled)
+		print_job_done(b, bj);
 	if (bj->job.state == JOB_FAILED) {
+		char *name = job_name(bj);
 		progress_clear(&b->progress);
-		errorf("%s%s", bj->label, bj->job.error.data);
+		errorf("%s: %s", name, bj->job.error.data);
+		free(name);
 	}
 	if (b->cli->json)
 		print_json_line(b, bj, batch_job_status(bj));
@@ -367,9 +431,13 @@ static int summarize(struct batch_cli *b, int64_t started)
 		errorf("%s", r->ledger_error.data);
 	if (r->failed) {
 		errorf("%zu job%s failed:", r->failed, r->failed == 1 ? "" : "s");
-		for (size_t i = 0; i < r->plan.n; i++)
-			if (r->plan.jobs[i].job.state == JOB_FAILED)
-				errdetailf("%s%s", r->plan.jobs[i].label, r->plan.jobs[i].job.error.data);
+		for (size_t i = 0; i < r->plan.n; i++) {
+			if (r->plan.jobs[i].job.state != JOB_FAILED)
+				continue;
+			char *name = job_name(&r->plan.jobs[i]);
+			errdetailf("%s: %s", name, r->plan.jobs[i].job.error.data);
+			free(name);
+		}
 	}
 	if (not_sent)
 		notef("%zu job%s not sent; run the same command again to finish", not_sent,
