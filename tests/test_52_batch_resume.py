@@ -120,7 +120,9 @@ def test_a_rerun_sends_only_the_failed_jobs(run, standin, tmp_path):
     result = run(args)
     assert result.rc == 0, result
     assert sent_prompts(standin) == ["job 1"]
-    assert result.lines == ["out/01-job-1.png"]
+    # The three done before are listed first (a rerun lists the whole batch), then
+    # the one made now.
+    assert result.lines == [f"out/{name}" for name in names(4)[1:] + names(1)]
     assert images_in(tmp_path / "out") == names(4)
 
 
@@ -144,8 +146,10 @@ def test_a_changed_job_is_redone_and_the_others_are_not(run, standin, tmp_path):
     assert result.rc == 0, result
     [body] = [r["body"] for r in standin.requests]
     assert (body["prompt"], body["quality"]) == ("job 2", "low")
-    [path] = result.lines
-    assert decodes(tmp_path / path)
+    # The jobs done before are listed first, then the one redone.
+    *earlier, path = result.lines
+    assert earlier == ["out/01-job-1.png", "out/03-job-3.png"]
+    assert path not in earlier and decodes(tmp_path / path)
     # Run once more: now nothing is left to do.
     standin.reset()
     assert run(args).rc == 0
@@ -268,6 +272,25 @@ def test_a_rerun_from_another_directory_sends_nothing(run, standin, tmp_path):
     assert result.rc == 0, result
     assert standin.stats()["requests"] == 0
     assert images_in(tmp_path / "out") == names(3)
+
+
+def test_a_rerun_prints_every_image_of_the_batch_as_the_first_run_did(run, standin,
+                                                                     tmp_path):
+    # stdout lists the batch's images whoever made them: `imagegen batch ... | xargs`
+    # sees the same files on a rerun with nothing left to do.
+    first = run(["batch", *prompts(2), *SMALL, *OUT])
+    assert first.rc == 0, first
+    assert sorted(first.lines) == [f"out/{name}" for name in names(2)]
+    standin.reset()
+    again = run(["batch", *prompts(2), *SMALL, *OUT])
+    assert again.rc == 0, again
+    assert standin.stats()["requests"] == 0
+    assert again.lines == [f"out/{name}" for name in names(2)]   # in the batch's order
+    # A job added: the earlier ones are listed first, then the one made now.
+    more = run(["batch", *prompts(3), *SMALL, *OUT])
+    assert more.rc == 0, more
+    assert sent_prompts(standin) == ["job 3"]
+    assert more.lines == [f"out/{name}" for name in names(3)]
 
 
 def test_an_id_that_looks_like_a_job_number_does_not_share_its_record(run, standin,

@@ -71,7 +71,9 @@ def test_inserting_a_line_at_the_top_sends_only_that_line(run, standin, tmp_path
     # Nothing was renamed or replaced; the new job took a free name.
     after = {n: (tmp_path / "out" / n).read_bytes() for n in images(tmp_path / "out")}
     assert {n: after[n] for n in before} == before
-    assert result.lines == ["out/01-a-new-first-job.png"]
+    # The images done before are listed (the batch's, in its order), then the new one.
+    assert result.lines == [f"out/{n:02d}-job-{n}.png" for n in range(1, 6)] + [
+        "out/01-a-new-first-job.png"]
 
 
 def test_deleting_and_reordering_lines_sends_nothing(run, standin, tmp_path):
@@ -100,7 +102,7 @@ def test_two_identical_lines_are_two_jobs_and_a_third_is_one_more(run, standin, 
     assert result.rc == 0, result
     assert sent_prompts(standin) == ["a cat"]
     assert "2 jobs done by an earlier run" in result.stderr
-    assert result.lines == ["out/03-a-cat.png"]
+    assert result.lines == ["out/01-a-cat.png", "out/02-a-cat.png", "out/03-a-cat.png"]
 
 
 def test_a_job_is_known_by_what_it_sends_not_by_its_id_or_out(run, standin, tmp_path):
@@ -560,10 +562,11 @@ def test_a_derived_folder_holding_another_batch_gets_a_new_name(run, standin, tm
     assert sorted(second.lines) == ["a-red-car-a-blue-boat-2/01-a-red-car.png",
                                     "a-red-car-a-blue-boat-2/02-a-blue-boat.png"]
     assert (tmp_path / "a-red-car-a-blue-boat" / "01-a-red-car.png").read_bytes() == made
-    # A rerun of either finds its own folder and pays nothing.
+    # A rerun of either finds its own folder, pays nothing and lists its images.
     standin.reset()
-    assert run(["batch", "A red car", "A blue boat", *SMALL]).lines == []
-    assert run(["batch", "a red car!", "a blue boat?", *SMALL]).lines == []
+    assert run(["batch", "A red car", "A blue boat", *SMALL]).lines == [
+        "a-red-car-a-blue-boat/01-a-red-car.png", "a-red-car-a-blue-boat/02-a-blue-boat.png"]
+    assert run(["batch", "a red car!", "a blue boat?", *SMALL]).lines == sorted(second.lines)
     assert standin.stats()["requests"] == 0
 
 
@@ -577,7 +580,9 @@ def test_a_batch_sharing_a_job_with_the_folder_grows_it_and_replaces_nothing(
     result = run(["batch", "a red car!", "A blue boat", *SMALL])
     assert result.rc == 0, result
     assert sent_prompts(standin) == ["a red car!"]
-    assert result.lines == ["a-red-car-a-blue-boat/01-a-red-car-2.png"]
+    # The job shared with the earlier batch is listed, then the new one's image.
+    assert result.lines == ["a-red-car-a-blue-boat/02-a-blue-boat.png",
+                            "a-red-car-a-blue-boat/01-a-red-car-2.png"]
     assert (tmp_path / "a-red-car-a-blue-boat" / "01-a-red-car.png").read_bytes() == made
 
 
@@ -811,7 +816,9 @@ def test_a_rerun_finishes_locally_the_sidecar_and_copy_a_kill_left_unmade(run, s
     result = run(args)
     assert result.rc == 0, result
     assert standin.stats()["requests"] == 0
-    assert result.lines == ["out/01-job-1.json", "out/02-job-2-web.png"]
+    # What it made, each before its job's image (a rerun lists the batch's images).
+    assert result.lines == ["out/01-job-1.json", "out/01-job-1.png", "out/02-job-2-web.png",
+                            "out/02-job-2.png"]
     assert "2 jobs done by an earlier run (not sent again)" in result.stderr
     remade = json.loads((out / "01-job-1.json").read_text())
     # The same record, but for when it was made: the image's time.
@@ -820,9 +827,9 @@ def test_a_rerun_finishes_locally_the_sidecar_and_copy_a_kill_left_unmade(run, s
     copy = open_image(out / "02-job-2-web.png")
     assert max(copy.size) == 256
     assert copy.text["Description"] == copy_text["Description"] == "job 2"
-    # Nothing left to finish: the next rerun makes nothing.
+    # Nothing left to finish: the next rerun makes nothing, and lists the images.
     again = run(args)
-    assert again.rc == 0 and again.lines == [], again
+    assert again.rc == 0 and again.lines == ["out/01-job-1.png", "out/02-job-2.png"], again
 
 
 def test_a_disk_without_room_for_the_next_job_stops_the_run_before_sending(run, standin,

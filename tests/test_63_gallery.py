@@ -273,7 +273,9 @@ def test_a_resumed_rerun_keeps_every_job_on_the_page(run, standin, tmp_path):
     standin.reset()
     second = run(args)
     assert second.rc == 0, second
-    assert second.lines == ["out/01-red-fox.png"]     # only the failed job was sent again
+    # Only the failed job was sent again; the others are listed first, as done.
+    assert second.lines == ["out/02-blue-whale.png", "out/03-green-frog.png",
+                            "out/01-red-fox.png"]
     assert standin.stats()["requests"] == 1
     page = gallery(tmp_path / "out")
     assert len(page.cards) == 3

@@ -222,12 +222,23 @@ static void on_finished(void *ud, const struct batch_job *bj)
 		print_json_line(b, bj, batch_job_status(bj));
 }
 
+/* A job an earlier run did: its files are the batch's all the same, so
+ * stdout lists them as if made now (a rerun piped to xargs sees every
+ * image, not only the ones this run made). */
 static void on_resumed(void *ud, const struct batch_job *bj)
 {
 	struct batch_cli *b = ud;
+	json_t *f;
+	size_t i;
 
-	if (b->cli->json)
+	if (b->cli->json) {
 		print_json_line(b, bj, "done");
+		return;
+	}
+	json_array_foreach(json_object_get(bj->earlier, "files"), i, f)
+		if (json_is_string(f))
+			printf("%s/%s\n", b->run.plan.dir, json_string_value(f));
+	fflush(stdout);
 }
 
 static void on_warning(void *ud, const char *text)
