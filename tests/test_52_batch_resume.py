@@ -4,6 +4,8 @@ SIGTERM) lets the jobs in flight finish, and after kill -9 no final name holds a
 partial image and a rerun sends exactly the jobs whose images were not saved."""
 
 import json
+import os
+import select
 import signal
 import subprocess
 import time
@@ -356,6 +358,64 @@ def test_a_second_interrupt_aborts_the_jobs_in_flight(run, standin, tmp_path):
     assert result.rc == 0, result
     assert sent_prompts(standin) == sorted(prompts(6))
     assert images_in(tmp_path / "out") == names(6)
+
+
+def read_until(process, text, timeout=20):
+    """What the process writes on stderr until text appears in it (or it ends)."""
+    said = b""
+    deadline = time.monotonic() + timeout
+    while text.encode() not in said and time.monotonic() < deadline:
+        if select.select([process.stderr], [], [], 0.1)[0]:
+            chunk = os.read(process.stderr.fileno(), 65536)
+            if not chunk:
+                break
+            said += chunk
+    return said.decode(errors="replace")
+
+
+def test_the_first_interrupt_says_what_it_waits_for(run, standin, tmp_path):
+    # Three answers held half-way: the three in flight are the ones it waits for.
+    standin.configure(hold_body=0.5, hold_count=3)
+    process = start(standin, tmp_path, ["batch", *prompts(10), "--concurrency", "3",
+                                        *SMALL, *OUT])
+    try:
+        assert standin.wait_held(3)
+        process.send_signal(signal.SIGINT)
+        said = read_until(process, "^C again aborts")
+        # Said while the three are still held: before any of them could finish.
+        assert "imagegen: stopping: 3 in flight will finish; ^C again aborts\n" in said
+        assert process.poll() is None
+    finally:
+        standin.release()
+    stdout, stderr = finish(process)
+    assert process.returncode == 130, stderr
+    assert len(stdout.splitlines()) == 3
+    assert "imagegen: 7 jobs not sent; run the same command again to finish" in stderr
+    assert standin.stats()["requests"] == 3
+
+
+def test_after_a_second_interrupt_the_summary_counts_every_job_left(run, standin, tmp_path):
+    standin.configure(hold_body=0.5, hold_count=3)
+    args = ["batch", *prompts(10), "--concurrency", "3", *SMALL, *OUT]
+    process = start(standin, tmp_path, args)
+    try:
+        assert standin.wait_held(3)
+        process.send_signal(signal.SIGINT)
+        said = read_until(process, "^C again aborts")
+        assert "stopping: 3 in flight will finish" in said
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = finish(process)
+    finally:
+        standin.release()
+    assert process.returncode == 130, stderr
+    assert stdout == ""
+    # Seven never sent and the three in flight aborted: all ten are left.
+    assert ("imagegen: 10 jobs left: 7 not sent, 3 interrupted in flight (the server may "
+            "bill them all the same); run the same command again to finish\n") in stderr
+    assert "7 jobs not sent" not in stderr
+    standin.reset()
+    assert run(args).rc == 0
+    assert sorted(sent_prompts(standin)) == sorted(prompts(10))
 
 
 def test_interrupt_json_lines_mark_the_jobs_not_sent(standin, tmp_path):

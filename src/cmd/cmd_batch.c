@@ -49,6 +49,7 @@ struct batch_cli {
 	struct engine engine;
 	struct batch_run run;
 	struct progress progress;
+	bool said_stopping;          /* the first Ctrl-C was answered */
 };
 
 /* ---- reading the jobs ---- */
@@ -262,6 +263,14 @@ static void on_tick(void *data)
 	struct batch_cli *b = data;
 
 	b->progress.running = b->engine.loop.running;
+	/* The first Ctrl-C only stops launching (the loop is graceful): say
+	 * so at once, or the run looks as if it ignored it. */
+	if (cli_interrupts == 1 && !b->said_stopping && b->engine.loop.running) {
+		b->said_stopping = true;
+		progress_clear(&b->progress);
+		notef("stopping: %zu in flight will finish; ^C again aborts",
+		      b->engine.loop.running);
+	}
 	progress_draw(&b->progress, false);
 }
 
@@ -410,14 +419,16 @@ static void print_dry_run(struct batch_cli *b, const struct batch_items *items)
 static int summarize(struct batch_cli *b, int64_t started)
 {
 	const struct batch_run *r = &b->run;
-	size_t not_sent = 0;
+	size_t not_sent = 0, aborted = 0;
 
 	progress_clear(&b->progress);
-	for (size_t i = 0; i < r->plan.n; i++)
-		not_sent += !r->plan.jobs[i].resumed && !r->plan.jobs[i].elsewhere &&
-			    !r->plan.jobs[i].remote &&
-			    !r->plan.jobs[i].job.call.xfer.launches &&
-			    r->plan.jobs[i].job.state != JOB_FAILED;
+	for (size_t i = 0; i < r->plan.n; i++) {
+		const struct batch_job *bj = &r->plan.jobs[i];
+		not_sent += !bj->resumed && !bj->elsewhere && !bj->remote &&
+			    !bj->job.call.xfer.launches && bj->job.state != JOB_FAILED;
+		/* Sent, and stopped by a second Ctrl-C before its answer was whole. */
+		aborted += bj->job.state == JOB_INTERRUPTED && bj->job.call.xfer.launches;
+	}
 	notef("done: %zu image%s from %zu of %zu jobs in %.1f s, %ld tokens%s", r->images,
 	      r->images == 1 ? "" : "s", r->done, r->plan.n, (now_ms() - started) / 1000.0,
 	      r->tokens, r->partial_tokens ? " (and partial images)" : "");
@@ -450,7 +461,12 @@ static int summarize(struct batch_cli *b, int64_t started)
 			free(name);
 		}
 	}
-	if (not_sent)
+	if (aborted)
+		notef("%zu job%s left: %zu not sent, %zu interrupted in flight (the server may bill "
+		      "%s all the same); run the same command again to finish", not_sent + aborted,
+		      not_sent + aborted == 1 ? "" : "s", not_sent, aborted,
+		      aborted == 1 ? "it" : "them");
+	else if (not_sent)
 		notef("%zu job%s not sent; run the same command again to finish", not_sent,
 		      not_sent == 1 ? "" : "s");
 	/* Not this run's to pay for, nor done as far as it knows. */
