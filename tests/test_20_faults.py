@@ -5,6 +5,7 @@ After each run no temp file may remain and no final name may hold a partial imag
 import email.utils
 import re
 import signal
+import socket
 import subprocess
 import time
 
@@ -418,6 +419,79 @@ def test_an_unreachable_server_fails_with_exit_1(run, standin, folder):
     assert "(attempt 2 of 2)" in result.stderr, result.stderr
     assert "error: request failed: Failed to connect to 127.0.0.1 port 9" in result.stderr
     assert result.stdout == ""
+
+
+# --- advice on what failed (issue 15)
+
+
+def free_port():
+    """A port nothing listens on (bound, then closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_base_url_without_v1_gets_a_hint(run, standin, folder):
+    result = run([*FAST, "--base-url", standin.origin])
+    assert result.rc == 1, result
+    assert "HTTP 404" in result.stderr
+    assert (f"  hint: the base URL {standin.origin} has no /v1, where the API is: try "
+            f"OPENAI_BASE_URL={standin.origin}/v1 (or --base-url)\n") in result.stderr
+    # With /v1, a 404 (a model the server does not have) gets no such hint.
+    other = run([*FAST, "--model", "my-server-model"])
+    assert other.rc == 1 and "HTTP 404" in other.stderr, other
+    assert "has no /v1" not in other.stderr
+
+
+def test_a_refused_connection_hints_at_the_base_url_and_says_the_attempts(run, standin,
+                                                                           folder):
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    result = run([*FAST, "--base-url", url])
+    assert result.rc == 1, result
+    lines = result.stderr.splitlines()
+    error = next(i for i, x in enumerate(lines) if x.startswith("imagegen: error: "))
+    assert "Failed to connect" in lines[error], lines
+    assert lines[error + 1:] == [
+        "  gave up after 3 attempts, as many as allowed (--max-attempts sets how many)",
+        f"  hint: nothing answered at {url}: check OPENAI_BASE_URL or --base-url "
+        "('imagegen config' shows where it is set) and that the server is up"]
+
+
+def test_timeouts_say_they_may_be_billed_and_what_to_do(run, standin, folder):
+    standin.configure(fault="slow", slow_seconds=20)
+    result = run([*FAST, "--timeout", "0.5"])
+    assert result.rc == 1, result
+    assert standin.stats()["requests"] == 3
+    assert "  gave up after 3 attempts, as many as allowed" in result.stderr
+    assert ("  hint: 3 attempts timed out after 0.5 s (--timeout): a server may bill a "
+            "generation that timed out all the same; give a larger --timeout (an image at "
+            "high quality can take minutes), or --stream with --partial-images to see it "
+            "coming\n") in result.stderr
+
+
+def test_an_error_after_retries_says_how_many_attempts_it_took(run, standin, folder):
+    standin.configure(fault="503")
+    result = run([*FAST, "--max-attempts", "2"])
+    assert result.rc == 1, result
+    assert result.stderr.endswith("  gave up after 2 attempts, as many as allowed "
+                                  "(--max-attempts sets how many)\n"), result.stderr
+    once = run([*FAST, "--max-attempts", "1"])
+    assert "attempts" not in once.stderr.split("imagegen: error:")[1]
+
+
+def test_a_batch_gives_each_hint_once_and_each_failure_its_attempts(run, standin, tmp_path):
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    result = run(["batch", "a", "b", "c", "--size", "1024x640", "--backoff", "0.05",
+                  "--base-url", url, "--out-dir", "out", "--no-gallery"])
+    assert result.rc == 1, result
+    failed = [x for x in result.stderr.splitlines() if "Failed to connect" in x]
+    # Two retry warnings and a failure each, then the summary's list.
+    assert len(failed) == 6 + 3 + 3, failed
+    assert all(x.endswith("(after 3 attempts)") for x in failed if "retrying" not in x)
+    hints = [x for x in result.stderr.splitlines() if "hint:" in x]
+    assert hints == [f"  hint: nothing answered at {url}: check OPENAI_BASE_URL or "
+                     "--base-url ('imagegen config' shows where it is set) and that the "
+                     "server is up"]
 
 
 # --- interruption

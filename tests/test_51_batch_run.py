@@ -392,8 +392,11 @@ def test_jobs_that_fail_every_attempt_are_listed_with_their_errors(run, standin,
                                 + OVERLOADED_ERROR.format(ids[i][attempt - 2]))
             assert re.search(rf"^{retried}; retrying in \d+\.\d s "
                              rf"\(attempt {attempt} of 3\)$", result.stderr, re.M), result
-        assert f"imagegen: error: {named(i)}: {errors[i]}\n" in result.stderr
-    assert result.stderr.endswith(failure_summary(errors)), result
+        # Said with the attempts it took (the JSON line has them as "attempts").
+        assert (f"imagegen: error: {named(i)}: {errors[i]} (after 3 attempts)\n"
+                in result.stderr)
+    assert result.stderr.endswith(failure_summary(
+        {i: errors[i] + " (after 3 attempts)" for i in errors})), result
     assert images_in(tmp_path / "out") == []
 
 

@@ -60,6 +60,9 @@ static void transport_failed(struct call *c, CURLcode rc)
 {
 	char *reason = xstrdup(c->xfer.errbuf[0] ? c->xfer.errbuf : curl_easy_strerror(rc));
 
+	c->transport = rc;
+	c->timeouts += rc == CURLE_OPERATION_TIMEDOUT;
+
 	if (!http_retryable(rc) || !call_retry(c, NULL, reason))
 		fail(c, c->api ? "request failed: " : "", reason);
 	free(reason);
@@ -73,6 +76,7 @@ static void answer_failed(struct call *c)
 	struct retry_hints hints = { 0 }, *h = NULL;
 	char *reason;
 
+	c->transport = CURLE_OK;
 	if (c->api) {
 		api_error_parse(&c->apierr, x->status, c->errbody.data, c->errbody.len,
 				x->resp.request_id);
@@ -157,6 +161,8 @@ int call_setup(struct call *c, const struct call_ops *ops, void *owner,
 	c->attempts = 0;
 	c->body_failed = false;
 	keep_secret(c, headers);
+	c->transport = CURLE_OK;
+	c->timeouts = 0;
 	if (http_xfer_setup(&c->xfer, url, headers, timeout, !api))
 		return -1;
 	c->xfer.paced = api;

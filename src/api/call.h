@@ -43,6 +43,8 @@ struct call {
 	bool api;                    /* failed answers are API errors (else "HTTP N") */
 	int attempts;
 	bool body_failed;            /* the owner stopped the transfer */
+	CURLcode transport;          /* the last attempt's transport error (CURLE_OK: none) */
+	int timeouts;                /* attempts that timed out (each may be billed) */
 	struct buf errbody;          /* body of a non-2xx answer */
 	struct api_error apierr;     /* when the API refused, the credential redacted */
 	char *secret;                /* the credential the request sends (owned, wiped) */

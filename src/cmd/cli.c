@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "advice.h"
 #include "afile.h"
 #include "cost.h"
 #include "dryrun.h"
@@ -492,6 +493,22 @@ static void print_summary(const struct job *job, const struct single_run *run,
 	free(cost);
 }
 
+/* After a failure: how many attempts it took, and what to do about it. */
+static void print_advice(const struct job *job, const struct engine *e)
+{
+	const struct call *c = &job->call;
+	struct buf hint = BUF_INIT;
+	char n[32];
+
+	if (advice_attempts(c, n) && c->attempts >= c->policy.max_attempts)
+		errdetailf("gave up after %s, as many as allowed (--max-attempts sets how many)", n);
+	else if (advice_attempts(c, n))
+		errdetailf("failed after %s", n);
+	if (advice_for(c, &e->api, job->params.model, &hint) != ADVICE_NONE)
+		errdetailf("hint: %s", hint.data);
+	buf_release(&hint);
+}
+
 /* Runs the job to its end and prints the result. Returns the exit status. */
 static int run_job(struct job *job, const struct cli *c, struct engine *e)
 {
@@ -524,6 +541,7 @@ static int run_job(struct job *job, const struct cli *c, struct engine *e)
 		api_error_print(&job->call.apierr, e->api.provider->auth_hint);
 	else
 		errorf("%s", job->error.data);
+	print_advice(job, e);
 	if (run->saved)
 		notef("saved %zu of %zu images before the failure", run->saved, job->names.n);
 	if (job->paid) {   /* the answer came: it is billed all the same */

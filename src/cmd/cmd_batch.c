@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "advice.h"
 #include "batchapi.h"
 #include "batchrun.h"
 #include "cli.h"
@@ -214,9 +215,11 @@ static void on_finished(void *ud, const struct batch_job *bj)
 	if (bj->job.state == JOB_DONE && !b->progress.enabled)
 		print_job_done(b, bj);
 	if (bj->job.state == JOB_FAILED) {
-		char *name = job_name(bj);
+		char *name = job_name(bj), n[32];
+		const char *attempts = advice_attempts(&bj->job.call, n);
 		progress_clear(&b->progress);
-		errorf("%s: %s", name, bj->job.error.data);
+		errorf("%s: %s%s%s%s", name, bj->job.error.data, attempts ? " (after " : "",
+		       attempts ? attempts : "", attempts ? ")" : "");
 		free(name);
 	}
 	if (b->cli->json)
@@ -416,6 +419,27 @@ static void print_dry_run(struct batch_cli *b, const struct batch_items *items)
 	}
 }
 
+/* What to do about the failures, each kind of advice once however many
+ * jobs it is for (a refused connection fails them all). */
+static void print_hints(const struct batch_run *r)
+{
+	bool said[ADVICE_KINDS] = { false };
+
+	for (size_t i = 0; i < r->plan.n; i++) {
+		const struct job *job = &r->plan.jobs[i].job;
+		struct buf hint = BUF_INIT;
+		enum advice kind;
+
+		if (job->state != JOB_FAILED)
+			continue;
+		kind = advice_for(&job->call, &r->engine->api, r->plan.jobs[i].params.model, &hint);
+		if (kind != ADVICE_NONE && !said[kind])
+			errdetailf("hint: %s", hint.data);
+		said[kind] = true;
+		buf_release(&hint);
+	}
+}
+
 static int summarize(struct batch_cli *b, int64_t started)
 {
 	const struct batch_run *r = &b->run;
@@ -454,12 +478,16 @@ static int summarize(struct batch_cli *b, int64_t started)
 	if (r->failed) {
 		errorf("%zu job%s failed:", r->failed, r->failed == 1 ? "" : "s");
 		for (size_t i = 0; i < r->plan.n; i++) {
-			if (r->plan.jobs[i].job.state != JOB_FAILED)
+			const struct job *job = &r->plan.jobs[i].job;
+			if (job->state != JOB_FAILED)
 				continue;
-			char *name = job_name(&r->plan.jobs[i]);
-			errdetailf("%s: %s", name, r->plan.jobs[i].job.error.data);
+			char *name = job_name(&r->plan.jobs[i]), n[32];
+			const char *attempts = advice_attempts(&job->call, n);
+			errdetailf("%s: %s%s%s%s", name, job->error.data, attempts ? " (after " : "",
+				   attempts ? attempts : "", attempts ? ")" : "");
 			free(name);
 		}
+		print_hints(r);
 	}
 	if (aborted)
 		notef("%zu job%s left: %zu not sent, %zu interrupted in flight (the server may bill "
