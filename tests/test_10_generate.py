@@ -859,6 +859,107 @@ def run_with_tty_stderr(standin, cwd, args, env):
     return rc, b"".join(chunks).decode("utf-8", errors="replace")
 
 
+class Terminal:
+    """imagegen with stderr (and with `both`, stdout too) on a pseudo-terminal, read
+    as it writes: `until(text)` waits for text to be shown, `finish()` reads to the
+    end and returns (exit status, all shown, stdout)."""
+
+    def __init__(self, standin, cwd, args, both=False):
+        self.leader, follower = pty.openpty()
+        self.shown = b""
+        self.process = subprocess.Popen(
+            [BIN, *args], cwd=cwd, env=clean_env(standin), stdin=subprocess.DEVNULL,
+            stdout=follower if both else subprocess.PIPE, stderr=follower)
+        os.close(follower)
+
+    def read(self, wait=0.1):
+        if not select.select([self.leader], [], [], wait)[0]:
+            return False
+        try:
+            data = os.read(self.leader, 65536)
+        except OSError:  # EIO: the other side closed
+            return None
+        self.shown += data
+        return bool(data) or None
+
+    def until(self, pattern, timeout=30):
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, self.text()) and time.monotonic() < deadline:
+            if self.read() is None:
+                break
+        return re.search(pattern, self.text())
+
+    def text(self):
+        return self.shown.decode("utf-8", errors="replace")
+
+    def finish(self):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            got = self.read()
+            if got is None or (got is False and self.process.poll() is not None):
+                break
+        stdout = self.process.stdout.read().decode() if self.process.stdout else ""
+        rc = self.process.wait(timeout=30)
+        os.close(self.leader)
+        assert KEY not in self.text() and KEY not in stdout
+        return rc, self.text(), stdout
+
+
+def test_a_terminal_shows_a_live_line_until_the_image_is_saved(standin, tmp_path):
+    standin.configure(hold_body=0.5)   # the answer stops half-way until released
+    term = Terminal(standin, tmp_path, ["generate", OTTER, *SMALL])
+    try:
+        assert standin.wait_held(1)
+        # Shown while the answer is held: elapsed time and the bytes that came.
+        live = term.until(r"\rimagegen: generating: \d+:\d\d, [\d.]+ kB received")
+        assert live, term.text()
+        assert "saved" not in term.text()
+    finally:
+        standin.release()
+    rc, shown, stdout = term.finish()
+    assert rc == 0, shown
+    assert stdout == f"{SLUG}.png\n"
+    # The line is cleared (spaces, no escape sequence) before the saved line.
+    before, after = shown.split("saved", 1)
+    last = before.rindex("\rimagegen: generating: ")
+    assert re.search(r"\r +\r", before[last:]), repr(before[last:])
+    assert "generating: " not in after
+
+
+def test_a_streamed_request_shows_its_partial_images_on_the_live_line(standin, tmp_path):
+    standin.configure(stream_interval=0.5)
+    term = Terminal(standin, tmp_path, ["generate", OTTER, *SMALL, "--partial-images", "2"])
+    assert term.until(r" received, 1 partial image\b"), term.text()
+    rc, shown, _ = term.finish()
+    assert rc == 0, shown
+    assert shown.index(" received, 1 partial image") < shown.index(f"saved {SLUG}.png")
+
+
+def test_off_a_terminal_there_is_no_live_line(run, standin):
+    standin.configure(stream_interval=0.2)
+    result = run(["generate", OTTER, *SMALL, "--partial-images", "1"])
+    assert result.rc == 0, result
+    assert "\r" not in result.stderr and "received" not in result.stderr
+
+
+def test_on_one_terminal_each_path_is_shown_once(standin, tmp_path):
+    term = Terminal(standin, tmp_path, ["generate", OTTER, *SMALL, "--n", "2",
+                                        "--downscale-max-dim", "256"], both=True)
+    rc, shown, _ = term.finish()
+    assert rc == 0, shown
+    for name in (f"{SLUG}-1.png", f"{SLUG}-2.png", f"{SLUG}-1-web.png"):
+        assert shown.count(name) == 1, shown
+    assert re.search(r"saved 1024x640, \$\d+\.\d{4}", shown), shown
+    assert "saved (downscaled copy)" in shown
+
+
+def test_on_two_terminals_or_a_pipe_the_saved_line_names_the_path(run, standin):
+    result = run(["generate", OTTER, *SMALL])
+    assert result.rc == 0, result
+    assert re.search(rf"imagegen: saved {SLUG}.png 1024x640, \$\d+\.\d{{4}}\n",
+                     result.stderr), result.stderr
+
+
 def test_no_color_is_respected_on_a_tty(standin, tmp_path):
     standin.configure(fault="400")
     rc, painted = run_with_tty_stderr(standin, tmp_path, ["generate", "x", *SMALL], {})

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 #include "model.h"
 #include "msg.h"
 #include "naming.h"
+#include "progress.h"
 #include "value.h"
 
 volatile sig_atomic_t cli_interrupts;
@@ -417,17 +419,77 @@ void cli_print_warnings(const struct buf *warn)
 	}
 }
 
-/* What a single run reports back at the end. */
+/* What a single run reports back at the end, and shows while it runs. */
 struct single_run {
 	const struct cli *cli;
 	size_t saved;
+	const struct job *job;
+	struct progress_one progress;  /* the live line, on a terminal */
+	bool same_terminal;            /* stdout and stderr are one terminal */
 };
+
+/* Are stdout and stderr the same terminal (a path on stdout is then seen
+ * where the messages are)? */
+static bool one_terminal(void)
+{
+	struct stat out, err;
+
+	return isatty(STDOUT_FILENO) && isatty(STDERR_FILENO) && !fstat(STDOUT_FILENO, &out) &&
+	       !fstat(STDERR_FILENO, &err) && out.st_rdev == err.st_rdev;
+}
+
+static void clear_progress(void *data)
+{
+	progress_one_clear(data);
+}
+
+/* On every turn of the loop: the live line, while the request runs. */
+static void single_tick(void *data)
+{
+	struct single_run *run = data;
+	const struct job *job = run->job;
+
+	if (job->state != JOB_RUNNING || job->off_loop)
+		return;
+	run->progress.started_ms = job->started_ms;
+	run->progress.received = job->received;
+	run->progress.partials = job->usage.partial_images;
+	run->progress.attempt = job->call.attempts;
+	run->progress.attempts = (int)job->call.policy.max_attempts;
+	progress_one_draw(&run->progress);
+}
+
+/* The live line on a terminal (not with --quiet): from the start of the
+ * request to its end, cleared before any message. */
+static void start_progress(struct single_run *run, const struct cli_command *cmd,
+			   struct engine *e)
+{
+	struct winsize ws;
+
+	run->progress = (struct progress_one){ .verb = cmd->verb };
+	run->progress.enabled = isatty(STDERR_FILENO) && !msg_quiet();
+	if (!run->progress.enabled)
+		return;
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0)
+		run->progress.width = ws.ws_col;
+	e->loop.tick = single_tick;
+	e->loop.tick_data = run;
+	msg_set_status(clear_progress, &run->progress);
+}
+
+static void stop_progress(struct single_run *run, struct engine *e)
+{
+	progress_one_clear(&run->progress);
+	msg_set_status(NULL, NULL);
+	e->loop.tick = NULL;
+}
 
 static void on_saved(struct job *job, size_t index, const char *path)
 {
 	struct single_run *run = job->env->data;
 	bool copy = index == JOB_EXTRA_FILE;
 
+	progress_one_clear(&run->progress);
 	run->saved += !copy;
 	if (run->cli->json) {
 		/* --json: stdout holds the response; the paths go to stderr. */
@@ -436,24 +498,28 @@ static void on_saved(struct job *job, size_t index, const char *path)
 	}
 	printf("%s\n", path);
 	fflush(stdout);
+	/* On one terminal the path was just printed above: said once. */
+	struct buf said = BUF_INIT;
+	char usd[32];
+	if (!run->same_terminal)
+		buf_adds(&said, path);
+	if (copy)
+		buf_addf(&said, "%s(%s)", said.len ? " " : "",
+			 strstr(path_basename(path), "-original.") ? "the image as sent, before keying"
+								  : "downscaled copy");
+	else if (job->size)
+		buf_addf(&said, "%s%s", said.len ? " " : "", job->size);
+	/* The request's cost, an equal share each (n>1 are billed alike). */
+	if (!copy && !job->streaming && job->cost.basis != COST_UNKNOWN && job->names.n)
+		buf_addf(&said, "%s%s", said.len ? ", " : "",
+			 price_format(job->cost.usd / (double)job->names.n, usd));
 	/* How much --chroma-key took away: a share far from the background's
 	 * says the key hit the subject too. */
-	char keyed[48] = "";
 	if (!copy && job->images[index].chroma_keyed)
-		snprintf(keyed, sizeof(keyed), "; keyed %.0f%% of its pixels",
+		buf_addf(&said, "%skeyed %.0f%% of its pixels", said.len ? "; " : "",
 			 job->images[index].keyed_share * 100);
-	if (copy) {
-		goodf("saved %s (%s)", path, strstr(path_basename(path), "-original.") ?
-		      "the image as sent, before keying" : "downscaled copy");
-	} else if (!job->streaming && job->cost.basis != COST_UNKNOWN && job->names.n) {
-		/* The request's cost, an equal share each (n>1 are billed alike). */
-		char usd[32];
-		goodf("saved %s%s%s, %s%s", path, job->size ? " " : "", job->size ? job->size : "",
-		      price_format(job->cost.usd / (double)job->names.n, usd), keyed);
-	} else {
-		goodf("saved %s%s%s%s", path, job->size ? " " : "", job->size ? job->size : "",
-		      keyed);
-	}
+	goodf("saved%s%s", said.len ? " " : "", said.len ? said.data : "");
+	buf_release(&said);
 }
 
 static void print_sending(const struct cli_command *cmd, const struct job *job,
@@ -510,11 +576,14 @@ static void print_advice(const struct job *job, const struct engine *e)
 }
 
 /* Runs the job to its end and prints the result. Returns the exit status. */
-static int run_job(struct job *job, const struct cli *c, struct engine *e)
+static int run_job(const struct cli_command *cmd, struct job *job, const struct cli *c,
+		   struct engine *e)
 {
 	struct single_run *run = job->env->data;
 
+	start_progress(run, cmd, e);
 	engine_run(e);
+	stop_progress(run, e);
 	if (job->state == JOB_INTERRUPTED || cli_interrupts) {
 		/* Say what is left: the images saved before the signal, and any
 		 * partial images kept with --keep-partials. */
@@ -726,9 +795,9 @@ int cli_run_single(const struct cli_command *cmd, struct cli *c, int argc, char 
 {
 	struct engine engine;
 	struct buf err = BUF_INIT;
-	struct single_run run = { c, 0 };
 	struct job_env env = JOB_ENV_INIT;
 	struct job job;
+	struct single_run run = { .cli = c, .job = &job, .same_terminal = one_terminal() };
 	int rc;
 
 	memset(&job, 0, sizeof(job));
@@ -750,7 +819,7 @@ int cli_run_single(const struct cli_command *cmd, struct cli *c, int argc, char 
 	if (rc == EXIT_USAGE)
 		errorf("%s", err.data);
 	if (rc == -1)
-		rc = run_job(&job, c, &engine);
+		rc = run_job(cmd, &job, c, &engine);
 	job_release(&job);
 	cli_close_history(&engine);
 cleanup:

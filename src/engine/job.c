@@ -132,6 +132,7 @@ static int job_body(struct call *c, const char *data, size_t len)
 	struct job *job = c->owner;
 	const struct http_xfer *x = &c->xfer;
 
+	job->received += len;
 	if (!job->body_started) {
 		job->body_started = true;
 		if (x->resp.content_type && !strncmp(x->resp.content_type, "text/event-stream", 17))
@@ -171,6 +172,7 @@ static int job_again(struct call *c, const char *reason, long status, long delay
 	job->first_usage = NULL;
 	job->usage_doubt = false;
 	job->body_started = false;
+	job->received = 0;
 	job->streaming = false;
 	return 0;
 }

@@ -147,6 +147,7 @@ struct job {
 	size_t pending_downloads;
 	void (*finish)(struct job *job);  /* ends the job (downloads call it) */
 	bool body_started;         /* the answer's body has begun */
+	size_t received;           /* bytes of this attempt's answer so far (progress) */
 
 	/* Streams (--stream): events parsed as they arrive. */
 	struct sse sse;

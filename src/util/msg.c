@@ -9,6 +9,8 @@
 static struct {
 	bool quiet;
 	bool color;
+	void (*clear)(void *data);   /* the status line's, or NULL */
+	void *clear_data;
 } sink;
 
 void msg_setup(bool quiet)
@@ -34,9 +36,17 @@ bool msg_color(void)
 static void emit(const char *color, const char *label, const char *indent,
 		 const char *fmt, va_list ap) PRINTF_LIKE(4, 0);
 
+void msg_set_status(void (*clear)(void *data), void *data)
+{
+	sink.clear = clear;
+	sink.clear_data = data;
+}
+
 static void emit(const char *color, const char *label, const char *indent,
 		 const char *fmt, va_list ap)
 {
+	if (sink.clear)
+		sink.clear(sink.clear_data);
 	fputs(indent ? indent : "imagegen: ", stderr);
 	bool paint = sink.color && color;
 

@@ -20,6 +20,10 @@ void msg_setup(bool quiet);
 bool msg_quiet(void);
 bool msg_color(void);
 
+/* A line redrawn in place on stderr (a progress line): clear is called
+ * before each message, so that none lands in the middle of it. NULL: none. */
+void msg_set_status(void (*clear)(void *data), void *data);
+
 void errorf(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void warnf(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void notef(const char *fmt, ...) PRINTF_LIKE(1, 2);
