@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import BIN, ESCAPE, KEY, assert_no_key_in_output, clean_env, digest, files_in, open_image, schema_errors
+from conftest import (BIN, ESCAPE, KEY, REPO, assert_no_key_in_output, clean_env, digest,
+                      files_in, open_image, schema_errors)
 
 SMALL = ["--size", "1024x640"]  # the fewest pixels gpt-image-2 takes: a quick image
 SLUG = "a-cute-baby-sea-otter"
@@ -240,6 +241,15 @@ def test_a_slug_spells_accents_in_ascii_and_keeps_other_letters(run, tmp_path, p
     assert result.rc == 0, result
     assert result.lines == [name]
     assert files_in(tmp_path) == [name]
+
+
+def test_the_man_page_gives_the_naming_rules(run):
+    text = (REPO / "doc" / "imagegen.1").read_text().replace("\\-", "-")
+    start = text.index(".SH FILE NAMES\n")
+    section = text[start:text.index("\n.SH ", start + 1)]
+    for rule in ("Slugs", "next free", "NN-slug.ext", "ID.ext", "partial-K", "-web",
+                 "NAME.json", "-edit", "-var", "NAME-2"):
+        assert rule in section, rule
 
 
 def test_a_derived_name_never_overwrites(run, tmp_path):

@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from conftest import (BIN, ESCAPE, LEDGER, assert_no_key_in_output, batch_files, clean_env,
-                      files_in, open_image, temp_files)
+from conftest import (BIN, ESCAPE, LEDGER, REPO, assert_no_key_in_output, batch_files,
+                      clean_env, files_in, open_image, temp_files)
 
 SMALL = ["--size", "1024x640"]  # the fewest pixels gpt-image-2 takes: a quick image
 OUT = ["--out-dir", "out"]
@@ -712,3 +712,23 @@ def test_dry_run_after_a_run_shows_only_the_jobs_not_done(run, standin, tmp_path
     assert dry_run_outputs(result) == ["out/03-a-cow.png"]
     assert result.stdout.count("POST ") == 1
     assert standin.stats()["requests"] == 0
+
+
+def man_section(title):
+    """The text of a section (.SH) or subsection (.SS) of the man page."""
+    text = (REPO / "doc" / "imagegen.1").read_text()
+    match = re.search(rf"^\.S[HS] {re.escape(title)}\n(.*?)(?=^\.S[HS] )", text, re.M | re.S)
+    assert match, f"the man page has no {title} section"
+    return match.group(1).replace("\\-", "-")
+
+
+def test_the_man_page_describes_every_key_of_a_job_file(run):
+    section = man_section("JOB FILES")
+    source = (REPO / "src" / "engine" / "jobfile.c").read_text()
+    table = source[source.index("job_keys[] = {"):source.index("#undef P\n")]
+    keys = re.findall(r'"([a-z_]+)"', table)
+    assert len(keys) > 30, keys
+    missing = [k for k in keys if k not in ("fields",) and
+               not re.search(rf"\b{k}\b", section)]
+    assert missing == [], missing
+    assert '"fields"' in section and "#" in section

@@ -12,7 +12,7 @@ import re
 import pytest
 from PIL import Image, ImageChops, ImageDraw
 
-from conftest import files_in, open_image, temp_files
+from conftest import REPO, files_in, open_image, temp_files
 from standin import CHROMA_SUBJECT, chroma_pixel
 
 SMALL = ["--size", "1024x640"]  # the fewest pixels gpt-image-2 takes: a quick image
@@ -662,3 +662,12 @@ def test_despill_caps_the_key_channel_at_the_others(run, tmp_path, probe):
     # A subject without spill is left alone.
     assert open_image(tmp_path / "despilled.png").getpixel((40, 30)) == (*CHROMA_SUBJECT,
                                                                           255)
+
+
+def test_the_man_page_describes_every_option_of_remove_bg(run):
+    text = (REPO / "doc" / "imagegen.1").read_text().replace("\\-", "-")
+    start = text.index(".SS remove-bg\n")
+    section = text[start:text.index("\n.S", start + 1)]
+    options = re.findall(r"(--[a-z-]+)", run(["remove-bg", "--help"]).stdout)
+    assert "--despill" in options
+    assert [o for o in options if o not in section and o != "--help"] == []
