@@ -361,10 +361,12 @@ def test_a_second_interrupt_aborts_the_jobs_in_flight(run, standin, tmp_path):
 
 
 def read_until(process, text, timeout=20):
-    """What the process writes on stderr until text appears in it (or it ends)."""
+    """What the process writes on stderr until a whole line holding text appears in
+    it (or it ends): a line can come in two reads."""
     said = b""
     deadline = time.monotonic() + timeout
-    while text.encode() not in said and time.monotonic() < deadline:
+    while (text.encode() not in said or not said.endswith(b"\n")) and \
+            time.monotonic() < deadline:
         if select.select([process.stderr], [], [], 0.1)[0]:
             chunk = os.read(process.stderr.fileno(), 65536)
             if not chunk:
