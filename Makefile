@@ -38,7 +38,7 @@ unit: build
 	meson test -C $(BUILD) --suite unit --print-errorlogs
 
 integration: build
-	IMAGEGEN_BIN=$(CURDIR)/$(BUILD)/imagegen $(PYTHON) -m pytest -q -p no:cacheprovider tests
+	IMAGEGEN_BIN=$(CURDIR)/$(BUILD)/imagegen $(PYTHON) -m pytest -q -rs -p no:cacheprovider tests
 
 test: deps
 	@./scripts/checksrc.sh

@@ -18,7 +18,7 @@ export UBSAN_OPTIONS="log_path=$logs/ubsan:print_stacktrace=1"
 # nothing was reported (libvips' process-long allocations stay reachable).
 
 meson test -C "$build" --suite unit --print-errorlogs >/dev/null
-IMAGEGEN_BIN="$PWD/$build/imagegen" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests
+IMAGEGEN_BIN="$PWD/$build/imagegen" /usr/bin/python3 -m pytest -q -rs -p no:cacheprovider tests
 if compgen -G "$logs/*" >/dev/null; then
 	echo "check-asan: sanitizer reports:" >&2
 	cat "$logs"/* >&2

@@ -21,13 +21,22 @@ for p in "${packages[@]}"; do
 done
 
 # The MCP tests' client: the official MCP SDK, at the version the lock file
-# names, from the npm registry (tests/mcp/package-lock.json).
+# names, from the npm registry (tests/mcp/package-lock.json). A machine that
+# cannot reach the registry still builds and tests everything else: the tests
+# that drive the server through the SDK say they were skipped, and why (under
+# CI=true they fail instead).
 mcp_client() {
 	local dir
 	dir="$(dirname "$0")/../tests/mcp"
 	[ -d "$dir/node_modules/@modelcontextprotocol/sdk" ] && return 0
 	echo "deps: installing the MCP SDK test client (npm ci in tests/mcp)" >&2
-	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+	if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >"$dir/npm-ci.log" 2>&1); then
+		echo "deps: warning: npm ci failed in tests/mcp ($(grep -m1 -o 'ERR! code .*' \
+			"$dir/npm-ci.log" || echo 'see tests/mcp/npm-ci.log')); the MCP tests that use the" \
+			"SDK client will be skipped" >&2
+		return 0
+	fi
+	rm -f "$dir/npm-ci.log"
 }
 
 if [ ${#missing[@]} -eq 0 ]; then
