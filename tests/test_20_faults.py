@@ -485,9 +485,12 @@ def test_a_batch_gives_each_hint_once_and_each_failure_its_attempts(run, standin
                   "--base-url", url, "--out-dir", "out", "--no-gallery"])
     assert result.rc == 1, result
     failed = [x for x in result.stderr.splitlines() if "Failed to connect" in x]
-    # Two retry warnings and a failure each, then the summary's list.
-    assert len(failed) == 6 + 3 + 3, failed
-    assert all(x.endswith("(after 3 attempts)") for x in failed if "retrying" not in x)
+    # Two retry warnings each and word that it goes again, the second round's two
+    # retry warnings and its failure, then the summary's list.
+    assert len(failed) == 6 + 3 + 6 + 3 + 3, failed
+    ended = [x for x in failed if "retrying" not in x and "goes again" not in x]
+    assert len(ended) == 6 and all(
+        x.endswith("(after 6 attempts, the last 3 at the end of the run)") for x in ended)
     hints = [x for x in result.stderr.splitlines() if "hint:" in x]
     assert hints == [f"  hint: nothing answered at {url}: check OPENAI_BASE_URL or "
                      "--base-url ('imagegen config' shows where it is set) and that the "

@@ -11,7 +11,8 @@ import threading
 import pytest
 from PIL import Image
 
-from conftest import BIN, assert_no_key_leak, clean_env, files_in, is_batch_extra, temp_files
+from conftest import (BIN, assert_no_key_leak, batch_files, clean_env, files_in, is_batch_extra,
+                      temp_files)
 
 SMALL = ["--size", "1024x640"]
 OUT = ["--out-dir", "out"]
@@ -376,28 +377,33 @@ def test_jobs_that_fail_every_attempt_are_listed_with_their_errors(run, standin,
     standin.configure(fault="503")
     result = run(["batch", *prompts(2), "--json", *FAST, *SMALL, *OUT])
     assert result.rc == 1, result
-    assert standin.stats()["statuses"] == {"503": 6}   # three attempts each
+    # Three attempts each, and three more in the second round (a 503 may pass).
+    assert standin.stats()["statuses"] == {"503": 12}
     ids = {i: request_ids(standin, f"job {i}") for i in (1, 2)}
-    assert [len(ids[i]) for i in (1, 2)] == [3, 3], ids
-    # Each job fails with its last answer's error; the two before it were retried.
-    errors = {i: OVERLOADED_ERROR.format(ids[i][2]) for i in (1, 2)}
+    assert [len(ids[i]) for i in (1, 2)] == [6, 6], ids
+    # Each job fails with its last answer's error; the ones before it were retried.
+    errors = {i: OVERLOADED_ERROR.format(ids[i][5]) for i in (1, 2)}
     lines = json_lines(result)
     assert sorted(lines) == [1, 2]
     for i in (1, 2):
         assert lines[i] == {"index": i, "prompt": f"job {i}", "status": "failed",
                             "files": [], "usage": None, "error": errors[i],
-                            "attempts": 3}, lines[i]
-        for attempt in (2, 3):
+                            "attempts": 6}, lines[i]
+        for first, attempt in [(0, 2), (0, 3), (3, 2), (3, 3)]:
             retried = re.escape(f"imagegen: warning: job {i}: "
-                                + OVERLOADED_ERROR.format(ids[i][attempt - 2]))
+                                + OVERLOADED_ERROR.format(ids[i][first + attempt - 2]))
             assert re.search(rf"^{retried}; retrying in \d+\.\d s "
                              rf"\(attempt {attempt} of 3\)$", result.stderr, re.M), result
+        went_again = re.escape(f"imagegen: job {i}: failed after 3 attempts ("
+                               + OVERLOADED_ERROR.format(ids[i][2]))
+        assert re.search(rf"^{went_again}\); it goes again at the end of the run$",
+                         result.stderr, re.M), result
         # Said with the attempts it took (the JSON line has them as "attempts").
-        assert (f"imagegen: error: {named(i)}: {errors[i]} (after 3 attempts)\n"
-                in result.stderr)
+        assert (f"imagegen: error: {named(i)}: {errors[i]} (after 6 attempts, the last 3 "
+                "at the end of the run)\n" in result.stderr)
     assert result.stderr.endswith(failure_summary(
-        {i: errors[i] + " (after 3 attempts)" for i in errors})), result
-    assert images_in(tmp_path / "out") == []
+        {i: errors[i] + " (after 6 attempts, the last 3 at the end of the run)"
+         for i in errors})), result
 
 
 def test_a_moderation_block_fails_only_that_job(run, standin, tmp_path):
@@ -489,3 +495,59 @@ def test_a_failed_job_is_named_by_its_line_and_the_start_of_its_prompt(run, stan
     assert [x.split(": HTTP 400")[0] for x in errors] == [
         f"imagegen: error: {first}", f"imagegen: error: {second}",
         f"  {first}", f"  {second}"], result.stderr
+
+
+# --- the second round (issue 15: an unattended batch loses no job it could finish) ---
+
+@pytest.mark.parametrize("fault", ["reset", "truncate", "503", "429"])
+def test_a_job_that_failed_only_transiently_goes_again_at_the_end(run, standin, tmp_path,
+                                                                   fault):
+    # One attempt a job: the first job's fails, the others are sent, then it goes
+    # once more and is done: nothing lost, exit 0.
+    standin.configure(fault=fault, fault_count=1, retry_after="0")
+    result = run(["batch", *prompts(4), *SMALL, *OUT, "--concurrency", "1",
+                  "--max-attempts", "1", "--no-gallery"])
+    assert result.rc == 0, result
+    sent = [r["body"]["prompt"] for r in standin.requests]
+    assert sent == ["job 1", "job 2", "job 3", "job 4", "job 1"]
+    assert re.search(r"^imagegen: job 1: failed after 1 attempt \(.+\); it goes again at "
+                     r"the end of the run$", result.stderr, re.M), result.stderr
+    assert ("second round: 1 job that failed only for a passing reason (the connection, a "
+            "429 or 5xx, an answer cut short) is sent once more") in result.stderr
+    assert "1 job went again at the end of the run, and was done" in result.stderr
+    assert len([f for f in batch_files(tmp_path / "out") if f.endswith(".png")]) == 4
+
+
+def test_a_job_that_fails_again_in_the_second_round_fails_once(run, standin, tmp_path):
+    # Three 503s: both jobs' only attempts, then the first's second round.
+    standin.configure(fault="503", fault_count=3)
+    result = run(["batch", *prompts(2), *SMALL, *OUT, "--concurrency", "1",
+                  "--max-attempts", "1", "--no-gallery", "--json"])
+    assert result.rc == 1, result
+    sent = [r["body"]["prompt"] for r in standin.requests]
+    assert sent == ["job 1", "job 2", "job 1", "job 2"]      # never a third round
+    # One JSON line a job, its end as it finally was.
+    lines = [json.loads(line) for line in result.lines]
+    assert sorted((line["index"], line["status"]) for line in lines) == \
+        [(1, "failed"), (2, "done")]
+    assert "2 jobs went again at the end of the run, and 1 of them were done" in result.stderr
+
+
+@pytest.mark.parametrize("fault", ["400", "quota", "moderation"])
+def test_a_lasting_failure_never_goes_again(run, standin, tmp_path, fault):
+    standin.configure(fault=fault, fault_count=1)
+    result = run(["batch", *prompts(3), *SMALL, *OUT, "--concurrency", "1", "--no-gallery"])
+    assert result.rc == 1, result
+    assert "second round" not in result.stderr
+    sent = [r["body"]["prompt"] for r in standin.requests]
+    # A quota error stops the run; the others fail that one job only.
+    assert sent == (["job 1"] if fault == "quota" else ["job 1", "job 2", "job 3"])
+
+
+def test_fail_fast_takes_no_second_round(run, standin, tmp_path):
+    standin.configure(fault="503", fault_count=1)
+    result = run(["batch", *prompts(3), *SMALL, *OUT, "--concurrency", "1",
+                  "--max-attempts", "1", "--fail-fast", "--no-gallery"])
+    assert result.rc == 1, result
+    assert "second round" not in result.stderr
+    assert [r["body"]["prompt"] for r in standin.requests] == ["job 1"]

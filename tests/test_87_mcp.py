@@ -387,9 +387,9 @@ def read_until(stream, text, timeout=30.0):
     return False
 
 
-def raw_session(standin, tmp_path, messages):
+def raw_session(standin, tmp_path, messages, args=()):
     """Writes lines to the server as they are; returns what came back on stdout."""
-    done = subprocess.run([*WRAPPER, BIN, "mcp"], cwd=tmp_path, env=clean_env(standin),
+    done = subprocess.run([*WRAPPER, BIN, "mcp", *args], cwd=tmp_path, env=clean_env(standin),
                           input="".join(m + "\n" for m in messages), capture_output=True,
                           text=True, timeout=60 * (10 if WRAPPER else 1))
     assert done.returncode == 0, done.stderr
@@ -588,3 +588,15 @@ def test_a_cancelled_batch_keeps_what_was_paid_and_the_next_call_sends_the_rest(
     assert (data["done"], data["resumed"]) == (2, 1)
     prompts = [r["body"]["prompt"] for r in standin.requests]
     assert prompts[0] == "one" and sorted(prompts[1:]) == ["three", "two"]
+
+
+def test_a_batch_job_that_failed_transiently_goes_again_before_the_answer(standin, tmp_path):
+    standin.configure(fault="503", fault_count=1)
+    replies = raw_session(standin, tmp_path, [INIT, json.dumps({
+        "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "generate_batch", "arguments": {
+            "jobs": ["one", "two"], "out_dir": "b", "size": "1024x1024"}}})],
+        args=["-j", "1", "--max-attempts", "1"])
+    data = replies[-1]["result"]["structuredContent"]
+    assert (data["done"], data["failed"]) == (2, 0)
+    assert [r["body"]["prompt"] for r in standin.requests] == ["one", "two", "one"]

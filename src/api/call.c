@@ -32,8 +32,10 @@ static bool call_retry(struct call *c, const struct retry_hints *hints, const ch
 {
 	long delay;
 
-	if (c->attempts >= c->policy.max_attempts)
+	if (c->attempts >= c->policy.max_attempts) {
+		c->transient = true;   /* it would have gone again */
 		return false;
+	}
 	delay = retry_delay_ms(&c->policy, c->attempts - 1, hints, call_jitter(c->seed),
 			       time(NULL));
 	if (c->ops->retry(c, reason, c->xfer.status, delay))
@@ -175,6 +177,7 @@ int call_setup(struct call *c, const struct call_ops *ops, void *owner,
 void call_start(struct call *c)
 {
 	c->attempts = 1;
+	c->transient = false;
 	c->xfer.not_before = 0;
 	http_loop_add(c->loop, &c->xfer);
 }

@@ -45,6 +45,9 @@ struct call {
 	bool body_failed;            /* the owner stopped the transfer */
 	CURLcode transport;          /* the last attempt's transport error (CURLE_OK: none) */
 	int timeouts;                /* attempts that timed out (each may be billed) */
+	bool transient;              /* it failed only for want of attempts: what ended
+					it (a connection error that may pass, a 429 or
+					5xx) would have been tried again */
 	struct buf errbody;          /* body of a non-2xx answer */
 	struct api_error apierr;     /* when the API refused, the credential redacted */
 	char *secret;                /* the credential the request sends (owned, wiped) */

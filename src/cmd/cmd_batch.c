@@ -205,6 +205,21 @@ static void on_saved(void *ud, const struct batch_job *bj, size_t index, const c
 		      bj->job.images[index].keyed_share * 100, path);
 }
 
+/* "3 attempts", or with a second round "6 attempts, the last 3 at the end of
+ * the run", into out; NULL for a job tried once. */
+static const char *job_attempts(const struct batch_job *bj, char out[64])
+{
+	int now = bj->job.call.attempts, all = now + bj->attempts_before;
+
+	if (all < 2)
+		return NULL;
+	if (bj->second)
+		snprintf(out, 64, "%d attempts, the last %d at the end of the run", all, now);
+	else
+		snprintf(out, 64, "%d attempts", all);
+	return out;
+}
+
 static void on_finished(void *ud, const struct batch_job *bj)
 {
 	struct batch_cli *b = ud;
@@ -215,8 +230,8 @@ static void on_finished(void *ud, const struct batch_job *bj)
 	if (bj->job.state == JOB_DONE && !b->progress.enabled)
 		print_job_done(b, bj);
 	if (bj->job.state == JOB_FAILED) {
-		char *name = job_name(bj), n[32];
-		const char *attempts = advice_attempts(&bj->job.call, n);
+		char *name = job_name(bj), n[64];
+		const char *attempts = job_attempts(bj, n);
 		progress_clear(&b->progress);
 		errorf("%s: %s%s%s%s", name, bj->job.error.data, attempts ? " (after " : "",
 		       attempts ? attempts : "", attempts ? ")" : "");
@@ -469,6 +484,12 @@ static int summarize(struct batch_cli *b, int64_t started)
 	if (r->resumed)
 		notef("%zu job%s done by an earlier run (not sent again)", r->resumed,
 		      r->resumed == 1 ? "" : "s");
+	if (r->second_round == 1)
+		notef("1 job went again at the end of the run, and was %sdone",
+		      r->second_done ? "" : "not ");
+	else if (r->second_round)
+		notef("%zu jobs went again at the end of the run, and %zu of them were done",
+		      r->second_round, r->second_done);
 	notef("folder: %s", r->plan.dir);
 	if (r->stop_reason)
 		errorf("%s", r->stop_reason);
@@ -481,8 +502,8 @@ static int summarize(struct batch_cli *b, int64_t started)
 			const struct job *job = &r->plan.jobs[i].job;
 			if (job->state != JOB_FAILED)
 				continue;
-			char *name = job_name(&r->plan.jobs[i]), n[32];
-			const char *attempts = advice_attempts(&job->call, n);
+			char *name = job_name(&r->plan.jobs[i]), n[64];
+			const char *attempts = job_attempts(&r->plan.jobs[i], n);
 			errdetailf("%s: %s%s%s%s", name, job->error.data, attempts ? " (after " : "",
 				   attempts ? attempts : "", attempts ? ")" : "");
 			free(name);

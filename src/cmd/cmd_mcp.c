@@ -809,8 +809,10 @@ static void reap(struct server *s)
 			send_result(tc->id, job_result(tc));
 		tool_call_release(tc);
 	}
-	/* A batch ends when every job it started has ended and been recorded. */
-	if (s->batch && s->batch->ended >= s->batch->to_end && !s->engine.loop.held)
+	/* A batch ends when every job it started has ended and been recorded,
+	 * and those that failed only transiently have had their second round. */
+	if (s->batch && s->batch->ended + s->batch->run.held_back >= s->batch->to_end &&
+	    !s->engine.loop.held && !batch_run_second_round(&s->batch->run))
 		finish_batch(s);
 	drain_waiting(s);
 }
@@ -1653,8 +1655,10 @@ int cmd_mcp(int argc, char **argv)
 	rc = engine_run(&s.engine) ? EXIT_INTERRUPTED : EXIT_OK;
 	/* Interrupted: what ended is answered (a batch's records and gallery
 	 * written first); what waited its turn never ran. */
-	if (s.batch)
+	if (s.batch) {
+		batch_run_second_round(&s.batch->run);   /* stopped: says them failed */
 		finish_batch(&s);
+	}
 	s.engine.loop.stopped = true;   /* nothing more is started */
 	reap(&s);
 	for (size_t i = 0; i < json_array_size(s.waiting); i++)

@@ -43,6 +43,10 @@ struct batch_job {
 					that an earlier run could not record: the
 					record (earlier) is written at start */
 	json_t *earlier;             /* its entry from an earlier run, or NULL (owned) */
+	bool held_back;              /* it failed only transiently: not said yet, it
+					goes again at the end of the run */
+	bool second;                 /* it went again at the end of the run */
+	int attempts_before;         /* ... after these attempts */
 	json_t *foreign;             /* names reserved for its images whose files are
 					not its images: given back (owned), or NULL */
 };

@@ -68,7 +68,8 @@ json_t *batch_job_json(const struct batch_job *bj, const char *status, const cha
 	if (job->paid)
 		json_object_set_new(o, "cost", job_cost_json(job));
 	json_object_set_new(o, "error", job->error.len ? json_string(job->error.data) : json_null());
-	json_object_set_new(o, "attempts", json_integer(job->call.xfer.launches));
+	json_object_set_new(o, "attempts", json_integer(job->call.xfer.launches +
+							 bj->attempts_before));
 	return o;
 }
 
@@ -560,6 +561,21 @@ static void on_paid(struct job *job)
 	book(job->env->data, as_batch_job(job));
 }
 
+/* Did the job fail only for want of attempts, with nothing saved, in a run
+ * that goes on: worth one more try at the end? */
+static bool goes_again(const struct batch_run *r, const struct batch_job *bj)
+{
+	const struct job *job = &bj->job;
+
+	if (job->state != JOB_FAILED || !job->call.transient || bj->second || job->disk_full ||
+	    r->fail_fast || r->batch_api || r->stop_reason)
+		return false;
+	for (size_t i = 0; job->saved && i < job->names.n; i++)
+		if (job->saved[i])
+			return false;   /* paid for an image it has: never sent again */
+	return true;
+}
+
 static void on_finished(struct job *job)
 {
 	struct batch_run *r = job->env->data;
@@ -577,15 +593,28 @@ static void on_finished(struct job *job)
 		r->done++;
 		r->tokens += job->usage.total;
 		r->partial_tokens += job->usage.partial_images * PARTIAL_IMAGE_TOKENS;
+	} else if (goes_again(r, bj)) {
+		bj->held_back = true;
+		r->held_back++;
 	} else if (job->state == JOB_FAILED) {
 		r->failed++;
 		maybe_stop(r, job);
 	}
+	r->second_done += bj->second && job->state == JOB_DONE;
 	if (job->call.xfer.launches) {
 		json_t *e = entry(bj, batch_job_status(bj));
 		json_t *params = request_generation_body(&bj->params, NULL);
 		json_object_set_new(e, "parameters", params);
 		put(r, bj, batch_job_status(bj), e);
+	}
+	if (bj->held_back) {
+		char *text = xasprintf("%sfailed after %d attempt%s (%s); it goes again at the "
+				       "end of the run", bj->label, job->call.attempts,
+				       job->call.attempts == 1 ? "" : "s", job->error.data);
+		if (r->events->note)
+			r->events->note(r->events->ud, text);
+		free(text);
+		return;   /* said when the second round has been */
 	}
 	if (r->events->finished)
 		r->events->finished(r->events->ud, bj);
@@ -1073,9 +1102,66 @@ int batch_run_start(struct batch_run *r, struct buf *err)
 	return 0;
 }
 
+/* Sends a job that ended again: its prompt and names back from the ended
+ * job, which is released and made anew. */
+static void send_again(struct batch_run *r, struct batch_job *bj)
+{
+	struct job *job = &bj->job;
+
+	bj->attempts_before = job->call.attempts;
+	bj->sent = job->prompt;
+	job->prompt = NULL;
+	bj->names = job->names;
+	job->names = (struct name_plan)NAME_PLAN_INIT;
+	job_release(job);
+	memset(job, 0, sizeof(*job));
+	bj->held_back = false;
+	bj->second = true;
+	start_job(r, bj);
+}
+
+size_t batch_run_second_round(struct batch_run *r)
+{
+	struct http_loop *loop = &r->engine->loop;
+	bool over = r->stop_reason || loop->stopped || (loop->interrupts && *loop->interrupts);
+	size_t n = 0;
+	char *text;
+
+	if (!r->held_back)
+		return 0;
+	if (!over) {
+		text = xasprintf("second round: %zu job%s that failed only for a passing reason "
+				 "(the connection, a 429 or 5xx, an answer cut short) %s sent once "
+				 "more", r->held_back, r->held_back == 1 ? "" : "s",
+				 r->held_back == 1 ? "is" : "are");
+		if (r->events->note)
+			r->events->note(r->events->ud, text);
+		free(text);
+	}
+	r->held_back = 0;
+	for (size_t i = 0; i < r->plan.n; i++) {
+		struct batch_job *bj = &r->plan.jobs[i];
+		if (!bj->held_back)
+			continue;
+		if (over) {   /* said failed, as it was */
+			bj->held_back = false;
+			r->failed++;
+			if (r->events->finished)
+				r->events->finished(r->events->ud, bj);
+			continue;
+		}
+		r->second_round++;
+		n++;
+		send_again(r, bj);
+	}
+	return n;
+}
+
 int batch_run_finish(struct batch_run *r, struct buf *err)
 {
 	engine_run(r->engine);
+	while (batch_run_second_round(r))
+		engine_run(r->engine);
 	return batch_run_conclude(r, err);
 }
 

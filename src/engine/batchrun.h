@@ -64,6 +64,10 @@ struct batch_run {
 	int64_t renew_at;            /* when its claims' lease is renewed next (ms) */
 	int64_t renew_ms;            /* how often; 0: LEDGER_RENEW_S (set by the
 					front end, e.g. shorter for a test) */
+	size_t held_back;            /* jobs that failed only transiently, waiting
+					for the second round at the end */
+	size_t second_round;         /* jobs sent once more at the end */
+	size_t second_done;          /* ... and done then */
 	long tokens;
 	long partial_tokens;         /* billed for streamed partial images */
 	double spent;                /* the known costs of the jobs paid for */
@@ -100,6 +104,15 @@ void batch_run_fail_unsent(struct batch_run *r, struct batch_job *bj, const char
  * and writes the gallery. 0, or -1 when the gallery could not be written
  * (the reason in err; the images are all there). */
 int batch_run_finish(struct batch_run *r, struct buf *err);
+
+/* The second round: once every job has ended, the jobs that failed only
+ * transiently (connection errors, 429s, 5xx, answers cut short, after all
+ * their attempts), with no image saved, are sent once more, after the
+ * others; a run that was stopped (quota, fail-fast, a full disk, the
+ * ledger, a signal) says them failed instead. Returns how many went again
+ * (0: the run is over). A front end whose loop goes on calls it when every
+ * job it heard end, and those held back, make the whole run. */
+size_t batch_run_second_round(struct batch_run *r);
 
 /* What batch_run_finish does once the loop has ended every job, for a
  * front end whose loop goes on (a server): the last commits and records,
