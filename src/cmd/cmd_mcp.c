@@ -590,19 +590,9 @@ static int check_outputs(const struct server *s, const struct job_spec *spec,
 
 static const char *mime_of(const char *path)
 {
-	const char *format = ext_format(path_ext(path));
+	const char *mime = sniff_mime(ext_format(path_ext(path)));
 
-	if (!format)
-		return "application/octet-stream";
-	if (!strcmp(format, "svg"))
-		return "image/svg+xml";
-	if (!strcmp(format, "png"))
-		return "image/png";
-	if (!strcmp(format, "jpeg"))
-		return "image/jpeg";
-	if (!strcmp(format, "webp"))
-		return "image/webp";
-	return "image/gif";
+	return mime ? mime : "application/octet-stream";
 }
 
 static json_t *file_uri(const char *path)
