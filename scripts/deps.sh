@@ -27,7 +27,7 @@ done
 # CI=true they fail instead).
 mcp_client() {
 	local dir
-	dir="$(dirname "$0")/../tests/mcp"
+	dir="$(cd "$(dirname "$0")/../tests/mcp" && pwd)"
 	[ -d "$dir/node_modules/@modelcontextprotocol/sdk" ] && return 0
 	echo "deps: installing the MCP SDK test client (npm ci in tests/mcp)" >&2
 	if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >"$dir/npm-ci.log" 2>&1); then
