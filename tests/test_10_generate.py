@@ -322,6 +322,45 @@ def test_a_numbered_name_taken_while_the_answer_came_goes_on_from_its_number(sta
     assert (tmp_path / f"{SLUG}-2.png").read_bytes() == b"second run"
 
 
+def test_a_name_taken_twice_while_saving_goes_on_from_the_number_it_took(standin, tmp_path):
+    """The plain name was taken while the answer came, so the image took slug-2;
+    another run took that too before the link (the gate holds it there): slug-3,
+    never slug-2-2 (three runs at once under ASan saved ...-2-2.png)."""
+    slow_disk = Path(BIN).parent / "tests" / "libslow_disk.so"
+    assert slow_disk.exists(), f"{slow_disk} is not built (tests/meson.build)"
+    gate = tmp_path.parent / f"{tmp_path.name}-gate"
+    standin.configure(hold_body=0.3)
+    process = subprocess.Popen(
+        [BIN, "generate", OTTER, *SMALL], cwd=tmp_path,
+        env=clean_env(standin, {"LD_PRELOAD": str(slow_disk),
+                                "IMAGEGEN_TEST_LINK_GATE": str(gate),
+                                "IMAGEGEN_TEST_LINK_GATE_AFTER": "1"}),
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert standin.wait_held()
+        (tmp_path / f"{SLUG}.png").write_bytes(b"first run")
+        standin.release()
+        said = b""
+        deadline = time.monotonic() + 30
+        while b"appeared meanwhile" not in said and time.monotonic() < deadline:
+            if select.select([process.stderr], [], [], 0.1)[0]:
+                said += os.read(process.stderr.fileno(), 65536)
+        assert f"saving as '{SLUG}-2.png'".encode() in said, said
+        # It waits at its second link: the run beside it takes slug-2 now.
+        (tmp_path / f"{SLUG}-2.png").write_bytes(b"second run")
+        gate.write_text("")
+        out, err = assert_no_key_in_output(*process.communicate(timeout=30))
+    finally:
+        standin.release()
+        gate.unlink(missing_ok=True)
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert out.decode() == f"{SLUG}-3.png\n"
+    assert f"'{SLUG}-2.png' appeared meanwhile; saving as '{SLUG}-3.png'" in err.decode()
+    assert (tmp_path / f"{SLUG}-2.png").read_bytes() == b"second run"
+
+
 def test_an_existing_out_file_is_refused_before_any_request(run, standin, tmp_path):
     (tmp_path / "keep.png").write_bytes(b"precious")
     result = run(["generate", OTTER, *SMALL, "--out", "keep.png"])

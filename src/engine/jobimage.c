@@ -385,7 +385,7 @@ static int settle_signed(struct job *job, size_t i, struct afile *f, const char 
 int job_commit_image(struct job *job, size_t i)
 {
 	struct afile *f = &job->images[i].file;
-	bool replace = job->names.replace;
+	bool replace = job->names.replace, numbered = job->names.numbered;
 	const char *format = sniff_format(job->images[i].head, job->images[i].head_len);
 
 	if (settle_signed(job, i, f, format))
@@ -401,13 +401,16 @@ int job_commit_image(struct job *job, size_t i)
 			job_note_disk(job);
 			return -1;
 		}
-		/* The name was taken while the request ran: never overwrite. */
-		char *next = job->names.numbered
-			     ? naming_next_numbered(f->path, naming_exists_on_disk, NULL)
-			     : naming_next_free(f->path, naming_exists_on_disk, NULL);
+		/* The name was taken while the request ran: never overwrite. A
+		 * name numbered already (by the plan, or by this loop when the
+		 * next one was taken too, by a run committing at the same
+		 * moment) goes on from its number: cat-3, never cat-2-2. */
+		char *next = numbered ? naming_next_numbered(f->path, naming_exists_on_disk, NULL)
+				      : naming_next_free(f->path, naming_exists_on_disk, NULL);
 		job_warn(job, "'%s' appeared meanwhile; saving as '%s'", f->path, next);
 		afile_rename(f, next);
 		free(next);
+		numbered = true;
 	}
 	job->saved[i] = xstrdup(f->path);
 	if (job->env->sidecar || (job->env->metadata && job->images[i].signed_kept)) {

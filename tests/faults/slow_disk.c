@@ -3,7 +3,11 @@
  * waits until the file named by IMAGEGEN_TEST_GATE exists (at most 30 s),
  * as a disk busy with a large write would; the first IMAGEGEN_TEST_GATE_AFTER
  * of them (default 0) pass at once. A batch whose loop did its own
- * disk work could send nothing meanwhile. Test equipment only. */
+ * disk work could send nothing meanwhile. And the link that gives an image's
+ * temp file its name waits for IMAGEGEN_TEST_LINK_GATE the same way, past the
+ * first IMAGEGEN_TEST_LINK_GATE_AFTER links: a test can take the name while
+ * it waits, as another run committing at that moment would. Test equipment
+ * only. */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,4 +34,20 @@ int fsync(int fd)
 			nanosleep(&tick, NULL);
 	}
 	return real(fd);
+}
+
+int link(const char *from, const char *to)
+{
+	int (*real)(const char *, const char *);
+	const char *gate = getenv("IMAGEGEN_TEST_LINK_GATE");
+	const char *after = getenv("IMAGEGEN_TEST_LINK_GATE_AFTER");
+	static int passed;
+
+	*(void **)&real = dlsym(RTLD_NEXT, "link");
+	if (gate && is_image_temp(from) && passed++ >= (after ? atoi(after) : 0)) {
+		struct timespec tick = { 0, 10 * 1000 * 1000 };
+		for (int i = 0; i < 3000 && access(gate, F_OK) != 0; i++)
+			nanosleep(&tick, NULL);
+	}
+	return real(from, to);
 }
