@@ -298,6 +298,15 @@ def test_concurrent_runs_never_overwrite_each_others_derived_names(standin, tmp_
     assert standin.stats()["requests"] == 3
 
 
+def assert_saved_past_the_second_run(process, out, err, folder):
+    """The run saved its image as slug-3, saying so, and left slug-2 (another
+    run's) as it was."""
+    assert process.returncode == 0, err
+    assert out.decode() == f"{SLUG}-3.png\n"
+    assert f"'{SLUG}-2.png' appeared meanwhile; saving as '{SLUG}-3.png'" in err.decode()
+    assert (folder / f"{SLUG}-2.png").read_bytes() == b"second run"
+
+
 def test_a_numbered_name_taken_while_the_answer_came_goes_on_from_its_number(standin,
                                                                               tmp_path):
     """The plan numbered the name (the plain one was taken); another run took that
@@ -316,10 +325,7 @@ def test_a_numbered_name_taken_while_the_answer_came_goes_on_from_its_number(sta
         standin.release()
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 0, err
-    assert out.decode() == f"{SLUG}-3.png\n"
-    assert f"'{SLUG}-2.png' appeared meanwhile; saving as '{SLUG}-3.png'" in err.decode()
-    assert (tmp_path / f"{SLUG}-2.png").read_bytes() == b"second run"
+    assert_saved_past_the_second_run(process, out, err, tmp_path)
 
 
 def test_a_name_taken_twice_while_saving_goes_on_from_the_number_it_took(standin, tmp_path):
@@ -357,10 +363,7 @@ def test_a_name_taken_twice_while_saving_goes_on_from_the_number_it_took(standin
         gate.unlink(missing_ok=True)
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 0, err
-    assert out.decode() == f"{SLUG}-3.png\n"
-    assert f"'{SLUG}-2.png' appeared meanwhile; saving as '{SLUG}-3.png'" in err.decode()
-    assert (tmp_path / f"{SLUG}-2.png").read_bytes() == b"second run"
+    assert_saved_past_the_second_run(process, out, err, tmp_path)
 
 
 def test_an_existing_out_file_is_refused_before_any_request(run, standin, tmp_path):

@@ -1520,7 +1520,7 @@ static void handle(struct server *s, json_t *msg)
 	} else if (!strcmp(method, "tools/list")) {
 		send_result(id, tools_list());
 	} else if (!strcmp(method, "tools/call")) {
-		tools_call(s, id, params ? params : json_object_get(msg, "params"));
+		tools_call(s, id, params);
 	} else {
 		char *text = xasprintf("Method not found: %s", method);
 		send_error(id, RPC_METHOD_NOT_FOUND, text);
